@@ -1,0 +1,102 @@
+//! Command-line surface (clap). Field docs are the `--help` text.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+/// Kernel-enforced sandbox for AI agents.
+#[derive(Debug, Parser)]
+#[command(name = "nono", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Suppress all nono output (banner, summary, status messages).
+    #[arg(short, long, global = true)]
+    pub silent: bool,
+
+    /// CLI colour theme (mocha, latte, frappe, macchiato, tokyo-night, minimal).
+    #[arg(long, global = true, env = "NONO_THEME", value_name = "NAME")]
+    pub theme: Option<String>,
+
+    /// Increase verbosity (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a command inside the sandbox, supervised by a parent process.
+    Run(RunArgs),
+    /// Apply the sandbox and exec into the command; no nono process remains.
+    Wrap(RunArgs),
+    /// Verify installation and report what this kernel can enforce.
+    Setup(SetupArgs),
+}
+
+/// Flags shared by `run` and `wrap`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub fs: FsArgs,
+
+    /// Block all network access (TCP, UDP and every other socket family).
+    #[arg(long)]
+    pub block_net: bool,
+
+    /// Show what would be granted without applying the sandbox or executing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The command to run, after `--`.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<OsString>,
+}
+
+/// Filesystem grants.
+#[derive(Debug, Args, Default)]
+pub struct FsArgs {
+    /// Grant read and write access to a directory (recursive). Repeatable.
+    #[arg(short = 'a', long = "allow", value_name = "DIR")]
+    pub allow: Vec<PathBuf>,
+
+    /// Grant read-only access to a directory (recursive). Repeatable.
+    #[arg(short = 'r', long = "read", value_name = "DIR")]
+    pub read: Vec<PathBuf>,
+
+    /// Grant write-only access to a directory (recursive). Repeatable.
+    #[arg(short = 'w', long = "write", value_name = "DIR")]
+    pub write: Vec<PathBuf>,
+
+    /// Grant read and write access to a single file. Repeatable.
+    #[arg(long = "allow-file", value_name = "FILE")]
+    pub allow_file: Vec<PathBuf>,
+
+    /// Grant read-only access to a single file. Repeatable.
+    #[arg(long = "read-file", value_name = "FILE")]
+    pub read_file: Vec<PathBuf>,
+
+    /// Grant write-only access to a single file. Repeatable.
+    #[arg(long = "write-file", value_name = "FILE")]
+    pub write_file: Vec<PathBuf>,
+
+    /// Share the working directory (read-only unless a profile says otherwise) without prompting.
+    #[arg(long)]
+    pub allow_cwd: bool,
+
+    /// Working directory for $WORKDIR expansion and --allow-cwd (default: current directory).
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Only verify installation and sandbox support; create no files.
+    #[arg(long)]
+    pub check_only: bool,
+}

@@ -1,0 +1,43 @@
+//! Dispatch from the parsed command line to each command, and the mapping of
+//! errors to exit codes (1 for nono's own errors; see `launch` for 126/127).
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::launch::{self, Mode};
+use crate::{setup, ui};
+
+/// Exit code for nono's own errors (bad arguments, sandbox failure).
+pub const EXIT_NONO_ERROR: i32 = 1;
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(e),
+    };
+    ui::init(cli.silent, cli.verbose);
+    let result = match cli.command {
+        Command::Run(args) => launch::launch(args, Mode::Run),
+        Command::Wrap(args) => launch::launch(args, Mode::Wrap),
+        Command::Setup(args) => setup::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            ui::error(format!("{e:#}"));
+            EXIT_NONO_ERROR
+        }
+    }
+}
+
+/// Help and version go to stdout with 0; usage errors to stderr with 1.
+fn clap_exit(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    let code = match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => EXIT_NONO_ERROR,
+        _ => EXIT_NONO_ERROR,
+    };
+    let _ = e.print();
+    code
+}

@@ -1,0 +1,195 @@
+//! Resolving the user's filesystem flags and the built-in defaults into a
+//! capability set. Every user path is canonicalised here, and a problem
+//! names the flag that asked for it.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use sandbox::{AccessMode, CapabilitySet, GrantKind};
+
+use crate::cli::FsArgs;
+use crate::defaults;
+
+/// Where a grant came from, for messages and listings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Flag(&'static str),
+    Group(String),
+    PrivateTmp,
+}
+
+/// One resolved grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub path: PathBuf,
+    pub mode: AccessMode,
+    pub kind: GrantKind,
+    pub source: Source,
+}
+
+impl Grant {
+    pub fn is_user(&self) -> bool {
+        matches!(self.source, Source::Flag(_))
+    }
+}
+
+fn resolve_user(flag: &'static str, raw: &Path, kind: GrantKind) -> Result<PathBuf> {
+    let path = fs::canonicalize(raw).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => anyhow::anyhow!(
+            "{flag} {}: path does not exist (create it first, or fix the path)",
+            raw.display()
+        ),
+        _ => anyhow::anyhow!("{flag} {}: cannot resolve: {e}", raw.display()),
+    })?;
+    match (kind, path.is_dir()) {
+        (GrantKind::Tree, false) => bail!(
+            "{flag} {}: not a directory; use the file form (--allow-file, --read-file, --write-file)",
+            raw.display()
+        ),
+        (GrantKind::File, true) => bail!(
+            "{flag} {}: is a directory; use --allow, --read or --write for directories",
+            raw.display()
+        ),
+        _ => Ok(path),
+    }
+}
+
+/// The working directory: `--workdir` or the current directory, canonical.
+pub fn workdir(args: &FsArgs) -> Result<PathBuf> {
+    match &args.workdir {
+        Some(w) => resolve_user("--workdir", w, GrantKind::Tree),
+        None => std::env::current_dir()
+            .and_then(fs::canonicalize)
+            .context("cannot determine the current directory"),
+    }
+}
+
+/// The user's grants, in flag order.
+pub fn user_grants(args: &FsArgs) -> Result<Vec<Grant>> {
+    use AccessMode::{Read, ReadWrite, Write};
+    use GrantKind::{File, Tree};
+    let lists: [(&'static str, &Vec<PathBuf>, AccessMode, GrantKind); 6] = [
+        ("--allow", &args.allow, ReadWrite, Tree),
+        ("--read", &args.read, Read, Tree),
+        ("--write", &args.write, Write, Tree),
+        ("--allow-file", &args.allow_file, ReadWrite, File),
+        ("--read-file", &args.read_file, Read, File),
+        ("--write-file", &args.write_file, Write, File),
+    ];
+    let mut out = Vec::new();
+    for (flag, paths, mode, kind) in lists {
+        for raw in paths {
+            let path = resolve_user(flag, raw, kind)?;
+            out.push(Grant {
+                path,
+                mode,
+                kind,
+                source: Source::Flag(flag),
+            });
+        }
+    }
+    if args.allow_cwd {
+        // Without a profile's [workdir] access, sharing the CWD is read-only.
+        out.push(Grant {
+            path: workdir(args)?,
+            mode: Read,
+            kind: Tree,
+            source: Source::Flag("--allow-cwd"),
+        });
+    }
+    Ok(out)
+}
+
+/// The built-in grants that exist on this machine.
+pub fn default_grants() -> Result<Vec<Grant>> {
+    let mut out = Vec::new();
+    for d in defaults::default_grants()? {
+        // Built-in paths that are missing here are skipped; symlinks
+        // (e.g. /bin -> usr/bin on merged-/usr systems) resolve to their target.
+        let Ok(path) = fs::canonicalize(&d.path) else {
+            continue;
+        };
+        let kind = if path.is_dir() {
+            GrantKind::Tree
+        } else {
+            GrantKind::File
+        };
+        out.push(Grant {
+            path,
+            mode: d.mode,
+            kind,
+            source: Source::Group(d.group),
+        });
+    }
+    Ok(out)
+}
+
+/// Build the capability set from resolved grants.
+pub fn capability_set(grants: &[Grant]) -> Result<CapabilitySet> {
+    let mut caps = CapabilitySet::new();
+    for g in grants {
+        match g.kind {
+            GrantKind::Tree => caps.allow_tree(&g.path, g.mode),
+            GrantKind::File => caps.allow_file(&g.path, g.mode),
+        }
+        .with_context(|| format!("cannot grant {}", g.path.display()))?;
+    }
+    Ok(caps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_path_names_the_flag() {
+        let args = FsArgs {
+            read: vec!["/no/such/dir".into()],
+            ..FsArgs::default()
+        };
+        let err = user_grants(&args).unwrap_err().to_string();
+        assert!(err.contains("--read /no/such/dir"), "{err}");
+        assert!(err.contains("does not exist"), "{err}");
+    }
+
+    #[test]
+    fn file_flag_on_directory_is_refused() {
+        let args = FsArgs {
+            read_file: vec!["/usr".into()],
+            ..FsArgs::default()
+        };
+        let err = user_grants(&args).unwrap_err().to_string();
+        assert!(
+            err.contains("--read-file") && err.contains("is a directory"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn relative_paths_become_canonical() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = FsArgs {
+            allow: vec![dir.path().join(".")],
+            ..FsArgs::default()
+        };
+        let g = user_grants(&args).unwrap();
+        assert_eq!(g[0].path, fs::canonicalize(dir.path()).unwrap());
+        assert_eq!(g[0].mode, AccessMode::ReadWrite);
+    }
+
+    #[test]
+    fn allow_cwd_is_read_only_on_the_workdir() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = FsArgs {
+            allow_cwd: true,
+            workdir: Some(dir.path().into()),
+            ..FsArgs::default()
+        };
+        let g = user_grants(&args).unwrap();
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0].mode, AccessMode::Read);
+        assert_eq!(g[0].path, fs::canonicalize(dir.path()).unwrap());
+    }
+}

@@ -1,0 +1,90 @@
+//! Finding the program before the sandbox is applied, so "not found" and
+//! "not executable" get precise messages and the right exit codes.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use super::{EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND};
+use crate::ui;
+
+fn is_executable(p: &Path) -> bool {
+    p.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// Resolve `program` like `execvp` would, against the host's `PATH`.
+/// `Err(code)` means the error was reported and nono should exit with `code`.
+pub fn resolve(program: &OsStr, path_var: Option<&OsString>) -> Result<PathBuf, i32> {
+    let p = Path::new(program);
+    if p.as_os_str().is_empty() {
+        ui::error("empty command name");
+        return Err(EXIT_NOT_FOUND);
+    }
+    if p.components().count() > 1 || program.to_string_lossy().contains('/') {
+        return check_explicit(p);
+    }
+    let search = path_var
+        .cloned()
+        .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    let mut found_not_exec = None;
+    for dir in std::env::split_paths(&search) {
+        let cand = dir.join(p);
+        if is_executable(&cand) {
+            return Ok(cand);
+        }
+        if cand.is_file() && found_not_exec.is_none() {
+            found_not_exec = Some(cand);
+        }
+    }
+    match found_not_exec {
+        Some(c) => {
+            ui::error(format!("cannot execute {}: not executable", c.display()));
+            Err(EXIT_CANNOT_EXECUTE)
+        }
+        None => {
+            ui::error(format!("command not found: {}", p.display()));
+            Err(EXIT_NOT_FOUND)
+        }
+    }
+}
+
+fn check_explicit(p: &Path) -> Result<PathBuf, i32> {
+    if !p.exists() {
+        ui::error(format!("command not found: {}", p.display()));
+        return Err(EXIT_NOT_FOUND);
+    }
+    if !is_executable(p) {
+        ui::error(format!(
+            "cannot execute {}: not an executable file",
+            p.display()
+        ));
+        return Err(EXIT_CANNOT_EXECUTE);
+    }
+    Ok(p.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_in_path_and_maps_missing_to_127() {
+        let path: OsString = "/usr/bin:/bin".into();
+        assert!(resolve(OsStr::new("sh"), Some(&path)).is_ok());
+        assert_eq!(
+            resolve(OsStr::new("no-such-cmd-xyz"), Some(&path)),
+            Err(127)
+        );
+        assert_eq!(resolve(OsStr::new("./no/such"), Some(&path)), Err(127));
+    }
+
+    #[test]
+    fn non_executable_file_is_126() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("script");
+        std::fs::write(&f, "#!/bin/sh\n").unwrap();
+        assert_eq!(resolve(f.as_os_str(), None), Err(126));
+    }
+}

@@ -1,0 +1,59 @@
+//! Launching a confined command: `run` (a supervising parent stays) and
+//! `wrap` (nono seals itself and execs).
+
+mod child;
+mod command;
+mod dry_run;
+mod plan;
+mod supervise;
+mod tmp;
+
+use anyhow::{bail, Result};
+
+use crate::cli::RunArgs;
+use crate::sys;
+pub use plan::Plan;
+
+/// Exit code when the command exists but cannot be executed.
+pub const EXIT_CANNOT_EXECUTE: i32 = 126;
+/// Exit code when the command cannot be found.
+pub const EXIT_NOT_FOUND: i32 = 127;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Run,
+    Wrap,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Run => "run",
+            Mode::Wrap => "wrap",
+        }
+    }
+}
+
+pub fn launch(args: RunArgs, mode: Mode) -> Result<i32> {
+    if args.command.is_empty() {
+        bail!(
+            "no command given; usage: nono {} [OPTIONS] -- <COMMAND> [ARGS...]",
+            mode.name()
+        );
+    }
+    let plan = match Plan::build(&args, mode)? {
+        Ok(plan) => plan,
+        Err(code) => return Ok(code),
+    };
+    if args.dry_run {
+        dry_run::print(&plan);
+        return Ok(0);
+    }
+    match mode {
+        Mode::Run => supervise::run(plan),
+        Mode::Wrap => {
+            let code = child::seal_and_exec(&plan);
+            sys::exit_now(code)
+        }
+    }
+}

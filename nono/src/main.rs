@@ -1,0 +1,19 @@
+//! `nono`: the front end. Parses the command line, resolves policy into a
+//! capability set, and launches the command confined (see `launch`).
+
+mod cli;
+mod commands;
+mod defaults;
+mod env_policy;
+mod grants;
+mod launch;
+mod setup;
+mod sys;
+mod ui;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let code = commands::main();
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}

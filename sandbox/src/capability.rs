@@ -1,0 +1,295 @@
+//! What a confined process may do, as plain data.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::{Result, SandboxError};
+
+/// Access to a granted path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AccessMode {
+    /// Read files, list directories, execute programs.
+    Read,
+    /// Create, write, truncate, rename into, link into and remove; no reading.
+    Write,
+    /// Both of the above.
+    ReadWrite,
+}
+
+impl AccessMode {
+    /// True when this mode includes reading.
+    pub fn reads(self) -> bool {
+        matches!(self, AccessMode::Read | AccessMode::ReadWrite)
+    }
+
+    /// True when this mode includes writing.
+    pub fn writes(self) -> bool {
+        matches!(self, AccessMode::Write | AccessMode::ReadWrite)
+    }
+
+    /// The union of two modes.
+    pub fn union(self, other: AccessMode) -> AccessMode {
+        match (
+            self.reads() || other.reads(),
+            self.writes() || other.writes(),
+        ) {
+            (true, true) => AccessMode::ReadWrite,
+            (false, true) => AccessMode::Write,
+            _ => AccessMode::Read,
+        }
+    }
+
+    /// The short form used in listings: `r-`, `-w`, `rw`.
+    pub fn short(self) -> &'static str {
+        match self {
+            AccessMode::Read => "r-",
+            AccessMode::Write => "-w",
+            AccessMode::ReadWrite => "rw",
+        }
+    }
+}
+
+/// Whether a grant covers a directory tree or one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GrantKind {
+    /// The directory and everything beneath it.
+    Tree,
+    /// Exactly one non-directory file (regular file, device node, socket, …).
+    File,
+}
+
+/// One filesystem grant on a canonical path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FsGrant {
+    /// Canonical absolute path.
+    pub path: PathBuf,
+    /// What is allowed there.
+    pub mode: AccessMode,
+    /// Tree or single file.
+    pub kind: GrantKind,
+}
+
+/// Network reach of the confined process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NetworkPolicy {
+    /// Unrestricted TCP/UDP (raw, packet, vsock and MPTCP sockets stay closed).
+    #[default]
+    Allowed,
+    /// No network sockets at all: TCP bind/connect denied by Landlock and
+    /// every non-unix socket refused by seccomp (UDP included).
+    Blocked,
+}
+
+/// Everything a confined process is allowed. Build it, then hand it to
+/// [`crate::Sandbox::apply`].
+#[derive(Debug, Clone, Default)]
+pub struct CapabilitySet {
+    grants: Vec<FsGrant>,
+    network: NetworkPolicy,
+    tcp_connect_ports: Vec<u16>,
+    tcp_bind_ports: Vec<u16>,
+    isolate_signals: bool,
+    isolate_abstract_unix: bool,
+}
+
+impl CapabilitySet {
+    /// An empty set: nothing readable, nothing writable, network allowed,
+    /// signal and abstract-unix-socket isolation on.
+    pub fn new() -> Self {
+        CapabilitySet {
+            isolate_signals: true,
+            isolate_abstract_unix: true,
+            ..CapabilitySet::default()
+        }
+    }
+
+    /// Grant `mode` on the directory tree at `path`.
+    pub fn allow_tree(&mut self, path: impl AsRef<Path>, mode: AccessMode) -> Result<&mut Self> {
+        self.push(path.as_ref(), mode, GrantKind::Tree)
+    }
+
+    /// Grant `mode` on the single file at `path`.
+    pub fn allow_file(&mut self, path: impl AsRef<Path>, mode: AccessMode) -> Result<&mut Self> {
+        self.push(path.as_ref(), mode, GrantKind::File)
+    }
+
+    /// Shorthand for a read-only tree grant.
+    pub fn allow_read(&mut self, path: impl AsRef<Path>) -> Result<&mut Self> {
+        self.allow_tree(path, AccessMode::Read)
+    }
+
+    /// Shorthand for a read-write tree grant.
+    pub fn allow_write(&mut self, path: impl AsRef<Path>) -> Result<&mut Self> {
+        self.allow_tree(path, AccessMode::ReadWrite)
+    }
+
+    /// Grant `mode` on whatever is at `path`: a tree for a directory, a file otherwise.
+    pub fn allow_path(&mut self, path: impl AsRef<Path>, mode: AccessMode) -> Result<&mut Self> {
+        let path = path.as_ref();
+        let kind = if canonical(path)?.is_dir() {
+            GrantKind::Tree
+        } else {
+            GrantKind::File
+        };
+        self.push(path, mode, kind)
+    }
+
+    /// Set the network policy.
+    pub fn set_network(&mut self, policy: NetworkPolicy) -> &mut Self {
+        self.network = policy;
+        self
+    }
+
+    /// Allow TCP connect to `port` (on any address) even when the network is blocked.
+    pub fn allow_tcp_connect(&mut self, port: u16) -> &mut Self {
+        self.tcp_connect_ports.push(port);
+        self
+    }
+
+    /// Allow TCP bind on `port` even when the network is blocked.
+    pub fn allow_tcp_bind(&mut self, port: u16) -> &mut Self {
+        self.tcp_bind_ports.push(port);
+        self
+    }
+
+    /// Turn signal isolation (Landlock signal scope) on or off.
+    pub fn set_signal_isolation(&mut self, on: bool) -> &mut Self {
+        self.isolate_signals = on;
+        self
+    }
+
+    /// Turn abstract unix socket isolation (Landlock scope) on or off.
+    pub fn set_abstract_unix_isolation(&mut self, on: bool) -> &mut Self {
+        self.isolate_abstract_unix = on;
+        self
+    }
+
+    /// The filesystem grants, merged: one entry per (path, kind) with the union of modes.
+    pub fn grants(&self) -> Vec<FsGrant> {
+        let mut merged: Vec<FsGrant> = Vec::new();
+        for g in &self.grants {
+            match merged
+                .iter_mut()
+                .find(|m| m.path == g.path && m.kind == g.kind)
+            {
+                Some(m) => m.mode = m.mode.union(g.mode),
+                None => merged.push(g.clone()),
+            }
+        }
+        merged.sort();
+        merged
+    }
+
+    /// The network policy.
+    pub fn network(&self) -> NetworkPolicy {
+        self.network
+    }
+
+    /// Ports TCP connect is allowed to when the network is otherwise blocked.
+    pub fn tcp_connect_ports(&self) -> &[u16] {
+        &self.tcp_connect_ports
+    }
+
+    /// Ports TCP bind is allowed on when the network is otherwise blocked.
+    pub fn tcp_bind_ports(&self) -> &[u16] {
+        &self.tcp_bind_ports
+    }
+
+    /// Whether signals to processes outside the sandbox are denied.
+    pub fn isolates_signals(&self) -> bool {
+        self.isolate_signals
+    }
+
+    /// Whether abstract unix sockets created outside the sandbox are unreachable.
+    pub fn isolates_abstract_unix(&self) -> bool {
+        self.isolate_abstract_unix
+    }
+
+    /// True when Landlock must handle TCP (blocked network or explicit port rules).
+    pub fn restricts_tcp(&self) -> bool {
+        self.network == NetworkPolicy::Blocked
+            || !self.tcp_connect_ports.is_empty()
+            || !self.tcp_bind_ports.is_empty()
+    }
+
+    fn push(&mut self, path: &Path, mode: AccessMode, kind: GrantKind) -> Result<&mut Self> {
+        let path = canonical(path)?;
+        let is_dir = path.is_dir();
+        match (kind, is_dir) {
+            (GrantKind::Tree, false) => {
+                return Err(SandboxError::GrantKindMismatch {
+                    path,
+                    expected: "a directory",
+                    actual: "not a directory",
+                })
+            }
+            (GrantKind::File, true) => {
+                return Err(SandboxError::GrantKindMismatch {
+                    path,
+                    expected: "a file",
+                    actual: "a directory",
+                })
+            }
+            _ => {}
+        }
+        self.grants.push(FsGrant { path, mode, kind });
+        Ok(self)
+    }
+}
+
+fn canonical(path: &Path) -> Result<PathBuf> {
+    fs::canonicalize(path).map_err(|source| SandboxError::ResolvePath {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn union_of_modes() {
+        assert_eq!(
+            AccessMode::Read.union(AccessMode::Write),
+            AccessMode::ReadWrite
+        );
+        assert_eq!(AccessMode::Read.union(AccessMode::Read), AccessMode::Read);
+        assert_eq!(
+            AccessMode::Write.union(AccessMode::Write),
+            AccessMode::Write
+        );
+    }
+
+    #[test]
+    fn grants_are_canonical_and_merged() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("a");
+        std::fs::create_dir(&sub).unwrap();
+        let mut caps = CapabilitySet::new();
+        caps.allow_tree(sub.join("..").join("a"), AccessMode::Read)
+            .unwrap();
+        caps.allow_tree(&sub, AccessMode::Write).unwrap();
+        let grants = caps.grants();
+        assert_eq!(grants.len(), 1);
+        assert_eq!(grants[0].mode, AccessMode::ReadWrite);
+        assert_eq!(grants[0].path, std::fs::canonicalize(&sub).unwrap());
+    }
+
+    #[test]
+    fn missing_path_is_an_error() {
+        let mut caps = CapabilitySet::new();
+        let err = caps.allow_read("/definitely/not/here").unwrap_err();
+        assert!(matches!(err, SandboxError::ResolvePath { .. }));
+    }
+
+    #[test]
+    fn kind_mismatch_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"x").unwrap();
+        let mut caps = CapabilitySet::new();
+        assert!(caps.allow_tree(&file, AccessMode::Read).is_err());
+        assert!(caps.allow_file(dir.path(), AccessMode::Read).is_err());
+    }
+}

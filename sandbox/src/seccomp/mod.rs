@@ -1,0 +1,140 @@
+//! seccomp filter builders.
+//!
+//! [`rules_for`] turns a capability set into the list of denials (pure data,
+//! unit-tested); [`compile`] turns that list into a libseccomp filter with
+//! the native architecture only and *kill process* for any other.
+
+mod socket;
+pub mod table;
+
+use libseccomp::{
+    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
+};
+
+use crate::capability::CapabilitySet;
+use crate::{Result, SandboxError};
+pub use socket::{allowed_socket_families, socket_rules, AF_MAX};
+pub use table::{ArgCmp, ArgRule, Cmp, Denied, DENIED};
+
+/// The complete rule list for a capability set: unconditional denials, the
+/// baseline argument rules, and the socket-family policy.
+pub fn rules_for(caps: &CapabilitySet) -> (Vec<&'static Denied>, Vec<ArgRule>) {
+    let mut arg_rules = table::baseline_arg_rules();
+    arg_rules.extend(socket_rules(caps.network()));
+    (DENIED.iter().collect(), arg_rules)
+}
+
+fn sc_err(stage: &'static str) -> impl Fn(libseccomp::error::SeccompError) -> SandboxError {
+    move |e| SandboxError::Seccomp {
+        stage,
+        message: e.to_string(),
+    }
+}
+
+fn syscall(name: &str) -> Result<ScmpSyscall> {
+    ScmpSyscall::from_name(name).map_err(|e| SandboxError::Seccomp {
+        stage: "resolve syscall name",
+        message: format!("{name}: {e}"),
+    })
+}
+
+fn compare(c: &ArgCmp) -> ScmpArgCompare {
+    let (op, datum) = match c.cmp {
+        Cmp::MaskedEq { mask, value } => (ScmpCompareOp::MaskedEqual(mask), value),
+        Cmp::Eq(v) => (ScmpCompareOp::Equal, v),
+        Cmp::Ne(v) => (ScmpCompareOp::NotEqual, v),
+        Cmp::Ge(v) => (ScmpCompareOp::GreaterEqual, v),
+    };
+    ScmpArgCompare::new(c.arg, op, datum)
+}
+
+/// Compile the rules for `caps` into a filter ready to load.
+pub fn compile(caps: &CapabilitySet) -> Result<ScmpFilterContext> {
+    let (denied, arg_rules) = rules_for(caps);
+    let mut ctx = ScmpFilterContext::new(ScmpAction::Allow).map_err(sc_err("create filter"))?;
+    ctx.set_act_badarch(ScmpAction::KillProcess)
+        .map_err(sc_err("set bad-arch action"))?;
+    // Only the native ABI: a syscall made through any other (x32, ia32) is killed.
+    if !ctx
+        .is_arch_present(ScmpArch::native())
+        .map_err(sc_err("check native arch"))?
+    {
+        ctx.add_arch(ScmpArch::native())
+            .map_err(sc_err("add native arch"))?;
+    }
+    for d in denied {
+        ctx.add_rule(ScmpAction::Errno(d.errno), syscall(d.name)?)
+            .map_err(sc_err("add rule"))?;
+    }
+    for r in &arg_rules {
+        let cmps: Vec<ScmpArgCompare> = r.when.iter().map(compare).collect();
+        ctx.add_rule_conditional(ScmpAction::Errno(r.errno), syscall(r.name)?, &cmps)
+            .map_err(sc_err("add conditional rule"))?;
+    }
+    Ok(ctx)
+}
+
+/// Load a compiled filter into the calling thread.
+pub(crate) fn load(ctx: &ScmpFilterContext) -> Result<()> {
+    ctx.load().map_err(sc_err("load filter"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_resolves_on_this_arch() {
+        let caps = CapabilitySet::new();
+        let (denied, rules) = rules_for(&caps);
+        for d in denied {
+            syscall(d.name).unwrap();
+        }
+        for r in rules {
+            syscall(r.name).unwrap();
+        }
+    }
+
+    #[test]
+    fn baseline_closes_the_design_classes() {
+        let names: Vec<&str> = DENIED.iter().map(|d| d.name).collect();
+        for n in [
+            "ptrace",
+            "process_vm_readv",
+            "io_uring_setup",
+            "bpf",
+            "perf_event_open",
+            "userfaultfd",
+            "keyctl",
+            "add_key",
+            "request_key",
+            "kexec_load",
+            "init_module",
+            "finit_module",
+            "mount",
+            "fsopen",
+            "open_tree",
+        ] {
+            assert!(names.contains(&n), "{n} must be denied");
+        }
+        let arg_names: Vec<&str> = table::baseline_arg_rules().iter().map(|r| r.name).collect();
+        assert!(arg_names.contains(&"unshare") && arg_names.contains(&"clone"));
+        assert_eq!(arg_names.iter().filter(|n| **n == "ioctl").count(), 2);
+    }
+
+    #[test]
+    fn every_entry_has_a_reason() {
+        assert!(DENIED.iter().all(|d| !d.why.is_empty()));
+    }
+
+    #[test]
+    fn filter_compiles_for_both_network_policies() {
+        let mut caps = CapabilitySet::new();
+        compile(&caps).unwrap();
+        caps.set_network(crate::NetworkPolicy::Blocked);
+        let ctx = compile(&caps).unwrap();
+        let out = tempfile::tempfile().unwrap();
+        ctx.export_bpf(&out).unwrap();
+        assert!(out.metadata().unwrap().len() > 0);
+    }
+}

@@ -1,0 +1,172 @@
+//! Which socket families a confined process may create.
+//!
+//! The policy is an allowlist, compiled into denials of every other family
+//! number (the filter's default is allow, so the allowlist is expressed as
+//! "deny each family not listed, and every number at or above `AF_MAX`").
+
+use libc::{EPERM, IPPROTO_MPTCP, SOCK_RAW};
+
+/// The obsolete `SOCK_PACKET` type of `AF_INET` sockets (raw link-layer access).
+const SOCK_PACKET: i32 = 10;
+
+use super::table::{ArgCmp, ArgRule, Cmp};
+use crate::capability::NetworkPolicy;
+
+/// One past the highest address family of current kernels (`AF_MCTP` = 45).
+pub const AF_MAX: u64 = 46;
+
+/// Families `socket(2)` may create under `policy`.
+///
+/// `AF_UNIX` is absent in both: until unix sockets are brokered, a confined
+/// process cannot reach any pathname or abstract socket outside
+/// (`socketpair(2)` stays available). Netlink is limited to `NETLINK_ROUTE`
+/// (interface and address queries made by name resolution).
+pub fn allowed_socket_families(policy: NetworkPolicy) -> &'static [i32] {
+    match policy {
+        NetworkPolicy::Allowed => &[libc::AF_INET, libc::AF_INET6, libc::AF_NETLINK],
+        NetworkPolicy::Blocked => &[],
+    }
+}
+
+fn eq(arg: u32, v: i32) -> ArgCmp {
+    ArgCmp {
+        arg,
+        cmp: Cmp::Eq(v as u64),
+    }
+}
+
+/// The denials implementing the family allowlist and, within allowed IP
+/// families, the closed socket types and protocols.
+pub fn socket_rules(policy: NetworkPolicy) -> Vec<ArgRule> {
+    let allowed = allowed_socket_families(policy);
+    let mut rules: Vec<ArgRule> = (0..AF_MAX as i32)
+        .filter(|af| !allowed.contains(af))
+        .map(|af| ArgRule {
+            name: "socket",
+            when: vec![eq(0, af)],
+            errno: EPERM,
+            why: "socket family not granted",
+        })
+        .collect();
+    rules.push(ArgRule {
+        name: "socket",
+        when: vec![ArgCmp {
+            arg: 0,
+            cmp: Cmp::Ge(AF_MAX),
+        }],
+        errno: EPERM,
+        why: "unknown socket family",
+    });
+    rules.push(ArgRule {
+        name: "socketpair",
+        when: vec![ArgCmp {
+            arg: 0,
+            cmp: Cmp::Ne(libc::AF_UNIX as u64),
+        }],
+        errno: EPERM,
+        why: "socketpair is for unix sockets only",
+    });
+    for af in allowed
+        .iter()
+        .copied()
+        .filter(|&af| af == libc::AF_INET || af == libc::AF_INET6)
+    {
+        for (ty, why) in [
+            (SOCK_RAW, "raw IP sockets"),
+            (SOCK_PACKET, "packet sockets"),
+        ] {
+            rules.push(ArgRule {
+                name: "socket",
+                when: vec![
+                    eq(0, af),
+                    ArgCmp {
+                        arg: 1,
+                        cmp: Cmp::MaskedEq {
+                            mask: 0xf,
+                            value: ty as u64,
+                        },
+                    },
+                ],
+                errno: EPERM,
+                why,
+            });
+        }
+        rules.push(ArgRule {
+            name: "socket",
+            when: vec![eq(0, af), eq(2, IPPROTO_MPTCP)],
+            errno: EPERM,
+            why: "MPTCP sockets (not covered by Landlock TCP rules)",
+        });
+    }
+    if allowed.contains(&libc::AF_NETLINK) {
+        rules.push(ArgRule {
+            name: "socket",
+            when: vec![
+                eq(0, libc::AF_NETLINK),
+                ArgCmp {
+                    arg: 2,
+                    cmp: Cmp::Ne(libc::NETLINK_ROUTE as u64),
+                },
+            ],
+            errno: EPERM,
+            why: "netlink families other than NETLINK_ROUTE",
+        });
+    }
+    rules
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn denied_families(policy: NetworkPolicy) -> Vec<u64> {
+        socket_rules(policy)
+            .iter()
+            .filter(|r| r.name == "socket" && r.when.len() == 1)
+            .filter_map(|r| match r.when[0].cmp {
+                Cmp::Eq(v) => Some(v),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn blocked_network_denies_every_family() {
+        let d = denied_families(NetworkPolicy::Blocked);
+        assert_eq!(d.len() as u64, AF_MAX);
+        for af in [
+            libc::AF_UNIX,
+            libc::AF_INET,
+            libc::AF_INET6,
+            libc::AF_NETLINK,
+            libc::AF_VSOCK,
+            libc::AF_PACKET,
+        ] {
+            assert!(d.contains(&(af as u64)), "family {af}");
+        }
+    }
+
+    #[test]
+    fn allowed_network_keeps_ip_but_not_unix_vsock_packet() {
+        let d = denied_families(NetworkPolicy::Allowed);
+        assert!(!d.contains(&(libc::AF_INET as u64)));
+        assert!(!d.contains(&(libc::AF_INET6 as u64)));
+        for af in [
+            libc::AF_UNIX,
+            libc::AF_VSOCK,
+            libc::AF_PACKET,
+            libc::AF_ALG,
+            libc::AF_BLUETOOTH,
+        ] {
+            assert!(d.contains(&(af as u64)), "family {af}");
+        }
+    }
+
+    #[test]
+    fn raw_and_mptcp_denied_for_both_ip_families() {
+        let rules = socket_rules(NetworkPolicy::Allowed);
+        let two_arg = rules.iter().filter(|r| r.when.len() == 2).count();
+        // raw + packet + mptcp for AF_INET and AF_INET6, plus the netlink protocol rule.
+        assert_eq!(two_arg, 7);
+    }
+}

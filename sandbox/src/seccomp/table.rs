@@ -1,0 +1,198 @@
+//! The baseline seccomp policy, as data: every entry says what it closes and why.
+//!
+//! The filter's default action is *allow*: Landlock is the allowlist for
+//! files and TCP; this table removes kernel interfaces an agent has no use for
+//! and that Landlock does not cover. Entries are errno returns, not kills, so
+//! well-behaved programs that probe a feature fall back cleanly. Syscalls of a
+//! foreign architecture (including x32 on x86_64) kill the process.
+
+use libc::{ENOSYS, EPERM};
+
+/// An unconditional denial.
+#[derive(Debug)]
+pub struct Denied {
+    /// The syscall name as libseccomp knows it.
+    pub name: &'static str,
+    /// The errno returned.
+    pub errno: i32,
+    /// Why it is closed.
+    pub why: &'static str,
+}
+
+const fn deny(name: &'static str, why: &'static str) -> Denied {
+    Denied {
+        name,
+        errno: EPERM,
+        why,
+    }
+}
+
+/// `ENOSYS` for interfaces whose callers have a documented fallback.
+const fn absent(name: &'static str, why: &'static str) -> Denied {
+    Denied {
+        name,
+        errno: ENOSYS,
+        why,
+    }
+}
+
+/// Syscalls denied whatever the capability set says.
+pub const DENIED: &[Denied] = &[
+    // Process inspection and injection (Landlock scopes ptrace too; belt and braces).
+    deny("ptrace", "inspect or control other processes"),
+    deny("process_vm_readv", "read another process's memory"),
+    deny("process_vm_writev", "write another process's memory"),
+    deny("pidfd_getfd", "steal a descriptor from another process"),
+    deny(
+        "kcmp",
+        "compare kernel objects of other processes (address-layout leak)",
+    ),
+    // Kernel attack surface with a long CVE history and no agent use.
+    absent(
+        "io_uring_setup",
+        "io_uring bypasses seccomp for the operations it submits",
+    ),
+    absent("io_uring_enter", "io_uring"),
+    absent("io_uring_register", "io_uring"),
+    deny("bpf", "load eBPF programs"),
+    deny("perf_event_open", "kernel profiling interface"),
+    deny(
+        "userfaultfd",
+        "page-fault handling used to win kernel races",
+    ),
+    // Kernel keyrings: shared per user, hold other sessions' secrets.
+    deny("keyctl", "read or change kernel keyrings"),
+    deny("add_key", "add keys to kernel keyrings"),
+    deny("request_key", "look up keys in kernel keyrings"),
+    // Replacing the kernel or loading code into it.
+    deny("kexec_load", "boot another kernel"),
+    deny("kexec_file_load", "boot another kernel"),
+    deny("init_module", "load a kernel module"),
+    deny("finit_module", "load a kernel module"),
+    deny("delete_module", "unload a kernel module"),
+    // Mount namespace changes (would re-shape what Landlock rules refer to).
+    deny("mount", "mount filesystems"),
+    deny("umount2", "unmount filesystems"),
+    deny("mount_setattr", "change mount attributes"),
+    deny("move_mount", "move mounts"),
+    deny("open_tree", "clone mount trees"),
+    deny("fsopen", "new mount API"),
+    deny("fsconfig", "new mount API"),
+    deny("fsmount", "new mount API"),
+    deny("fspick", "new mount API"),
+    deny("pivot_root", "change the root mount"),
+    deny("chroot", "change the root directory"),
+    deny("setns", "enter other namespaces"),
+    // clone3 passes its flags in memory seccomp cannot read; libc falls back
+    // to clone(2), whose flags are checked below.
+    absent(
+        "clone3",
+        "flags not inspectable; forces the checked clone(2) path",
+    ),
+    // Host administration.
+    deny("swapon", "enable swap"),
+    deny("swapoff", "disable swap"),
+    deny("reboot", "reboot the host"),
+    deny("syslog", "read the kernel log"),
+    deny("acct", "process accounting"),
+    deny("quotactl", "disk quotas"),
+    deny("quotactl_fd", "disk quotas"),
+    deny(
+        "open_by_handle_at",
+        "open files by handle, bypassing path checks",
+    ),
+    deny("lookup_dcookie", "kernel profiling interface"),
+    deny("vhangup", "hang up the terminal"),
+    deny("iopl", "raw I/O port access"),
+    deny("ioperm", "raw I/O port access"),
+    deny("uselib", "obsolete loader interface"),
+    deny(
+        "personality",
+        "READ_IMPLIES_EXEC and address-layout changes",
+    ),
+];
+
+/// How an argument is compared.
+#[derive(Debug, Clone, Copy)]
+pub enum Cmp {
+    /// `(arg & mask) == value`.
+    MaskedEq { mask: u64, value: u64 },
+    /// `arg == value`.
+    Eq(u64),
+    /// `arg != value`.
+    Ne(u64),
+    /// `arg >= value`.
+    Ge(u64),
+}
+
+/// One argument comparison.
+#[derive(Debug, Clone, Copy)]
+pub struct ArgCmp {
+    /// Argument index (0-based).
+    pub arg: u32,
+    /// The comparison.
+    pub cmp: Cmp,
+}
+
+/// A conditional denial: every comparison must match (logical AND).
+#[derive(Debug, Clone)]
+pub struct ArgRule {
+    /// The syscall name.
+    pub name: &'static str,
+    /// Comparisons, all of which must hold.
+    pub when: Vec<ArgCmp>,
+    /// The errno returned.
+    pub errno: i32,
+    /// Why it is closed.
+    pub why: &'static str,
+}
+
+const CLONE_NEWUSER: u64 = libc::CLONE_NEWUSER as u64;
+const TIOCSTI: u64 = libc::TIOCSTI as u64;
+const TIOCLINUX: u64 = libc::TIOCLINUX as u64;
+/// The kernel reads ioctl's request as `unsigned int`; compare only the low 32 bits.
+const IOCTL_CMD_MASK: u64 = 0xffff_ffff;
+
+/// Argument-dependent denials that hold whatever the capability set says.
+pub fn baseline_arg_rules() -> Vec<ArgRule> {
+    let newuser = ArgCmp {
+        arg: 0,
+        cmp: Cmp::MaskedEq {
+            mask: CLONE_NEWUSER,
+            value: CLONE_NEWUSER,
+        },
+    };
+    let ioctl = |value| ArgCmp {
+        arg: 1,
+        cmp: Cmp::MaskedEq {
+            mask: IOCTL_CMD_MASK,
+            value,
+        },
+    };
+    vec![
+        ArgRule {
+            name: "clone",
+            when: vec![newuser],
+            errno: EPERM,
+            why: "new user namespaces regain capabilities and widen kernel surface",
+        },
+        ArgRule {
+            name: "unshare",
+            when: vec![newuser],
+            errno: EPERM,
+            why: "new user namespaces",
+        },
+        ArgRule {
+            name: "ioctl",
+            when: vec![ioctl(TIOCSTI)],
+            errno: EPERM,
+            why: "inject keystrokes into the controlling terminal",
+        },
+        ArgRule {
+            name: "ioctl",
+            when: vec![ioctl(TIOCLINUX)],
+            errno: EPERM,
+            why: "virtual console control, including selection paste",
+        },
+    ]
+}

@@ -1,0 +1,71 @@
+//! Raw system calls this crate needs that no safe wrapper offers.
+#![allow(unsafe_code)]
+
+use std::io;
+
+use crate::{Result, SandboxError};
+
+const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1 << 0;
+
+/// The Landlock ABI version the running kernel offers (0 when unavailable).
+pub(crate) fn landlock_abi_version() -> u32 {
+    // SAFETY: landlock_create_ruleset with a NULL attr, size 0 and the VERSION
+    // flag only returns the ABI number; it reads and writes no memory.
+    let v = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    u32::try_from(v).unwrap_or(0)
+}
+
+/// Mark every descriptor `>= first` close-on-exec, so only `0..first` reach
+/// the next program.
+pub fn close_fds_from(first: u32) -> Result<()> {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range only changes flags on this process's descriptor
+    // table; no memory is passed.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(SandboxError::Syscall {
+            call: "close_range",
+            source: io::Error::last_os_error(),
+        })
+    }
+}
+
+/// Whether this process may create a user namespace, tried in a throwaway child.
+pub(crate) fn can_unshare_user_namespace() -> bool {
+    // SAFETY: fork in the child only calls async-signal-safe functions
+    // (unshare, _exit) before exiting; the parent waits for it.
+    let pid = unsafe { libc::fork() };
+    match pid {
+        -1 => false,
+        0 => {
+            // SAFETY: unshare takes only flags; _exit never returns.
+            unsafe {
+                let r = libc::unshare(libc::CLONE_NEWUSER);
+                libc::_exit(if r == 0 { 0 } else { 1 })
+            }
+        }
+        child => {
+            let mut status = 0;
+            // SAFETY: waitpid writes the status into our local variable.
+            let r = unsafe { libc::waitpid(child, &mut status, 0) };
+            r == child && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+        }
+    }
+}
+
+/// The `Seccomp:` mode of this process (0 none, 1 strict, 2 filter), or
+/// `None` when the kernel lacks seccomp.
+pub(crate) fn seccomp_mode() -> Option<i32> {
+    // SAFETY: PR_GET_SECCOMP takes no pointers.
+    let r = unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) };
+    (r >= 0).then_some(r)
+}
