@@ -59,14 +59,25 @@ pub fn default_grants() -> Result<Vec<DefaultGrant>> {
             (&group.readwrite, AccessMode::ReadWrite),
         ];
         for (paths, mode) in lists {
-            out.extend(paths.iter().map(|p| DefaultGrant {
-                path: PathBuf::from(p),
-                mode,
-                group: name.clone(),
-            }));
+            for p in paths {
+                let Some(path) = expand(p) else { continue };
+                out.push(DefaultGrant { path, mode, group: name.clone() });
+            }
         }
     }
     Ok(out)
+}
+
+/// Expand a leading `$HOME/`; `None` when HOME is unset or not absolute
+/// (the grant is then skipped, never widened).
+fn expand(p: &str) -> Option<PathBuf> {
+    match p.strip_prefix("$HOME/") {
+        None => Some(PathBuf::from(p)),
+        Some(rest) => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .filter(|h| h.is_absolute() && h != std::path::Path::new("/"))
+            .map(|h| h.join(rest)),
+    }
 }
 
 #[cfg(test)]

@@ -41,6 +41,13 @@ pub fn launch(args: RunArgs, mode: Mode) -> Result<i32> {
             mode.name()
         );
     }
+    if let Some(flag) = args.command[0].to_str().filter(|a| a.starts_with('-')) {
+        bail!(
+            "unexpected argument '{flag}' for nono {}; see 'nono {} --help' (put the command after --)",
+            mode.name(),
+            mode.name()
+        );
+    }
     let plan = match Plan::build(&args, mode)? {
         Ok(plan) => plan,
         Err(code) => return Ok(code),
