@@ -1,1 +1,12 @@
-fn main() {}
+//! `nono-broker`: answers the agent's seccomp user notifications and is the agent's parent in `nono run`.
+//!
+//! # Security
+//! Not implemented yet. Until it is, this binary refuses to serve and exits
+//! with status 1, and `nono` does not start it; nothing depends on it.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    eprintln!("nono-broker: not implemented yet; nono does not use it in this release");
+    ExitCode::FAILURE
+}

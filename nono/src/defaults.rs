@@ -61,7 +61,11 @@ pub fn default_grants() -> Result<Vec<DefaultGrant>> {
         for (paths, mode) in lists {
             for p in paths {
                 let Some(path) = expand(p) else { continue };
-                out.push(DefaultGrant { path, mode, group: name.clone() });
+                out.push(DefaultGrant {
+                    path,
+                    mode,
+                    group: name.clone(),
+                });
             }
         }
     }

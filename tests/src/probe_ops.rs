@@ -1,0 +1,272 @@
+//! The probe's system-call level operations (raw syscalls the standard
+//! library does not offer). Each prints `OK …` / `ERR errno …` and exits.
+
+use std::ffi::CString;
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::os::unix::net::UnixStream;
+use std::process::exit;
+
+fn ok(detail: impl std::fmt::Display) -> ! {
+    println!("OK {detail}");
+    exit(0)
+}
+
+fn fail(e: std::io::Error) -> ! {
+    println!("ERR {} {e}", e.raw_os_error().unwrap_or(0));
+    exit(10)
+}
+
+fn check(r: libc::c_long) -> libc::c_long {
+    if r < 0 {
+        fail(std::io::Error::last_os_error())
+    }
+    r
+}
+
+fn arg(args: &[String], i: usize) -> &str {
+    args.get(i).map(String::as_str).unwrap_or_else(|| {
+        eprintln!("nono-probe: missing argument {i}");
+        exit(2)
+    })
+}
+
+fn pid_arg(args: &[String]) -> libc::pid_t {
+    arg(args, 2).parse().unwrap_or_else(|_| exit(2))
+}
+
+fn socket(domain: i32, ty: i32, proto: i32) -> i32 {
+    // SAFETY: socket takes integers only.
+    check(unsafe { libc::socket(domain, ty, proto) } as libc::c_long) as i32
+}
+
+/// Run `action`; unknown actions exit 2.
+pub fn run(action: &str, args: &[String]) -> ! {
+    match action {
+        "kill" => {
+            let sig = arg(args, 3).parse().unwrap_or(libc::SIGTERM);
+            // SAFETY: kill takes integers only.
+            check(unsafe { libc::kill(pid_arg(args), sig) } as libc::c_long);
+            ok("signalled")
+        }
+        "ptrace-attach" => {
+            let pid = pid_arg(args);
+            // SAFETY: PTRACE_ATTACH takes a pid; addr and data are unused.
+            check(unsafe { libc::ptrace(libc::PTRACE_ATTACH, pid, 0usize, 0usize) });
+            ok("attached")
+        }
+        "vm-read" => {
+            let pid = pid_arg(args);
+            let addr: usize =
+                usize::from_str_radix(arg(args, 3).trim_start_matches("0x"), 16).unwrap_or(0);
+            let mut buf = [0u8; 64];
+            let local = libc::iovec {
+                iov_base: buf.as_mut_ptr().cast(),
+                iov_len: buf.len(),
+            };
+            let remote = libc::iovec {
+                iov_base: addr as *mut libc::c_void,
+                iov_len: buf.len(),
+            };
+            // SAFETY: the local iovec points at our own 64-byte buffer.
+            let n = check(
+                unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) } as libc::c_long,
+            );
+            ok(format!("read {n} bytes"))
+        }
+        "tiocsti" => {
+            let text = arg(args, 2);
+            for b in text.bytes() {
+                // SAFETY: TIOCSTI reads one byte from the pointer we pass.
+                check(unsafe { libc::ioctl(0, libc::TIOCSTI, &b as *const u8) } as libc::c_long);
+            }
+            ok("injected")
+        }
+        "keyctl-read" => keyctl_read(arg(args, 2)),
+        "unshare-user" => {
+            // SAFETY: unshare takes flags only.
+            check(unsafe { libc::unshare(libc::CLONE_NEWUSER) } as libc::c_long);
+            ok("new user namespace")
+        }
+        "clone-user" => clone_user(),
+        "io-uring" => {
+            let mut params = [0u8; 120];
+            // SAFETY: io_uring_setup writes at most sizeof(io_uring_params) = 120 bytes.
+            let fd = check(unsafe {
+                libc::syscall(libc::SYS_io_uring_setup, 4u32, params.as_mut_ptr())
+            });
+            ok(format!("fd {fd}"))
+        }
+        "bpf" => {
+            let mut attr = [0u8; 128];
+            // SAFETY: BPF_PROG_LOAD(5) with a zeroed attr of the given size.
+            check(unsafe { libc::syscall(libc::SYS_bpf, 5, attr.as_mut_ptr(), attr.len()) });
+            ok("bpf")
+        }
+        "perf" => {
+            let mut attr = [0u8; 128];
+            attr[4..8].copy_from_slice(&128u32.to_ne_bytes()); // size field
+                                                               // SAFETY: perf_event_open reads the attr of the size it declares.
+            check(unsafe {
+                libc::syscall(libc::SYS_perf_event_open, attr.as_mut_ptr(), 0, -1, -1, 0)
+            });
+            ok("perf")
+        }
+        "userfaultfd" => {
+            // SAFETY: userfaultfd takes flags only.
+            check(unsafe { libc::syscall(libc::SYS_userfaultfd, libc::O_CLOEXEC) });
+            ok("uffd")
+        }
+        "mount" => {
+            let (src, fstype) = (c"none", c"tmpfs");
+            let target = CString::new(arg(args, 2)).unwrap_or_else(|_| exit(2));
+            // SAFETY: all pointers are valid NUL-terminated strings; data is NULL.
+            check(unsafe {
+                libc::mount(
+                    src.as_ptr(),
+                    target.as_ptr(),
+                    fstype.as_ptr(),
+                    0,
+                    std::ptr::null(),
+                )
+            } as libc::c_long);
+            ok("mounted")
+        }
+        "tcp-connect" => match TcpStream::connect(addr(arg(args, 2))) {
+            Ok(mut s) => {
+                let _ = s.write_all(b"PROBE-TCP\n");
+                ok("connected")
+            }
+            Err(e) => fail(e),
+        },
+        "udp-send" => {
+            let target = addr(arg(args, 2));
+            let bind = if target.is_ipv4() {
+                "127.0.0.1:0"
+            } else {
+                "[::1]:0"
+            };
+            match UdpSocket::bind(bind).and_then(|s| s.send_to(b"PROBE-UDP", target)) {
+                Ok(n) => ok(format!("sent {n}")),
+                Err(e) => fail(e),
+            }
+        }
+        "mptcp-connect" => mptcp_connect(addr(arg(args, 2))),
+        "socket" => {
+            let (d, t, p) = match arg(args, 2) {
+                "raw" => (libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_ICMP),
+                "raw6" => (libc::AF_INET6, libc::SOCK_RAW, libc::IPPROTO_ICMPV6),
+                "packet" => (libc::AF_PACKET, libc::SOCK_RAW, 0),
+                "vsock" => (libc::AF_VSOCK, libc::SOCK_STREAM, 0),
+                "unix" => (libc::AF_UNIX, libc::SOCK_STREAM, 0),
+                "netlink-audit" => (libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_AUDIT),
+                "mptcp" => (libc::AF_INET, libc::SOCK_STREAM, libc::IPPROTO_MPTCP),
+                "udp" => (libc::AF_INET, libc::SOCK_DGRAM, 0),
+                "tcp" => (libc::AF_INET, libc::SOCK_STREAM, 0),
+                _ => exit(2),
+            };
+            ok(format!("fd {}", socket(d, t | libc::SOCK_CLOEXEC, p)))
+        }
+        "socketpair" => match UnixStream::pair() {
+            Ok(_) => ok("pair"),
+            Err(e) => fail(e),
+        },
+        "unix-connect" => match UnixStream::connect(arg(args, 2)) {
+            Ok(mut s) => {
+                let _ = s.write_all(b"PROBE-UNIX\n");
+                ok("connected")
+            }
+            Err(e) => fail(e),
+        },
+        "unix-abstract" => unix_abstract(arg(args, 2)),
+        _ => {
+            eprintln!("nono-probe: unknown action {action}");
+            exit(2)
+        }
+    }
+}
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap_or_else(|_| exit(2))
+}
+
+fn keyctl_read(desc: &str) -> ! {
+    const KEYCTL_SEARCH: libc::c_long = 10;
+    const KEYCTL_READ: libc::c_long = 11;
+    const KEY_SPEC_USER_KEYRING: libc::c_long = -4;
+    let ty = c"user";
+    let d = CString::new(desc).unwrap_or_else(|_| exit(2));
+    // SAFETY: both strings are valid and NUL-terminated.
+    let id = check(unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_SEARCH,
+            KEY_SPEC_USER_KEYRING,
+            ty.as_ptr(),
+            d.as_ptr(),
+            0,
+        )
+    });
+    let mut buf = [0u8; 256];
+    // SAFETY: the kernel writes at most buf.len() bytes into buf.
+    let n = check(unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_READ,
+            id,
+            buf.as_mut_ptr(),
+            buf.len(),
+        )
+    });
+    let n = usize::try_from(n).unwrap_or(0).min(buf.len());
+    ok(String::from_utf8_lossy(&buf[..n]))
+}
+
+fn clone_user() -> ! {
+    // Raw clone(2) with CLONE_NEWUSER; the child exits at once.
+    let flags = (libc::CLONE_NEWUSER | libc::SIGCHLD) as libc::c_ulong;
+    // SAFETY: fork-like clone (no new stack); the child only calls _exit.
+    let pid =
+        check(unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) });
+    if pid == 0 {
+        // SAFETY: _exit never returns.
+        unsafe { libc::_exit(0) }
+    }
+    ok(format!("child {pid}"))
+}
+
+fn mptcp_connect(target: SocketAddr) -> ! {
+    let SocketAddr::V4(v4) = target else { exit(2) };
+    let fd = socket(
+        libc::AF_INET,
+        libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+        libc::IPPROTO_MPTCP,
+    );
+    let sa = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: v4.port().to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(*v4.ip()).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: sa is a valid sockaddr_in of the given length.
+    check(
+        unsafe { libc::connect(fd, (&sa as *const libc::sockaddr_in).cast(), len) } as libc::c_long,
+    );
+    ok("connected")
+}
+
+fn unix_abstract(name: &str) -> ! {
+    use std::os::linux::net::SocketAddrExt;
+    let a = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())
+        .unwrap_or_else(|e| fail(e));
+    match UnixStream::connect_addr(&a) {
+        Ok(mut s) => {
+            let _ = s.write_all(b"PROBE-ABSTRACT\n");
+            ok("connected")
+        }
+        Err(e) => fail(e),
+    }
+}

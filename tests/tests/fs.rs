@@ -1,0 +1,247 @@
+//! Filesystem enforcement: every denial is checked from outside (content,
+//! existence) and paired with the granted case working.
+
+use std::fs;
+
+use nono_e2e::{canary, run, sandboxed, Scratch, EACCES, EXDEV};
+
+#[test]
+fn reads_inside_grant_work_and_outside_are_denied() {
+    let (grant, outside) = (Scratch::new(), Scratch::new());
+    let inside_secret = canary("inside");
+    let outside_secret = canary("outside");
+    fs::write(grant.join("in"), &inside_secret).unwrap();
+    fs::write(outside.join("out"), &outside_secret).unwrap();
+
+    let r = run(
+        &["--allow", &grant.s()],
+        &["read", grant.join("in").to_str().unwrap()],
+    );
+    assert!(r.is_ok() && r.stdout.contains(&inside_secret), "{r:?}");
+
+    let r = run(
+        &["--allow", &grant.s()],
+        &["read", outside.join("out").to_str().unwrap()],
+    );
+    assert!(r.is_err(Some(EACCES)), "{r:?}");
+    assert!(!r.stdout.contains(&outside_secret));
+}
+
+#[test]
+fn writes_outside_grant_leave_files_unchanged() {
+    let (grant, outside) = (Scratch::new(), Scratch::new());
+    let target = outside.join("victim");
+    fs::write(&target, "original").unwrap();
+    let before = fs::metadata(&target).unwrap().modified().unwrap();
+    let g = grant.s();
+    let t = target.to_str().unwrap();
+
+    for probe in [
+        vec!["write", t, "pwned"],
+        vec!["truncate", t],
+        vec!["remove", t],
+    ] {
+        let r = run(&["--allow", &g], &probe);
+        assert!(r.is_err(Some(EACCES)), "{probe:?}: {r:?}");
+    }
+    let r = run(
+        &["--allow", &g],
+        &["mkdir", outside.join("newdir").to_str().unwrap()],
+    );
+    assert!(r.is_err(Some(EACCES)), "{r:?}");
+
+    assert_eq!(fs::read_to_string(&target).unwrap(), "original");
+    assert_eq!(fs::metadata(&target).unwrap().modified().unwrap(), before);
+    assert!(!outside.join("newdir").exists());
+
+    // Positive control: the same write inside the grant lands.
+    let r = run(
+        &["--allow", &g],
+        &["write", grant.join("ok").to_str().unwrap(), "fine"],
+    );
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(fs::read_to_string(grant.join("ok")).unwrap(), "fine");
+}
+
+#[test]
+fn read_only_grant_refuses_writes_and_write_only_refuses_reads() {
+    let d = Scratch::new();
+    fs::write(d.join("f"), "keep").unwrap();
+    let f = d.join("f");
+    let f = f.to_str().unwrap();
+
+    let r = run(&["--read", &d.s()], &["write", f, "x"]);
+    assert!(r.is_err(Some(EACCES)), "{r:?}");
+    let r = run(&["--read", &d.s()], &["truncate", f]);
+    assert!(r.is_err(Some(EACCES)), "{r:?}");
+    assert_eq!(fs::read_to_string(d.join("f")).unwrap(), "keep");
+
+    let r = run(&["--write", &d.s()], &["read", f]);
+    assert!(
+        r.is_err(Some(EACCES)) && !r.stdout.contains("keep"),
+        "{r:?}"
+    );
+    let r = run(
+        &["--write", &d.s()],
+        &["write", d.join("g").to_str().unwrap(), "new"],
+    );
+    assert!(r.is_ok(), "{r:?}");
+}
+
+#[test]
+fn single_file_grants_do_not_open_the_directory() {
+    let d = Scratch::new();
+    fs::write(d.join("granted"), "yes").unwrap();
+    fs::write(d.join("sibling"), canary("sibling")).unwrap();
+    let granted = d.join("granted");
+    let r = run(
+        &["--read-file", granted.to_str().unwrap()],
+        &["read", granted.to_str().unwrap()],
+    );
+    assert!(r.is_ok(), "{r:?}");
+    let r = run(
+        &["--read-file", granted.to_str().unwrap()],
+        &["read", d.join("sibling").to_str().unwrap()],
+    );
+    assert!(r.is_err(Some(EACCES)), "{r:?}");
+    let r = run(
+        &["--read-file", granted.to_str().unwrap()],
+        &["write", granted.to_str().unwrap(), "no"],
+    );
+    assert!(r.is_err(Some(EACCES)), "{r:?}");
+    assert_eq!(fs::read_to_string(&granted).unwrap(), "yes");
+}
+
+#[test]
+fn renames_and_links_across_the_grant_boundary_are_denied() {
+    let (grant, outside) = (Scratch::new(), Scratch::new());
+    fs::write(grant.join("mine"), "mine").unwrap();
+    fs::write(outside.join("theirs"), "theirs").unwrap();
+    let g = grant.s();
+    let p = |s: &Scratch, n: &str| s.join(n).to_str().unwrap().to_string();
+
+    // Out of the grant: the kernel reports EXDEV (refer) or EACCES.
+    for (op, src, dst) in [
+        ("rename", p(&grant, "mine"), p(&outside, "moved")),
+        ("link", p(&grant, "mine"), p(&outside, "linked")),
+        ("rename", p(&outside, "theirs"), p(&grant, "stolen")),
+        ("link", p(&outside, "theirs"), p(&grant, "stolen-link")),
+    ] {
+        let r = run(&["--allow", &g], &[op, &src, &dst]);
+        assert!(
+            r.is_err(Some(EXDEV)) || r.is_err(Some(EACCES)),
+            "{op} {src} {dst}: {r:?}"
+        );
+    }
+    assert!(grant.join("mine").exists() && outside.join("theirs").exists());
+    for gone in [
+        outside.join("moved"),
+        outside.join("linked"),
+        grant.join("stolen"),
+        grant.join("stolen-link"),
+    ] {
+        assert!(!gone.exists(), "{} must not exist", gone.display());
+    }
+    // Positive control: within the grant, rename and link work.
+    let r = run(
+        &["--allow", &g],
+        &["rename", &p(&grant, "mine"), &p(&grant, "renamed")],
+    );
+    assert!(r.is_ok(), "{r:?}");
+    let r = run(
+        &["--allow", &g],
+        &["link", &p(&grant, "renamed"), &p(&grant, "hard")],
+    );
+    assert!(r.is_ok(), "{r:?}");
+}
+
+#[test]
+fn symlink_inside_grant_does_not_reach_outside() {
+    let (grant, outside) = (Scratch::new(), Scratch::new());
+    let secret = canary("symlink");
+    fs::write(outside.join("secret"), &secret).unwrap();
+    let r = run(
+        &["--allow", &grant.s()],
+        &[
+            "symlink-read",
+            outside.join("secret").to_str().unwrap(),
+            grant.join("ln").to_str().unwrap(),
+        ],
+    );
+    assert!(
+        r.is_err(Some(EACCES)) && !r.stdout.contains(&secret),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn home_and_shared_tmp_are_not_granted_by_default() {
+    let secret = canary("tmp");
+    let shared = Scratch::new(); // lives in the host's /tmp
+    fs::write(shared.join("s"), &secret).unwrap();
+    let r = run(&[], &["read", shared.join("s").to_str().unwrap()]);
+    assert!(r.is_err(Some(EACCES)), "{r:?}");
+    let r = run(&[], &["write", shared.join("w").to_str().unwrap(), "x"]);
+    assert!(
+        r.is_err(Some(EACCES)) && !shared.join("w").exists(),
+        "{r:?}"
+    );
+    if let Some(home) = std::env::var_os("HOME").filter(|h| h != "/") {
+        let probe_file = std::path::Path::new(&home).join(".nono-e2e-home-probe");
+        let r = run(&[], &["write", probe_file.to_str().unwrap(), "x"]);
+        assert!(!r.is_ok() && !probe_file.exists(), "{r:?}");
+    }
+}
+
+#[test]
+fn the_private_tmpdir_is_writable_and_removed_after_run() {
+    let r = sandboxed("run", &[], &["write-tmp"]);
+    assert!(r.is_ok(), "{r:?}");
+    let written = r
+        .stdout
+        .split_whitespace()
+        .nth(1)
+        .expect("path")
+        .to_string();
+    let tmp = std::path::Path::new(&written)
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    assert!(tmp.contains("nono-session-"), "{tmp}");
+    assert!(
+        !std::path::Path::new(&tmp).exists(),
+        "session temp dir must be removed"
+    );
+}
+
+#[test]
+fn wrap_enforces_the_same_filesystem_rules() {
+    let (grant, outside) = (Scratch::new(), Scratch::new());
+    let secret = canary("wrap");
+    fs::write(outside.join("s"), &secret).unwrap();
+    let r = sandboxed(
+        "wrap",
+        &["--allow", &grant.s()],
+        &["read", outside.join("s").to_str().unwrap()],
+    );
+    assert!(
+        r.is_err(Some(EACCES)) && !r.stdout.contains(&secret),
+        "{r:?}"
+    );
+    let r = sandboxed(
+        "wrap",
+        &["--allow", &grant.s()],
+        &["write", outside.join("w").to_str().unwrap(), "x"],
+    );
+    assert!(
+        r.is_err(Some(EACCES)) && !outside.join("w").exists(),
+        "{r:?}"
+    );
+    let r = sandboxed(
+        "wrap",
+        &["--allow", &grant.s()],
+        &["write", grant.join("w").to_str().unwrap(), "x"],
+    );
+    assert!(r.is_ok(), "{r:?}");
+}

@@ -1,0 +1,154 @@
+//! Network enforcement, observed at local listeners: a denied attempt must
+//! leave the listener with nothing; the allowed case shows the listener works.
+
+use std::io::Read;
+use std::net::{TcpListener, UdpSocket};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr, UnixListener};
+use std::time::Duration;
+
+use nono_e2e::{is_root, run, sandboxed, unsandboxed, Scratch, EPERM};
+
+fn tcp_listener() -> (TcpListener, String) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let a = l.local_addr().unwrap().to_string();
+    (l, a)
+}
+
+fn received_tcp(l: &TcpListener) -> bool {
+    std::thread::sleep(Duration::from_millis(50));
+    match l.accept() {
+        Ok((mut s, _)) => {
+            let mut buf = [0u8; 32];
+            s.set_read_timeout(Some(Duration::from_millis(200))).ok();
+            let _ = s.read(&mut buf);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+fn udp_listener() -> (UdpSocket, String) {
+    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+    u.set_nonblocking(true).unwrap();
+    let a = u.local_addr().unwrap().to_string();
+    (u, a)
+}
+
+fn received_udp(u: &UdpSocket) -> bool {
+    std::thread::sleep(Duration::from_millis(50));
+    let mut buf = [0u8; 64];
+    u.recv_from(&mut buf).is_ok()
+}
+
+#[test]
+fn block_net_denies_tcp_and_the_listener_sees_nothing() {
+    let (l, a) = tcp_listener();
+    let r = run(&["--block-net"], &["tcp-connect", &a]);
+    assert!(r.is_err(Some(EPERM)), "{r:?}");
+    assert!(!received_tcp(&l), "listener must receive nothing");
+    // Positive control: without --block-net the same connect arrives.
+    let r = run(&[], &["tcp-connect", &a]);
+    assert!(r.is_ok(), "{r:?}");
+    assert!(received_tcp(&l));
+}
+
+#[test]
+fn block_net_denies_udp_and_the_socket_sees_nothing() {
+    let (u, a) = udp_listener();
+    let r = run(&["--block-net"], &["udp-send", &a]);
+    assert!(r.is_err(Some(EPERM)), "{r:?}");
+    assert!(!received_udp(&u), "no datagram may arrive");
+    let r = run(&[], &["udp-send", &a]);
+    assert!(r.is_ok(), "{r:?}");
+    assert!(received_udp(&u));
+}
+
+#[test]
+fn block_net_denies_tcp_in_wrap_too() {
+    let (l, a) = tcp_listener();
+    let r = sandboxed("wrap", &["--block-net"], &["tcp-connect", &a]);
+    assert!(r.is_err(Some(EPERM)), "{r:?}");
+    assert!(!received_tcp(&l));
+}
+
+#[test]
+fn mptcp_is_denied_with_and_without_block_net() {
+    let (l, a) = tcp_listener();
+    for flags in [&["--block-net"][..], &[][..]] {
+        let r = run(flags, &["mptcp-connect", &a]);
+        assert!(r.is_err(Some(EPERM)), "{flags:?}: {r:?}");
+        assert!(
+            !received_tcp(&l),
+            "{flags:?}: listener must receive nothing"
+        );
+    }
+    // Positive control where the kernel has MPTCP enabled.
+    let r = unsandboxed(&["mptcp-connect", &a]);
+    if r.is_ok() {
+        assert!(received_tcp(&l));
+    }
+}
+
+#[test]
+fn raw_packet_vsock_and_netlink_audit_sockets_are_denied() {
+    if is_root() {
+        // Positive control: outside the sandbox root can open a raw socket.
+        assert!(unsandboxed(&["socket", "raw"]).is_ok());
+    }
+    for flags in [&["--block-net"][..], &[][..]] {
+        for kind in ["raw", "raw6", "packet", "vsock", "netlink-audit"] {
+            let r = run(flags, &["socket", kind]);
+            assert!(r.is_err(Some(EPERM)), "{flags:?} {kind}: {r:?}");
+        }
+    }
+}
+
+#[test]
+fn block_net_denies_every_socket_family_but_socketpair() {
+    for kind in ["tcp", "udp", "unix"] {
+        let r = run(&["--block-net"], &["socket", kind]);
+        assert!(r.is_err(Some(EPERM)), "{kind}: {r:?}");
+    }
+    assert!(run(&["--block-net"], &["socketpair"]).is_ok());
+}
+
+#[test]
+fn pathname_unix_socket_outside_receives_nothing() {
+    let d = Scratch::new();
+    let path = d.join("sock");
+    let l = UnixListener::bind(&path).unwrap();
+    l.set_nonblocking(true).unwrap();
+    let p = path.to_str().unwrap();
+    // Even with the socket's directory granted read-write.
+    for flags in [&[][..], &["--allow", &d.s()][..]] {
+        let r = run(flags, &["unix-connect", p]);
+        assert!(r.is_err(None), "{flags:?}: {r:?}");
+        assert!(
+            l.accept().is_err(),
+            "{flags:?}: listener must receive nothing"
+        );
+    }
+    assert!(
+        unsandboxed(&["unix-connect", p]).is_ok(),
+        "positive control"
+    );
+    assert!(l.accept().is_ok());
+}
+
+#[test]
+fn abstract_unix_socket_outside_receives_nothing() {
+    let name = format!("nono-e2e-{}", std::process::id());
+    let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let l = UnixListener::bind_addr(&addr).unwrap();
+    l.set_nonblocking(true).unwrap();
+    let r = run(&[], &["unix-abstract", &name]);
+    assert!(r.is_err(None), "{r:?}");
+    assert!(l.accept().is_err(), "listener must receive nothing");
+    assert!(
+        unsandboxed(&["unix-abstract", &name]).is_ok(),
+        "positive control"
+    );
+    assert!(l.accept().is_ok());
+}
