@@ -99,9 +99,10 @@ impl Plan {
 
     /// Where the program lives, for the "grant its directory" hint.
     pub fn program_dir(&self) -> PathBuf {
-        PathBuf::from(self.program_display())
+        let dir = PathBuf::from(self.program_display())
             .parent()
             .map(PathBuf::from)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        std::fs::canonicalize(&dir).unwrap_or(dir)
     }
 }

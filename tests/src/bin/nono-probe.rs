@@ -112,7 +112,14 @@ fn main() {
             let mut fds: Vec<String> = std::fs::read_dir("/proc/self/fd")
                 .unwrap_or_else(|e| fail(e))
                 .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .map(|e| {
+                    let target = std::fs::read_link(e.path()).map(|t| t.display().to_string());
+                    format!(
+                        "{}->{}",
+                        e.file_name().to_string_lossy(),
+                        target.unwrap_or_default()
+                    )
+                })
                 .collect();
             fds.sort();
             ok(fds.join(","))

@@ -1,0 +1,247 @@
+//! Command-line behaviour: exit codes, dry runs, errors, process trees,
+//! signal forwarding, environment and descriptor hygiene.
+
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nono_e2e::{canary, nono, nono_bin, probe_bin, run, sandboxed, sandboxed_cmd, Scratch};
+
+#[test]
+fn exit_codes_pass_through() {
+    assert_eq!(run(&[], &["exit", "0"]).code, Some(0));
+    assert_eq!(run(&[], &["exit", "42"]).code, Some(42));
+    assert_eq!(sandboxed("wrap", &[], &["exit", "42"]).code, Some(42));
+}
+
+#[test]
+fn killed_command_reports_128_plus_signal() {
+    let r = nono(&["run", "--", "sh", "-c", "kill -9 $$"]);
+    assert_eq!(r.code, Some(137), "{r:?}");
+}
+
+#[test]
+fn missing_command_is_127_and_non_executable_is_126() {
+    let r = nono(&["run", "--", "no-such-command-nono-e2e"]);
+    assert_eq!(r.code, Some(127));
+    assert!(r.stderr.contains("command not found"), "{r:?}");
+    let d = Scratch::new();
+    std::fs::write(d.join("plain"), "not a program").unwrap();
+    let r = nono(&[
+        "run",
+        "--allow",
+        &d.s(),
+        "--",
+        d.join("plain").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, Some(126), "{r:?}");
+    // An executable outside the grants cannot be executed inside: 126 with a hint.
+    let exe = d.join("tool");
+    std::fs::copy(probe_bin(), &exe).unwrap();
+    let r = nono(&["run", "--", exe.to_str().unwrap(), "exit", "0"]);
+    assert_eq!(r.code, Some(126), "{r:?}");
+    assert!(r.stderr.contains(&format!("--read {}", d.s())), "{r:?}");
+    for mode in ["run", "wrap"] {
+        assert_eq!(
+            nono(&[mode, "--", "no-such-command-nono-e2e"]).code,
+            Some(127)
+        );
+    }
+}
+
+#[test]
+fn nono_errors_exit_1_and_name_the_flag() {
+    let r = nono(&["run", "--read", "/no/such/path/nono", "--", "true"]);
+    assert_eq!(r.code, Some(1));
+    assert!(
+        r.stderr.contains("--read /no/such/path/nono") && r.stderr.contains("does not exist"),
+        "{r:?}"
+    );
+    let r = nono(&["run", "--allow-file", "/usr", "--", "true"]);
+    assert_eq!(r.code, Some(1));
+    assert!(
+        r.stderr.contains("--allow-file") && r.stderr.contains("directory"),
+        "{r:?}"
+    );
+    let r = nono(&["run", "--bogus-flag", "--", "true"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let r = nono(&["run"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let r = nono(&["frobnicate"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert_eq!(nono(&["--help"]).code, Some(0));
+}
+
+#[test]
+fn dry_run_lists_grants_and_executes_nothing() {
+    let d = Scratch::new();
+    let target = d.join("created-by-dry-run");
+    for mode in ["run", "wrap"] {
+        let r = nono(&[
+            mode,
+            "--dry-run",
+            "--allow",
+            &d.s(),
+            "--block-net",
+            "--",
+            "touch",
+            target.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, Some(0), "{r:?}");
+        assert!(
+            r.stdout.contains("Capabilities that would be granted:"),
+            "{r:?}"
+        );
+        assert!(r.stdout.contains(&format!("[rw] {}", d.s())), "{r:?}");
+        assert!(r.stdout.contains("[net] blocked"), "{r:?}");
+        assert!(r.stdout.contains("Would execute: touch"), "{r:?}");
+        assert!(!target.exists());
+    }
+    let r = nono(&["run", "--dry-run", "-v", "--read", &d.s(), "--", "true"]);
+    assert!(r.stdout.contains(&format!("[r-] {}", d.s())), "{r:?}");
+    assert!(r.stdout.contains("Landlock: kernel ABI"), "{r:?}");
+    assert!(r.stdout.contains("(system_read_linux)"), "{r:?}");
+}
+
+#[test]
+fn allow_cwd_shares_the_workdir_read_only() {
+    let d = Scratch::new();
+    std::fs::write(d.join("f"), "cwd").unwrap();
+    let probe = probe_bin();
+    let out = Command::new(nono_bin())
+        .current_dir(&d.path)
+        .args(["run", "--allow-cwd", "--read-file"])
+        .arg(&probe)
+        .arg("--")
+        .arg(&probe)
+        .args(["read", "f"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OK cwd"));
+    let r = run(
+        &["--allow-cwd", "--workdir", &d.s()],
+        &["write", d.join("g").to_str().unwrap(), "x"],
+    );
+    assert!(r.is_err(Some(libc::EACCES)), "{r:?}");
+    assert!(!d.join("g").exists());
+}
+
+#[test]
+fn run_keeps_a_supervisor_and_wrap_leaves_none() {
+    // run: the probe's parent is the nono process we spawned.
+    let child = sandboxed_cmd("run", &[], &["pids"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let nono_pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains(&format!("ppid={nono_pid}")), "{s}");
+    assert!(!s.contains(&format!("pid={nono_pid} ")), "{s}");
+
+    // wrap: the probe *is* the process we spawned (nono exec'd into it), and
+    // its parent is this test process.
+    let child = sandboxed_cmd("wrap", &[], &["pids"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains(&format!("pid={pid} ppid={}", std::process::id())),
+        "{s}"
+    );
+}
+
+#[test]
+fn run_forwards_termination_signals() {
+    for (sig, code) in [
+        (libc::SIGTERM, 143),
+        (libc::SIGINT, 130),
+        (libc::SIGHUP, 129),
+    ] {
+        let mut child = sandboxed_cmd("run", &[], &["sleep", "30"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let start = Instant::now();
+        // SAFETY: kill takes integers only.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "signal {sig}");
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+}
+
+#[test]
+fn injection_variables_are_removed_and_others_kept() {
+    let keep = canary("keep");
+    let out = sandboxed_cmd("run", &[], &["env"])
+        .env("LD_PRELOAD", "/nonexistent/evil.so")
+        .env("BASH_ENV", "/nonexistent/evil.sh")
+        .env("NODE_OPTIONS", "--require /nonexistent/evil.js")
+        .env("PYTHONSTARTUP", "/nonexistent/evil.py")
+        .env("NONO_E2E_KEEP", &keep)
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    for gone in [
+        "LD_PRELOAD=",
+        "BASH_ENV=",
+        "NODE_OPTIONS=",
+        "PYTHONSTARTUP=",
+    ] {
+        assert!(
+            !s.lines().any(|l| l.starts_with(gone)),
+            "{gone} leaked: {s}"
+        );
+    }
+    assert!(s.contains(&format!("NONO_E2E_KEEP={keep}")));
+}
+
+#[test]
+fn only_stdio_descriptors_reach_the_command() {
+    let d = Scratch::new();
+    let marker = d.join("inherited-marker");
+    std::fs::write(&marker, "").unwrap();
+    let extra = std::fs::File::open(&marker).unwrap();
+    let fd = extra.as_raw_fd();
+    for mode in ["run", "wrap"] {
+        let mut cmd = sandboxed_cmd(mode, &[], &["fds"]);
+        // SAFETY: fcntl on a descriptor we own, between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                // Clear close-on-exec so nono itself inherits the descriptor.
+                libc::fcntl(fd, libc::F_SETFD, 0);
+                Ok(())
+            });
+        }
+        let out = cmd.stdin(Stdio::piped()).output().unwrap();
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert!(s.starts_with("OK 0->"), "{mode}: {s}");
+        assert!(
+            !s.contains("inherited-marker"),
+            "{mode}: descriptor leaked: {s}"
+        );
+        // 0, 1, 2 and the directory handle used to list /proc/self/fd.
+        assert_eq!(s.trim().split(',').count(), 4, "{mode}: {s}");
+    }
+}
+
+#[test]
+fn setup_check_only_reports_the_kernel() {
+    let r = nono(&["setup", "--check-only"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    for want in [
+        "Platform:  linux",
+        "Kernel:",
+        "Landlock:  ABI",
+        "TCP bind/connect rules",
+        "Status: ready",
+    ] {
+        assert!(r.stdout.contains(want), "missing {want}: {}", r.stdout);
+    }
+}
