@@ -108,7 +108,9 @@ mod tests {
             "/etc/sudoers",
         ] {
             assert!(
-                !grants.iter().any(|g| g.path == PathBuf::from(bad)),
+                !grants
+                    .iter()
+                    .any(|g| g.path.as_path() == std::path::Path::new(bad)),
                 "{bad} must not be a default grant"
             );
         }

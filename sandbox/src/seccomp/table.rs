@@ -148,7 +148,10 @@ pub struct ArgRule {
 }
 
 const CLONE_NEWUSER: u64 = libc::CLONE_NEWUSER as u64;
+// libc types these per architecture (unsigned long here, int elsewhere).
+#[allow(clippy::unnecessary_cast)]
 const TIOCSTI: u64 = libc::TIOCSTI as u64;
+#[allow(clippy::unnecessary_cast)]
 const TIOCLINUX: u64 = libc::TIOCLINUX as u64;
 /// The kernel reads ioctl's request as `unsigned int`; compare only the low 32 bits.
 const IOCTL_CMD_MASK: u64 = 0xffff_ffff;

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install the system packages nono needs to build and test, on Debian/Ubuntu.
+# Idempotent: does nothing when everything is present. Needs root (or sudo).
+set -euo pipefail
+
+# build: C toolchain and libseccomp for the seccomp crate
+# tests: toolchains run inside the sandbox, keyutils for keyring checks,
+#        util-linux for runuser (the unprivileged pass), passwd for useradd
+packages=(
+    build-essential pkg-config libseccomp-dev
+    git python3 make gcc nodejs keyutils util-linux passwd procps ca-certificates
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+echo "installing system packages: ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

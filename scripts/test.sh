@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, unit tests, and the end-to-end
+# tests on the real kernel — as the current user and, when run as root, again
+# as an unprivileged user created for the purpose.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/deps.sh
+
+echo "== fmt and clippy"
+cargo fmt --all -- --check
+cargo clippy --release --workspace --all-targets --quiet -- -D warnings
+
+echo "== build"
+cargo build --release --workspace --all-targets --quiet
+
+echo "== tests as $(id -un)"
+cargo test --release --workspace --quiet
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "(not root: skipping the unprivileged-user pass)"
+    exit 0
+fi
+
+echo "== end-to-end tests as an unprivileged user"
+user=nono-e2e
+id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/sh "$user"
+stage=$(mktemp -d /tmp/nono-e2e-bin.XXXXXX)
+trap 'rm -rf "$stage"' EXIT
+cp target/release/nono target/release/nono-broker target/release/nono-proxy \
+   target/release/nono-keyholder target/release/nono-probe "$stage/"
+mapfile -t tests < <(cargo test --release -p nono-e2e --no-run --message-format=json 2>/dev/null |
+    python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["test"]:
+        print(m["executable"])')
+[ ${#tests[@]} -gt 0 ] || { echo "no end-to-end test executables found"; exit 1; }
+for t in "${tests[@]}"; do
+    cp "$t" "$stage/"
+done
+chmod -R a+rX "$stage"
+home=$(getent passwd "$user" | cut -d: -f6)
+for t in "${tests[@]}"; do
+    name=$(basename "$t")
+    echo "-- $name as $user"
+    runuser -u "$user" -- env -i HOME="$home" USER="$user" PATH=/usr/local/bin:/usr/bin:/bin \
+        NONO_BIN_DIR="$stage" "$stage/$name" --test-threads=2
+done
