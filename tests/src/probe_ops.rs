@@ -179,6 +179,7 @@ pub fn run(action: &str, args: &[String]) -> ! {
             Err(e) => fail(e),
         },
         "unix-abstract" => unix_abstract(arg(args, 2)),
+        "foreign-abi" => foreign_abi(arg(args, 2)),
         _ => {
             eprintln!("nono-probe: unknown action {action}");
             exit(2)
@@ -269,4 +270,35 @@ fn unix_abstract(name: &str) -> ! {
         }
         Err(e) => fail(e),
     }
+}
+
+/// Make `getpid` through another syscall ABI of this CPU: `i386` (int 0x80)
+/// or `x32` (x86_64 numbers with bit 30 set).
+#[cfg(target_arch = "x86_64")]
+fn foreign_abi(which: &str) -> ! {
+    let ret: i64;
+    match which {
+        // SAFETY: i386 getpid (20) takes no arguments and touches no memory.
+        "i386" => unsafe {
+            std::arch::asm!("int 0x80", inlateout("rax") 20i64 => ret, options(nostack));
+        },
+        // SAFETY: x32 getpid (39 | 0x40000000) takes no arguments; syscall
+        // clobbers rcx and r11.
+        "x32" => unsafe {
+            std::arch::asm!("syscall", inlateout("rax") 0x4000_0027i64 => ret,
+                out("rcx") _, out("r11") _, options(nostack));
+        },
+        _ => exit(2),
+    }
+    if ret < 0 {
+        fail(std::io::Error::from_raw_os_error(
+            i32::try_from(-ret).unwrap_or(0),
+        ))
+    }
+    ok(format!("pid {ret}"))
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn foreign_abi(_: &str) -> ! {
+    exit(3)
 }

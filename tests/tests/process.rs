@@ -255,3 +255,17 @@ fn status_shows_no_new_privs_seccomp_and_no_capabilities() {
         }
     }
 }
+
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn syscalls_through_a_foreign_abi_kill_the_process() {
+    // Positive control: outside the sandbox the i386 entry point answers.
+    let control = unsandboxed(&["foreign-abi", "i386"]);
+    assert!(control.is_ok(), "{control:?}");
+    for abi in ["i386", "x32"] {
+        let r = run(&[], &["foreign-abi", abi]);
+        // SIGSYS (31): the filter's bad-architecture action kills the process.
+        assert_eq!(r.code, Some(128 + libc::SIGSYS), "{abi}: {r:?}");
+        assert!(!r.stdout.contains("OK"), "{abi}: {r:?}");
+    }
+}
