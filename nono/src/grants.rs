@@ -4,6 +4,7 @@
 
 use std::fs;
 use std::io;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -18,6 +19,7 @@ pub enum Source {
     Flag(&'static str),
     Group(String),
     PrivateTmp,
+    Terminal,
 }
 
 /// One resolved grant.
@@ -124,6 +126,36 @@ pub fn default_grants() -> Result<Vec<Grant>> {
         });
     }
     Ok(out)
+}
+
+/// The terminals on descriptors 0-2, each as a single-file grant, so the
+/// command can reopen its own terminal by name without reaching the others.
+pub fn own_terminals() -> Vec<Grant> {
+    let mut out: Vec<Grant> = Vec::new();
+    for fd in [
+        std::io::stdin().as_fd(),
+        std::io::stdout().as_fd(),
+        std::io::stderr().as_fd(),
+    ] {
+        if !nix::unistd::isatty(fd).unwrap_or(false) {
+            continue;
+        }
+        let Ok(path) = nix::unistd::ttyname(fd) else {
+            continue;
+        };
+        let Ok(path) = fs::canonicalize(path) else {
+            continue;
+        };
+        if !out.iter().any(|g| g.path == path) {
+            out.push(Grant {
+                path,
+                mode: AccessMode::ReadWrite,
+                kind: GrantKind::File,
+                source: Source::Terminal,
+            });
+        }
+    }
+    out
 }
 
 /// Build the capability set from resolved grants.

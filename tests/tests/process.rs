@@ -269,3 +269,32 @@ fn syscalls_through_a_foreign_abi_kill_the_process() {
         assert!(!r.stdout.contains("OK"), "{abi}: {r:?}");
     }
 }
+
+#[test]
+fn other_terminals_of_the_user_are_unreachable() {
+    // Another terminal of the same user (as if a second shell were open).
+    let (_master, other) = open_pty();
+    let other_path = nix::unistd::ttyname(&other).unwrap();
+    let p = other_path.to_str().unwrap();
+    // Positive control: outside the sandbox the probe can write to it.
+    assert!(unsandboxed(&["write", p, "x"]).is_ok());
+    let r = run(&[], &["write", p, "INJECT"]);
+    assert!(r.is_err(Some(libc::EACCES)), "{r:?}");
+    let r = run(&[], &["read", p]);
+    assert!(r.is_err(Some(libc::EACCES)), "{r:?}");
+}
+
+#[test]
+fn own_terminal_stays_usable() {
+    let (_master, slave) = open_pty();
+    let own = nix::unistd::ttyname(&slave).unwrap();
+    let mut cmd = nono_e2e::sandboxed_cmd("run", &[], &["write", own.to_str().unwrap(), "hello"]);
+    let out = cmd
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("OK"),
+        "{out:?}"
+    );
+}

@@ -23,6 +23,13 @@ pub fn print(plan: &Plan) {
                 println!("  [{}] {} ({name})", g.mode.short(), g.path.display());
             }
         }
+        for g in plan.grants.iter().filter(|g| g.source == Source::Terminal) {
+            println!(
+                "  [{}] {} (this session's terminal)",
+                g.mode.short(),
+                g.path.display()
+            );
+        }
     } else {
         println!(
             "  [..] {} built-in system paths (-v lists them)",

@@ -38,6 +38,7 @@ impl Plan {
     pub fn build(args: &RunArgs, mode: Mode) -> Result<Result<Plan, i32>> {
         let mut grants = grants::user_grants(&args.fs)?;
         grants.extend(grants::default_grants()?);
+        grants.extend(grants::own_terminals());
         let host_path = std::env::var_os("PATH");
         let program = match command::resolve(&args.command[0], host_path.as_ref()) {
             Ok(p) => p,
