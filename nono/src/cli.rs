@@ -33,17 +33,41 @@ pub enum Command {
     Wrap(RunArgs),
     /// Verify installation and report what this kernel can enforce.
     Setup(SetupArgs),
+    /// Explain why a path, host or scope is allowed or denied.
+    Why(WhyArgs),
+    /// Create, inspect, and compare profiles.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
 }
 
-/// Flags shared by `run` and `wrap`.
-#[derive(Debug, Args)]
-pub struct RunArgs {
+/// What the sandbox grants: shared by `run`, `wrap` and `why`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct PolicyArgs {
     #[command(flatten)]
     pub fs: FsArgs,
+
+    /// Use a named profile (built-in or ~/.config/nono/profiles/NAME.json|toml) or a profile file.
+    #[arg(short = 'p', long, value_name = "NAME|PATH")]
+    pub profile: Option<String>,
 
     /// Block all network access (TCP, UDP and every other socket family).
     #[arg(long)]
     pub block_net: bool,
+
+    /// Force unrestricted network access for this run, overriding the profile.
+    #[arg(long)]
+    pub allow_net: bool,
+
+    /// Lift a protected path (e.g. ~/.aws); it must also be granted. Repeatable.
+    #[arg(long = "bypass-protection", value_name = "PATH")]
+    pub bypass_protection: Vec<PathBuf>,
+}
+
+/// Flags of `run` and `wrap`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 
     /// Show what would be granted without applying the sandbox or executing.
     #[arg(long)]
@@ -59,7 +83,7 @@ pub struct RunArgs {
 }
 
 /// Filesystem grants.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args, Default, Clone)]
 pub struct FsArgs {
     /// Grant read and write access to a directory (recursive). Repeatable.
     #[arg(short = 'a', long = "allow", value_name = "DIR")]
@@ -99,4 +123,73 @@ pub struct SetupArgs {
     /// Only verify installation and sandbox support; create no files.
     #[arg(long)]
     pub check_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The filesystem path to check.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["host", "scope"])]
+    pub path: Option<PathBuf>,
+
+    /// The operation: read, write or readwrite.
+    #[arg(long, default_value = "read", value_name = "OP")]
+    pub op: String,
+
+    /// Network host (or URL) to check.
+    #[arg(long, value_name = "HOST", conflicts_with = "scope")]
+    pub host: Option<String>,
+
+    /// Network port, with --host.
+    #[arg(long, default_value_t = 443)]
+    pub port: u16,
+
+    /// Landlock scope to check: signal or abstract-unix-socket.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+
+    /// Output JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Answer for the sandbox this command runs in.
+    #[arg(long = "self")]
+    pub self_: bool,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Generate a skeleton profile.
+    Init {
+        /// Profile name.
+        name: String,
+        /// Profile to extend.
+        #[arg(long, default_value = "default")]
+        extends: String,
+        /// Write to this file instead of stdout (refuses to overwrite).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// List all available profiles.
+    List,
+    /// Show a fully resolved profile.
+    Show {
+        /// Profile name or path.
+        profile: String,
+        /// Output JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Diff two profiles (resolved).
+    Diff { a: String, b: String },
+    /// Validate a profile file.
+    Validate { file: PathBuf },
+    /// List policy groups, or show one.
+    Groups { name: Option<String> },
+    /// Print the profile JSON Schema.
+    Schema,
+    /// Print the profile authoring guide.
+    Guide,
 }

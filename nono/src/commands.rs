@@ -5,7 +5,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::launch::{self, Mode};
-use crate::{setup, ui};
+use crate::{profile_cmd, setup, ui, why};
 
 /// Exit code for nono's own errors (bad arguments, sandbox failure).
 pub const EXIT_NONO_ERROR: i32 = 1;
@@ -20,6 +20,8 @@ pub fn main() -> i32 {
         Command::Run(args) => launch::launch(args, Mode::Run),
         Command::Wrap(args) => launch::launch(args, Mode::Wrap),
         Command::Setup(args) => setup::run(&args),
+        Command::Why(args) => why::run(args),
+        Command::Profile(cmd) => profile_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -11,15 +11,32 @@ use anyhow::{bail, Context, Result};
 use sandbox::{AccessMode, CapabilitySet, GrantKind};
 
 use crate::cli::FsArgs;
-use crate::defaults;
 
 /// Where a grant came from, for messages and listings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     Flag(&'static str),
     Group(String),
+    /// A profile field, e.g. `claude-code filesystem.allow`.
+    Profile(String),
+    /// The working directory, shared by `--allow-cwd` or the prompt.
+    Workdir,
     PrivateTmp,
     Terminal,
+}
+
+impl Source {
+    /// Who granted it, for listings and `why`.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Flag(f) => f.to_string(),
+            Source::Group(g) => format!("group {g}"),
+            Source::Profile(p) => format!("profile {p}"),
+            Source::Workdir => "--allow-cwd".to_string(),
+            Source::PrivateTmp => "private temp dir".to_string(),
+            Source::Terminal => "this session's terminal".to_string(),
+        }
+    }
 }
 
 /// One resolved grant.
@@ -92,40 +109,24 @@ pub fn user_grants(args: &FsArgs) -> Result<Vec<Grant>> {
             });
         }
     }
-    if args.allow_cwd {
-        // Without a profile's [workdir] access, sharing the CWD is read-only.
-        out.push(Grant {
-            path: workdir(args)?,
-            mode: Read,
-            kind: Tree,
-            source: Source::Flag("--allow-cwd"),
-        });
-    }
     Ok(out)
 }
 
-/// The built-in grants that exist on this machine.
-pub fn default_grants() -> Result<Vec<Grant>> {
-    let mut out = Vec::new();
-    for d in defaults::default_grants()? {
-        // Built-in paths that are missing here are skipped; symlinks
-        // (e.g. /bin -> usr/bin on merged-/usr systems) resolve to their target.
-        let Ok(path) = fs::canonicalize(&d.path) else {
-            continue;
-        };
-        let kind = if path.is_dir() {
-            GrantKind::Tree
-        } else {
-            GrantKind::File
-        };
-        out.push(Grant {
-            path,
-            mode: d.mode,
-            kind,
-            source: Source::Group(d.group),
-        });
-    }
-    Ok(out)
+/// A built-in or profile grant: canonical if it exists, `None` if not
+/// (built-in paths that are missing on this machine are skipped).
+pub fn existing(path: &Path, mode: AccessMode, source: Source) -> Option<Grant> {
+    let path = fs::canonicalize(path).ok()?;
+    let kind = if path.is_dir() {
+        GrantKind::Tree
+    } else {
+        GrantKind::File
+    };
+    Some(Grant {
+        path,
+        mode,
+        kind,
+        source,
+    })
 }
 
 /// The terminals on descriptors 0-2, each as a single-file grant, so the
@@ -209,19 +210,5 @@ mod tests {
         let g = user_grants(&args).unwrap();
         assert_eq!(g[0].path, fs::canonicalize(dir.path()).unwrap());
         assert_eq!(g[0].mode, AccessMode::ReadWrite);
-    }
-
-    #[test]
-    fn allow_cwd_is_read_only_on_the_workdir() {
-        let dir = tempfile::tempdir().unwrap();
-        let args = FsArgs {
-            allow_cwd: true,
-            workdir: Some(dir.path().into()),
-            ..FsArgs::default()
-        };
-        let g = user_grants(&args).unwrap();
-        assert_eq!(g.len(), 1);
-        assert_eq!(g[0].mode, AccessMode::Read);
-        assert_eq!(g[0].path, fs::canonicalize(dir.path()).unwrap());
     }
 }

@@ -3,13 +3,16 @@
 
 mod cli;
 mod commands;
-mod defaults;
 mod env_policy;
+mod envconfig;
 mod grants;
 mod launch;
+mod policy;
+mod profile_cmd;
 mod setup;
 mod sys;
 mod ui;
+mod why;
 
 use std::process::ExitCode;
 

@@ -1,5 +1,5 @@
-//! Messages to the user. Errors always print; info at `-v` and up
-//! (never with `--silent`). Everything goes to stderr so the command's own
+//! Messages to the user. Errors always print; warnings unless `--silent`;
+//! info at `-v` and up. Everything goes to stderr so the command's own
 //! stdout stays clean.
 
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -20,8 +20,19 @@ pub fn error(msg: impl std::fmt::Display) {
     eprintln!("nono: {msg}");
 }
 
+pub fn warn(msg: impl std::fmt::Display) {
+    if LEVEL.load(Ordering::Relaxed) >= 1 {
+        eprintln!("nono: warning: {msg}");
+    }
+}
+
 pub fn info(msg: impl std::fmt::Display) {
     if LEVEL.load(Ordering::Relaxed) >= 2 {
         eprintln!("nono: {msg}");
     }
+}
+
+/// True with `--silent`.
+pub fn verbosity_silent() -> bool {
+    LEVEL.load(Ordering::Relaxed) == 0
 }

@@ -101,7 +101,7 @@ fn dry_run_lists_grants_and_executes_nothing() {
     let r = nono(&["run", "--dry-run", "-v", "--read", &d.s(), "--", "true"]);
     assert!(r.stdout.contains(&format!("[r-] {}", d.s())), "{r:?}");
     assert!(r.stdout.contains("Landlock: kernel ABI"), "{r:?}");
-    assert!(r.stdout.contains("(system_read_linux)"), "{r:?}");
+    assert!(r.stdout.contains("(group system_read_linux)"), "{r:?}");
 }
 
 #[test]

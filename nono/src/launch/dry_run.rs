@@ -7,36 +7,50 @@ use crate::grants::Source;
 use crate::ui;
 
 pub fn print(plan: &Plan) {
+    let p = &plan.policy;
     println!("Capabilities that would be granted:");
-    for g in plan.grants.iter().filter(|g| g.is_user()) {
-        println!("  [{}] {}", g.mode.short(), g.path.display());
+    println!(
+        "  profile: {} ({})",
+        p.profile.name,
+        p.profile.origin.describe()
+    );
+    for g in p
+        .grants
+        .iter()
+        .filter(|g| !matches!(g.source, Source::Group(_)))
+    {
+        println!(
+            "  [{}] {}  ({})",
+            g.mode.short(),
+            g.path.display(),
+            g.source.describe()
+        );
     }
     println!("  [rw] $TMPDIR (private to the session)");
-    let defaults: Vec<_> = plan
+    let from_groups = p
         .grants
         .iter()
         .filter(|g| matches!(g.source, Source::Group(_)))
-        .collect();
-    if ui::verbosity() >= 1 {
-        for g in &defaults {
-            if let Source::Group(name) = &g.source {
-                println!("  [{}] {} ({name})", g.mode.short(), g.path.display());
-            }
-        }
-        for g in plan.grants.iter().filter(|g| g.source == Source::Terminal) {
-            println!(
-                "  [{}] {} (this session's terminal)",
-                g.mode.short(),
-                g.path.display()
-            );
-        }
-    } else {
+        .count();
+    println!(
+        "  [..] {from_groups} paths from groups: {}",
+        p.groups.join(", ")
+    );
+    let active = p.active_protections();
+    println!(
+        "  [protected] {} paths stay denied even inside grants",
+        active.len()
+    );
+    if p.rules.len() != p.grants.len() {
         println!(
-            "  [..] {} built-in system paths (-v lists them)",
-            defaults.len()
+            "  (grants containing protected paths are expanded around them: {} rules)",
+            p.rules.len()
         );
     }
-    match plan.network {
+    for b in &p.bypass {
+        println!("  [bypass] {}", b.display());
+    }
+    match p.network {
         NetworkPolicy::Allowed => println!("  [net] allowed"),
         NetworkPolicy::Blocked => println!("  [net] blocked"),
     }
@@ -47,6 +61,19 @@ pub fn print(plan: &Plan) {
         .collect();
     println!("Would execute: {}", cmd.join(" "));
     if ui::verbosity() >= 1 {
+        println!("Rules given to Landlock:");
+        for g in &p.rules {
+            println!(
+                "  [{}] {}  ({})",
+                g.mode.short(),
+                g.path.display(),
+                g.source.describe()
+            );
+        }
+        println!("Protected paths:");
+        for pr in &active {
+            println!("  {}  ({}, {})", pr.path.display(), pr.category, pr.origin);
+        }
         print_enforcement(plan);
     }
 }

@@ -5,14 +5,14 @@ mod child;
 mod command;
 mod dry_run;
 mod plan;
+mod session;
 mod supervise;
-mod tmp;
 
 use anyhow::{bail, Result};
 
 use crate::cli::RunArgs;
 use crate::sys;
-pub use plan::Plan;
+pub use plan::{Plan, POLICY_ENV};
 
 /// Exit code when the command exists but cannot be executed.
 pub const EXIT_CANNOT_EXECUTE: i32 = 126;
@@ -34,7 +34,8 @@ impl Mode {
     }
 }
 
-pub fn launch(args: RunArgs, mode: Mode) -> Result<i32> {
+pub fn launch(mut args: RunArgs, mode: Mode) -> Result<i32> {
+    crate::envconfig::apply(&mut args.policy)?;
     if args.command.is_empty() {
         bail!(
             "no command given; usage: nono {} [OPTIONS] -- <COMMAND> [ARGS...]",

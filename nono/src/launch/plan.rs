@@ -1,73 +1,139 @@
-//! Everything decided before launch: grants, capability set, program, argv
+//! Everything decided before launch: policy, capability set, program, argv
 //! and environment. Built once, then shown (`--dry-run`) or executed.
 
 use std::ffi::{CString, OsString};
+use std::io::{BufRead, IsTerminal, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
-use sandbox::{AccessMode, CapabilitySet, GrantKind, NetworkPolicy};
+use anyhow::{bail, Context, Result};
+use sandbox::{AccessMode, CapabilitySet, GrantKind};
 
 use super::command;
-use super::tmp::AgentTmp;
+use super::session::SessionDir;
 use super::Mode;
 use crate::cli::RunArgs;
 use crate::env_policy;
 use crate::grants::{self, Grant, Source};
+use crate::policy::decide::View;
+use crate::policy::load::Loaded;
+use crate::policy::profile::WorkdirAccess;
+use crate::policy::resolve::{self, Policy, WorkdirConsent};
+use crate::ui;
+
+/// The variable that tells `nono why --self` where the snapshot is.
+pub const POLICY_ENV: &str = "NONO_SANDBOX_POLICY";
 
 #[derive(Debug)]
 pub struct Plan {
-    pub grants: Vec<Grant>,
+    pub policy: Policy,
     pub caps: CapabilitySet,
-    pub network: NetworkPolicy,
     pub program: CString,
     pub argv: Vec<CString>,
     pub env: Vec<CString>,
-    /// The agent's temp dir, held so a session's is removed when the plan
-    /// is dropped. None in dry runs: nothing is created.
+    /// Held so a `run` session's directory is removed when the plan is
+    /// dropped. None in dry runs: nothing is created.
     #[allow(dead_code)]
-    pub tmp: Option<AgentTmp>,
+    pub session: Option<SessionDir>,
 }
 
 fn cstring(bytes: &[u8], what: &str) -> Result<CString> {
     CString::new(bytes).with_context(|| format!("{what} contains a NUL byte"))
 }
 
+fn access_name(a: WorkdirAccess) -> &'static str {
+    match a {
+        WorkdirAccess::None => "no",
+        WorkdirAccess::Read => "read",
+        WorkdirAccess::Write => "write",
+        WorkdirAccess::Readwrite => "read+write",
+    }
+}
+
+/// Ask before sharing the working directory at the profile's level.
+fn workdir_consent(args: &RunArgs, profile: &Loaded) -> Result<WorkdirConsent> {
+    let access = profile
+        .profile
+        .workdir
+        .as_ref()
+        .map(|w| w.access)
+        .unwrap_or_default();
+    if access == WorkdirAccess::None || args.policy.fs.allow_cwd {
+        return Ok(WorkdirConsent::Given);
+    }
+    if args.dry_run {
+        return Ok(WorkdirConsent::Given);
+    }
+    let workdir = grants::workdir(&args.policy.fs)?;
+    let question = format!(
+        "profile '{}' shares the working directory {} with {} access",
+        profile.name,
+        workdir.display(),
+        access_name(access)
+    );
+    if ui::verbosity_silent() || !std::io::stdin().is_terminal() {
+        bail!("{question}; pass --allow-cwd to confirm (cannot prompt: not interactive)");
+    }
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty");
+    let Ok(mut tty) = tty else {
+        bail!("{question}; pass --allow-cwd to confirm (cannot prompt: no terminal)");
+    };
+    write!(tty, "nono: {question}. Allow? [y/N] ").context("cannot prompt")?;
+    let mut answer = String::new();
+    std::io::BufReader::new(&tty)
+        .read_line(&mut answer)
+        .context("cannot read the answer")?;
+    Ok(match answer.trim() {
+        "y" | "Y" | "yes" => WorkdirConsent::Given,
+        _ => WorkdirConsent::Refused,
+    })
+}
+
 impl Plan {
     /// `Ok(Err(code))`: the command cannot be run; the reason was reported.
     pub fn build(args: &RunArgs, mode: Mode) -> Result<Result<Plan, i32>> {
-        let mut grants = grants::user_grants(&args.fs)?;
-        grants.extend(grants::default_grants()?);
-        grants.extend(grants::own_terminals());
         let host_path = std::env::var_os("PATH");
         let program = match command::resolve(&args.command[0], host_path.as_ref()) {
             Ok(p) => p,
             Err(code) => return Ok(Err(code)),
         };
-        let tmp = match (args.dry_run, mode) {
+        let profile = resolve::load_profile(&args.policy)?;
+        let consent = workdir_consent(args, &profile)?;
+        let mut policy = resolve::resolve(&args.policy, profile, consent)?;
+        let session = match (args.dry_run, mode) {
             (true, _) => None,
-            (false, Mode::Run) => Some(AgentTmp::session()?),
-            (false, Mode::Wrap) => Some(AgentTmp::per_user()?),
+            (false, Mode::Run) => Some(SessionDir::for_run()?),
+            (false, Mode::Wrap) => Some(SessionDir::for_wrap()?),
         };
         let mut overrides: Vec<(&str, OsString)> = Vec::new();
-        if let Some(t) = &tmp {
-            grants.push(Grant {
-                path: t.path().to_path_buf(),
+        let mut extra = grants::own_terminals();
+        if let Some(s) = &session {
+            s.create_policy_file()?;
+            extra.push(Grant {
+                path: s.tmp.clone(),
                 mode: AccessMode::ReadWrite,
                 kind: GrantKind::Tree,
                 source: Source::PrivateTmp,
             });
+            extra.extend(grants::existing(
+                &s.policy_file,
+                AccessMode::Read,
+                Source::PrivateTmp,
+            ));
             for var in ["TMPDIR", "TMP", "TEMP"] {
-                overrides.push((var, t.path().as_os_str().to_owned()));
+                overrides.push((var, s.tmp.as_os_str().to_owned()));
             }
+            overrides.push((POLICY_ENV, s.policy_file.as_os_str().to_owned()));
         }
-        let network = if args.block_net {
-            NetworkPolicy::Blocked
-        } else {
-            NetworkPolicy::Allowed
-        };
-        let mut caps = grants::capability_set(&grants)?;
-        caps.set_network(network);
+        policy.add_rules(extra)?;
+        if let Some(s) = &session {
+            s.write_policy(&View::of(&policy))?;
+        }
+        let mut caps = grants::capability_set(&policy.rules)?;
+        caps.set_network(policy.network);
         let env = env_policy::agent_env(std::env::vars_os(), &overrides)?
             .into_iter()
             .map(|(k, v)| {
@@ -83,13 +149,12 @@ impl Plan {
             .map(|a| cstring(a.as_bytes(), "a command argument"))
             .collect::<Result<Vec<_>>>()?;
         Ok(Ok(Plan {
-            grants,
+            policy,
             caps,
-            network,
             program: cstring(program.as_os_str().as_bytes(), "the command path")?,
             argv,
             env,
-            tmp,
+            session,
         }))
     }
 

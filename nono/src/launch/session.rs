@@ -1,0 +1,121 @@
+//! The session directory, never the shared `/tmp`:
+//!
+//! ```text
+//! <host tmp>/nono-session-XXXX/      0700, not granted
+//!     tmp/                           the agent's TMPDIR, read-write
+//!     policy.json                    what the sandbox enforces, read-only (why --self)
+//! ```
+//!
+//! `run` removes it afterwards. `wrap` leaves no process to clean up, so it
+//! uses one directory per user (`nono-wrap-<uid>`, created 0700 and checked
+//! to be ours and not a symlink) with `policy-<pid>.json` per session; stale
+//! snapshots are pruned by the next `wrap`.
+
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::policy::decide::View;
+
+fn host_tmp() -> PathBuf {
+    std::env::var_os("TMPDIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute() && p.is_dir())
+        .unwrap_or_else(|| PathBuf::from("/tmp"))
+}
+
+fn private_dir(path: &Path) -> Result<()> {
+    match fs::DirBuilder::new().mode(0o700).create(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
+    }
+    let meta =
+        fs::symlink_metadata(path).with_context(|| format!("cannot stat {}", path.display()))?;
+    let uid = nix::unistd::getuid().as_raw();
+    if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
+        bail!(
+            "{} is not a private directory owned by uid {uid}; refusing to use it",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+#[derive(Debug)]
+pub struct SessionDir {
+    /// Removes the whole directory on drop (run only).
+    _owned: Option<tempfile::TempDir>,
+    pub tmp: PathBuf,
+    pub policy_file: PathBuf,
+}
+
+impl SessionDir {
+    pub fn for_run() -> Result<SessionDir> {
+        let dir = tempfile::Builder::new()
+            .prefix("nono-session-")
+            .permissions(fs::Permissions::from_mode(0o700))
+            .tempdir_in(host_tmp())
+            .context("cannot create the session directory")?;
+        let root = fs::canonicalize(dir.path())?;
+        private_dir(&root.join("tmp"))?;
+        Ok(SessionDir {
+            tmp: root.join("tmp"),
+            policy_file: root.join("policy.json"),
+            _owned: Some(dir),
+        })
+    }
+
+    pub fn for_wrap() -> Result<SessionDir> {
+        let uid = nix::unistd::getuid().as_raw();
+        let root = host_tmp().join(format!("nono-wrap-{uid}"));
+        private_dir(&root)?;
+        let root = fs::canonicalize(&root)?;
+        private_dir(&root.join("tmp"))?;
+        prune_stale(&root);
+        let pid = std::process::id();
+        Ok(SessionDir {
+            tmp: root.join("tmp"),
+            policy_file: root.join(format!("policy-{pid}.json")),
+            _owned: None,
+        })
+    }
+
+    /// Create the (empty) snapshot file so it can be granted.
+    pub fn create_policy_file(&self) -> Result<()> {
+        fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&self.policy_file)
+            .with_context(|| format!("cannot create {}", self.policy_file.display()))?;
+        Ok(())
+    }
+
+    pub fn write_policy(&self, view: &View) -> Result<()> {
+        let json = serde_json::to_vec(view).context("cannot serialise the policy")?;
+        fs::write(&self.policy_file, json)
+            .with_context(|| format!("cannot write {}", self.policy_file.display()))
+    }
+}
+
+fn prune_stale(root: &Path) {
+    let Ok(entries) = fs::read_dir(root) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("policy-")
+            .and_then(|s| s.strip_suffix(".json"))
+        else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! The decisions `nono why` explains, computed from the same rules the
+//! kernel gets (so the two cannot drift apart), and the snapshot a sandbox
+//! carries so `why --self` can answer from inside.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use sandbox::{AccessMode, GrantKind, NetworkPolicy};
+use serde::{Deserialize, Serialize};
+
+use super::protect::{canonical_lenient, Denied};
+use super::resolve::Policy;
+
+/// One rule as `why` sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ViewRule {
+    pub path: PathBuf,
+    pub reads: bool,
+    pub writes: bool,
+    pub tree: bool,
+    pub source: String,
+}
+
+/// One protection in force.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ViewProtection {
+    pub path: PathBuf,
+    pub write_only: bool,
+    pub category: String,
+    pub origin: String,
+    /// Bypasses that lift it beneath themselves.
+    pub bypass: Vec<PathBuf>,
+}
+
+/// What a sandbox enforces, in a form that can be written to a file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct View {
+    pub profile: String,
+    pub rules: Vec<ViewRule>,
+    pub protections: Vec<ViewProtection>,
+    pub network_blocked: bool,
+}
+
+impl View {
+    pub fn of(policy: &Policy) -> View {
+        let rules = policy
+            .rules
+            .iter()
+            .map(|g| ViewRule {
+                path: g.path.clone(),
+                reads: g.mode.reads(),
+                writes: g.mode.writes(),
+                tree: g.kind == GrantKind::Tree,
+                source: g.source.describe(),
+            })
+            .collect();
+        let protections = policy
+            .active_protections()
+            .into_iter()
+            .map(|p| ViewProtection {
+                bypass: policy
+                    .bypass
+                    .iter()
+                    .filter(|b| b.starts_with(&p.path))
+                    .cloned()
+                    .collect(),
+                path: p.path,
+                write_only: p.denied == Denied::Write,
+                category: p.category,
+                origin: p.origin,
+            })
+            .collect();
+        View {
+            profile: policy.profile.name.clone(),
+            rules,
+            protections,
+            network_blocked: policy.network == NetworkPolicy::Blocked,
+        }
+    }
+}
+
+/// The operation asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Read,
+    Write,
+    ReadWrite,
+}
+
+impl Op {
+    pub fn parse(s: &str) -> Result<Op> {
+        Ok(match s {
+            "read" => Op::Read,
+            "write" => Op::Write,
+            "readwrite" => Op::ReadWrite,
+            other => bail!("--op {other}: expected read, write or readwrite"),
+        })
+    }
+
+    fn mode(self) -> AccessMode {
+        match self {
+            Op::Read => AccessMode::Read,
+            Op::Write => AccessMode::Write,
+            Op::ReadWrite => AccessMode::ReadWrite,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Read => "read",
+            Op::Write => "write",
+            Op::ReadWrite => "readwrite",
+        }
+    }
+}
+
+/// An answer, printed as text or JSON.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Answer {
+    pub status: &'static str,
+    pub reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub op: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub granted_by: Option<String>,
+    pub details: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<String>,
+}
+
+impl Answer {
+    pub fn allowed(&self) -> bool {
+        self.status == "allowed"
+    }
+}
+
+fn protection_hit<'a>(view: &'a View, p: &Path, op: Op) -> Option<&'a ViewProtection> {
+    view.protections.iter().find(|pr| {
+        p.starts_with(&pr.path)
+            && (!pr.write_only || op != Op::Read)
+            && !pr.bypass.iter().any(|b| p.starts_with(b))
+    })
+}
+
+fn grant_flag(op: Op, dir: bool) -> &'static str {
+    match (op, dir) {
+        (Op::Read, true) => "--read",
+        (Op::Write, true) => "--write",
+        (Op::ReadWrite, true) => "--allow",
+        (Op::Read, false) => "--read-file",
+        (Op::Write, false) => "--write-file",
+        (Op::ReadWrite, false) => "--allow-file",
+    }
+}
+
+/// Why `op` on `raw` is allowed or denied.
+pub fn path(view: &View, raw: &Path, op: Op) -> Answer {
+    let abs = std::path::absolute(raw).unwrap_or_else(|_| raw.to_path_buf());
+    let p = canonical_lenient(&abs);
+    let base = Answer {
+        status: "denied",
+        reason: "",
+        path: Some(p.clone()),
+        op: Some(op.name()),
+        category: None,
+        granted_by: None,
+        details: String::new(),
+        suggestion: None,
+    };
+    if let Some(pr) = protection_hit(view, &p, op) {
+        return Answer {
+            reason: "sensitive_path",
+            category: Some(pr.category.clone()),
+            details: format!(
+                "Path matches sensitive pattern '{}' ({}). Access blocked by security policy.",
+                pr.category, pr.origin
+            ),
+            suggestion: Some(format!(
+                "--bypass-protection {0} together with a grant such as {1} {0}",
+                pr.path.display(),
+                grant_flag(op, pr.path.is_dir() || pr.path != p)
+            )),
+            ..base
+        };
+    }
+    let covering: Vec<&ViewRule> = view
+        .rules
+        .iter()
+        .filter(|r| {
+            if r.tree {
+                p.starts_with(&r.path)
+            } else {
+                p == r.path
+            }
+        })
+        .collect();
+    let (reads, writes) = covering
+        .iter()
+        .fold((false, false), |(r, w), x| (r || x.reads, w || x.writes));
+    let need = op.mode();
+    if (!need.reads() || reads) && (!need.writes() || writes) {
+        let by = covering
+            .iter()
+            .find(|r| (need.reads() && r.reads) || (need.writes() && r.writes))
+            .map(|r| format!("{} ({})", r.path.display(), r.source));
+        return Answer {
+            status: "allowed",
+            reason: "granted_path",
+            details: format!("{} access is granted.", op.name()),
+            granted_by: by,
+            ..base
+        };
+    }
+    let target = if p.exists() {
+        p.clone()
+    } else {
+        p.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    let flag = grant_flag(op, target.is_dir());
+    let suggestion = Some(format!("{flag} {}", target.display()));
+    if covering.is_empty() {
+        Answer {
+            reason: "path_not_granted",
+            details: "No grant covers this path.".into(),
+            suggestion,
+            ..base
+        }
+    } else {
+        let have = match (reads, writes) {
+            (true, false) => "read-only",
+            (false, true) => "write-only",
+            _ => "some",
+        };
+        Answer {
+            reason: "insufficient_access",
+            details: format!(
+                "The path is granted {have} access; {} was asked.",
+                op.name()
+            ),
+            granted_by: covering
+                .first()
+                .map(|r| format!("{} ({})", r.path.display(), r.source)),
+            suggestion,
+            ..base
+        }
+    }
+}
+
+/// Why a connection to `host:port` is allowed or denied.
+pub fn host(view: &View, host: &str, port: u16) -> Answer {
+    let base = Answer {
+        status: "allowed",
+        reason: "network_allowed",
+        path: None,
+        op: None,
+        category: None,
+        granted_by: None,
+        details: format!("Outbound connections to {host}:{port} are not restricted."),
+        suggestion: None,
+    };
+    if view.network_blocked {
+        Answer {
+            status: "denied",
+            reason: "network_blocked",
+            details: "All network access is blocked (--block-net or the profile's network.block)."
+                .into(),
+            suggestion: Some(
+                "drop --block-net, or pass --allow-net to override the profile".into(),
+            ),
+            ..base
+        }
+    } else {
+        base
+    }
+}

@@ -1,0 +1,130 @@
+//! Policy groups (`profiles/groups.toml`), embedded at build time.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use anyhow::{anyhow, Result};
+use serde::{Deserialize, Serialize};
+
+const GROUPS_TOML: &str = include_str!("../../../profiles/groups.toml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupsFile {
+    groups: BTreeMap<String, Group>,
+}
+
+/// One protected path and what `why` calls it.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DenyEntry {
+    pub path: String,
+    pub category: String,
+}
+
+/// A named set of grants and protections.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    pub description: String,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub readwrite: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub write: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny: Vec<DenyEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny_write: Vec<DenyEntry>,
+}
+
+static GROUPS: OnceLock<std::result::Result<BTreeMap<String, Group>, String>> = OnceLock::new();
+
+/// All built-in groups by name.
+pub fn all() -> Result<&'static BTreeMap<String, Group>> {
+    GROUPS
+        .get_or_init(|| {
+            toml::from_str::<GroupsFile>(GROUPS_TOML)
+                .map(|f| f.groups)
+                .map_err(|e| format!("built-in profiles/groups.toml is malformed: {e}"))
+        })
+        .as_ref()
+        .map_err(|e| anyhow!("{e}"))
+}
+
+/// One group by name, or an error listing the nearest valid name.
+pub fn get(name: &str) -> Result<&'static Group> {
+    let groups = all()?;
+    groups.get(name).ok_or_else(|| {
+        let hint = crate::policy::nearest(name, groups.keys().map(String::as_str))
+            .map(|n| format!(" (did you mean '{n}'?)"))
+            .unwrap_or_default();
+        anyhow!("unknown policy group '{name}'{hint}; 'nono profile groups' lists them")
+    })
+}
+
+/// Names of the groups that are always applied.
+pub fn required() -> Result<Vec<&'static str>> {
+    Ok(all()?
+        .iter()
+        .filter(|(_, g)| g.required)
+        .map(|(n, _)| n.as_str())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_parse_and_protect_the_credential_paths() {
+        let g = get("deny_credentials").unwrap();
+        assert!(g.required);
+        for p in [
+            "$HOME/.ssh",
+            "$HOME/.gnupg",
+            "$HOME/.aws",
+            "$HOME/.kube",
+            "$HOME/.config/gcloud",
+            "$HOME/.docker",
+        ] {
+            assert!(g.deny.iter().any(|d| d.path == p), "{p}");
+        }
+        let req = required().unwrap();
+        for name in [
+            "deny_credentials",
+            "deny_keychains_linux",
+            "deny_browser_data_linux",
+            "deny_shell_history",
+        ] {
+            assert!(req.contains(&name), "{name}");
+        }
+    }
+
+    #[test]
+    fn persistence_group_is_opt_in_and_write_only() {
+        let g = get("protect_persistence").unwrap();
+        assert!(!g.required && g.deny.is_empty() && !g.deny_write.is_empty());
+    }
+
+    #[test]
+    fn unknown_group_suggests_nearest() {
+        let e = get("deny_credential").unwrap_err().to_string();
+        assert!(e.contains("did you mean 'deny_credentials'"), "{e}");
+    }
+
+    #[test]
+    fn no_group_writes_outside_home_devices_or_caches() {
+        for (name, g) in all().unwrap() {
+            for p in g.readwrite.iter().chain(&g.write) {
+                assert!(
+                    p.starts_with("$HOME/") || p.starts_with("/dev/"),
+                    "{name}: {p}"
+                );
+            }
+        }
+    }
+}

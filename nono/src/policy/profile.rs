@@ -1,0 +1,369 @@
+//! The profile file format (JSON or TOML, same fields) and its parser.
+//!
+//! Unknown fields are rejected with the nearest valid name; every error
+//! names the file, line, column and field.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::nearest;
+
+/// Workdir sharing level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkdirAccess {
+    #[default]
+    None,
+    Read,
+    Write,
+    Readwrite,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Workdir {
+    #[serde(default)]
+    pub access: WorkdirAccess,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Filesystem {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub write: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_file: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read_file: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub write_file: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppress_save_prompt: Vec<String>,
+}
+
+/// Network settings. Only `block` is enforced in this release; the proxy
+/// fields are parsed and kept for the proxy.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_hosts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_domain: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proxy_credentials: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom_credentials: BTreeMap<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open_port: Vec<u16>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listen_port: Vec<u16>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Security {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipc_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capability_elevation: Option<bool>,
+}
+
+/// The upstream JSON spelling of group selection.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSelection {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySection {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_deny_access: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_deny_write: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Undo {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_patterns: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_globs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Commands {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub block: Vec<String>,
+}
+
+/// `extends = "a"` or `extends = ["a", "b"]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum Extends {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Extends {
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Extends::One(n) => vec![n.clone()],
+            Extends::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// A profile as written in a file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<Extends>,
+    #[serde(default)]
+    pub meta: Meta,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<Workdir>,
+    #[serde(default)]
+    pub filesystem: Filesystem,
+    #[serde(default)]
+    pub network: Network,
+    #[serde(default)]
+    pub security: Security,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<GroupSelection>,
+    #[serde(default)]
+    pub policy: PolicySection,
+    /// Keystore account -> environment variable (`[secrets]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
+    /// Keystore account -> environment variable.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env_credentials: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo: Option<Undo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commands: Option<Commands>,
+}
+
+impl Profile {
+    /// Group names from both spellings (`security.groups`, `groups.include`).
+    pub fn group_names(&self) -> Vec<String> {
+        let mut g = self.security.groups.clone();
+        if let Some(sel) = &self.groups {
+            g.extend(sel.include.iter().cloned());
+        }
+        g
+    }
+}
+
+/// A profile that failed to parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if !self.field.is_empty() && self.field != "." {
+            write!(f, "field '{}': ", self.field)?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Which syntax a file uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Toml,
+}
+
+impl Format {
+    pub fn of(path: &Path) -> Format {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("toml") => Format::Toml,
+            _ => Format::Json,
+        }
+    }
+}
+
+/// "unknown field `x`, expected one of `a`, `b`" -> add the nearest name.
+fn improve(message: String) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message;
+    };
+    let Some((bad, expected)) = rest.split_once('`') else {
+        return message;
+    };
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match nearest(bad, candidates.iter().copied()) {
+        Some(n) => format!(
+            "unknown field `{bad}` (did you mean `{n}`?); valid fields: {}",
+            candidates.join(", ")
+        ),
+        None => format!(
+            "unknown field `{bad}`; valid fields: {}",
+            candidates.join(", ")
+        ),
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
+    (line, col)
+}
+
+/// Parse a profile from `text`; `file` is used in error messages.
+pub fn parse(text: &str, format: Format, file: &str) -> Result<Profile, ParseError> {
+    let err = |line, column, field: String, message: String| ParseError {
+        file: file.to_string(),
+        line,
+        column,
+        field,
+        message: improve(message),
+    };
+    match format {
+        Format::Json => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(&mut de).map_err(|e| {
+                let (line, col) = (e.inner().line(), e.inner().column());
+                let msg = e.inner().to_string();
+                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+                err(line, col, e.path().to_string(), msg)
+            })
+        }
+        Format::Toml => {
+            let de = toml::Deserializer::new(text);
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                let (line, col) = e
+                    .inner()
+                    .span()
+                    .map(|s| line_col(text, s.start))
+                    .unwrap_or((1, 1));
+                err(
+                    line,
+                    col,
+                    e.path().to_string(),
+                    e.inner().message().to_string(),
+                )
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_and_toml_parse_to_the_same_profile() {
+        let j = r#"{"meta":{"name":"x"},"extends":"default","workdir":{"access":"readwrite"},
+            "filesystem":{"allow":["$HOME/a"]},"network":{"block":true},"secrets":{"k":"K"}}"#;
+        let t = "extends = \"default\"\n[meta]\nname = \"x\"\n[workdir]\naccess = \"readwrite\"\n\
+                 [filesystem]\nallow = [\"$HOME/a\"]\n[network]\nblock = true\n[secrets]\nk = \"K\"\n";
+        assert_eq!(
+            parse(j, Format::Json, "a.json").unwrap(),
+            parse(t, Format::Toml, "a.toml").unwrap()
+        );
+    }
+
+    #[test]
+    fn malformed_json_reports_line_and_column() {
+        let e = parse(
+            "{\n  \"meta\": {\n    \"name\": \"x\",\n  }\n}",
+            Format::Json,
+            "p.json",
+        )
+        .unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("p.json", 4));
+        assert!(e.column > 0);
+        assert!(e.to_string().starts_with("p.json:4:"), "{e}");
+    }
+
+    #[test]
+    fn malformed_toml_reports_line_and_column() {
+        let e = parse(
+            "[meta]\nname = \"x\"\n[filesystem]\nallow = [\"a\",\n",
+            Format::Toml,
+            "p.toml",
+        )
+        .unwrap_err();
+        assert!(e.line >= 4, "{e}");
+    }
+
+    #[test]
+    fn unknown_field_names_the_field_and_nearest() {
+        let e = parse("{\"filesystem\": {\"alow\": []}}", Format::Json, "p.json").unwrap_err();
+        assert!(e.message.contains("did you mean `allow`"), "{e}");
+        assert_eq!(e.line, 1);
+        let e = parse("[netwrok]\nblock = true\n", Format::Toml, "p.toml").unwrap_err();
+        assert!(e.message.contains("did you mean `network`"), "{e}");
+        assert_eq!(e.line, 1, "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_field_path() {
+        let e = parse(
+            "{\"network\": {\"block\": \"yes\"}}",
+            Format::Json,
+            "p.json",
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "network.block", "{e}");
+        let e = parse("[workdir]\naccess = \"all\"\n", Format::Toml, "p.toml").unwrap_err();
+        assert_eq!(e.field, "workdir.access", "{e}");
+        assert_eq!(e.line, 2, "{e}");
+    }
+}

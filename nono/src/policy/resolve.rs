@@ -1,0 +1,288 @@
+//! From what the user asked (flags, profile) to the policy the kernel will
+//! enforce: grants, protections, bypasses, network, and effective rules.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use sandbox::{AccessMode, GrantKind, NetworkPolicy};
+
+use super::groups::{self, Group};
+use super::load::{self, Loaded};
+use super::profile::{Profile, WorkdirAccess};
+use super::protect::{self, canonical_lenient, Denied, Protection};
+use super::vars::Vars;
+use crate::cli::PolicyArgs;
+use crate::grants::{self, Grant, Source};
+
+/// Everything decided about a session's policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub profile: Loaded,
+    /// Groups in force (required ones first).
+    pub groups: Vec<String>,
+    /// Grants as asked, before expansion around protected paths.
+    pub grants: Vec<Grant>,
+    /// Every protection, including bypassed ones.
+    pub protections: Vec<Protection>,
+    pub bypass: Vec<PathBuf>,
+    /// What Landlock gets.
+    pub rules: Vec<Grant>,
+    pub network: NetworkPolicy,
+}
+
+impl Policy {
+    /// Protections still in force.
+    pub fn active_protections(&self) -> Vec<Protection> {
+        protect::active(&self.protections, &self.bypass)
+    }
+
+    /// Add grants made at launch (temp dir, terminals) and re-check them.
+    pub fn add_rules(&mut self, extra: Vec<Grant>) -> Result<()> {
+        self.rules.extend(extra);
+        protect::verify(&self.rules, &self.active_protections(), &self.bypass)
+    }
+}
+
+/// Whether the working directory may be shared at the profile's level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkdirConsent {
+    Given,
+    Refused,
+}
+
+fn mode_of(access: WorkdirAccess) -> Option<AccessMode> {
+    match access {
+        WorkdirAccess::None => None,
+        WorkdirAccess::Read => Some(AccessMode::Read),
+        WorkdirAccess::Write => Some(AccessMode::Write),
+        WorkdirAccess::Readwrite => Some(AccessMode::ReadWrite),
+    }
+}
+
+/// Load the profile named by the flags (or `default`).
+pub fn load_profile(args: &PolicyArgs) -> Result<Loaded> {
+    load::load(args.profile.as_deref().unwrap_or("default"))
+}
+
+/// Resolve everything. `consent` covers sharing the working directory at
+/// the profile's level; `--allow-cwd` alone shares it read-only.
+pub fn resolve(args: &PolicyArgs, profile: Loaded, consent: WorkdirConsent) -> Result<Policy> {
+    let workdir = grants::workdir(&args.fs)?;
+    let vars = Vars::from_env(workdir.clone());
+    let p = &profile.profile;
+    let mut group_names: Vec<String> = groups::required()?.into_iter().map(String::from).collect();
+    for g in p.group_names() {
+        groups::get(&g).with_context(|| format!("in profile {}", profile.name))?;
+        if !group_names.contains(&g) {
+            group_names.push(g);
+        }
+    }
+    let mut all = Vec::new();
+    let mut protections = Vec::new();
+    for name in &group_names {
+        let g = groups::get(name)?;
+        all.extend(group_grants(name, g, &vars)?);
+        protections.extend(group_protections(name, g, &vars)?);
+    }
+    all.extend(profile_grants(&profile.name, p, &vars)?);
+    protections.extend(profile_protections(&profile.name, p, &vars)?);
+    let workdir_access = p.workdir.as_ref().map(|w| w.access).unwrap_or_default();
+    if let Some(g) = workdir_grant(args, &workdir, workdir_access, consent) {
+        all.push(g);
+    }
+    all.extend(grants::user_grants(&args.fs)?);
+    let bypass = bypasses(args, &protections, &all)?;
+    let active = protect::active(&protections, &bypass);
+    let rules = protect::apply(&all, &active, &bypass)?;
+    let block = args.block_net || (!args.allow_net && p.network.block == Some(true));
+    Ok(Policy {
+        groups: group_names,
+        grants: all,
+        protections,
+        bypass,
+        rules,
+        network: if block {
+            NetworkPolicy::Blocked
+        } else {
+            NetworkPolicy::Allowed
+        },
+        profile,
+    })
+}
+
+fn workdir_grant(
+    args: &PolicyArgs,
+    workdir: &Path,
+    access: WorkdirAccess,
+    consent: WorkdirConsent,
+) -> Option<Grant> {
+    let mode = match (mode_of(access), consent, args.fs.allow_cwd) {
+        (Some(m), WorkdirConsent::Given, _) => m,
+        (None, _, true) => AccessMode::Read,
+        _ => return None,
+    };
+    Some(Grant {
+        path: workdir.to_path_buf(),
+        mode,
+        kind: GrantKind::Tree,
+        source: Source::Workdir,
+    })
+}
+
+fn group_grants(name: &str, g: &Group, vars: &Vars) -> Result<Vec<Grant>> {
+    let mut out = Vec::new();
+    for (list, mode) in [
+        (&g.read, AccessMode::Read),
+        (&g.readwrite, AccessMode::ReadWrite),
+        (&g.write, AccessMode::Write),
+    ] {
+        for raw in list {
+            let Some(path) = vars.expand(raw).with_context(|| format!("group {name}"))? else {
+                continue;
+            };
+            out.extend(grants::existing(
+                &path,
+                mode,
+                Source::Group(name.to_string()),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn group_protections(name: &str, g: &Group, vars: &Vars) -> Result<Vec<Protection>> {
+    let mut out = Vec::new();
+    for (list, denied) in [(&g.deny, Denied::All), (&g.deny_write, Denied::Write)] {
+        for d in list {
+            let Some(path) = vars
+                .expand(&d.path)
+                .with_context(|| format!("group {name}"))?
+            else {
+                continue;
+            };
+            out.push(Protection {
+                path: canonical_lenient(&path),
+                denied,
+                category: d.category.clone(),
+                origin: format!("group {name}"),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn profile_grants(name: &str, p: &Profile, vars: &Vars) -> Result<Vec<Grant>> {
+    let f = &p.filesystem;
+    let lists = [
+        ("allow", &f.allow, AccessMode::ReadWrite, GrantKind::Tree),
+        ("read", &f.read, AccessMode::Read, GrantKind::Tree),
+        ("write", &f.write, AccessMode::Write, GrantKind::Tree),
+        (
+            "allow_file",
+            &f.allow_file,
+            AccessMode::ReadWrite,
+            GrantKind::File,
+        ),
+        ("read_file", &f.read_file, AccessMode::Read, GrantKind::File),
+        (
+            "write_file",
+            &f.write_file,
+            AccessMode::Write,
+            GrantKind::File,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (field, list, mode, kind) in lists {
+        for raw in list {
+            let what = format!("{name} filesystem.{field}");
+            let Some(path) = vars
+                .expand(raw)
+                .with_context(|| format!("profile {what}"))?
+            else {
+                continue;
+            };
+            let Some(g) = grants::existing(&path, mode, Source::Profile(what.clone())) else {
+                continue;
+            };
+            if g.kind != kind {
+                bail!(
+                    "profile {what}: {} is {}",
+                    path.display(),
+                    if g.kind == GrantKind::Tree {
+                        "a directory; use the directory fields"
+                    } else {
+                        "a file; use the *_file fields"
+                    }
+                );
+            }
+            out.push(g);
+        }
+    }
+    Ok(out)
+}
+
+fn profile_protections(name: &str, p: &Profile, vars: &Vars) -> Result<Vec<Protection>> {
+    let mut out = Vec::new();
+    for (field, list, denied) in [
+        ("add_deny_access", &p.policy.add_deny_access, Denied::All),
+        ("add_deny_write", &p.policy.add_deny_write, Denied::Write),
+    ] {
+        for raw in list {
+            let Some(path) = vars
+                .expand(raw)
+                .with_context(|| format!("profile {name} policy.{field}"))?
+            else {
+                continue;
+            };
+            out.push(Protection {
+                path: canonical_lenient(&path),
+                denied,
+                category: "Denied by profile".to_string(),
+                origin: format!("profile {name} policy.{field}"),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Validate `--bypass-protection`: each must match a protected path and be
+/// granted; each prints a warning.
+fn bypasses(
+    args: &PolicyArgs,
+    protections: &[Protection],
+    grants: &[Grant],
+) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for raw in &args.bypass_protection {
+        let b = canonical_lenient(&std::path::absolute(raw).unwrap_or_else(|_| raw.clone()));
+        let matched: Vec<&Protection> = protections
+            .iter()
+            .filter(|p| p.path.starts_with(&b) || b.starts_with(&p.path))
+            .collect();
+        if matched.is_empty() {
+            bail!(
+                "--bypass-protection {}: not a protected path ('nono profile groups' lists them)",
+                raw.display()
+            );
+        }
+        let granted = grants.iter().any(|g| {
+            g.is_user() && (g.path == b || (g.kind == GrantKind::Tree && b.starts_with(&g.path)))
+        });
+        if !granted {
+            bail!(
+                "--bypass-protection {0} needs a matching grant: add --allow, --read or --write {0} (or the file form)",
+                raw.display()
+            );
+        }
+        for p in matched {
+            crate::ui::warn(format!(
+                "bypassing protection of {} ({}, {})",
+                p.path.display(),
+                p.category,
+                p.origin
+            ));
+        }
+        out.push(b);
+    }
+    Ok(out)
+}

@@ -1,0 +1,198 @@
+//! `nono profile`: init, list, show, diff, validate, groups, schema, guide.
+
+use std::collections::BTreeSet;
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+use crate::cli::ProfileCommand;
+use crate::policy::groups;
+use crate::policy::load::{self, Origin, BUILTIN};
+
+const SCHEMA: &str = include_str!("../../profiles/schema.json");
+const GUIDE: &str = include_str!("../../profiles/GUIDE.md");
+
+pub fn run(cmd: ProfileCommand) -> Result<i32> {
+    match cmd {
+        ProfileCommand::Init {
+            name,
+            extends,
+            output,
+        } => init(&name, &extends, output.as_deref()),
+        ProfileCommand::List => list(),
+        ProfileCommand::Show { profile, json } => show(&profile, json),
+        ProfileCommand::Diff { a, b } => diff(&a, &b),
+        ProfileCommand::Validate { file } => validate(&file),
+        ProfileCommand::Groups { name } => show_groups(name.as_deref()),
+        ProfileCommand::Schema => {
+            print!("{SCHEMA}");
+            Ok(0)
+        }
+        ProfileCommand::Guide => {
+            print!("{GUIDE}");
+            Ok(0)
+        }
+    }
+}
+
+fn init(name: &str, extends: &str, output: Option<&std::path::Path>) -> Result<i32> {
+    load::load(extends).with_context(|| format!("--extends {extends}"))?;
+    let skeleton = serde_json::json!({
+        "extends": extends,
+        "meta": { "name": name, "version": "1.0.0", "description": "" },
+        "workdir": { "access": "readwrite" },
+        "security": { "groups": [] },
+        "filesystem": { "allow": [], "read": [], "write": [], "read_file": [] },
+        "policy": { "add_deny_access": [] },
+        "network": { "block": false }
+    });
+    let text = serde_json::to_string_pretty(&skeleton)? + "\n";
+    match output {
+        None => print!("{text}"),
+        Some(path) => {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .with_context(|| {
+                    format!("cannot create {} (it must not exist yet)", path.display())
+                })?;
+            std::io::Write::write_all(&mut f, text.as_bytes())?;
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Ok(0)
+}
+
+fn list() -> Result<i32> {
+    println!("Built-in profiles:");
+    for (name, _) in BUILTIN {
+        let d = load::load(name)
+            .map(|l| l.profile.meta.description.unwrap_or_default())
+            .unwrap_or_default();
+        println!("  {name:<20} {d}");
+    }
+    let user = load::user_profiles();
+    if let Some(dir) = load::user_dir() {
+        println!("User profiles ({}):", dir.display());
+    }
+    if user.is_empty() {
+        println!("  (none)");
+    }
+    for (name, path) in user {
+        let note = if BUILTIN.iter().any(|(b, _)| *b == name) {
+            "  (overrides the built-in)"
+        } else {
+            ""
+        };
+        println!("  {name:<20} {}{note}", path.display());
+    }
+    Ok(0)
+}
+
+fn resolved_json(spec: &str) -> Result<Value> {
+    let l = load::load(spec)?;
+    let mut v = serde_json::to_value(&l.profile)?;
+    let mut g: Vec<String> = groups::required()?.into_iter().map(String::from).collect();
+    for n in l.profile.group_names() {
+        groups::get(&n)?;
+        if !g.contains(&n) {
+            g.push(n);
+        }
+    }
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("resolved_groups".into(), serde_json::json!(g));
+        obj.insert(
+            "source".into(),
+            Value::String(match l.origin {
+                Origin::Builtin(n) => format!("built-in:{n}"),
+                Origin::User(p) | Origin::File(p) => p.display().to_string(),
+            }),
+        );
+    }
+    Ok(v)
+}
+
+fn show(spec: &str, json: bool) -> Result<i32> {
+    let v = resolved_json(spec)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!(
+            "{}",
+            toml::to_string_pretty(&v).context("cannot render as TOML")?
+        );
+    }
+    Ok(0)
+}
+
+fn flatten(prefix: &str, v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(m) => m.iter().for_each(|(k, v)| {
+            flatten(
+                &if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                },
+                v,
+                out,
+            )
+        }),
+        Value::Array(a) if !a.is_empty() => a
+            .iter()
+            .for_each(|v| flatten(&format!("{prefix}[]"), v, out)),
+        other => {
+            out.insert(format!("{prefix} = {other}"));
+        }
+    }
+}
+
+fn diff(a: &str, b: &str) -> Result<i32> {
+    let (mut fa, mut fb) = (BTreeSet::new(), BTreeSet::new());
+    flatten("", &resolved_json(a)?, &mut fa);
+    flatten("", &resolved_json(b)?, &mut fb);
+    println!("--- {a}\n+++ {b}");
+    for line in fa.difference(&fb) {
+        println!("- {line}");
+    }
+    for line in fb.difference(&fa) {
+        println!("+ {line}");
+    }
+    Ok(if fa == fb { 0 } else { 1 })
+}
+
+fn validate(file: &std::path::Path) -> Result<i32> {
+    if !file.is_file() {
+        bail!("{}: no such file", file.display());
+    }
+    let spec = file.to_str().context("the path is not UTF-8")?;
+    let spec = if spec.contains('/') {
+        spec.to_string()
+    } else {
+        format!("./{spec}")
+    };
+    let l = load::load(&spec)?;
+    for g in l.profile.group_names() {
+        groups::get(&g).with_context(|| format!("{}: security.groups", file.display()))?;
+    }
+    println!("{}: valid (profile '{}')", file.display(), l.name);
+    Ok(0)
+}
+
+fn show_groups(name: Option<&str>) -> Result<i32> {
+    match name {
+        Some(n) => {
+            let g = groups::get(n)?;
+            println!("[groups.{n}]");
+            print!("{}", toml::to_string_pretty(g)?);
+        }
+        None => {
+            for (n, g) in groups::all()? {
+                let tag = if g.required { " (always on)" } else { "" };
+                println!("{n:<26} {}{tag}", g.description);
+            }
+        }
+    }
+    Ok(0)
+}
