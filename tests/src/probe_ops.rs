@@ -180,6 +180,7 @@ pub fn run(action: &str, args: &[String]) -> ! {
         },
         "unix-abstract" => unix_abstract(arg(args, 2)),
         "foreign-abi" => foreign_abi(arg(args, 2)),
+        "attempt-batch" => attempt_batch(arg(args, 2)),
         _ => {
             eprintln!("nono-probe: unknown action {action}");
             exit(2)
@@ -301,4 +302,60 @@ fn foreign_abi(which: &str) -> ! {
 #[cfg(not(target_arch = "x86_64"))]
 fn foreign_abi(_: &str) -> ! {
     exit(3)
+}
+
+/// Read `op<TAB>path` lines and attempt each, printing `allowed`, `denied`
+/// or `other <errno>` per line. read: list a directory or read a file.
+/// write: open an existing file for writing (no truncation), or create and
+/// remove a file (in a directory, or at a missing path).
+fn attempt_batch(list: &str) -> ! {
+    let text = std::fs::read_to_string(list).unwrap_or_else(|e| fail(e));
+    for line in text.lines() {
+        let Some((op, path)) = line.split_once('\t') else {
+            exit(2)
+        };
+        let p = std::path::Path::new(path);
+        let r = match op {
+            "read" => try_read(p),
+            "write" => try_write(p),
+            "readwrite" => try_read(p).and_then(|_| try_write(p)),
+            _ => exit(2),
+        };
+        match r {
+            Ok(()) => println!("allowed"),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM)) => {
+                println!("denied")
+            }
+            Err(e) => println!("other {}", e.raw_os_error().unwrap_or(0)),
+        }
+    }
+    exit(0)
+}
+
+fn try_read(p: &std::path::Path) -> std::io::Result<()> {
+    if p.is_dir() {
+        std::fs::read_dir(p)?.next().transpose()?;
+        Ok(())
+    } else {
+        std::fs::read(p).map(|_| ())
+    }
+}
+
+fn try_write(p: &std::path::Path) -> std::io::Result<()> {
+    let created = if p.is_dir() {
+        p.join(".nono-probe-new")
+    } else {
+        p.to_path_buf()
+    };
+    if created.exists() {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(&created)
+            .map(|_| ());
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&created)?;
+    std::fs::remove_file(&created)
 }

@@ -103,6 +103,13 @@ impl Plan {
         let profile = resolve::load_profile(&args.policy)?;
         let consent = workdir_consent(args, &profile)?;
         let mut policy = resolve::resolve(&args.policy, profile, consent)?;
+        for dir in &policy.expanded {
+            ui::info(format!(
+                "{} contains protected paths: its existing entries are granted one by one; \
+                 nothing new can be created directly in it",
+                dir.display()
+            ));
+        }
         let session = match (args.dry_run, mode) {
             (true, _) => None,
             (false, Mode::Run) => Some(SessionDir::for_run()?),

@@ -39,6 +39,9 @@ pub struct View {
     pub rules: Vec<ViewRule>,
     pub protections: Vec<ViewProtection>,
     pub network_blocked: bool,
+    /// Directories without a rule of their own (they contain protected paths).
+    #[serde(default)]
+    pub expanded: Vec<PathBuf>,
 }
 
 impl View {
@@ -75,6 +78,7 @@ impl View {
             rules,
             protections,
             network_blocked: policy.network == NetworkPolicy::Blocked,
+            expanded: policy.expanded.clone(),
         }
     }
 }
@@ -222,6 +226,19 @@ pub fn path(view: &View, raw: &Path, op: Op) -> Answer {
     };
     let flag = grant_flag(op, target.is_dir());
     let suggestion = Some(format!("{flag} {}", target.display()));
+    let parent = p.parent().map(Path::to_path_buf).unwrap_or_default();
+    if covering.is_empty() && need.writes() && !p.exists() && view.expanded.contains(&parent) {
+        return Answer {
+            reason: "path_not_granted",
+            details: format!(
+                "{} contains protected paths, so its grant was expanded into its existing entries; \
+                 new entries cannot be created directly in it. Create it in a subdirectory, or use \
+                 --bypass-protection for the protected path.",
+                parent.display()
+            ),
+            ..base
+        };
+    }
     if covering.is_empty() {
         Answer {
             reason: "path_not_granted",

@@ -89,13 +89,15 @@ fn without_write(mode: AccessMode) -> Option<AccessMode> {
     mode.reads().then_some(AccessMode::Read)
 }
 
-/// The effective rules for `grants` under `protections` (already `active`).
+/// The effective rules for `grants` under `protections` (already `active`),
+/// and the directories that were expanded (they have no rule of their own).
 pub fn apply(
     grants: &[Grant],
     protections: &[Protection],
     bypass: &[PathBuf],
-) -> Result<Vec<Grant>> {
+) -> Result<(Vec<Grant>, Vec<PathBuf>)> {
     let mut out = Vec::new();
+    let mut expanded = Vec::new();
     for g in grants {
         let Some(g) = within_protection(g, protections, bypass)? else {
             continue;
@@ -109,11 +111,11 @@ pub fn apply(
         if inner.is_empty() {
             out.push(g);
         } else {
-            expand(&g.path, g.mode, &g.source, &inner, &mut out)?;
+            expand(&g.path, g.mode, &g.source, &inner, &mut out, &mut expanded)?;
         }
     }
     verify(&out, protections, bypass)?;
-    Ok(out)
+    Ok((out, expanded))
 }
 
 /// A grant on or beneath a protected path: refused for the user's own flags
@@ -152,7 +154,9 @@ fn expand(
     source: &Source,
     inner: &[&Protection],
     out: &mut Vec<Grant>,
+    expanded: &mut Vec<PathBuf>,
 ) -> Result<()> {
+    expanded.push(dir.to_path_buf());
     let entries = fs::read_dir(dir).with_context(|| {
         format!(
             "cannot list {} to grant around the protected paths in it",
@@ -197,7 +201,7 @@ fn expand(
                 source: source.clone(),
             });
         } else if ft.is_dir() {
-            expand(&path, mode, source, &below, out)?;
+            expand(&path, mode, source, &below, out, expanded)?;
         }
     }
     Ok(())
@@ -273,7 +277,7 @@ mod tests {
             prot(&h.join(".ssh"), Denied::All),
             prot(&h.join(".config/gcloud"), Denied::All),
         ];
-        let rules = apply(
+        let (rules, _) = apply(
             &[tree(&h, AccessMode::ReadWrite, Source::Flag("--allow"))],
             &prots,
             &[],
@@ -301,7 +305,7 @@ mod tests {
     fn missing_protected_path_still_forces_expansion() {
         let (_d, h) = home();
         let prots = vec![prot(&h.join(".aws"), Denied::All)];
-        let rules = apply(
+        let (rules, _) = apply(
             &[tree(&h, AccessMode::ReadWrite, Source::Flag("--allow"))],
             &prots,
             &[],
@@ -322,7 +326,7 @@ mod tests {
         assert!(e.contains("--bypass-protection"), "{e}");
         // With the bypass the grant stands as given.
         let active = active(&prots, &[h.join(".ssh")]);
-        let rules = apply(&[g], &active, &[h.join(".ssh")]).unwrap();
+        let (rules, _) = apply(&[g], &active, &[h.join(".ssh")]).unwrap();
         assert_eq!(rules.len(), 1);
     }
 
@@ -331,14 +335,14 @@ mod tests {
         let (_d, h) = home();
         let prots = vec![prot(&h.join(".ssh"), Denied::All)];
         let g = tree(&h.join(".ssh"), AccessMode::Read, Source::Group("x".into()));
-        assert!(apply(&[g], &prots, &[]).unwrap().is_empty());
+        assert!(apply(&[g], &prots, &[]).unwrap().0.is_empty());
     }
 
     #[test]
     fn write_protection_keeps_reading() {
         let (_d, h) = home();
         let prots = vec![prot(&h.join("notes.txt"), Denied::Write)];
-        let rules = apply(
+        let (rules, _) = apply(
             &[tree(&h, AccessMode::ReadWrite, Source::Flag("--allow"))],
             &prots,
             &[],
@@ -350,7 +354,7 @@ mod tests {
             .unwrap();
         assert_eq!(notes.mode, AccessMode::Read);
         // A read-only grant needs no expansion at all.
-        let rules = apply(
+        let (rules, _) = apply(
             &[tree(&h, AccessMode::Read, Source::Flag("--read"))],
             &prots,
             &[],

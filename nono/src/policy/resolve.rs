@@ -27,6 +27,9 @@ pub struct Policy {
     pub bypass: Vec<PathBuf>,
     /// What Landlock gets.
     pub rules: Vec<Grant>,
+    /// Granted directories expanded around protected paths: no rule of
+    /// their own, so nothing new can be created directly in them.
+    pub expanded: Vec<PathBuf>,
     pub network: NetworkPolicy,
 }
 
@@ -93,7 +96,7 @@ pub fn resolve(args: &PolicyArgs, profile: Loaded, consent: WorkdirConsent) -> R
     all.extend(grants::user_grants(&args.fs)?);
     let bypass = bypasses(args, &protections, &all)?;
     let active = protect::active(&protections, &bypass);
-    let rules = protect::apply(&all, &active, &bypass)?;
+    let (rules, expanded) = protect::apply(&all, &active, &bypass)?;
     let block = args.block_net || (!args.allow_net && p.network.block == Some(true));
     Ok(Policy {
         groups: group_names,
@@ -101,6 +104,7 @@ pub fn resolve(args: &PolicyArgs, profile: Loaded, consent: WorkdirConsent) -> R
         protections,
         bypass,
         rules,
+        expanded,
         network: if block {
             NetworkPolicy::Blocked
         } else {

@@ -1,0 +1,578 @@
+//! Policy on the real kernel: protected paths inside granted directories,
+//! bypasses, profiles, environment configuration, and `why`.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use nono_e2e::{canary, nono_bin, probe_bin, Ran, Scratch, EACCES};
+
+/// A fake home with credentials, a project and ordinary files.
+struct Home {
+    dir: Scratch,
+    ssh_key: String,
+    aws: String,
+}
+
+impl Home {
+    fn new() -> Home {
+        let dir = Scratch::new();
+        let (ssh_key, aws) = (canary("ssh"), canary("aws"));
+        for d in [
+            ".ssh",
+            ".aws",
+            "projects/app/.git/hooks",
+            ".config/tool",
+            ".local/share/keyrings",
+        ] {
+            fs::create_dir_all(dir.join(d)).unwrap();
+        }
+        fs::write(dir.join(".ssh/id_rsa"), &ssh_key).unwrap();
+        fs::write(dir.join(".aws/credentials"), &aws).unwrap();
+        fs::write(dir.join(".bash_history"), canary("history")).unwrap();
+        fs::write(
+            dir.join(".local/share/keyrings/login.keyring"),
+            canary("keyring"),
+        )
+        .unwrap();
+        fs::write(dir.join("notes.txt"), "notes").unwrap();
+        fs::write(dir.join(".config/tool/config"), "cfg").unwrap();
+        fs::write(dir.join("projects/app/main.rs"), "fn main() {}").unwrap();
+        fs::write(dir.join("projects/app/.git/config"), "[core]").unwrap();
+        Home { dir, ssh_key, aws }
+    }
+
+    fn p(&self, rel: &str) -> String {
+        self.dir.join(rel).display().to_string()
+    }
+
+    /// `nono <args>` with HOME pointing here and no profile from the caller's env.
+    fn nono(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(nono_bin());
+        c.args(args)
+            .env("HOME", &self.dir.path)
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("NONO_PROFILE")
+            .env_remove("NONO_ALLOW")
+            .env_remove("NONO_BLOCK_NET")
+            .env_remove("NONO_ALLOW_NET")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run_probe(&self, flags: &[&str], probe: &[&str]) -> Ran {
+        let pb = probe_bin();
+        let mut args = vec!["run"];
+        args.extend_from_slice(flags);
+        let pb_s = pb.display().to_string();
+        args.extend_from_slice(&["--read-file", &pb_s, "--", &pb_s]);
+        args.extend_from_slice(probe);
+        ran(self.nono(&args))
+    }
+}
+
+fn ran(mut c: Command) -> Ran {
+    let o = c.output().unwrap();
+    Ran {
+        code: o.status.code(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn allow_home_keeps_credentials_unreadable_and_unwritable() {
+    let h = Home::new();
+    let home = h.dir.s();
+    for (file, secret) in [(".ssh/id_rsa", &h.ssh_key), (".aws/credentials", &h.aws)] {
+        let r = h.run_probe(&["--allow", &home], &["read", &h.p(file)]);
+        assert!(
+            r.is_err(Some(EACCES)) && !r.stdout.contains(secret.as_str()),
+            "{file}: {r:?}"
+        );
+        let r = h.run_probe(&["--allow", &home], &["write", &h.p(file), "pwned"]);
+        assert!(r.is_err(Some(EACCES)), "{file}: {r:?}");
+        assert_eq!(&fs::read_to_string(h.dir.join(file)).unwrap(), secret);
+    }
+    for file in [".bash_history", ".local/share/keyrings/login.keyring"] {
+        let r = h.run_probe(&["--allow", &home], &["read", &h.p(file)]);
+        assert!(r.is_err(Some(EACCES)), "{file}: {r:?}");
+    }
+    // Planting a new key or creating a missing credential directory fails too.
+    let r = h.run_probe(
+        &["--allow", &home],
+        &["write", &h.p(".ssh/authorized_keys"), "ssh-ed25519 AAAA"],
+    );
+    assert!(
+        r.is_err(Some(EACCES)) && !h.dir.join(".ssh/authorized_keys").exists(),
+        "{r:?}"
+    );
+    let r = h.run_probe(&["--allow", &home], &["mkdir", &h.p(".kube")]);
+    assert!(
+        r.is_err(Some(EACCES)) && !h.dir.join(".kube").exists(),
+        "{r:?}"
+    );
+    let r = h.run_probe(
+        &["--allow", &home],
+        &["rename", &h.p(".ssh"), &h.p("stolen")],
+    );
+    assert!(
+        r.is_err(None) && h.dir.join(".ssh/id_rsa").exists(),
+        "{r:?}"
+    );
+
+    // The rest of the home works.
+    let r = h.run_probe(&["--allow", &home], &["read", &h.p("notes.txt")]);
+    assert!(r.is_ok(), "{r:?}");
+    let r = h.run_probe(
+        &["--allow", &home],
+        &["write", &h.p("projects/app/new.rs"), "x"],
+    );
+    assert!(r.is_ok(), "{r:?}");
+    let r = h.run_probe(
+        &["--allow", &home],
+        &["write", &h.p(".config/tool/config"), "changed"],
+    );
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(
+        fs::read_to_string(h.dir.join(".config/tool/config")).unwrap(),
+        "changed"
+    );
+}
+
+#[test]
+fn granting_a_protected_path_needs_a_bypass() {
+    let h = Home::new();
+    let r = ran(h.nono(&["run", "--read", &h.p(".aws"), "--", "true"]));
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(r.stderr.contains("--bypass-protection"), "{r:?}");
+
+    let r = ran(h.nono(&["run", "--bypass-protection", &h.p(".aws"), "--", "true"]));
+    assert_eq!(r.code, Some(1), "bypass without a grant is an error: {r:?}");
+    assert!(r.stderr.contains("needs a matching grant"), "{r:?}");
+
+    let r = h.run_probe(
+        &["--bypass-protection", &h.p(".aws"), "--read", &h.p(".aws")],
+        &["read", &h.p(".aws/credentials")],
+    );
+    assert!(r.is_ok() && r.stdout.contains(&h.aws), "{r:?}");
+    assert!(r.stderr.contains("warning: bypassing protection"), "{r:?}");
+    // The bypass lifts only that path.
+    let r = h.run_probe(
+        &["--bypass-protection", &h.p(".aws"), "--allow", &h.dir.s()],
+        &["read", &h.p(".ssh/id_rsa")],
+    );
+    assert!(r.is_err(Some(EACCES)), "{r:?}");
+}
+
+#[test]
+fn why_reports_sensitive_paths_and_agrees_inside() {
+    let h = Home::new();
+    let r = ran(h.nono(&[
+        "why",
+        "--json",
+        "--path",
+        &h.p(".ssh/id_rsa"),
+        "--op",
+        "read",
+    ]));
+    assert_eq!(r.code, Some(1));
+    assert!(
+        r.stdout.contains("\"status\":\"denied\"")
+            && r.stdout.contains("\"reason\":\"sensitive_path\""),
+        "{r:?}"
+    );
+    let r = ran(h.nono(&[
+        "why",
+        "--json",
+        "--path",
+        &h.p("notes.txt"),
+        "--op",
+        "write",
+        "--read",
+        &h.dir.s(),
+    ]));
+    assert!(
+        r.stdout.contains("\"reason\":\"insufficient_access\""),
+        "{r:?}"
+    );
+    let r = ran(h.nono(&["why", "--json", "--host", "api.example.com", "--block-net"]));
+    assert!(r.stdout.contains("\"reason\":\"network_blocked\""), "{r:?}");
+
+    // --self from inside a sandbox answers for that sandbox.
+    let nono = nono_bin().display().to_string();
+    let ask = |path: &str, op: &str| {
+        ran(h.nono(&[
+            "run",
+            "--allow",
+            &h.p("projects"),
+            "--read-file",
+            &nono,
+            "--",
+            &nono,
+            "why",
+            "--self",
+            "--json",
+            "--path",
+            path,
+            "--op",
+            op,
+        ]))
+    };
+    assert!(ask(&h.p("projects/app/main.rs"), "write")
+        .stdout
+        .contains("\"status\":\"allowed\""));
+    assert!(ask(&h.p(".ssh/id_rsa"), "read")
+        .stdout
+        .contains("\"reason\":\"sensitive_path\""));
+    assert!(ask(&h.p("notes.txt"), "read")
+        .stdout
+        .contains("\"reason\":\"path_not_granted\""));
+}
+
+fn write_profile(h: &Home, name: &str, text: &str) -> String {
+    let dir = h.dir.join(".config/nono-test-profiles");
+    fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn user_profile_grants_denies_and_extends() {
+    let h = Home::new();
+    let profile = write_profile(
+        &h,
+        "agent.json",
+        r#"{"extends": "default", "meta": {"name": "agent"},
+            "filesystem": {"allow": ["$HOME/projects"], "read_file": ["$HOME/notes.txt"]},
+            "policy": {"add_deny_access": ["$HOME/projects/app/.git"]},
+            "network": {"block": true}}"#,
+    );
+    let r = h.run_probe(
+        &["--profile", &profile],
+        &["write", &h.p("projects/app/main.rs"), "1"],
+    );
+    assert!(r.is_ok(), "{r:?}");
+    // projects/app holds a protected path, so it has no rule of its own:
+    // new entries directly in it cannot be created (and why says so).
+    let r = h.run_probe(
+        &["--profile", &profile],
+        &["write", &h.p("projects/app/new"), "1"],
+    );
+    assert!(r.is_err(Some(EACCES)), "{r:?}");
+    let w = ran(h.nono(&[
+        "why",
+        "--profile",
+        &profile,
+        "--path",
+        &h.p("projects/app/new"),
+        "--op",
+        "write",
+    ]));
+    assert!(w.stdout.contains("contains protected paths"), "{w:?}");
+    let r = h.run_probe(&["--profile", &profile], &["read", &h.p("notes.txt")]);
+    assert!(r.is_ok(), "{r:?}");
+    let r = h.run_probe(
+        &["--profile", &profile],
+        &["read", &h.p("projects/app/.git/config")],
+    );
+    assert!(
+        r.is_err(Some(EACCES)),
+        "add_deny_access inside a grant: {r:?}"
+    );
+    let r = h.run_probe(&["--profile", &profile], &["socket", "tcp"]);
+    assert!(r.is_err(Some(libc::EPERM)), "network.block: {r:?}");
+    // --allow-net overrides the profile's block; --block-net with it conflicts.
+    let r = h.run_probe(&["--profile", &profile, "--allow-net"], &["socket", "tcp"]);
+    assert!(r.is_ok(), "{r:?}");
+    let r = ran(h.nono(&["run", "--allow-net", "--block-net", "--", "true"]));
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("conflicts"), "{r:?}");
+}
+
+#[test]
+fn user_profiles_are_found_by_name_in_the_config_dir() {
+    let h = Home::new();
+    let cfg = h.dir.join("xdg");
+    fs::create_dir_all(cfg.join("nono/profiles")).unwrap();
+    fs::write(
+        cfg.join("nono/profiles/mine.toml"),
+        "extends = \"default\"\n[meta]\nname = \"mine\"\n[filesystem]\nread = [\"$HOME/projects\"]\n",
+    )
+    .unwrap();
+    let pb = probe_bin().display().to_string();
+    let mut c = h.nono(&[
+        "run",
+        "--profile",
+        "mine",
+        "--read-file",
+        &pb,
+        "--",
+        &pb,
+        "read",
+        &h.p("projects/app/main.rs"),
+    ]);
+    c.env("XDG_CONFIG_HOME", &cfg);
+    let r = ran(c);
+    assert!(r.is_ok(), "{r:?}");
+    let mut c = h.nono(&["profile", "list"]);
+    c.env("XDG_CONFIG_HOME", &cfg);
+    assert!(ran(c).stdout.contains("mine"));
+    // The agent cannot read nono's own configuration.
+    let mut c = h.nono(&[
+        "run",
+        "--allow",
+        &h.dir.s(),
+        "--read-file",
+        &pb,
+        "--",
+        &pb,
+        "read",
+        &cfg.join("nono/profiles/mine.toml").display().to_string(),
+    ]);
+    c.env("XDG_CONFIG_HOME", &cfg);
+    assert!(ran(c).is_err(Some(EACCES)));
+}
+
+#[test]
+fn persistence_protection_blocks_hooks_and_git_config_writes() {
+    let h = Home::new();
+    let project = h.p("projects/app");
+    let profile = write_profile(
+        &h,
+        "careful.json",
+        r#"{"extends": "default", "workdir": {"access": "readwrite"},
+            "security": {"groups": ["protect_persistence"]}}"#,
+    );
+    let flags = [
+        "--profile",
+        profile.as_str(),
+        "--allow-cwd",
+        "--workdir",
+        project.as_str(),
+    ];
+    let r = h.run_probe(
+        &flags,
+        &[
+            "write",
+            &h.p("projects/app/.git/hooks/pre-commit"),
+            "#!/bin/sh\nevil",
+        ],
+    );
+    assert!(r.is_err(Some(EACCES)), "{r:?}");
+    assert!(!h.dir.join("projects/app/.git/hooks/pre-commit").exists());
+    let r = h.run_probe(
+        &flags,
+        &[
+            "write",
+            &h.p("projects/app/.git/config"),
+            "[core]\nhooksPath=/tmp",
+        ],
+    );
+    assert!(r.is_err(Some(EACCES)), "{r:?}");
+    let r = h.run_probe(&flags, &["read", &h.p("projects/app/.git/config")]);
+    assert!(r.is_ok(), "reading stays allowed: {r:?}");
+    let r = h.run_probe(
+        &flags,
+        &["write", &h.p("projects/app/main.rs"), "fn main() { }"],
+    );
+    assert!(r.is_ok(), "{r:?}");
+}
+
+#[test]
+fn environment_variables_configure_like_flags() {
+    let h = Home::new();
+    let pb = probe_bin().display().to_string();
+    let mut c = h.nono(&[
+        "run",
+        "--read-file",
+        &pb,
+        "--",
+        &pb,
+        "write",
+        &h.p("projects/x"),
+        "1",
+    ]);
+    c.env(
+        "NONO_ALLOW",
+        format!("{},{}", h.p("projects"), h.p(".config")),
+    );
+    assert!(ran(c).is_ok());
+    let mut c = h.nono(&["run", "--read-file", &pb, "--", &pb, "socket", "udp"]);
+    c.env("NONO_BLOCK_NET", "yes");
+    assert!(ran(c).is_err(Some(libc::EPERM)));
+    let mut c = h.nono(&["run", "--", "true"]);
+    c.env("NONO_BLOCK_NET", "true").env("NONO_ALLOW_NET", "1");
+    let r = ran(c);
+    assert_eq!(r.code, Some(1));
+    assert!(
+        r.stderr
+            .contains("NONO_ALLOW_NET=true conflicts with NONO_BLOCK_NET=true"),
+        "{r:?}"
+    );
+    let mut c = h.nono(&["run", "--", "true"]);
+    c.env("NONO_BLOCK_NET", "maybe");
+    let r = ran(c);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("NONO_BLOCK_NET=maybe"), "{r:?}");
+    let mut c = h.nono(&["run", "--dry-run", "--", "true"]);
+    c.env("NONO_PROFILE", "codex").env("NONO_BLOCK_NET", "0");
+    let r = ran(c);
+    assert!(
+        r.stdout.contains("profile: codex") && r.stdout.contains("[net] allowed"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn bad_profiles_fail_with_location_and_run_nothing() {
+    let h = Home::new();
+    let marker = h.dir.join("ran");
+    let bad = write_profile(
+        &h,
+        "bad.json",
+        "{\n  \"filesystem\": {\n    \"alow\": [\"/tmp\"]\n  }\n}\n",
+    );
+    let r = ran(h.nono(&["profile", "validate", &bad]));
+    assert_eq!(r.code, Some(1));
+    assert!(
+        r.stderr.contains(&format!("{bad}:3:")) && r.stderr.contains("did you mean `allow`"),
+        "{r:?}"
+    );
+    let r = ran(h.nono(&[
+        "run",
+        "--profile",
+        &bad,
+        "--",
+        "touch",
+        &marker.display().to_string(),
+    ]));
+    assert_eq!(r.code, Some(1));
+    assert!(!marker.exists());
+    let broken = write_profile(&h, "broken.toml", "[meta]\nname = \"x\"\n[filesystem\n");
+    let r = ran(h.nono(&["profile", "validate", &broken]));
+    assert!(
+        r.code == Some(1) && r.stderr.contains(&format!("{broken}:3:")),
+        "{r:?}"
+    );
+    let vars = write_profile(&h, "vars.json", r#"{"filesystem": {"read": ["$NOPE/x"]}}"#);
+    let r = ran(h.nono(&["run", "--profile", &vars, "--", "true"]));
+    assert!(
+        r.code == Some(1) && r.stderr.contains("unknown variable $NOPE"),
+        "{r:?}"
+    );
+    let grp = write_profile(
+        &h,
+        "grp.json",
+        r#"{"security": {"groups": ["deny_credential"]}}"#,
+    );
+    let r = ran(h.nono(&["run", "--profile", &grp, "--", "true"]));
+    assert!(
+        r.code == Some(1) && r.stderr.contains("did you mean 'deny_credentials'"),
+        "{r:?}"
+    );
+    let good = write_profile(
+        &h,
+        "good.json",
+        r#"{"meta": {"name": "good"}, "extends": "default"}"#,
+    );
+    assert_eq!(ran(h.nono(&["profile", "validate", &good])).code, Some(0));
+}
+
+#[test]
+fn profile_sharing_the_workdir_needs_consent_when_not_interactive() {
+    let h = Home::new();
+    let marker = h.dir.join("ran");
+    let r = ran(h.nono(&[
+        "run",
+        "--profile",
+        "claude-code",
+        "--",
+        "touch",
+        &marker.display().to_string(),
+    ]));
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(r.stderr.contains("--allow-cwd"), "{r:?}");
+    assert!(!marker.exists());
+}
+
+#[test]
+fn profile_commands_work() {
+    let h = Home::new();
+    let r = ran(h.nono(&["profile", "list"]));
+    for name in ["default", "claude-code", "codex", "opencode", "openclaw"] {
+        assert!(r.stdout.contains(name), "{name}: {r:?}");
+    }
+    let r = ran(h.nono(&["profile", "show", "claude-code", "--json"]));
+    assert!(
+        r.stdout.contains("\"node_runtime\"") && r.stdout.contains("deny_credentials"),
+        "{r:?}"
+    );
+    let r = ran(h.nono(&["profile", "diff", "default", "codex"]));
+    assert!(
+        r.stdout.contains("+ filesystem.allow[] = \"$HOME/.codex\""),
+        "{r:?}"
+    );
+    let r = ran(h.nono(&["profile", "groups"]));
+    assert!(
+        r.stdout.contains("deny_credentials") && r.stdout.contains("always on"),
+        "{r:?}"
+    );
+    let r = ran(h.nono(&["profile", "groups", "deny_credentials"]));
+    assert!(r.stdout.contains("$HOME/.ssh"), "{r:?}");
+    let r = ran(h.nono(&["profile", "schema"]));
+    let _: serde_json_check::Value = serde_json_check::from_str(&r.stdout);
+    assert!(ran(h.nono(&["profile", "guide"]))
+        .stdout
+        .contains("extends"));
+    let out = h.dir.join("new.json");
+    let r = ran(h.nono(&[
+        "profile",
+        "init",
+        "new",
+        "--output",
+        &out.display().to_string(),
+    ]));
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(
+        ran(h.nono(&["profile", "validate", &out.display().to_string()])).code,
+        Some(0)
+    );
+    let r = ran(h.nono(&[
+        "profile",
+        "init",
+        "new",
+        "--output",
+        &out.display().to_string(),
+    ]));
+    assert_eq!(r.code, Some(1), "init refuses to overwrite: {r:?}");
+}
+
+/// A minimal check that the schema output is one JSON object.
+mod serde_json_check {
+    pub struct Value;
+    pub fn from_str(s: &str) -> Value {
+        let t = s.trim();
+        assert!(
+            t.starts_with('{') && t.ends_with('}') && t.contains("\"$schema\""),
+            "{t}"
+        );
+        Value
+    }
+}
+
+#[test]
+fn missing_profile_paths_do_not_break_launch() {
+    let h = Home::new();
+    assert!(!Path::new(&h.p(".claude")).exists());
+    let r = ran(h.nono(&[
+        "run",
+        "--profile",
+        "claude-code",
+        "--allow-cwd",
+        "--",
+        "true",
+    ]));
+    assert_eq!(r.code, Some(0), "{r:?}");
+}
