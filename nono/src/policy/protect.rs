@@ -322,7 +322,9 @@ mod tests {
         let (_d, h) = home();
         let prots = vec![prot(&h.join(".ssh"), Denied::All)];
         let g = tree(&h.join(".ssh"), AccessMode::Read, Source::Flag("--read"));
-        let e = apply(&[g.clone()], &prots, &[]).unwrap_err().to_string();
+        let e = apply(std::slice::from_ref(&g), &prots, &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--bypass-protection"), "{e}");
         // With the bypass the grant stands as given.
         let active = active(&prots, &[h.join(".ssh")]);
