@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use crate::cli::WhyArgs;
 use crate::launch::POLICY_ENV;
 use crate::policy::decide::{self, Answer, Op, View};
-use crate::policy::resolve::{self, WorkdirConsent};
+use crate::policy::resolve::{self, Materialize, WorkdirConsent};
 
 /// Exit status: 0 allowed, 1 denied (so scripts can branch on it).
 pub fn run(mut args: WhyArgs) -> Result<i32> {
@@ -34,7 +34,12 @@ pub fn run(mut args: WhyArgs) -> Result<i32> {
 
 fn context_view(args: &WhyArgs) -> Result<View> {
     let profile = resolve::load_profile(&args.policy)?;
-    let policy = resolve::resolve(&args.policy, profile, WorkdirConsent::Given)?;
+    let policy = resolve::resolve(
+        &args.policy,
+        profile,
+        WorkdirConsent::Given,
+        Materialize::Nothing,
+    )?;
     Ok(View::of(&policy))
 }
 

@@ -18,7 +18,7 @@ use crate::grants::{self, Grant, Source};
 use crate::policy::decide::View;
 use crate::policy::load::Loaded;
 use crate::policy::profile::WorkdirAccess;
-use crate::policy::resolve::{self, Policy, WorkdirConsent};
+use crate::policy::resolve::{self, Materialize, Policy, WorkdirConsent};
 use crate::ui;
 
 /// The variable that tells `nono why --self` where the snapshot is.
@@ -102,7 +102,12 @@ impl Plan {
         };
         let profile = resolve::load_profile(&args.policy)?;
         let consent = workdir_consent(args, &profile)?;
-        let mut policy = resolve::resolve(&args.policy, profile, consent)?;
+        let materialize = if args.dry_run {
+            Materialize::Nothing
+        } else {
+            Materialize::StateDirs
+        };
+        let mut policy = resolve::resolve(&args.policy, profile, consent, materialize)?;
         for dir in &policy.expanded {
             ui::info(format!(
                 "{} contains protected paths: its existing entries are granted one by one; \

@@ -1,6 +1,7 @@
 //! From what the user asked (flags, profile) to the policy the kernel will
 //! enforce: grants, protections, bypasses, network, and effective rules.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -67,9 +68,23 @@ pub fn load_profile(args: &PolicyArgs) -> Result<Loaded> {
     load::load(args.profile.as_deref().unwrap_or("default"))
 }
 
+/// Whether resolving may create the profile's missing state directories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Materialize {
+    /// Launching: create missing `filesystem.allow` directories under $HOME.
+    StateDirs,
+    /// `why`, `--dry-run`: change nothing on disk.
+    Nothing,
+}
+
 /// Resolve everything. `consent` covers sharing the working directory at
 /// the profile's level; `--allow-cwd` alone shares it read-only.
-pub fn resolve(args: &PolicyArgs, profile: Loaded, consent: WorkdirConsent) -> Result<Policy> {
+pub fn resolve(
+    args: &PolicyArgs,
+    profile: Loaded,
+    consent: WorkdirConsent,
+    materialize: Materialize,
+) -> Result<Policy> {
     let workdir = grants::workdir(&args.fs)?;
     let vars = Vars::from_env(workdir.clone());
     let p = &profile.profile;
@@ -87,8 +102,11 @@ pub fn resolve(args: &PolicyArgs, profile: Loaded, consent: WorkdirConsent) -> R
         all.extend(group_grants(name, g, &vars)?);
         protections.extend(group_protections(name, g, &vars)?);
     }
-    all.extend(profile_grants(&profile.name, p, &vars)?);
     protections.extend(profile_protections(&profile.name, p, &vars)?);
+    if materialize == Materialize::StateDirs {
+        create_state_dirs(&profile.name, p, &vars, &protections)?;
+    }
+    all.extend(profile_grants(&profile.name, p, &vars)?);
     let workdir_access = p.workdir.as_ref().map(|w| w.access).unwrap_or_default();
     if let Some(g) = workdir_grant(args, &workdir, workdir_access, consent) {
         all.push(g);
@@ -223,6 +241,47 @@ fn profile_grants(name: &str, p: &Profile, vars: &Vars) -> Result<Vec<Grant>> {
         }
     }
     Ok(out)
+}
+
+/// Create the profile's missing read-write directories under $HOME (0700),
+/// so an agent's first run finds its state directories granted. Never
+/// inside or above a protected path.
+fn create_state_dirs(
+    name: &str,
+    p: &Profile,
+    vars: &Vars,
+    protections: &[Protection],
+) -> Result<()> {
+    let Some(home) = &vars.home else {
+        return Ok(());
+    };
+    for raw in &p.filesystem.allow {
+        let Some(path) = vars.expand(raw)? else {
+            continue;
+        };
+        let path = canonical_lenient(&path);
+        let touches_protected = protections
+            .iter()
+            .any(|pr| path.starts_with(&pr.path) || pr.path.starts_with(&path));
+        if path.exists() || !path.starts_with(home) || &path == home || touches_protected {
+            continue;
+        }
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&path)
+            .with_context(|| {
+                format!(
+                    "profile {name} filesystem.allow: cannot create {}",
+                    path.display()
+                )
+            })?;
+        crate::ui::info(format!(
+            "created {} (profile {name} filesystem.allow)",
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 fn profile_protections(name: &str, p: &Profile, vars: &Vars) -> Result<Vec<Protection>> {
