@@ -1,10 +1,55 @@
 //! Wire protocol between `nono` and its helpers.
 //!
-//! Planned layout (see ARCHITECTURE.md): one `SOCK_SEQPACKET` socketpair per
-//! channel and one message family per channel (`keyholder`, `proxy`,
-//! `broker`), each a `…Request`/`…Response` pair, encoded behind `codec`
-//! with a maximum frame size checked before allocation and a capped count of
-//! passed descriptors. Nothing is defined yet: no helper is started in this
-//! release.
+//! One `SOCK_SEQPACKET` socketpair per channel; one message family per
+//! channel ([`broker`], [`keyholder`], [`proxy`]), each a `…Request` /
+//! `…Response` pair. An [`Endpoint`] is typed by the family, so a side can
+//! only send its own family's messages. Frames are encoded by [`codec`]
+//! (bincode 2 behind a wrapper) with a hard size limit checked on send and
+//! on receive before decoding; trailing bytes are rejected; at most
+//! [`MAX_FDS`] descriptors travel with one frame. Malformed or unexpected
+//! input from the less trusted side is an error that ends the session:
+//! nothing here tries to resynchronise.
 
-#![forbid(unsafe_code)]
+pub mod broker;
+mod channel;
+pub mod codec;
+pub mod keyholder;
+pub mod proxy;
+mod sys;
+
+pub use channel::{socketpair, Endpoint};
+
+/// Protocol version, exchanged in the first message of every channel.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Largest frame, in bytes, on send and on receive.
+pub const MAX_FRAME: usize = 128 * 1024;
+/// Most descriptors passed with one frame.
+pub const MAX_FDS: usize = 4;
+/// The descriptor number a helper finds its channel at.
+pub const CHANNEL_FD: i32 = 3;
+
+/// Why a channel operation failed. Every variant ends the session.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IpcError {
+    #[error("frame of {0} bytes exceeds the {MAX_FRAME}-byte limit")]
+    FrameTooLarge(usize),
+    #[error("{0} descriptors exceed the limit of {MAX_FDS}")]
+    TooManyFds(usize),
+    #[error("cannot encode message: {0}")]
+    Encode(String),
+    #[error("malformed message: {0}")]
+    Decode(String),
+    #[error("{0} trailing bytes after the message")]
+    TrailingBytes(usize),
+    #[error("peer closed the channel")]
+    Closed,
+    #[error("protocol version mismatch: ours {ours}, peer {theirs}")]
+    Version { ours: u32, theirs: u32 },
+    #[error("unexpected message: {0}")]
+    Unexpected(&'static str),
+    #[error("channel I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T> = std::result::Result<T, IpcError>;

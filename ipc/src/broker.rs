@@ -1,0 +1,79 @@
+//! `ipc::broker`: the front end and `nono-broker`, the agent's parent.
+//!
+//! Order (enforced by the broker's state machine): `Hello` → `Launch` once
+//! → any number of `Signal`. The broker answers `Hello`, then `Started` or
+//! `Failed`, and finally exactly one of `Exited` / `Signaled`.
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// Access of one grant, as on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WireAccess {
+    Read,
+    Write,
+    ReadWrite,
+}
+
+/// One filesystem grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireGrant {
+    /// Canonical path bytes.
+    pub path: Vec<u8>,
+    pub access: WireAccess,
+    /// Directory tree (true) or single file.
+    pub tree: bool,
+}
+
+/// What the agent may do: the capability set, as data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireCaps {
+    pub grants: Vec<WireGrant>,
+    pub block_network: bool,
+    pub tcp_connect_ports: Vec<u16>,
+    pub tcp_bind_ports: Vec<u16>,
+}
+
+/// Everything needed to start the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaunchSpec {
+    pub program: Vec<u8>,
+    pub argv: Vec<Vec<u8>>,
+    /// `NAME=value` entries; zeroized when dropped (it may carry credentials).
+    pub env: Vec<Zeroizing<Vec<u8>>>,
+    pub caps: WireCaps,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BrokerRequest {
+    Hello {
+        version: u32,
+    },
+    Launch(Box<LaunchSpec>),
+    /// Forward a signal to the agent.
+    Signal {
+        signal: i32,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BrokerResponse {
+    Hello {
+        version: u32,
+    },
+    /// The agent was forked (pid in the front end's namespace).
+    Started {
+        pid: i32,
+    },
+    /// Nothing was started; `exit_code` is what nono should exit with.
+    Failed {
+        message: String,
+        exit_code: i32,
+    },
+    Exited {
+        code: i32,
+    },
+    Signaled {
+        signal: i32,
+    },
+}
