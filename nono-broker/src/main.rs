@@ -1,12 +1,46 @@
-//! `nono-broker`: answers the agent's seccomp user notifications and is the agent's parent in `nono run`.
+//! `nono-broker`: the agent's parent in `nono run`.
 //!
 //! # Security
-//! Not implemented yet. Until it is, this binary refuses to serve and exits
-//! with status 1, and `nono` does not start it; nothing depends on it.
+//! - Trusts: the front end, over the channel at fd 3 (`ipc::broker`).
+//! - Holds: that channel; a signalfd; the agent's pid.
+//! - Confines itself with the agent's own capability set *before* forking
+//!   the agent, so the agent's Landlock domain nests inside the broker's
+//!   (the broker may later read its memory; the agent can never signal,
+//!   trace or read the broker). After the fork it loads a strict syscall
+//!   allowlist (`allowlist.rs`) that the agent does not inherit.
+//! - Never: execs anything itself, reads files, or outlives the front end
+//!   or the agent. Malformed or out-of-order input ends the session.
+
+mod agent;
+mod allowlist;
+mod harden;
+mod serve;
+mod state;
+mod sys;
+mod wire;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    eprintln!("nono-broker: not implemented yet; nono does not use it in this release");
+    let unconfined = match harden::harden_and_take_channel() {
+        Ok(s) => s,
+        Err(e) => return fatal(&e),
+    };
+    let launching = match unconfined.receive_launch() {
+        Ok(s) => s,
+        Err(e) => return fatal(&e),
+    };
+    let confined = match launching.confine() {
+        Ok(s) => s,
+        Err(e) => return fatal(&e),
+    };
+    match confined.start_agent().and_then(state::Running::serve) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fatal(&e),
+    }
+}
+
+fn fatal(e: &str) -> ExitCode {
+    eprintln!("nono-broker: {e}");
     ExitCode::FAILURE
 }

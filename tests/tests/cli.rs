@@ -129,16 +129,33 @@ fn allow_cwd_shares_the_workdir_read_only() {
 
 #[test]
 fn run_keeps_a_supervisor_and_wrap_leaves_none() {
-    // run: the probe's parent is the nono process we spawned.
-    let child = sandboxed_cmd("run", &[], &["pids"])
+    // run: nono -> nono-broker -> command.
+    let child = sandboxed_cmd("run", &[], &["sleep", "2"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let nono_pid = child.id();
-    let out = child.wait_with_output().unwrap();
-    let s = String::from_utf8_lossy(&out.stdout);
-    assert!(s.contains(&format!("ppid={nono_pid}")), "{s}");
-    assert!(!s.contains(&format!("pid={nono_pid} ")), "{s}");
+    std::thread::sleep(Duration::from_millis(300));
+    let kids = |pid: u32| -> Vec<u32> {
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    };
+    let comm = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let brokers = kids(nono_pid);
+    assert_eq!(brokers.len(), 1, "nono has one child");
+    assert_eq!(comm(brokers[0]), "nono-broker");
+    let agents = kids(brokers[0]);
+    assert_eq!(agents.len(), 1, "the broker has one child");
+    assert_eq!(comm(agents[0]), "nono-probe");
+    child.wait_with_output().unwrap();
 
     // wrap: the probe *is* the process we spawned (nono exec'd into it), and
     // its parent is this test process.

@@ -62,7 +62,7 @@ fn check_explicit(p: &Path) -> Result<PathBuf, i32> {
         ));
         return Err(EXIT_CANNOT_EXECUTE);
     }
-    Ok(p.to_path_buf())
+    Ok(std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 mod child;
 mod command;
 mod dry_run;
+mod helpers;
 mod plan;
 mod session;
 mod supervise;

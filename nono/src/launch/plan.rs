@@ -170,6 +170,40 @@ impl Plan {
         }))
     }
 
+    /// The launch request for the broker.
+    pub fn launch_spec(&self) -> ipc::broker::LaunchSpec {
+        use ipc::broker::{LaunchSpec, WireAccess, WireCaps, WireGrant};
+        let grants = self
+            .policy
+            .rules
+            .iter()
+            .map(|g| WireGrant {
+                path: g.path.as_os_str().as_bytes().to_vec(),
+                access: match g.mode {
+                    AccessMode::Read => WireAccess::Read,
+                    AccessMode::Write => WireAccess::Write,
+                    AccessMode::ReadWrite => WireAccess::ReadWrite,
+                },
+                tree: g.kind == GrantKind::Tree,
+            })
+            .collect();
+        LaunchSpec {
+            program: self.program.as_bytes().to_vec(),
+            argv: self.argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
+            env: self
+                .env
+                .iter()
+                .map(|e| zeroize::Zeroizing::new(e.as_bytes().to_vec()))
+                .collect(),
+            caps: WireCaps {
+                grants,
+                block_network: self.policy.network == sandbox::NetworkPolicy::Blocked,
+                tcp_connect_ports: self.caps.tcp_connect_ports().to_vec(),
+                tcp_bind_ports: self.caps.tcp_bind_ports().to_vec(),
+            },
+        }
+    }
+
     /// The program path, for messages.
     pub fn program_display(&self) -> String {
         self.program.to_string_lossy().into_owned()

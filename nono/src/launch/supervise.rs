@@ -1,19 +1,27 @@
-//! `nono run`: a parent stays outside the sandbox, forwards signals to the
-//! command and reaps it, then passes its exit status through.
+//! `nono run`: the front end starts `nono-broker`, which confines itself,
+//! forks the agent and seals it. The front end stays outside both, forwards
+//! signals through the broker and passes the agent's exit status through.
+//! If the broker dies the session ends with an error (the agent dies with
+//! it: its parent-death signal is SIGKILL).
 
-use anyhow::{Context, Result};
-use nix::sys::signal::{kill, SigSet, Signal};
+use std::os::fd::AsFd;
+use std::process::{Child, Command};
+
+use anyhow::{bail, Context, Result};
+use ipc::broker::{BrokerRequest, BrokerResponse};
+use ipc::{Endpoint, CHANNEL_FD, PROTOCOL_VERSION};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::{getpgid, getpid, getppid, Pid};
+use nix::unistd::{getpgid, Pid};
 
-use super::child;
+use super::helpers;
 use super::plan::Plan;
-use crate::commands::EXIT_NONO_ERROR;
-use crate::sys::{self, Forked};
-use crate::ui;
+use crate::{sys, ui};
 
-/// Signals forwarded to the command (SIGCHLD is watched, not forwarded).
+type Front = Endpoint<BrokerRequest, BrokerResponse>;
+
+/// Signals forwarded to the agent (SIGCHLD is watched, not forwarded).
 const FORWARDED: [Signal; 7] = [
     Signal::SIGINT,
     Signal::SIGTERM,
@@ -37,64 +45,96 @@ fn watched() -> SigSet {
 }
 
 pub fn run(plan: Plan) -> Result<i32> {
+    let broker_exe = helpers::path("nono-broker")?;
+    let (front, end) = ipc::socketpair::<BrokerRequest, BrokerResponse>()
+        .context("cannot create the broker channel")?;
     let mask = watched();
     mask.thread_block().context("cannot block signals")?;
-    let parent = getpid();
-    match sys::fork().context("cannot fork")? {
-        Forked::Child => {
-            let _ = mask.thread_unblock();
-            // The command must not outlive its supervisor.
-            if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != parent {
-                sys::exit_now(EXIT_NONO_ERROR);
-            }
-            sys::exit_now(child::seal_and_exec(&plan))
-        }
-        Forked::Parent(pid) => {
-            let code = wait_forwarding(pid, &mask);
-            drop(plan); // removes the session's temp dir
-            code
-        }
+    let mut cmd = Command::new(&broker_exe);
+    cmd.env_clear();
+    sys::place_fd_at(&mut cmd, end.into_fd(), CHANNEL_FD);
+    let mut broker = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {}", broker_exe.display()))?;
+    drop(cmd); // closes our copy of the broker's end
+    let code = session(&front, &mut broker, &plan, &mask);
+    if code.is_err() {
+        let _ = broker.kill();
+        let _ = broker.wait();
     }
+    drop(plan); // removes the session directory
+    code
 }
 
-fn wait_forwarding(child: Pid, mask: &SigSet) -> Result<i32> {
+fn session(front: &Front, broker: &mut Child, plan: &Plan, mask: &SigSet) -> Result<i32> {
+    front.send(
+        &BrokerRequest::Hello {
+            version: PROTOCOL_VERSION,
+        },
+        &[],
+    )?;
+    match front.recv_plain() {
+        Ok(BrokerResponse::Hello { version }) if version == PROTOCOL_VERSION => {}
+        Ok(_) => bail!("the broker answered out of order"),
+        Err(e) => return Err(broker_died(broker, &e.to_string())),
+    }
+    front.send(&BrokerRequest::Launch(Box::new(plan.launch_spec())), &[])?;
+    let agent = match front.recv_plain() {
+        Ok(BrokerResponse::Started { pid }) => Pid::from_raw(pid),
+        Ok(BrokerResponse::Failed { message, exit_code }) => {
+            ui::error(message);
+            let _ = broker.wait();
+            return Ok(exit_code);
+        }
+        Ok(_) => bail!("the broker answered out of order"),
+        Err(e) => return Err(broker_died(broker, &e.to_string())),
+    };
     let sfd =
         SignalFd::with_flags(mask, SfdFlags::SFD_CLOEXEC).context("cannot create signalfd")?;
     loop {
-        let Some(info) = sfd.read_signal().context("cannot read signalfd")? else {
-            continue;
-        };
-        let signo = i32::try_from(info.ssi_signo).unwrap_or(0);
-        let Ok(sig) = Signal::try_from(signo) else {
-            continue;
-        };
-        if sig == Signal::SIGCHLD {
-            if let Some(code) = reap(child)? {
-                return Ok(code);
+        let mut fds = [
+            PollFd::new(front.as_fd(), PollFlags::POLLIN),
+            PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
+        ];
+        poll(&mut fds, PollTimeout::NONE).context("poll")?;
+        if fds[0].any().unwrap_or(false) {
+            return finish(front, broker);
+        }
+        if let Some(info) = sfd.read_signal().context("cannot read signalfd")? {
+            let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else {
+                continue;
+            };
+            if sig == Signal::SIGCHLD || (info.ssi_code == SI_KERNEL && same_group(agent)) {
+                continue; // broker exit shows on the channel; tty signals reach the agent directly
             }
-            continue;
+            ui::info(format!("forwarding {sig} to the command"));
+            front.send(&BrokerRequest::Signal { signal: sig as i32 }, &[])?;
         }
-        if info.ssi_code == SI_KERNEL && same_group(child) {
-            // The terminal already delivered it to the whole foreground group.
-            continue;
-        }
-        ui::info(format!("forwarding {sig} to the command"));
-        let _ = kill(child, sig);
     }
 }
 
-fn same_group(child: Pid) -> bool {
-    matches!((getpgid(Some(child)), getpgid(None)), (Ok(a), Ok(b)) if a == b)
+/// The broker spoke (or hung up): the agent's end, or the broker's death.
+fn finish(front: &Front, broker: &mut Child) -> Result<i32> {
+    let msg = front.recv_plain();
+    let code = match msg {
+        Ok(BrokerResponse::Exited { code }) => code,
+        Ok(BrokerResponse::Signaled { signal }) => 128 + signal,
+        Ok(_) => return Err(broker_died(broker, "it answered out of order")),
+        Err(e) => return Err(broker_died(broker, &e.to_string())),
+    };
+    let _ = broker.wait();
+    Ok(code)
 }
 
-/// The exit code once the command has ended: its own code, or 128 + signal.
-fn reap(child: Pid) -> Result<Option<i32>> {
-    loop {
-        match waitpid(child, Some(WaitPidFlag::WNOHANG)).context("waitpid")? {
-            WaitStatus::Exited(_, code) => return Ok(Some(code)),
-            WaitStatus::Signaled(_, sig, _) => return Ok(Some(128 + sig as i32)),
-            WaitStatus::StillAlive => return Ok(None),
-            _ => continue,
-        }
-    }
+fn broker_died(broker: &mut Child, why: &str) -> anyhow::Error {
+    let _ = broker.kill();
+    let status = broker
+        .wait()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| "unknown status".into());
+    anyhow::anyhow!("the broker (nono-broker) ended unexpectedly ({status}; {why}); the session is over and the command was stopped")
+}
+
+fn same_group(agent: Pid) -> bool {
+    matches!((getpgid(Some(agent)), getpgid(None)), (Ok(a), Ok(b)) if a == b)
 }

@@ -138,3 +138,27 @@ mod tests {
         assert!(out.metadata().unwrap().len() > 0);
     }
 }
+
+/// One syscall a helper may make, with the reason.
+#[derive(Debug, Clone, Copy)]
+pub struct Allowed {
+    /// The syscall name as libseccomp knows it.
+    pub name: &'static str,
+    /// Why the helper needs it.
+    pub why: &'static str,
+}
+
+/// Load a strict allowlist into the calling thread: every syscall not
+/// listed (and every foreign architecture) kills the process. For helpers,
+/// whose whole behaviour is known; never for agents.
+pub fn load_allowlist(allowed: &[Allowed]) -> Result<()> {
+    let mut ctx =
+        ScmpFilterContext::new(ScmpAction::KillProcess).map_err(sc_err("create filter"))?;
+    ctx.set_act_badarch(ScmpAction::KillProcess)
+        .map_err(sc_err("set bad-arch action"))?;
+    for a in allowed {
+        ctx.add_rule(ScmpAction::Allow, syscall(a.name)?)
+            .map_err(sc_err("add allow rule"))?;
+    }
+    ctx.load().map_err(sc_err("load allowlist"))
+}

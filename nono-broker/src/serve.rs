@@ -1,0 +1,94 @@
+//! Serving while the agent runs: forward signals the front end asks for,
+//! reap the agent and report how it ended. Channel errors or the front end
+//! going away kill the agent (fail closed).
+
+use std::os::fd::AsFd;
+
+use ipc::broker::{BrokerRequest, BrokerResponse};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill, SigSet, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+
+use crate::state::Running;
+
+/// Signals the broker takes through its signalfd. Terminal signals reach
+/// the agent directly (same process group); the broker ignores them.
+pub fn watched_signals() -> SigSet {
+    let mut s = SigSet::empty();
+    for sig in [
+        Signal::SIGCHLD,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGHUP,
+        Signal::SIGTERM,
+        Signal::SIGWINCH,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+    ] {
+        s.add(sig);
+    }
+    s
+}
+
+pub fn run(r: Running) -> Result<(), String> {
+    loop {
+        let mut fds = [
+            PollFd::new(r.chan.as_fd(), PollFlags::POLLIN),
+            PollFd::new(r.signals.as_fd(), PollFlags::POLLIN),
+        ];
+        poll(&mut fds, PollTimeout::NONE).map_err(|e| format!("poll: {e}"))?;
+        let chan_ready = fds[0].any().unwrap_or(false);
+        let sig_ready = fds[1].any().unwrap_or(false);
+        if sig_ready {
+            if let Some(end) = on_signal(&r)? {
+                let _ = r.chan.send(&end, &[]);
+                return Ok(());
+            }
+        }
+        if chan_ready {
+            if let Err(e) = on_request(&r) {
+                let _ = kill(r.agent, Signal::SIGKILL);
+                return Err(e);
+            }
+        }
+    }
+}
+
+fn on_request(r: &Running) -> Result<(), String> {
+    match r.chan.recv_plain() {
+        Ok(BrokerRequest::Signal { signal }) => {
+            let sig = Signal::try_from(signal).map_err(|_| format!("invalid signal {signal}"))?;
+            let _ = kill(r.agent, sig);
+            Ok(())
+        }
+        Ok(BrokerRequest::Hello { .. }) | Ok(BrokerRequest::Launch(_)) => {
+            Err("unexpected request while running".into())
+        }
+        Err(ipc::IpcError::Closed) => Err("the front end went away; stopping the agent".into()),
+        Err(e) => Err(format!("channel: {e}")),
+    }
+}
+
+/// Drain the signalfd; `Some(final message)` once the agent has ended.
+fn on_signal(r: &Running) -> Result<Option<BrokerResponse>, String> {
+    let Some(info) = r
+        .signals
+        .read_signal()
+        .map_err(|e| format!("signalfd: {e}"))?
+    else {
+        return Ok(None);
+    };
+    if info.ssi_signo != Signal::SIGCHLD as u32 {
+        return Ok(None);
+    }
+    loop {
+        match waitpid(r.agent, Some(WaitPidFlag::WNOHANG)).map_err(|e| format!("waitpid: {e}"))? {
+            WaitStatus::Exited(_, code) => return Ok(Some(BrokerResponse::Exited { code })),
+            WaitStatus::Signaled(_, sig, _) => {
+                return Ok(Some(BrokerResponse::Signaled { signal: sig as i32 }))
+            }
+            WaitStatus::StillAlive => return Ok(None),
+            _ => continue,
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The broker's lifecycle as types: each step consumes the previous state,
+//! so messages are accepted in order and `Launch` only once, and only a
+//! confined broker can start the agent.
+
+use std::os::fd::OwnedFd;
+
+use ipc::broker::{BrokerRequest, BrokerResponse, LaunchSpec};
+use ipc::{Endpoint, PROTOCOL_VERSION};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::unistd::Pid;
+use sandbox::{CapabilitySet, Sandbox};
+
+use crate::sys::{self, Forked};
+use crate::{agent, allowlist, serve, wire};
+
+pub type Channel = Endpoint<BrokerResponse, BrokerRequest>;
+
+pub struct Unconfined {
+    chan: Channel,
+}
+
+pub struct Launching {
+    chan: Channel,
+    spec: LaunchSpec,
+    caps: CapabilitySet,
+}
+
+pub struct Confined {
+    chan: Channel,
+    spec: LaunchSpec,
+    caps: CapabilitySet,
+}
+
+pub struct Running {
+    pub chan: Channel,
+    pub agent: Pid,
+    pub signals: SignalFd,
+}
+
+fn ipc_err(e: ipc::IpcError) -> String {
+    format!("channel: {e}")
+}
+
+impl Unconfined {
+    pub fn new(fd: OwnedFd) -> Unconfined {
+        Unconfined {
+            chan: Endpoint::from_fd(fd),
+        }
+    }
+
+    /// `Hello` (version check) then exactly one `Launch`.
+    pub fn receive_launch(self) -> Result<Launching, String> {
+        let chan = self.chan;
+        match chan.recv_plain().map_err(ipc_err)? {
+            BrokerRequest::Hello { version } if version == PROTOCOL_VERSION => {}
+            BrokerRequest::Hello { version } => {
+                return Err(format!(
+                    "protocol version {version}, expected {PROTOCOL_VERSION}"
+                ))
+            }
+            BrokerRequest::Launch(_) | BrokerRequest::Signal { .. } => {
+                return Err("expected Hello first".into())
+            }
+        }
+        chan.send(
+            &BrokerResponse::Hello {
+                version: PROTOCOL_VERSION,
+            },
+            &[],
+        )
+        .map_err(ipc_err)?;
+        let spec = match chan.recv_plain().map_err(ipc_err)? {
+            BrokerRequest::Launch(spec) => *spec,
+            BrokerRequest::Hello { .. } | BrokerRequest::Signal { .. } => {
+                return Err("expected Launch".into())
+            }
+        };
+        match wire::caps(&spec.caps) {
+            Ok(caps) => Ok(Launching { chan, spec, caps }),
+            Err(e) => Err(refuse(&chan, format!("invalid capability set: {e}"))),
+        }
+    }
+}
+
+/// Tell the front end nothing was started, and return the message.
+fn refuse(chan: &Channel, message: String) -> String {
+    let _ = chan.send(
+        &BrokerResponse::Failed {
+            message: message.clone(),
+            exit_code: 1,
+        },
+        &[],
+    );
+    message
+}
+
+impl Launching {
+    /// Confine the broker with the agent's own capability set, so the
+    /// agent's domain will nest inside this one.
+    pub fn confine(self) -> Result<Confined, String> {
+        match Sandbox::apply(&self.caps) {
+            Ok(_) => Ok(Confined {
+                chan: self.chan,
+                spec: self.spec,
+                caps: self.caps,
+            }),
+            Err(e) => Err(refuse(&self.chan, format!("cannot apply the sandbox: {e}"))),
+        }
+    }
+}
+
+impl Confined {
+    /// Fork the agent, then lock the broker down to its serving syscalls.
+    pub fn start_agent(self) -> Result<Running, String> {
+        let mask = serve::watched_signals();
+        mask.thread_block()
+            .map_err(|e| format!("cannot block signals: {e}"))?;
+        let exec = match wire::exec(&self.spec) {
+            Ok(e) => e,
+            Err(e) => return Err(refuse(&self.chan, e)),
+        };
+        let parent = nix::unistd::getpid();
+        let pid = match sys::fork() {
+            Ok(Forked::Child) => sys::exit_now(agent::seal_and_exec(&self.caps, &exec, parent)),
+            Ok(Forked::Parent(pid)) => pid,
+            Err(e) => return Err(refuse(&self.chan, format!("cannot fork: {e}"))),
+        };
+        let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC)
+            .map_err(|e| format!("signalfd: {e}"))?;
+        sandbox::seccomp::load_allowlist(allowlist::SERVING).map_err(|e| e.to_string())?;
+        self.chan
+            .send(&BrokerResponse::Started { pid: pid.as_raw() }, &[])
+            .map_err(ipc_err)?;
+        Ok(Running {
+            chan: self.chan,
+            agent: pid,
+            signals,
+        })
+    }
+}
+
+impl Running {
+    pub fn serve(self) -> Result<(), String> {
+        serve::run(self)
+    }
+}

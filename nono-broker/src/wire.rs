@@ -1,0 +1,53 @@
+//! Turning the wire form of the launch request into library types.
+
+use std::ffi::{CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
+
+use ipc::broker::{LaunchSpec, WireAccess, WireCaps};
+use sandbox::{AccessMode, CapabilitySet, NetworkPolicy};
+
+pub fn caps(w: &WireCaps) -> Result<CapabilitySet, String> {
+    let mut caps = CapabilitySet::new();
+    for g in &w.grants {
+        let path = OsStr::from_bytes(&g.path);
+        let mode = match g.access {
+            WireAccess::Read => AccessMode::Read,
+            WireAccess::Write => AccessMode::Write,
+            WireAccess::ReadWrite => AccessMode::ReadWrite,
+        };
+        let r = if g.tree {
+            caps.allow_tree(path, mode)
+        } else {
+            caps.allow_file(path, mode)
+        };
+        r.map_err(|e| e.to_string())?;
+    }
+    caps.set_network(if w.block_network {
+        NetworkPolicy::Blocked
+    } else {
+        NetworkPolicy::Allowed
+    });
+    for &p in &w.tcp_connect_ports {
+        caps.allow_tcp_connect(p);
+    }
+    for &p in &w.tcp_bind_ports {
+        caps.allow_tcp_bind(p);
+    }
+    Ok(caps)
+}
+
+/// program, argv, env as C strings.
+pub struct Exec {
+    pub program: CString,
+    pub argv: Vec<CString>,
+    pub env: Vec<CString>,
+}
+
+pub fn exec(spec: &LaunchSpec) -> Result<Exec, String> {
+    let c = |b: &[u8]| CString::new(b).map_err(|_| "a NUL byte in the launch request".to_string());
+    Ok(Exec {
+        program: c(&spec.program)?,
+        argv: spec.argv.iter().map(|a| c(a)).collect::<Result<_, _>>()?,
+        env: spec.env.iter().map(|e| c(e)).collect::<Result<_, _>>()?,
+    })
+}
