@@ -1,0 +1,199 @@
+//! The privilege-separated process tree of `nono run`: helper hardening,
+//! isolation of the helpers from the agent, and teardown when any process
+//! of the session is killed.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nono_e2e::{is_root, nono_bin, probe_bin, sandboxed_cmd};
+
+fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+fn status_field(pid: u32, key: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A running `nono run -- probe sleep 30`: (nono, broker pid, agent pid).
+fn session() -> (Child, u32, u32) {
+    let child = sandboxed_cmd("run", &[], &["sleep", "30"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(&broker) = children(child.id()).first() {
+            if let Some(&agent) = children(broker).first() {
+                if status_field(agent, "Seccomp:") == "2"
+                    && std::fs::read_to_string(format!("/proc/{agent}/comm"))
+                        .unwrap_or_default()
+                        .trim()
+                        == "nono-probe"
+                {
+                    return (child, broker, agent);
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "session did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(s) => s
+            .rsplit(')')
+            .next()
+            .map(|r| r.trim_start().starts_with('Z'))
+            .unwrap_or(true),
+    }
+}
+
+fn wait_gone(pid: u32, within: Duration) -> bool {
+    let end = Instant::now() + within;
+    while Instant::now() < end {
+        if gone(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    gone(pid)
+}
+
+#[test]
+fn the_broker_is_hardened_and_confined() {
+    let (mut nono, broker, _agent) = session();
+    assert_eq!(
+        std::fs::read_to_string(format!("/proc/{broker}/comm"))
+            .unwrap()
+            .trim(),
+        "nono-broker"
+    );
+    assert_eq!(status_field(broker, "NoNewPrivs:"), "1");
+    assert_eq!(status_field(broker, "Seccomp:"), "2");
+    assert_eq!(status_field(broker, "CapEff:"), "0000000000000000");
+    if !is_root() {
+        // A non-dumpable process's /proc files belong to root.
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(
+            std::fs::metadata(format!("/proc/{broker}/environ"))
+                .unwrap()
+                .uid(),
+            0,
+            "broker must be non-dumpable"
+        );
+    }
+    // Its environment is empty: nothing of the user's leaks into the helper.
+    nono.kill().unwrap();
+    nono.wait().unwrap();
+}
+
+#[test]
+fn the_agent_cannot_touch_the_broker_or_nono() {
+    let probe = probe_bin().display().to_string();
+    let script = format!(
+        "B=$PPID; N=$(grep PPid /proc/$B/status | cut -f2); \
+         for t in $B $N; do \
+           {probe} kill $t 9; {probe} kill $t 15; {probe} ptrace-attach $t; \
+           {probe} read /proc/$t/environ; {probe} read /proc/$t/mem; {probe} vm-read $t 0x400000; \
+         done; exit 0"
+    );
+    let out = Command::new(nono_bin())
+        .args(["run", "--read-file", &probe, "--", "/bin/sh", "-c", &script])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(s.lines().count(), 12, "{s}");
+    assert!(
+        s.lines().all(|l| l.starts_with("ERR")),
+        "every attempt must fail:\n{s}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "nono and the broker survived: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn killing_the_broker_ends_the_session_and_the_agent() {
+    let (nono, broker, agent) = session();
+    let start = Instant::now();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(broker as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let out = nono.wait_with_output().unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nono-broker") && err.contains("stopped"),
+        "{err}"
+    );
+    assert!(
+        wait_gone(agent, Duration::from_secs(1)),
+        "the agent must be gone"
+    );
+}
+
+#[test]
+fn killing_nono_ends_the_broker_and_the_agent() {
+    let (mut nono, broker, agent) = session();
+    nono.kill().unwrap();
+    nono.wait().unwrap();
+    assert!(
+        wait_gone(broker, Duration::from_secs(1)),
+        "the broker must be gone"
+    );
+    assert!(
+        wait_gone(agent, Duration::from_secs(1)),
+        "the agent must be gone"
+    );
+}
+
+#[test]
+fn killing_the_agent_reports_its_signal() {
+    let (nono, _broker, agent) = session();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(agent as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let out = nono.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(137));
+}
+
+#[test]
+fn a_helper_refuses_to_start_outside_nono() {
+    let broker = nono_bin().with_file_name("nono-broker");
+    let out = Command::new(&broker).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only nono starts the broker"));
+    let out = Command::new(&broker)
+        .env_clear()
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
