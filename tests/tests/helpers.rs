@@ -26,6 +26,8 @@ fn status_field(pid: u32, key: &str) -> String {
 }
 
 /// A running `nono run -- probe sleep 30`: (nono, broker pid, agent pid).
+/// The caller waits for nono; only a failed start (a failed test) leaves it.
+#[allow(clippy::zombie_processes)]
 fn session() -> (Child, u32, u32) {
     let child = sandboxed_cmd("run", &[], &["sleep", "30"])
         .stdout(Stdio::null())
