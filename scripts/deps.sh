@@ -7,7 +7,8 @@ set -euo pipefail
 # tests: toolchains run inside the sandbox, keyutils for keyring checks,
 #        util-linux for runuser (the unprivileged pass), passwd for useradd
 packages=(
-    build-essential pkg-config libseccomp-dev
+    build-essential pkg-config libseccomp-dev libdbus-1-dev
+    gnome-keyring libsecret-tools dbus dbus-x11
     git python3 make gcc nodejs keyutils util-linux passwd procps ca-certificates
 )
 

@@ -42,6 +42,9 @@ pub struct LaunchSpec {
     /// `NAME=value` entries; zeroized when dropped (it may carry credentials).
     pub env: Vec<Zeroizing<Vec<u8>>>,
     pub caps: WireCaps,
+    /// Variables the keyholder will deliver on the credentials channel
+    /// (fd 4); any other name, or a missing one, aborts the launch.
+    pub credential_vars: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,17 +1,41 @@
-//! `ipc::keyholder`: the front end and `nono-keyholder` (not started yet).
+//! `ipc::keyholder`: the front end and `nono-keyholder`.
+//!
+//! The front end asks for credentials by reference; the keyholder sends the
+//! values only to their consumer (see [`crate::credentials`]) and tells the
+//! front end how it went, never the values.
 
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
+
+/// One credential to fetch and the environment variable it becomes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialItem {
+    /// `name` (Secret Service, service `nono`), `env://VAR`, `file://PATH`, `op://...`.
+    pub reference: String,
+    pub var: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KeyholderRequest {
     Hello {
         version: u32,
     },
-    /// Look up credential references (`name`, `env://VAR`, `file://PATH`, ...).
+    /// Fetch all items and deliver them to the consumer; may be repeated
+    /// after a `Locked` failure (the user unlocked the keystore).
     Fetch {
-        refs: Vec<String>,
+        items: Vec<CredentialItem>,
+        /// The 1Password CLI, resolved by the front end, if any item needs it.
+        op: Option<String>,
     },
+}
+
+/// Why a reference could not be resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FailureKind {
+    NotFound,
+    Locked,
+    Multiple,
+    Unsupported,
+    Backend,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,16 +43,13 @@ pub enum KeyholderResponse {
     Hello {
         version: u32,
     },
-    Secret {
-        reference: String,
-        value: Zeroizing<Vec<u8>>,
-    },
-    NotFound {
-        reference: String,
+    /// Every item was sent to the consumer.
+    Delivered {
+        count: u32,
     },
     Failed {
         reference: String,
+        kind: FailureKind,
         message: String,
     },
-    Done,
 }

@@ -13,6 +13,7 @@
 pub mod broker;
 mod channel;
 pub mod codec;
+pub mod credentials;
 pub mod keyholder;
 pub mod proxy;
 mod sys;
@@ -27,6 +28,8 @@ pub const MAX_FRAME: usize = 128 * 1024;
 pub const MAX_FDS: usize = 4;
 /// The descriptor number a helper finds its channel at.
 pub const CHANNEL_FD: i32 = 3;
+/// The descriptor of the keyholder-to-consumer credentials channel.
+pub const CREDENTIALS_FD: i32 = 4;
 
 /// Why a channel operation failed. Every variant ends the session.
 #[derive(Debug, thiserror::Error)]

@@ -13,6 +13,7 @@
 
 mod agent;
 mod allowlist;
+mod credentials;
 mod harden;
 mod serve;
 mod state;
@@ -41,6 +42,8 @@ fn main() -> ExitCode {
 }
 
 fn fatal(e: &str) -> ExitCode {
-    eprintln!("nono-broker: {e}");
+    if !e.is_empty() {
+        eprintln!("nono-broker: {e}");
+    }
     ExitCode::FAILURE
 }

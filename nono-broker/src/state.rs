@@ -11,12 +11,13 @@ use nix::unistd::Pid;
 use sandbox::{CapabilitySet, Sandbox};
 
 use crate::sys::{self, Forked};
-use crate::{agent, allowlist, serve, wire};
+use crate::{agent, allowlist, credentials, serve, wire};
 
 pub type Channel = Endpoint<BrokerResponse, BrokerRequest>;
 
 pub struct Unconfined {
     chan: Channel,
+    creds: Option<OwnedFd>,
 }
 
 pub struct Launching {
@@ -42,15 +43,16 @@ fn ipc_err(e: ipc::IpcError) -> String {
 }
 
 impl Unconfined {
-    pub fn new(fd: OwnedFd) -> Unconfined {
+    pub fn new(fd: OwnedFd, creds: Option<OwnedFd>) -> Unconfined {
         Unconfined {
             chan: Endpoint::from_fd(fd),
+            creds,
         }
     }
 
     /// `Hello` (version check) then exactly one `Launch`.
     pub fn receive_launch(self) -> Result<Launching, String> {
-        let chan = self.chan;
+        let Unconfined { chan, creds } = self;
         match chan.recv_plain().map_err(ipc_err)? {
             BrokerRequest::Hello { version } if version == PROTOCOL_VERSION => {}
             BrokerRequest::Hello { version } => {
@@ -69,12 +71,17 @@ impl Unconfined {
             &[],
         )
         .map_err(ipc_err)?;
-        let spec = match chan.recv_plain().map_err(ipc_err)? {
+        let mut spec = match chan.recv_plain().map_err(ipc_err)? {
             BrokerRequest::Launch(spec) => *spec,
             BrokerRequest::Hello { .. } | BrokerRequest::Signal { .. } => {
                 return Err("expected Launch".into())
             }
         };
+        if let Err(e) = credentials::receive(creds, &mut spec) {
+            // A keyholder failure is reported by the front end; stay quiet.
+            refuse(&chan, e);
+            return Err(String::new());
+        }
         match wire::caps(&spec.caps) {
             Ok(caps) => Ok(Launching { chan, spec, caps }),
             Err(e) => Err(refuse(&chan, format!("invalid capability set: {e}"))),
@@ -115,13 +122,16 @@ impl Confined {
         let mask = serve::watched_signals();
         mask.thread_block()
             .map_err(|e| format!("cannot block signals: {e}"))?;
-        let exec = match wire::exec(&self.spec) {
-            Ok(e) => e,
-            Err(e) => return Err(refuse(&self.chan, e)),
-        };
         let parent = nix::unistd::getpid();
         let pid = match sys::fork() {
-            Ok(Forked::Child) => sys::exit_now(agent::seal_and_exec(&self.caps, &exec, parent)),
+            // The C strings (credentials included) exist only in the child.
+            Ok(Forked::Child) => sys::exit_now(match wire::exec(&self.spec) {
+                Ok(exec) => agent::seal_and_exec(&self.caps, &exec, parent),
+                Err(e) => {
+                    eprintln!("nono-broker: {e}");
+                    1
+                }
+            }),
             Ok(Forked::Parent(pid)) => pid,
             Err(e) => return Err(refuse(&self.chan, format!("cannot fork: {e}"))),
         };

@@ -1,12 +1,54 @@
-//! `nono-keyholder`: is the only process that reads keystores.
+//! `nono-keyholder`: the only process that reads keystores.
 //!
 //! # Security
-//! Not implemented yet. Until it is, this binary refuses to serve and exits
-//! with status 1, and `nono` does not start it; nothing depends on it.
+//! - Trusts: the front end, over the channel at fd 3 (`ipc::keyholder`).
+//! - Holds: that channel and the credentials channel to the consumer at
+//!   fd 4 (`ipc::credentials`; the broker in `nono run`, nono in `wrap`).
+//! - Environment: cleared by nono except what a backend needs (the D-Bus
+//!   session address, `XDG_RUNTIME_DIR`, the variables named by `env://`
+//!   references, and `HOME`/`OP_*` for the 1Password CLI).
+//! - Confines itself after the request is known (Landlock: read-only system
+//!   libraries, the `file://` paths and the `op` binary; no TCP; signals
+//!   scoped; seccomp baseline) and before touching any keystore.
+//! - Sends secret values only to the consumer, in zeroizing buffers, and
+//!   tells the front end only how it went. Delivers all or nothing, once,
+//!   then exits.
+
+mod backends;
+mod confine;
+mod serve;
 
 use std::process::ExitCode;
 
+use ipc::{CHANNEL_FD, CREDENTIALS_FD};
+use sandbox::hygiene;
+
 fn main() -> ExitCode {
-    eprintln!("nono-keyholder: not implemented yet; nono does not use it in this release");
+    if let Err(e) = hygiene::no_dumps() {
+        return fatal(&e.to_string());
+    }
+    hygiene::close_from(CREDENTIALS_FD + 1);
+    let (Some(front), Some(consumer)) = (
+        hygiene::take_inherited(CHANNEL_FD),
+        hygiene::take_inherited(CREDENTIALS_FD),
+    ) else {
+        return fatal("no channels at fds 3 and 4; only nono starts the keyholder");
+    };
+    let unconfined = match serve::Unconfined::handshake(front, consumer) {
+        Ok(u) => u,
+        Err(e) => return fatal(&e),
+    };
+    let confined = match unconfined.confine() {
+        Ok(c) => c,
+        Err(e) => return fatal(&e),
+    };
+    match confined.serve() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fatal(&e),
+    }
+}
+
+fn fatal(e: &str) -> ExitCode {
+    eprintln!("nono-keyholder: {e}");
     ExitCode::FAILURE
 }

@@ -73,6 +73,19 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Inject keystore credentials as environment variables (account names,
+    /// uppercased: openai_api_key -> OPENAI_API_KEY; or REF=VAR). Comma-separated.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub env_credential: Vec<String>,
+
+    /// Map a credential reference (op://, env://, file://, keyring://, kernel://, NAME) to a variable.
+    #[arg(long, num_args = 2, value_names = ["REF", "VAR"], action = clap::ArgAction::Append)]
+    pub env_credential_map: Vec<String>,
+
+    /// Older spelling: load these accounts, or with no value the profile's [secrets].
+    #[arg(long, value_name = "NAMES", num_args = 0..=1, default_missing_value = "")]
+    pub secrets: Option<String>,
+
     /// The command to run, after `--`.
     #[arg(
         trailing_var_arg = true,

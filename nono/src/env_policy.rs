@@ -29,6 +29,11 @@ fn removed(p: &EnvPolicy, name: &OsStr) -> bool {
             .any(|pre| name.starts_with(pre.as_str()))
 }
 
+/// Whether nono strips `name` from every agent's environment.
+pub fn is_removed(name: &str) -> Result<bool> {
+    Ok(removed(&policy()?, OsStr::new(name)))
+}
+
 /// The sanitised environment for the agent, with `overrides` set last.
 pub fn agent_env(
     host: impl IntoIterator<Item = (OsString, OsString)>,

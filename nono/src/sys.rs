@@ -8,21 +8,30 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
-/// Make `cmd`'s child find `fd` at `target` (and nothing else of ours:
-/// every other descriptor of the front end is close-on-exec), with an
-/// empty signal mask.
-pub fn place_fd_at(cmd: &mut std::process::Command, fd: std::os::fd::OwnedFd, target: i32) {
+/// Make `cmd`'s child find each descriptor at its target number (and
+/// nothing else of ours: every other descriptor of the front end is
+/// close-on-exec), with an empty signal mask.
+pub fn place_fds(cmd: &mut std::process::Command, fds: Vec<(std::os::fd::OwnedFd, i32)>) {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
     // SAFETY: between fork and exec the closure only calls async-signal-safe
-    // functions (dup2, fcntl, sigprocmask) on descriptors it owns.
+    // functions (fcntl, dup2, sigprocmask) on descriptors it owns. Sources
+    // are first moved above every target so no dup2 clobbers another source.
     unsafe {
         cmd.pre_exec(move || {
-            let src = fd.as_raw_fd();
-            if src == target {
-                libc::fcntl(src, libc::F_SETFD, 0);
-            } else if libc::dup2(src, target) < 0 {
-                return Err(std::io::Error::last_os_error());
+            let mut high = Vec::with_capacity(fds.len());
+            for (fd, target) in &fds {
+                let h = libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD, 64);
+                if h < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                high.push((h, *target));
+            }
+            for (h, target) in high {
+                if libc::dup2(h, target) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                libc::close(h);
             }
             let mut empty: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut empty);

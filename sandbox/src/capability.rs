@@ -78,6 +78,10 @@ pub enum NetworkPolicy {
     /// No network sockets at all: TCP bind/connect denied by Landlock and
     /// every non-unix socket refused by seccomp (UDP included).
     Blocked,
+    /// Like `Blocked`, but unix sockets may be created (for helpers that
+    /// talk to local services, e.g. D-Bus). Never for agents: pathname
+    /// unix sockets are not mediated here.
+    UnixOnly,
 }
 
 /// Everything a confined process is allowed. Build it, then hand it to
@@ -207,7 +211,7 @@ impl CapabilitySet {
 
     /// True when Landlock must handle TCP (blocked network or explicit port rules).
     pub fn restricts_tcp(&self) -> bool {
-        self.network == NetworkPolicy::Blocked
+        self.network != NetworkPolicy::Allowed
             || !self.tcp_connect_ports.is_empty()
             || !self.tcp_bind_ports.is_empty()
     }

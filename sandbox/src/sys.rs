@@ -69,3 +69,22 @@ pub(crate) fn seccomp_mode() -> Option<i32> {
     let r = unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) };
     (r >= 0).then_some(r)
 }
+
+/// Close every descriptor from `first` up.
+pub(crate) fn close_range(first: std::os::fd::RawFd) {
+    // SAFETY: close_range only closes this process's descriptors; callers
+    // run it before Rust code owns any of them.
+    unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) };
+}
+
+/// Own an inherited descriptor, if open.
+pub(crate) fn take_inherited(fd: std::os::fd::RawFd) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: F_GETFD reads only this process's descriptor table.
+    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return None;
+    }
+    // SAFETY: the descriptor is open (checked above) and was handed to this
+    // process by its parent for this purpose; nothing else in it owns it.
+    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}

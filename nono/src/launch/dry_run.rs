@@ -52,7 +52,13 @@ pub fn print(plan: &Plan) {
     }
     match p.network {
         NetworkPolicy::Allowed => println!("  [net] allowed"),
-        NetworkPolicy::Blocked => println!("  [net] blocked"),
+        NetworkPolicy::Blocked | NetworkPolicy::UnixOnly => println!("  [net] blocked"),
+    }
+    if !plan.credentials.is_empty() {
+        println!(
+            "  Would inject {} secret(s) as environment variables",
+            plan.credentials.len()
+        );
     }
     let cmd: Vec<String> = plan
         .argv

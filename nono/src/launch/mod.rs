@@ -3,6 +3,7 @@
 
 mod child;
 mod command;
+mod credentials;
 mod dry_run;
 mod helpers;
 mod plan;
@@ -61,6 +62,11 @@ pub fn launch(mut args: RunArgs, mode: Mode) -> Result<i32> {
     match mode {
         Mode::Run => supervise::run(plan),
         Mode::Wrap => {
+            let mut plan = plan;
+            if !plan.credentials.is_empty() {
+                plan.env
+                    .extend(credentials::fetch_for_wrap(&plan.credentials)?);
+            }
             let code = child::seal_and_exec(&plan);
             sys::exit_now(code)
         }

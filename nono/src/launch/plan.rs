@@ -27,6 +27,8 @@ pub const POLICY_ENV: &str = "NONO_SANDBOX_POLICY";
 #[derive(Debug)]
 pub struct Plan {
     pub policy: Policy,
+    /// Environment credentials to fetch through the keyholder.
+    pub credentials: Vec<ipc::keyholder::CredentialItem>,
     pub caps: CapabilitySet,
     pub program: CString,
     pub argv: Vec<CString>,
@@ -115,6 +117,7 @@ impl Plan {
                 dir.display()
             ));
         }
+        let credentials = super::credentials::items(args, &policy.profile)?;
         let session = match (args.dry_run, mode) {
             (true, _) => None,
             (false, Mode::Run) => Some(SessionDir::for_run()?),
@@ -146,15 +149,22 @@ impl Plan {
         }
         let mut caps = grants::capability_set(&policy.rules)?;
         caps.set_network(policy.network);
-        let env = env_policy::agent_env(std::env::vars_os(), &overrides)?
-            .into_iter()
-            .map(|(k, v)| {
-                let mut kv = k.as_bytes().to_vec();
-                kv.push(b'=');
-                kv.extend_from_slice(v.as_bytes());
-                cstring(&kv, "an environment variable")
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let env = env_policy::agent_env(
+            std::env::vars_os().filter(|(k, _)| {
+                !super::credentials::source_vars(&credentials)
+                    .iter()
+                    .any(|v| k == v.as_str())
+            }),
+            &overrides,
+        )?
+        .into_iter()
+        .map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            cstring(&kv, "an environment variable")
+        })
+        .collect::<Result<Vec<_>>>()?;
         let argv = args
             .command
             .iter()
@@ -162,6 +172,7 @@ impl Plan {
             .collect::<Result<Vec<_>>>()?;
         Ok(Ok(Plan {
             policy,
+            credentials,
             caps,
             program: cstring(program.as_os_str().as_bytes(), "the command path")?,
             argv,
@@ -201,6 +212,7 @@ impl Plan {
                 tcp_connect_ports: self.caps.tcp_connect_ports().to_vec(),
                 tcp_bind_ports: self.caps.tcp_bind_ports().to_vec(),
             },
+            credential_vars: self.credentials.iter().map(|c| c.var.clone()).collect(),
         }
     }
 

@@ -4,19 +4,20 @@
 //! If the broker dies the session ends with an error (the agent dies with
 //! it: its parent-death signal is SIGKILL).
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::process::{Child, Command};
 
 use anyhow::{bail, Context, Result};
 use ipc::broker::{BrokerRequest, BrokerResponse};
-use ipc::{Endpoint, CHANNEL_FD, PROTOCOL_VERSION};
+use ipc::credentials::{CredentialMessage, NoReply};
+use ipc::{Endpoint, CHANNEL_FD, CREDENTIALS_FD, PROTOCOL_VERSION};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::{getpgid, Pid};
 
-use super::helpers;
 use super::plan::Plan;
+use super::{credentials, helpers};
 use crate::{sys, ui};
 
 type Front = Endpoint<BrokerRequest, BrokerResponse>;
@@ -50,14 +51,21 @@ pub fn run(plan: Plan) -> Result<i32> {
         .context("cannot create the broker channel")?;
     let mask = watched();
     mask.thread_block().context("cannot block signals")?;
+    let (keyholder_end, broker_creds) = ipc::socketpair::<CredentialMessage, NoReply>()?;
     let mut cmd = Command::new(&broker_exe);
     cmd.env_clear();
-    sys::place_fd_at(&mut cmd, end.into_fd(), CHANNEL_FD);
+    sys::place_fds(
+        &mut cmd,
+        vec![
+            (end.into_fd(), CHANNEL_FD),
+            (broker_creds.into_fd(), CREDENTIALS_FD),
+        ],
+    );
     let mut broker = cmd
         .spawn()
         .with_context(|| format!("cannot start {}", broker_exe.display()))?;
     drop(cmd); // closes our copy of the broker's end
-    let code = session(&front, &mut broker, &plan, &mask);
+    let code = session(&front, &mut broker, &plan, &mask, keyholder_end.into_fd());
     if code.is_err() {
         let _ = broker.kill();
         let _ = broker.wait();
@@ -66,7 +74,13 @@ pub fn run(plan: Plan) -> Result<i32> {
     code
 }
 
-fn session(front: &Front, broker: &mut Child, plan: &Plan, mask: &SigSet) -> Result<i32> {
+fn session(
+    front: &Front,
+    broker: &mut Child,
+    plan: &Plan,
+    mask: &SigSet,
+    creds: OwnedFd,
+) -> Result<i32> {
     front.send(
         &BrokerRequest::Hello {
             version: PROTOCOL_VERSION,
@@ -79,6 +93,11 @@ fn session(front: &Front, broker: &mut Child, plan: &Plan, mask: &SigSet) -> Res
         Err(e) => return Err(broker_died(broker, &e.to_string())),
     }
     front.send(&BrokerRequest::Launch(Box::new(plan.launch_spec())), &[])?;
+    if plan.credentials.is_empty() {
+        drop(creds);
+    } else {
+        credentials::fetch(&plan.credentials, creds)?;
+    }
     let agent = match front.recv_plain() {
         Ok(BrokerResponse::Started { pid }) => Pid::from_raw(pid),
         Ok(BrokerResponse::Failed { message, exit_code }) => {

@@ -25,6 +25,7 @@ pub fn allowed_socket_families(policy: NetworkPolicy) -> &'static [i32] {
     match policy {
         NetworkPolicy::Allowed => &[libc::AF_INET, libc::AF_INET6, libc::AF_NETLINK],
         NetworkPolicy::Blocked => &[],
+        NetworkPolicy::UnixOnly => &[libc::AF_UNIX],
     }
 }
 

@@ -1,0 +1,140 @@
+//! Resolving one credential reference to its value.
+//!
+//! | reference | backend |
+//! | --- | --- |
+//! | `name`, `keystore://name` | Secret Service, service `nono`, account `name` |
+//! | `keyring://service/account` | Secret Service, explicit service |
+//! | `kernel://name` | Linux kernel keyring (session), `keyring-rs:name@nono` |
+//! | `env://VAR` | nono's environment (passed to the keyholder alone) |
+//! | `file://PATH` | a file's contents, one trailing newline removed |
+//! | `op://vault/item/field` | the 1Password CLI (`op read`) |
+//! | `apple-password://…` | refused: macOS only |
+
+use std::path::Path;
+
+use ipc::keyholder::FailureKind;
+use keyring::{keyutils::KeyutilsCredential, secret_service::SsCredential, Entry};
+use zeroize::Zeroizing;
+
+pub type Failure = (FailureKind, String);
+
+pub fn resolve(reference: &str, op: Option<&Path>) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    let unsupported = |m: String| (FailureKind::Unsupported, m);
+    if let Some(var) = reference.strip_prefix("env://") {
+        return std::env::var_os(var)
+            .map(|v| Zeroizing::new(v.into_encoded_bytes()))
+            .ok_or_else(|| {
+                (
+                    FailureKind::NotFound,
+                    format!("environment variable {var} is not set"),
+                )
+            });
+    }
+    if let Some(path) = reference.strip_prefix("file://") {
+        return read_file(path);
+    }
+    if reference.starts_with("op://") {
+        return one_password(reference, op);
+    }
+    if reference.starts_with("apple-password://") {
+        return Err(unsupported(
+            "apple-password:// references need macOS Passwords and are not available on Linux"
+                .into(),
+        ));
+    }
+    if let Some(name) = reference.strip_prefix("kernel://") {
+        let cred = KeyutilsCredential::new_with_target(None, "nono", name)
+            .map_err(|e| keystore(name, e))?;
+        return secret(Entry::new_with_credential(Box::new(cred)), name);
+    }
+    let (service, account) = match reference.strip_prefix("keyring://") {
+        Some(rest) => rest.split_once('/').ok_or_else(|| {
+            unsupported(format!("{reference}: expected keyring://service/account"))
+        })?,
+        None => (
+            "nono",
+            reference.strip_prefix("keystore://").unwrap_or(reference),
+        ),
+    };
+    if account.contains("://") {
+        return Err(unsupported(format!(
+            "unknown credential reference scheme in {reference}"
+        )));
+    }
+    let cred =
+        SsCredential::new_with_no_target(service, account).map_err(|e| keystore(account, e))?;
+    secret(Entry::new_with_credential(Box::new(cred)), account)
+}
+
+fn secret(entry: Entry, name: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    entry
+        .get_secret()
+        .map(Zeroizing::new)
+        .map_err(|e| keystore(name, e))
+}
+
+fn keystore(name: &str, e: keyring::Error) -> Failure {
+    match e {
+        keyring::Error::NoEntry => (
+            FailureKind::NotFound,
+            format!("Secret not found in keystore: {name}"),
+        ),
+        keyring::Error::Ambiguous(items) => (
+            FailureKind::Multiple,
+            format!(
+                "Multiple entries ({}) found for '{name}' - please resolve manually",
+                items.len()
+            ),
+        ),
+        keyring::Error::NoStorageAccess(err) => (
+            FailureKind::Locked,
+            format!("Keystore access failed for '{name}': {err}"),
+        ),
+        other => {
+            let msg = other.to_string();
+            let kind = if msg.to_lowercase().contains("lock") {
+                FailureKind::Locked
+            } else {
+                FailureKind::Backend
+            };
+            (kind, format!("Keystore access failed for '{name}': {msg}"))
+        }
+    }
+}
+
+fn read_file(path: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    let mut v = Zeroizing::new(
+        std::fs::read(path)
+            .map_err(|e| (FailureKind::NotFound, format!("cannot read {path}: {e}")))?,
+    );
+    if v.last() == Some(&b'\n') {
+        v.pop();
+    }
+    Ok(v)
+}
+
+fn one_password(reference: &str, op: Option<&Path>) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    let Some(op) = op else {
+        return Err((
+            FailureKind::Unsupported,
+            format!("{reference}: the 1Password CLI (op) is not installed"),
+        ));
+    };
+    let out = std::process::Command::new(op)
+        .args(["read", "--no-newline", reference])
+        .output()
+        .map_err(|e| {
+            (
+                FailureKind::Backend,
+                format!("cannot run {}: {e}", op.display()),
+            )
+        })?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err((
+            FailureKind::Backend,
+            format!("op read {reference} failed: {err}"),
+        ));
+    }
+    Ok(Zeroizing::new(out.stdout))
+}

@@ -1,0 +1,230 @@
+//! Environment credentials: which to inject, and fetching them through
+//! `nono-keyholder`, which sends the values straight to their consumer.
+//! The front end learns only whether it worked.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::os::fd::OwnedFd;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use ipc::keyholder::{CredentialItem, FailureKind, KeyholderRequest, KeyholderResponse};
+use ipc::{Endpoint, CHANNEL_FD, CREDENTIALS_FD, PROTOCOL_VERSION};
+
+use super::helpers;
+use crate::cli::RunArgs;
+use crate::policy::load::Loaded;
+use crate::{sys, ui};
+
+fn valid_var(v: &str) -> bool {
+    let mut c = v.chars();
+    matches!(c.next(), Some(ch) if ch.is_ascii_uppercase() || ch == '_')
+        && c.all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit() || ch == '_')
+}
+
+fn item(reference: &str, var: String) -> Result<CredentialItem> {
+    if !valid_var(&var) {
+        bail!("invalid environment variable name '{var}' for credential {reference} (use A-Z, 0-9, _)");
+    }
+    if crate::env_policy::is_removed(&var)? {
+        bail!("{var} cannot carry a credential: nono removes it from every agent's environment");
+    }
+    Ok(CredentialItem {
+        reference: reference.to_string(),
+        var,
+    })
+}
+
+/// `name` -> `NAME`; `op://…=VAR` keeps its explicit variable.
+fn from_name(spec: &str) -> Result<CredentialItem> {
+    if let Some((reference, var)) = spec.rsplit_once('=').filter(|(r, _)| r.contains("://")) {
+        return item(reference, var.to_string());
+    }
+    if spec.contains("://") {
+        bail!("--env-credential {spec}: a reference needs a variable (REF=VAR) or --env-credential-map");
+    }
+    item(spec, spec.to_ascii_uppercase())
+}
+
+/// Everything to inject, from flags, `NONO_ENV_CREDENTIAL` and the profile.
+pub fn items(args: &RunArgs, profile: &Loaded) -> Result<Vec<CredentialItem>> {
+    let mut names = args.env_credential.clone();
+    if names.is_empty() {
+        if let Ok(v) = std::env::var("NONO_ENV_CREDENTIAL") {
+            names = v
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+        }
+    }
+    let mut out = Vec::new();
+    for n in names.iter().filter(|n| !n.is_empty()) {
+        out.push(from_name(n)?);
+    }
+    for pair in args.env_credential_map.chunks(2) {
+        if let [reference, var] = pair {
+            out.push(item(reference, var.clone())?);
+        }
+    }
+    match args.secrets.as_deref() {
+        Some("") => {
+            for (account, var) in &profile.profile.secrets {
+                out.push(item(account, var.clone())?);
+            }
+        }
+        Some(list) => {
+            for n in list.split(',').filter(|s| !s.is_empty()) {
+                out.push(from_name(n)?);
+            }
+        }
+        None => {}
+    }
+    for (account, var) in &profile.profile.env_credentials {
+        out.push(item(account, var.clone())?);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(dup) = out.iter().find(|i| !seen.insert(i.var.clone())) {
+        bail!("two credentials would set {}", dup.var);
+    }
+    Ok(out)
+}
+
+/// Host variables that `env://` references read: removed from the agent.
+pub fn source_vars(items: &[CredentialItem]) -> Vec<String> {
+    items
+        .iter()
+        .filter_map(|i| i.reference.strip_prefix("env://").map(String::from))
+        .collect()
+}
+
+fn keyholder_env(items: &[CredentialItem]) -> Vec<(String, std::ffi::OsString)> {
+    let mut keep: Vec<String> = ["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "HOME"]
+        .map(String::from)
+        .to_vec();
+    keep.extend(source_vars(items));
+    if items.iter().any(|i| i.reference.starts_with("op://")) {
+        keep.extend(
+            std::env::vars_os()
+                .filter_map(|(k, _)| k.into_string().ok())
+                .filter(|k| k.starts_with("OP_")),
+        );
+    }
+    keep.into_iter()
+        .filter_map(|k| std::env::var_os(&k).map(|v| (k, v)))
+        .collect()
+}
+
+type Keyholder = Endpoint<KeyholderRequest, KeyholderResponse>;
+
+/// Start the keyholder, have it deliver `items` to `consumer`, and wait.
+pub fn fetch(items: &[CredentialItem], consumer: OwnedFd) -> Result<()> {
+    let exe = helpers::path("nono-keyholder")?;
+    let (front, end) = ipc::socketpair::<KeyholderRequest, KeyholderResponse>()?;
+    let mut cmd = Command::new(&exe);
+    cmd.env_clear().envs(keyholder_env(items));
+    sys::place_fds(
+        &mut cmd,
+        vec![(end.into_fd(), CHANNEL_FD), (consumer, CREDENTIALS_FD)],
+    );
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {}", exe.display()))?;
+    drop(cmd);
+    let result = converse(&front, items);
+    drop(front);
+    let _ = child.wait();
+    result
+}
+
+fn converse(front: &Keyholder, items: &[CredentialItem]) -> Result<()> {
+    front.send(
+        &KeyholderRequest::Hello {
+            version: PROTOCOL_VERSION,
+        },
+        &[],
+    )?;
+    match front
+        .recv_plain()
+        .context("the keyholder ended unexpectedly")?
+    {
+        KeyholderResponse::Hello { version } if version == PROTOCOL_VERSION => {}
+        _ => bail!("the keyholder answered out of order"),
+    }
+    let op = which("op");
+    loop {
+        front.send(
+            &KeyholderRequest::Fetch {
+                items: items.to_vec(),
+                op: op.clone(),
+            },
+            &[],
+        )?;
+        match front
+            .recv_plain()
+            .context("the keyholder ended unexpectedly")?
+        {
+            KeyholderResponse::Delivered { count } => {
+                ui::info(format!(
+                    "injected {count} credential(s) into the environment"
+                ));
+                return Ok(());
+            }
+            KeyholderResponse::Failed {
+                kind: FailureKind::Locked,
+                message,
+                ..
+            } => ask_unlock(&message)?,
+            KeyholderResponse::Failed {
+                kind: FailureKind::Multiple,
+                message,
+                ..
+            } => {
+                bail!("Failed to access system keystore: {message}")
+            }
+            KeyholderResponse::Failed { message, .. } => bail!("{message}"),
+            KeyholderResponse::Hello { .. } => bail!("the keyholder answered out of order"),
+        }
+    }
+}
+
+fn ask_unlock(message: &str) -> Result<()> {
+    if ui::verbosity_silent() || !std::io::stdin().is_terminal() {
+        bail!("{message} (the keystore is locked; unlock it and run again)");
+    }
+    let mut tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .context("no terminal to prompt on")?;
+    write!(
+        tty,
+        "{message}\nPlease unlock your keystore and press Enter to retry (or Ctrl+C to abort): "
+    )?;
+    let mut line = String::new();
+    std::io::BufReader::new(&tty).read_line(&mut line)?;
+    Ok(())
+}
+
+fn which(cmd: &str) -> Option<String> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(cmd))
+        .find(|p| p.is_file())
+        .map(|p| p.display().to_string())
+}
+
+/// `wrap`: nono becomes the agent, so it is the consumer itself.
+pub fn fetch_for_wrap(items: &[CredentialItem]) -> Result<Vec<std::ffi::CString>> {
+    use ipc::credentials::{env_entry, receive_all, CredentialMessage, NoReply};
+    let (ours, theirs) = ipc::socketpair::<NoReply, CredentialMessage>()?;
+    fetch(items, theirs.into_fd())?;
+    let vars: Vec<String> = items.iter().map(|i| i.var.clone()).collect();
+    let values = receive_all(&ours, &vars).context("credentials channel")?;
+    values
+        .into_iter()
+        .map(|(var, value)| {
+            std::ffi::CString::new(env_entry(&var, &value).to_vec())
+                .context("a credential contains a NUL byte")
+        })
+        .collect()
+}
