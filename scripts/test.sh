@@ -39,11 +39,12 @@ for line in sys.stdin:
 for t in "${tests[@]}"; do
     cp "$t" "$stage/"
 done
+cp -r tests/fixtures "$stage/fixtures"
 chmod -R a+rX "$stage"
 home=$(getent passwd "$user" | cut -d: -f6)
 for t in "${tests[@]}"; do
     name=$(basename "$t")
     echo "-- $name as $user"
     runuser -u "$user" -- env -i HOME="$home" USER="$user" PATH=/usr/local/bin:/usr/bin:/bin \
-        NONO_BIN_DIR="$stage" "$stage/$name" --test-threads=2
+        NONO_BIN_DIR="$stage" NONO_E2E_FIXTURES="$stage/fixtures" "$stage/$name" --test-threads=2
 done

@@ -155,7 +155,13 @@ fn chain(spec: &str, skip_user: bool, stack: &mut Vec<String>) -> Result<(Origin
         _ => None,
     };
     let mut merged = Profile::default();
-    for parent in own.extends.as_ref().map(|e| e.names()).unwrap_or_default() {
+    // No `extends` means "build on default" (`extends = []` opts out).
+    let parents = match (&own.extends, &origin) {
+        (Some(e), _) => e.names(),
+        (None, Origin::Builtin("default")) => Vec::new(),
+        (None, _) => vec!["default".to_string()],
+    };
+    for parent in parents {
         let skip = own_name.as_deref() == Some(parent.as_str());
         let (_, p) = chain(&parent, skip, stack)
             .with_context(|| format!("in the profile extended by {spec}"))?;

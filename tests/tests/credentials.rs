@@ -1,0 +1,146 @@
+//! Environment credentials from a real Secret Service (gnome-keyring in a
+//! private D-Bus session, see tests/fixtures/keyring-session.sh) and the
+//! other backends. The secret is a canary that must appear only where it
+//! was asked for.
+
+use std::process::Command;
+
+use nono_e2e::{canary, nono_bin};
+
+fn fixture() -> String {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::env::var("NONO_E2E_FIXTURES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| here.join("fixtures"))
+        .join("keyring-session.sh")
+        .display()
+        .to_string()
+}
+
+/// Run `script` in a private keyring session; `$NONO` is the nono binary.
+fn in_keyring(script: &str) -> String {
+    let out = Command::new("sh")
+        .arg(fixture())
+        .arg(format!("NONO={}; {script}", nono_bin().display()))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn secret_service_credential_reaches_only_the_agent() {
+    let secret = canary("sk");
+    let out = in_keyring(&format!(
+        "marker=$(mktemp); printf %s '{secret}' | secret-tool store --label=t service nono username openai_api_key; \
+         for mode in run wrap; do \
+           $NONO $mode --env-credential openai_api_key -- sh -c 'echo key=$OPENAI_API_KEY' 2>err.$mode; echo rc=$?; \
+           echo stderr_hits=$(grep -c '{secret}' err.$mode); \
+         done; \
+         $NONO run --dry-run --env-credential openai_api_key -- true | grep -c 'Would inject 1 secret'; \
+         files=$(find \"$HOME\" /tmp \"$XDG_RUNTIME_DIR\" -xdev -type f -newer \"$marker\" -size -20M 2>/dev/null | grep -v '/keyrings/'); \
+         echo leaked=$(grep -l -F '{secret}' $files 2>/dev/null | wc -l)"
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| **l == format!("key={secret}"))
+            .count(),
+        2,
+        "{out}"
+    );
+    assert_eq!(lines.iter().filter(|l| **l == "rc=0").count(), 2, "{out}");
+    assert_eq!(
+        out.matches("stderr_hits=0").count(),
+        2,
+        "secret on nono's stderr: {out}"
+    );
+    assert!(out.contains("leaked=0"), "{out}");
+}
+
+#[test]
+fn keystore_errors_use_the_documented_messages() {
+    let out = in_keyring(
+        "$NONO run --env-credential nope_key -- true; echo rc=$?; \
+         printf a | secret-tool store --label=a service nono username dup kind a; \
+         printf b | secret-tool store --label=b service nono username dup kind b; \
+         $NONO run --env-credential dup -- true; echo rc=$?",
+    );
+    assert!(
+        out.contains("nono: Secret not found in keystore: nope_key\nrc=1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("nono: Failed to access system keystore: Multiple entries (2) found for 'dup' - please resolve manually\nrc=1"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("nono-broker:"),
+        "the front end reports, the broker stays quiet: {out}"
+    );
+}
+
+#[test]
+fn env_and_file_references_and_refusals() {
+    let (tok, file_secret) = (canary("env"), canary("file"));
+    let out = in_keyring(&format!(
+        "MYTOK={tok} $NONO run --env-credential-map env://MYTOK GH_TOKEN -- sh -c 'echo gh=$GH_TOKEN src=${{MYTOK:-gone}}'; \
+         printf '{file_secret}\\n' > \"$HOME/f\"; \
+         $NONO run --env-credential-map \"file://$HOME/f\" FILE_TOKEN -- sh -c 'echo f=$FILE_TOKEN'; \
+         $NONO run --env-credential-map apple-password://a/b APW -- true; echo rc=$?; \
+         $NONO run --env-credential-map 'op://v/i/f' OP_TOKEN -- true; echo rc=$?; \
+         $NONO run --env-credential-map env://X LD_PRELOAD -- true; echo rc=$?; \
+         $NONO run --env-credential-map env://X 'bad name' -- true; echo rc=$?"
+    ));
+    assert!(
+        out.contains(&format!("gh={tok} src=gone")),
+        "source variable must be removed: {out}"
+    );
+    assert!(out.contains(&format!("f={file_secret}")), "{out}");
+    assert!(
+        out.contains("apple-password:// references need macOS"),
+        "{out}"
+    );
+    if which_op().is_none() {
+        assert!(
+            out.contains("the 1Password CLI (op) is not installed"),
+            "{out}"
+        );
+    }
+    assert!(
+        out.contains("LD_PRELOAD cannot carry a credential"),
+        "{out}"
+    );
+    assert!(
+        out.contains("invalid environment variable name 'bad name'"),
+        "{out}"
+    );
+    assert_eq!(out.matches("rc=1").count(), 4, "{out}");
+}
+
+#[test]
+fn the_older_secrets_spelling_and_profile_sections_work() {
+    let secret = canary("prof");
+    let out = in_keyring(&format!(
+        "printf %s '{secret}' | secret-tool store --label=t service nono username db_url; \
+         printf '[meta]\\nname=\"p\"\\n[secrets]\\ndb_url = \"DATABASE_URL\"\\n' > \"$HOME/p.toml\"; \
+         $NONO run --profile \"$HOME/p.toml\" --secrets -- sh -c 'echo db=$DATABASE_URL'; \
+         $NONO run --secrets db_url -- sh -c 'echo up=$DB_URL'; \
+         printf '{{\"env_credentials\": {{\"db_url\": \"DSN\"}}}}' > \"$HOME/q.json\"; \
+         $NONO run --profile \"$HOME/q.json\" -- sh -c 'echo dsn=$DSN'"
+    ));
+    for want in [
+        format!("db={secret}"),
+        format!("up={secret}"),
+        format!("dsn={secret}"),
+    ] {
+        assert!(out.contains(&want), "{want}: {out}");
+    }
+}
+
+fn which_op() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("op"))
+        .find(|p| p.is_file())
+}
