@@ -2,7 +2,9 @@
 //! load (system libraries, D-Bus machine id, the runtime dir with the bus
 //! socket, the `file://` paths, the `op` binary), no writes anywhere, no
 //! TCP, only unix sockets (D-Bus), signals scoped. Abstract unix sockets
-//! are not scoped: the session bus often listens on one.
+//! are not scoped: the session bus often listens on one. The kernel keyring
+//! syscalls stay open only when a `kernel://` reference asks for them. The kernel keyring
+//! syscalls stay open only when a `kernel://` reference asks for them.
 
 use std::path::{Path, PathBuf};
 
@@ -41,7 +43,8 @@ pub fn apply(items: &[CredentialItem], op: Option<&Path>) -> Result<(), String> 
             .map_err(|e| e.to_string())?;
     }
     caps.set_network(NetworkPolicy::UnixOnly)
-        .set_abstract_unix_isolation(false);
+        .set_abstract_unix_isolation(false)
+        .set_kernel_keyring(items.iter().any(|i| i.reference.starts_with("kernel://")));
     Sandbox::apply(&caps)
         .map(|_| ())
         .map_err(|e| format!("cannot confine the keyholder: {e}"))

@@ -94,6 +94,7 @@ pub struct CapabilitySet {
     tcp_bind_ports: Vec<u16>,
     isolate_signals: bool,
     isolate_abstract_unix: bool,
+    kernel_keyring: bool,
 }
 
 impl CapabilitySet {
@@ -197,6 +198,18 @@ impl CapabilitySet {
     /// Ports TCP bind is allowed on when the network is otherwise blocked.
     pub fn tcp_bind_ports(&self) -> &[u16] {
         &self.tcp_bind_ports
+    }
+
+    /// Allow the kernel keyring syscalls (keyctl, add_key, request_key).
+    /// For the keyholder only; agents never get them.
+    pub fn set_kernel_keyring(&mut self, on: bool) -> &mut Self {
+        self.kernel_keyring = on;
+        self
+    }
+
+    /// Whether the kernel keyring syscalls stay open.
+    pub fn allows_kernel_keyring(&self) -> bool {
+        self.kernel_keyring
     }
 
     /// Whether signals to processes outside the sandbox are denied.

@@ -144,3 +144,28 @@ fn which_op() -> Option<std::path::PathBuf> {
         .map(|d| d.join("op"))
         .find(|p| p.is_file())
 }
+
+#[test]
+fn kernel_keyring_backend() {
+    let secret = canary("kernel");
+    let script = format!(
+        "keyctl add user 'keyring-rs:kk@nono' '{secret}' @s >/dev/null; \
+         {nono} run --env-credential-map kernel://kk KK -- sh -c 'echo kk=$KK'; \
+         {nono} run --env-credential-map kernel://absent KK -- true; echo rc=$?",
+        nono = nono_bin().display()
+    );
+    let out = Command::new("keyctl")
+        .args(["session", "-", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains(&format!("kk={secret}")), "{all}");
+    assert!(
+        all.contains("Secret not found in keystore: absent") && all.contains("rc=1"),
+        "{all}"
+    );
+}

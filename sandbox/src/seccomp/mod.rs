@@ -21,7 +21,12 @@ pub use table::{ArgCmp, ArgRule, Cmp, Denied, DENIED};
 pub fn rules_for(caps: &CapabilitySet) -> (Vec<&'static Denied>, Vec<ArgRule>) {
     let mut arg_rules = table::baseline_arg_rules();
     arg_rules.extend(socket_rules(caps.network()));
-    (DENIED.iter().collect(), arg_rules)
+    let keyring = ["keyctl", "add_key", "request_key"];
+    let denied = DENIED
+        .iter()
+        .filter(|d| !(caps.allows_kernel_keyring() && keyring.contains(&d.name)))
+        .collect();
+    (denied, arg_rules)
 }
 
 fn sc_err(stage: &'static str) -> impl Fn(libseccomp::error::SeccompError) -> SandboxError {
@@ -120,6 +125,15 @@ mod tests {
         let arg_names: Vec<&str> = table::baseline_arg_rules().iter().map(|r| r.name).collect();
         assert!(arg_names.contains(&"unshare") && arg_names.contains(&"clone"));
         assert_eq!(arg_names.iter().filter(|n| **n == "ioctl").count(), 2);
+    }
+
+    #[test]
+    fn kernel_keyring_opens_only_on_request() {
+        let mut caps = CapabilitySet::new();
+        let names = |c: &CapabilitySet| rules_for(c).0.iter().map(|d| d.name).collect::<Vec<_>>();
+        assert!(names(&caps).contains(&"keyctl"));
+        caps.set_kernel_keyring(true);
+        assert!(!names(&caps).contains(&"keyctl") && names(&caps).contains(&"ptrace"));
     }
 
     #[test]
