@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
     build-essential pkg-config libseccomp-dev libdbus-1-dev
     gnome-keyring libsecret-tools dbus dbus-x11
-    git python3 make gcc nodejs keyutils util-linux passwd procps ca-certificates
+    git python3 make gcc nodejs keyutils util-linux passwd procps ca-certificates strace
 )
 
 missing=()

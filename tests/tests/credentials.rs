@@ -169,3 +169,75 @@ fn kernel_keyring_backend() {
         "{all}"
     );
 }
+
+/// nono and the broker copied next to a stand-in keyholder script.
+fn stage_with_keyholder(script: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    for b in ["nono", "nono-broker"] {
+        std::fs::copy(nono_bin().with_file_name(b), dir.path().join(b)).unwrap();
+    }
+    let kh = dir.path().join("nono-keyholder");
+    std::fs::write(&kh, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&kh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let nono = dir.path().join("nono");
+    (dir, nono)
+}
+
+#[test]
+fn a_keyholder_that_dies_runs_nothing() {
+    let (dir, nono) = stage_with_keyholder("kill -9 $$");
+    let marker = dir.path().join("ran");
+    for mode in ["run", "wrap"] {
+        let out = Command::new(&nono)
+            .args([mode, "--env-credential", "some_key", "--", "touch"])
+            .arg(&marker)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{mode}: {err}");
+        assert!(
+            err.contains("keyholder ended unexpectedly"),
+            "{mode}: {err}"
+        );
+        assert!(!marker.exists(), "{mode}: the command must not run");
+    }
+}
+
+#[test]
+fn the_keyholder_confines_itself_before_touching_a_keystore() {
+    let Some(strace) = ["/usr/bin/strace", "/bin/strace"]
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        panic!("strace is required (the CI script installs it)");
+    };
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let script = format!(
+        "{strace} -f -e trace=landlock_restrict_self,seccomp,connect,keyctl -o {log} {nono} run --env-credential some_key -- true; true",
+        log = log.path().display(),
+        nono = nono_bin().display()
+    );
+    in_keyring(&script);
+    let trace = std::fs::read_to_string(log.path()).unwrap();
+    // The keyholder is the process that connects to the session bus.
+    let pid = trace
+        .lines()
+        .find(|l| l.contains("connect(") && l.contains("AF_UNIX"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no D-Bus connect in:\n{trace}"))
+        .to_string();
+    let mine: Vec<&str> = trace
+        .lines()
+        .filter(|l| l.starts_with(&format!("{pid} ")))
+        .collect();
+    let pos = |needle: &str| mine.iter().position(|l| l.contains(needle));
+    let landlock = pos("landlock_restrict_self(").expect("keyholder applies Landlock");
+    let filter = pos("SECCOMP_SET_MODE_FILTER, 0,").expect("keyholder loads a seccomp filter");
+    let first_connect = pos("connect(").unwrap();
+    assert!(
+        landlock < first_connect && filter < first_connect,
+        "{}",
+        mine.join("\n")
+    );
+}

@@ -137,12 +137,14 @@ pub fn fetch(items: &[CredentialItem], consumer: OwnedFd) -> Result<()> {
 }
 
 fn converse(front: &Keyholder, items: &[CredentialItem]) -> Result<()> {
-    front.send(
-        &KeyholderRequest::Hello {
-            version: PROTOCOL_VERSION,
-        },
-        &[],
-    )?;
+    front
+        .send(
+            &KeyholderRequest::Hello {
+                version: PROTOCOL_VERSION,
+            },
+            &[],
+        )
+        .context("the keyholder ended unexpectedly")?;
     match front
         .recv_plain()
         .context("the keyholder ended unexpectedly")?
@@ -152,13 +154,15 @@ fn converse(front: &Keyholder, items: &[CredentialItem]) -> Result<()> {
     }
     let op = which("op");
     loop {
-        front.send(
-            &KeyholderRequest::Fetch {
-                items: items.to_vec(),
-                op: op.clone(),
-            },
-            &[],
-        )?;
+        front
+            .send(
+                &KeyholderRequest::Fetch {
+                    items: items.to_vec(),
+                    op: op.clone(),
+                },
+                &[],
+            )
+            .context("the keyholder ended unexpectedly")?;
         match front
             .recv_plain()
             .context("the keyholder ended unexpectedly")?

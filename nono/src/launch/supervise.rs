@@ -81,18 +81,22 @@ fn session(
     mask: &SigSet,
     creds: OwnedFd,
 ) -> Result<i32> {
-    front.send(
-        &BrokerRequest::Hello {
-            version: PROTOCOL_VERSION,
-        },
-        &[],
-    )?;
+    front
+        .send(
+            &BrokerRequest::Hello {
+                version: PROTOCOL_VERSION,
+            },
+            &[],
+        )
+        .context("the broker (nono-broker) ended unexpectedly")?;
     match front.recv_plain() {
         Ok(BrokerResponse::Hello { version }) if version == PROTOCOL_VERSION => {}
         Ok(_) => bail!("the broker answered out of order"),
         Err(e) => return Err(broker_died(broker, &e.to_string())),
     }
-    front.send(&BrokerRequest::Launch(Box::new(plan.launch_spec())), &[])?;
+    front
+        .send(&BrokerRequest::Launch(Box::new(plan.launch_spec())), &[])
+        .context("the broker (nono-broker) ended unexpectedly")?;
     if plan.credentials.is_empty() {
         drop(creds);
     } else {
@@ -127,7 +131,9 @@ fn session(
                 continue; // broker exit shows on the channel; tty signals reach the agent directly
             }
             ui::info(format!("forwarding {sig} to the command"));
-            front.send(&BrokerRequest::Signal { signal: sig as i32 }, &[])?;
+            front
+                .send(&BrokerRequest::Signal { signal: sig as i32 }, &[])
+                .context("the broker (nono-broker) ended unexpectedly")?;
         }
     }
 }
