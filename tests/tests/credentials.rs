@@ -189,11 +189,23 @@ fn a_keyholder_that_dies_runs_nothing() {
     let (dir, nono) = stage_with_keyholder("kill -9 $$");
     let marker = dir.path().join("ran");
     for mode in ["run", "wrap"] {
-        let out = Command::new(&nono)
-            .args([mode, "--env-credential", "some_key", "--", "touch"])
-            .arg(&marker)
-            .output()
-            .unwrap();
+        // Freshly written executables can be briefly "busy" while another
+        // test thread forks; retry that (and only that).
+        let out = (0..100)
+            .find_map(|_| {
+                match Command::new(&nono)
+                    .args([mode, "--env-credential", "some_key", "--", "touch"])
+                    .arg(&marker)
+                    .output()
+                {
+                    Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                        None
+                    }
+                    other => Some(other.unwrap()),
+                }
+            })
+            .expect("nono stayed busy");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{mode}: {err}");
         assert!(
