@@ -170,16 +170,23 @@ fn kernel_keyring_backend() {
     );
 }
 
-/// nono and the broker copied next to a stand-in keyholder script.
+/// nono and the broker copied next to a stand-in keyholder script. A child
+/// process writes the executables, so no descriptor open for writing can
+/// leak into another test thread's fork (which would make exec fail with
+/// ETXTBSY).
 fn stage_with_keyholder(script: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    for b in ["nono", "nono-broker"] {
-        std::fs::copy(nono_bin().with_file_name(b), dir.path().join(b)).unwrap();
-    }
-    let kh = dir.path().join("nono-keyholder");
-    std::fs::write(&kh, format!("#!/bin/sh\n{script}\n")).unwrap();
-    std::fs::set_permissions(&kh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let d = dir.path().display().to_string();
+    let bin = nono_bin().parent().unwrap().display().to_string();
+    let setup = format!(
+        "cp '{bin}/nono' '{bin}/nono-broker' '{d}/' && printf '#!/bin/sh\n%s\n' '{script}' > '{d}/nono-keyholder' && chmod 755 '{d}/nono-keyholder'"
+    );
+    assert!(Command::new("sh")
+        .arg("-c")
+        .arg(&setup)
+        .status()
+        .unwrap()
+        .success());
     let nono = dir.path().join("nono");
     (dir, nono)
 }
