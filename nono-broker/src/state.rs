@@ -137,7 +137,8 @@ impl Confined {
         };
         let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC)
             .map_err(|e| format!("signalfd: {e}"))?;
-        sandbox::seccomp::load_allowlist(allowlist::SERVING).map_err(|e| e.to_string())?;
+        sandbox::seccomp::load_allowlist(allowlist::SERVING, sandbox::seccomp::Unlisted::Kill)
+            .map_err(|e| e.to_string())?;
         self.chan
             .send(&BrokerResponse::Started { pid: pid.as_raw() }, &[])
             .map_err(ipc_err)?;

@@ -9,7 +9,10 @@
 use std::path::{Path, PathBuf};
 
 use ipc::keyholder::CredentialItem;
+use sandbox::seccomp::{load_allowlist, Unlisted};
 use sandbox::{AccessMode, CapabilitySet, NetworkPolicy, Sandbox};
+
+use crate::allowlist::FETCHING;
 
 /// System paths the D-Bus client and the loader read.
 const SYSTEM_READ: &[&str] = &[
@@ -45,7 +48,11 @@ pub fn apply(items: &[CredentialItem], op: Option<&Path>) -> Result<(), String> 
     caps.set_network(NetworkPolicy::UnixOnly)
         .set_abstract_unix_isolation(false)
         .set_kernel_keyring(items.iter().any(|i| i.reference.starts_with("kernel://")));
-    Sandbox::apply(&caps)
-        .map(|_| ())
-        .map_err(|e| format!("cannot confine the keyholder: {e}"))
+    Sandbox::apply(&caps).map_err(|e| format!("cannot confine the keyholder: {e}"))?;
+    // The 1Password CLI runs as a child and would inherit the allowlist.
+    if op.is_none() {
+        load_allowlist(FETCHING, Unlisted::Deny)
+            .map_err(|e| format!("cannot confine the keyholder: {e}"))?;
+    }
+    Ok(())
 }

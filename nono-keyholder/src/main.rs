@@ -9,11 +9,13 @@
 //!   references, and `HOME`/`OP_*` for the 1Password CLI).
 //! - Confines itself after the request is known (Landlock: read-only system
 //!   libraries, the `file://` paths and the `op` binary; no TCP; signals
-//!   scoped; seccomp baseline) and before touching any keystore.
+//!   scoped; seccomp baseline, then the strict allowlist in `allowlist.rs`
+//!   unless it must run the 1Password CLI) before touching any keystore.
 //! - Sends secret values only to the consumer, in zeroizing buffers, and
 //!   tells the front end only how it went. Delivers all or nothing, once,
 //!   then exits.
 
+mod allowlist;
 mod backends;
 mod confine;
 mod serve;

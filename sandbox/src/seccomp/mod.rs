@@ -162,12 +162,24 @@ pub struct Allowed {
     pub why: &'static str,
 }
 
+/// What an unlisted syscall gets from an allowlist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlisted {
+    /// Kill the process.
+    Kill,
+    /// Fail with `EPERM` (the caller reports the failure).
+    Deny,
+}
+
 /// Load a strict allowlist into the calling thread: every syscall not
-/// listed (and every foreign architecture) kills the process. For helpers,
-/// whose whole behaviour is known; never for agents.
-pub fn load_allowlist(allowed: &[Allowed]) -> Result<()> {
-    let mut ctx =
-        ScmpFilterContext::new(ScmpAction::KillProcess).map_err(sc_err("create filter"))?;
+/// listed is killed or denied; every foreign architecture kills. For
+/// helpers, whose whole behaviour is known; never for agents.
+pub fn load_allowlist(allowed: &[Allowed], unlisted: Unlisted) -> Result<()> {
+    let default = match unlisted {
+        Unlisted::Kill => ScmpAction::KillProcess,
+        Unlisted::Deny => ScmpAction::Errno(libc::EPERM),
+    };
+    let mut ctx = ScmpFilterContext::new(default).map_err(sc_err("create filter"))?;
     ctx.set_act_badarch(ScmpAction::KillProcess)
         .map_err(sc_err("set bad-arch action"))?;
     for a in allowed {
