@@ -33,8 +33,8 @@ fn secret_service_credential_reaches_only_the_agent() {
     let out = in_keyring(&format!(
         "marker=$(mktemp); printf %s '{secret}' | secret-tool store --label=t service nono username openai_api_key; \
          for mode in run wrap; do \
-           $NONO $mode --env-credential openai_api_key -- sh -c 'echo key=$OPENAI_API_KEY' 2>err.$mode; echo rc=$?; \
-           echo stderr_hits=$(grep -c '{secret}' err.$mode); \
+           $NONO $mode --env-credential openai_api_key -- sh -c 'echo key=$OPENAI_API_KEY' 2>\"$HOME/err.$mode\"; echo rc=$?; \
+           echo stderr_hits=$(grep -c '{secret}' \"$HOME/err.$mode\"); \
          done; \
          $NONO run --dry-run --env-credential openai_api_key -- true | grep -c 'Would inject 1 secret'; \
          files=$(find \"$HOME\" /tmp \"$XDG_RUNTIME_DIR\" -xdev -type f -newer \"$marker\" -size -20M 2>/dev/null | grep -v '/keyrings/'); \
@@ -233,18 +233,18 @@ fn the_keyholder_confines_itself_before_touching_a_keystore() {
     };
     let log = tempfile::NamedTempFile::new().unwrap();
     let script = format!(
-        "{strace} -f -e trace=landlock_restrict_self,seccomp,connect,keyctl -o {log} {nono} run --env-credential some_key -- true; true",
+        "{strace} -f -e trace=landlock_restrict_self,seccomp,connect,keyctl,execve -o {log} {nono} run --env-credential some_key -- true; true",
         log = log.path().display(),
         nono = nono_bin().display()
     );
     in_keyring(&script);
     let trace = std::fs::read_to_string(log.path()).unwrap();
-    // The keyholder is the process that connects to the session bus.
+    // The keyholder is the process that executed nono-keyholder.
     let pid = trace
         .lines()
-        .find(|l| l.contains("connect(") && l.contains("AF_UNIX"))
+        .find(|l| l.contains("execve(") && l.contains("nono-keyholder"))
         .and_then(|l| l.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no D-Bus connect in:\n{trace}"))
+        .unwrap_or_else(|| panic!("no keyholder in:\n{trace}"))
         .to_string();
     let mine: Vec<&str> = trace
         .lines()
