@@ -260,3 +260,20 @@ fn the_keyholder_confines_itself_before_touching_a_keystore() {
         mine.join("\n")
     );
 }
+
+#[test]
+fn a_locked_keystore_is_reported_and_runs_nothing() {
+    let out = in_keyring(
+        "printf %s s1 | secret-tool store --label=t service nono username k1; \
+         secret-tool lock --collection=login >/dev/null 2>&1; \
+         marker=\"$HOME/ran\"; \
+         $NONO run --env-credential k1 -- touch \"$marker\" </dev/null 2>&1 | grep -v Gtk-WARNING | grep -v '^$'; \
+         test -e \"$marker\" && echo ran || echo not-ran",
+    );
+    assert!(out.contains("Keystore access failed for 'k1'"), "{out}");
+    assert!(
+        out.contains("the keystore is locked; unlock it and run again"),
+        "{out}"
+    );
+    assert!(out.contains("not-ran"), "{out}");
+}
