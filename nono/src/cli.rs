@@ -86,6 +86,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAMES", num_args = 0..=1, default_missing_value = "")]
     pub secrets: Option<String>,
 
+    #[command(flatten)]
+    pub later: LaterArgs,
+
     /// The command to run, after `--`.
     #[arg(
         trailing_var_arg = true,
@@ -205,4 +208,50 @@ pub enum ProfileCommand {
     Schema,
     /// Print the profile authoring guide.
     Guide,
+}
+
+/// Flags of the spec whose features need a live helper not in this release
+/// (network proxy, brokered unix sockets, capability elevation). They are
+/// accepted so that using one is a clear error, never a silent no-op.
+#[derive(Debug, Args, Default)]
+pub struct LaterArgs {
+    /// Network profile for the filtering proxy (minimal, developer, claude-code, codex, opencode, enterprise).
+    #[arg(long, value_name = "NAME")]
+    pub network_profile: Option<String>,
+    /// Add a host (or URL glob) to the proxy allowlist. Repeatable.
+    #[arg(long, value_name = "HOST")]
+    pub allow_domain: Vec<String>,
+    /// Inject credentials for a service through the proxy. Repeatable.
+    #[arg(long, value_name = "SERVICE")]
+    pub credential: Vec<String>,
+    /// Restrict a credential service to METHOD:PATH rules. Repeatable.
+    #[arg(long, value_name = "SERVICE:METHOD:PATH")]
+    pub allow_endpoint: Vec<String>,
+    /// Chain the proxy to an upstream proxy.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub upstream_proxy: Option<String>,
+    /// Hosts that bypass the upstream proxy. Repeatable.
+    #[arg(long, value_name = "HOST")]
+    pub upstream_bypass: Vec<String>,
+    /// Allow connect(2) to an AF_UNIX socket. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub allow_unix_socket: Vec<std::path::PathBuf>,
+    /// Allow connect(2) and bind(2) on an AF_UNIX socket. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub allow_unix_socket_bind: Vec<std::path::PathBuf>,
+    /// Allow connect(2) to sockets directly in a directory. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub allow_unix_socket_dir: Vec<std::path::PathBuf>,
+    /// Allow connect(2) and bind(2) on sockets directly in a directory. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub allow_unix_socket_dir_bind: Vec<std::path::PathBuf>,
+    /// Allow connect(2) to sockets in a directory tree. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub allow_unix_socket_subtree: Vec<std::path::PathBuf>,
+    /// Allow connect(2) and bind(2) on sockets in a directory tree. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub allow_unix_socket_subtree_bind: Vec<std::path::PathBuf>,
+    /// Approve accesses beyond the grants at runtime.
+    #[arg(long)]
+    pub capability_elevation: bool,
 }

@@ -262,3 +262,51 @@ fn setup_check_only_reports_the_kernel() {
         assert!(r.stdout.contains(want), "missing {want}: {}", r.stdout);
     }
 }
+
+#[test]
+fn flags_of_later_features_are_refused_and_run_nothing() {
+    let d = Scratch::new();
+    let marker = d.join("ran");
+    let m = marker.to_str().unwrap();
+    let r = nono(&[
+        "wrap",
+        "--allow-domain",
+        "api.example.com",
+        "--",
+        "touch",
+        m,
+    ]);
+    assert_eq!(r.code, Some(1));
+    assert!(
+        r.stderr.contains("nono wrap does not support proxy flags")
+            && r.stderr.contains("Use nono run instead"),
+        "{r:?}"
+    );
+    let r = nono(&[
+        "wrap",
+        "--allow-unix-socket",
+        "/tmp/x.sock",
+        "--",
+        "touch",
+        m,
+    ]);
+    assert!(
+        r.code == Some(1) && r.stderr.contains("Use nono run instead"),
+        "{r:?}"
+    );
+    for flags in [
+        &["--network-profile", "minimal"][..],
+        &["--capability-elevation"][..],
+        &["--credential", "openai"][..],
+    ] {
+        let mut args = vec!["run"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["--", "touch", m]);
+        let r = nono(&args);
+        assert!(
+            r.code == Some(1) && r.stderr.contains("not available in this release"),
+            "{flags:?}: {r:?}"
+        );
+    }
+    assert!(!marker.exists());
+}

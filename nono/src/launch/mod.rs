@@ -6,6 +6,7 @@ mod command;
 mod credentials;
 mod dry_run;
 mod helpers;
+mod later;
 mod plan;
 mod session;
 mod supervise;
@@ -38,6 +39,7 @@ impl Mode {
 
 pub fn launch(mut args: RunArgs, mode: Mode) -> Result<i32> {
     crate::envconfig::apply(&mut args.policy)?;
+    later::check(&args.later, mode)?;
     if args.command.is_empty() {
         bail!(
             "no command given; usage: nono {} [OPTIONS] -- <COMMAND> [ARGS...]",
