@@ -277,3 +277,86 @@ fn a_locked_keystore_is_reported_and_runs_nothing() {
     );
     assert!(out.contains("not-ran"), "{out}");
 }
+
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+fn status_of(pid: u32, key: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The keyholder blocked on a FIFO (`file://` reference) mid-fetch: it is
+/// confined and hardened, and killing it ends the session cleanly.
+#[test]
+fn the_keyholder_is_hardened_and_killing_it_ends_the_session() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("secret.fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let marker = dir.path().join("ran");
+    let mut nono = Command::new(nono_bin())
+        .args(["run", "--env-credential-map"])
+        .arg(format!("file://{}", fifo.display()))
+        .args(["TOKEN", "--", "touch"])
+        .arg(&marker)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let keyholder = loop {
+        let kh = children_of(nono.id()).into_iter().find(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm"))
+                .unwrap_or_default()
+                .trim()
+                == "nono-keyholder"
+                && status_of(*p, "Seccomp:") == "2"
+        });
+        if let Some(kh) = kh {
+            break kh;
+        }
+        assert!(Instant::now() < deadline, "keyholder did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Let it reach the blocking open of the FIFO, confined.
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(status_of(keyholder, "NoNewPrivs:"), "1");
+    assert_eq!(status_of(keyholder, "Seccomp:"), "2");
+    assert_eq!(status_of(keyholder, "CapEff:"), "0000000000000000");
+    if !nono_e2e::is_root() {
+        use std::os::unix::fs::MetadataExt;
+        let owner = std::fs::metadata(format!("/proc/{keyholder}/environ"))
+            .unwrap()
+            .uid();
+        assert_eq!(owner, 0, "keyholder must be non-dumpable");
+    }
+    let start = Instant::now();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(keyholder as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let out = nono.wait_with_output().unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("keyholder ended unexpectedly"));
+    assert!(!marker.exists(), "the command must never have run");
+}
