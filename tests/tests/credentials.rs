@@ -309,7 +309,7 @@ fn the_keyholder_is_hardened_and_killing_it_ends_the_session() {
         .unwrap()
         .success());
     let marker = dir.path().join("ran");
-    let mut nono = Command::new(nono_bin())
+    let nono = Command::new(nono_bin())
         .args(["run", "--env-credential-map"])
         .arg(format!("file://{}", fifo.display()))
         .args(["TOKEN", "--", "touch"])
