@@ -1,7 +1,6 @@
 //! The forked child that becomes the agent: seal a nested sandbox, keep
 //! only fds 0-2, exec. Returns only on failure, with the exit code.
 
-use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::{getppid, Pid};
 use sandbox::{close_fds_from, CapabilitySet, Sandbox};
@@ -26,23 +25,7 @@ pub fn seal_and_exec(caps: &CapabilitySet, exec: &Exec, parent: Pid) -> i32 {
         return 1;
     }
     let Err(errno) = nix::unistd::execve(&exec.program, &exec.argv, &exec.env);
-    let prog = exec.program.to_string_lossy();
-    match errno {
-        Errno::EACCES | Errno::EPERM => {
-            let dir = std::path::Path::new(&*prog)
-                .parent()
-                .map(|d| d.display().to_string())
-                .unwrap_or_default();
-            eprintln!("nono: cannot execute {prog}: permission denied inside the sandbox; grant its directory with --read {dir}");
-            126
-        }
-        Errno::ENOENT => {
-            eprintln!("nono: cannot execute {prog}: not found inside the sandbox");
-            127
-        }
-        other => {
-            eprintln!("nono: cannot execute {prog}: {}", other.desc());
-            126
-        }
-    }
+    let (code, message) = sandbox::exec::failure(&exec.program, errno);
+    eprintln!("nono: {message}");
+    code
 }

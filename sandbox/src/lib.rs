@@ -21,6 +21,7 @@
 mod apply;
 mod capability;
 mod error;
+pub mod exec;
 pub mod hygiene;
 mod landlock_rules;
 mod privileges;

@@ -6,7 +6,6 @@ use nix::errno::Errno;
 use sandbox::{close_fds_from, EnforcementReport, Sandbox};
 
 use super::plan::Plan;
-use super::{EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND};
 use crate::commands::EXIT_NONO_ERROR;
 use crate::ui;
 
@@ -39,25 +38,7 @@ fn log_report(r: &EnforcementReport) {
 }
 
 fn exec_failure(plan: &Plan, errno: Errno) -> i32 {
-    let prog = plan.program_display();
-    match errno {
-        Errno::EACCES | Errno::EPERM => {
-            ui::error(format!(
-                "cannot execute {prog}: permission denied inside the sandbox; \
-                 grant its directory with --read {}",
-                plan.program_dir().display()
-            ));
-            EXIT_CANNOT_EXECUTE
-        }
-        Errno::ENOENT => {
-            ui::error(format!(
-                "cannot execute {prog}: not found inside the sandbox (its interpreter or loader may be outside the grants)"
-            ));
-            EXIT_NOT_FOUND
-        }
-        other => {
-            ui::error(format!("cannot execute {prog}: {}", other.desc()));
-            EXIT_CANNOT_EXECUTE
-        }
-    }
+    let (code, message) = sandbox::exec::failure(&plan.program, errno);
+    ui::error(message);
+    code
 }

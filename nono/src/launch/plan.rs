@@ -4,7 +4,6 @@
 use std::ffi::{CString, OsString};
 use std::io::{BufRead, IsTerminal, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use sandbox::{AccessMode, CapabilitySet, GrantKind};
@@ -214,19 +213,5 @@ impl Plan {
             },
             credential_vars: self.credentials.iter().map(|c| c.var.clone()).collect(),
         }
-    }
-
-    /// The program path, for messages.
-    pub fn program_display(&self) -> String {
-        self.program.to_string_lossy().into_owned()
-    }
-
-    /// Where the program lives, for the "grant its directory" hint.
-    pub fn program_dir(&self) -> PathBuf {
-        let dir = PathBuf::from(self.program_display())
-            .parent()
-            .map(PathBuf::from)
-            .unwrap_or_default();
-        std::fs::canonicalize(&dir).unwrap_or(dir)
     }
 }

@@ -1,0 +1,42 @@
+//! What a failed `execve` inside a sandbox means, as a shell would report it:
+//! 127 when the program (or its interpreter) is not there, 126 when it
+//! cannot be executed, with a message saying which grant would fix it.
+
+use std::ffi::CStr;
+use std::path::Path;
+
+use nix::errno::Errno;
+
+/// Exit code and message for `execve(program)` failing with `errno`.
+pub fn failure(program: &CStr, errno: Errno) -> (i32, String) {
+    let prog = program.to_string_lossy();
+    match errno {
+        Errno::EACCES | Errno::EPERM => {
+            let dir = Path::new(&*prog).parent().map(|d| d.display().to_string()).unwrap_or_default();
+            (
+                126,
+                format!("cannot execute {prog}: permission denied inside the sandbox; grant its directory with --read {dir}"),
+            )
+        }
+        Errno::ENOENT => (
+            127,
+            format!("cannot execute {prog}: not found inside the sandbox (its interpreter or loader may be outside the grants)"),
+        ),
+        other => (126, format!("cannot execute {prog}: {}", other.desc())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_follow_the_shell_convention() {
+        let p = c"/opt/tool/bin/x";
+        let (code, msg) = failure(p, Errno::EACCES);
+        assert_eq!(code, 126);
+        assert!(msg.ends_with("--read /opt/tool/bin"), "{msg}");
+        assert_eq!(failure(p, Errno::ENOENT).0, 127);
+        assert_eq!(failure(p, Errno::ENOEXEC).0, 126);
+    }
+}
