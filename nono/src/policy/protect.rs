@@ -44,9 +44,12 @@ pub fn canonical_lenient(path: &Path) -> PathBuf {
     if let Ok(c) = fs::canonicalize(path) {
         return c;
     }
-    // Walk component by component: each prefix that exists is made
-    // physical (symlinks resolved), so a later `..` climbs from the real
-    // directory, as the kernel's lookup does.
+    if !path.components().any(|c| c == Component::ParentDir) {
+        return via_existing_ancestor(path);
+    }
+    // With `..`, walk component by component: each prefix that exists is
+    // made physical (symlinks resolved), so a later `..` climbs from the
+    // real directory, as the kernel's lookup does.
     let mut out = PathBuf::from("/");
     for c in path.components() {
         match c {
@@ -65,14 +68,38 @@ pub fn canonical_lenient(path: &Path) -> PathBuf {
     out
 }
 
+/// The longest existing ancestor made physical, plus the missing rest
+/// (one `realpath` instead of one per component).
+fn via_existing_ancestor(path: &Path) -> PathBuf {
+    let mut missing: Vec<&std::ffi::OsStr> = Vec::new();
+    let mut cur = path;
+    while let (Some(name), Some(parent)) = (cur.file_name(), cur.parent()) {
+        missing.push(name);
+        if let Ok(real) = fs::canonicalize(parent) {
+            return missing.iter().rev().fold(real, |acc, n| acc.join(n));
+        }
+        cur = parent;
+    }
+    path.to_path_buf()
+}
+
+/// `p` is `dir` or beneath it. Both are canonical absolute paths, so a
+/// byte-prefix test on a `/` boundary is exact (and much cheaper than
+/// component-wise `Path::starts_with` in the rules x protections loops).
+pub fn under(p: &Path, dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let (p, d) = (p.as_os_str().as_bytes(), dir.as_os_str().as_bytes());
+    p.starts_with(d) && (p.len() == d.len() || d == b"/" || p[d.len()] == b'/')
+}
+
 fn inside(p: &Path, dir: &Path) -> bool {
-    p != dir && p.starts_with(dir)
+    p != dir && under(p, dir)
 }
 
 fn bypassed(path: &Path, prot: &Protection, bypass: &[PathBuf]) -> bool {
     bypass
         .iter()
-        .any(|b| path.starts_with(b) && b.starts_with(&prot.path))
+        .any(|b| under(path, b) && under(b, &prot.path))
 }
 
 /// Protections still in force after `--bypass-protection`: a bypass equal to
@@ -80,7 +107,7 @@ fn bypassed(path: &Path, prot: &Protection, bypass: &[PathBuf]) -> bool {
 pub fn active(protections: &[Protection], bypass: &[PathBuf]) -> Vec<Protection> {
     protections
         .iter()
-        .filter(|p| !bypass.iter().any(|b| p.path.starts_with(b)))
+        .filter(|p| !bypass.iter().any(|b| under(&p.path, b)))
         .cloned()
         .collect()
 }
@@ -126,7 +153,7 @@ fn within_protection(
     bypass: &[PathBuf],
 ) -> Result<Option<Grant>> {
     let mut g = g.clone();
-    for p in protections.iter().filter(|p| g.path.starts_with(&p.path)) {
+    for p in protections.iter().filter(|p| under(&g.path, &p.path)) {
         if bypassed(&g.path, p, bypass) || (p.denied == Denied::Write && !g.mode.writes()) {
             continue;
         }
@@ -211,9 +238,8 @@ fn expand(
 pub fn verify(rules: &[Grant], protections: &[Protection], bypass: &[PathBuf]) -> Result<()> {
     for r in rules {
         for p in protections {
-            let covers =
-                p.path.starts_with(&r.path) && (r.kind == GrantKind::Tree || r.path == p.path);
-            let within = r.path.starts_with(&p.path);
+            let covers = under(&p.path, &r.path) && (r.kind == GrantKind::Tree || r.path == p.path);
+            let within = under(&r.path, &p.path);
             let reaches = (covers || within) && !bypassed(&r.path, p, bypass);
             let harmful = p.denied == Denied::All || r.mode.writes();
             if reaches && harmful {
@@ -374,8 +400,23 @@ mod tests {
     }
 
     #[test]
+    fn under_is_exact_on_component_boundaries() {
+        assert!(under(Path::new("/a/b"), Path::new("/a")));
+        assert!(under(Path::new("/a"), Path::new("/a")));
+        assert!(!under(Path::new("/ab"), Path::new("/a")));
+        assert!(under(Path::new("/x"), Path::new("/")));
+        assert!(!under(Path::new("/a"), Path::new("/a/b")));
+    }
+
+    #[test]
     fn lenient_canonicalisation_folds_missing_parts() {
         let (_d, h) = home();
+        assert_eq!(canonical_lenient(&h.join("a/b/c")), h.join("a/b/c"));
+        std::os::unix::fs::symlink(h.join("projects"), h.join("plink")).unwrap();
+        assert_eq!(
+            canonical_lenient(&h.join("plink/new/x")),
+            h.join("projects/new/x")
+        );
         assert_eq!(
             canonical_lenient(&h.join("missing/../projects")),
             h.join("projects")
