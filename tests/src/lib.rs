@@ -161,3 +161,34 @@ pub const EPERM: i32 = libc::EPERM;
 pub const EACCES: i32 = libc::EACCES;
 pub const EXDEV: i32 = libc::EXDEV;
 pub const ENOSYS: i32 = libc::ENOSYS;
+
+/// Reading other processes' state from /proc, as the tests observe it.
+pub mod procfs {
+    /// Direct children of `pid`.
+    pub fn children(pid: u32) -> Vec<u32> {
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    }
+
+    /// The command name of `pid`.
+    pub fn comm(pid: u32) -> String {
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    }
+
+    /// The first value of a `/proc/<pid>/status` line starting with `key` (e.g. "Seccomp:").
+    pub fn status_field(pid: u32, key: &str) -> String {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or("")
+            .to_string()
+    }
+}

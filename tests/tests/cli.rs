@@ -136,25 +136,12 @@ fn run_keeps_a_supervisor_and_wrap_leaves_none() {
         .unwrap();
     let nono_pid = child.id();
     std::thread::sleep(Duration::from_millis(300));
-    let kids = |pid: u32| -> Vec<u32> {
-        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect()
-    };
-    let comm = |pid: u32| {
-        std::fs::read_to_string(format!("/proc/{pid}/comm"))
-            .unwrap_or_default()
-            .trim()
-            .to_string()
-    };
-    let brokers = kids(nono_pid);
+    let brokers = nono_e2e::procfs::children(nono_pid);
     assert_eq!(brokers.len(), 1, "nono has one child");
-    assert_eq!(comm(brokers[0]), "nono-broker");
-    let agents = kids(brokers[0]);
+    assert_eq!(nono_e2e::procfs::comm(brokers[0]), "nono-broker");
+    let agents = nono_e2e::procfs::children(brokers[0]);
     assert_eq!(agents.len(), 1, "the broker has one child");
-    assert_eq!(comm(agents[0]), "nono-probe");
+    assert_eq!(nono_e2e::procfs::comm(agents[0]), "nono-probe");
     child.wait_with_output().unwrap();
 
     // wrap: the probe *is* the process we spawned (nono exec'd into it), and

@@ -278,24 +278,6 @@ fn a_locked_keystore_is_reported_and_runs_nothing() {
     assert!(out.contains("not-ran"), "{out}");
 }
 
-fn children_of(pid: u32) -> Vec<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
-
-fn status_of(pid: u32, key: &str) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("")
-        .to_string()
-}
-
 /// The keyholder blocked on a FIFO (`file://` reference) mid-fetch: it is
 /// confined and hardened, and killing it ends the session cleanly.
 #[test]
@@ -319,12 +301,9 @@ fn the_keyholder_is_hardened_and_killing_it_ends_the_session() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     let keyholder = loop {
-        let kh = children_of(nono.id()).into_iter().find(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/comm"))
-                .unwrap_or_default()
-                .trim()
-                == "nono-keyholder"
-                && status_of(*p, "Seccomp:") == "2"
+        let kh = nono_e2e::procfs::children(nono.id()).into_iter().find(|p| {
+            nono_e2e::procfs::comm(*p) == "nono-keyholder"
+                && nono_e2e::procfs::status_field(*p, "Seccomp:") == "2"
         });
         if let Some(kh) = kh {
             break kh;
@@ -334,9 +313,15 @@ fn the_keyholder_is_hardened_and_killing_it_ends_the_session() {
     };
     // Let it reach the blocking open of the FIFO, confined.
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(status_of(keyholder, "NoNewPrivs:"), "1");
-    assert_eq!(status_of(keyholder, "Seccomp:"), "2");
-    assert_eq!(status_of(keyholder, "CapEff:"), "0000000000000000");
+    assert_eq!(
+        nono_e2e::procfs::status_field(keyholder, "NoNewPrivs:"),
+        "1"
+    );
+    assert_eq!(nono_e2e::procfs::status_field(keyholder, "Seccomp:"), "2");
+    assert_eq!(
+        nono_e2e::procfs::status_field(keyholder, "CapEff:"),
+        "0000000000000000"
+    );
     if !nono_e2e::is_root() {
         use std::os::unix::fs::MetadataExt;
         let owner = std::fs::metadata(format!("/proc/{keyholder}/environ"))

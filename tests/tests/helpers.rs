@@ -5,25 +5,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use nono_e2e::procfs::{children, comm, status_field};
 use nono_e2e::{is_root, nono_bin, probe_bin, sandboxed_cmd};
-
-fn children(pid: u32) -> Vec<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
-
-fn status_field(pid: u32, key: &str) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("")
-        .to_string()
-}
 
 /// A running `nono run -- probe sleep 30`: (nono, broker pid, agent pid).
 /// The caller waits for nono; only a failed start (a failed test) leaves it.
@@ -38,12 +21,7 @@ fn session() -> (Child, u32, u32) {
     loop {
         if let Some(&broker) = children(child.id()).first() {
             if let Some(&agent) = children(broker).first() {
-                if status_field(agent, "Seccomp:") == "2"
-                    && std::fs::read_to_string(format!("/proc/{agent}/comm"))
-                        .unwrap_or_default()
-                        .trim()
-                        == "nono-probe"
-                {
+                if status_field(agent, "Seccomp:") == "2" && comm(agent) == "nono-probe" {
                     return (child, broker, agent);
                 }
             }
@@ -78,12 +56,7 @@ fn wait_gone(pid: u32, within: Duration) -> bool {
 #[test]
 fn the_broker_is_hardened_and_confined() {
     let (mut nono, broker, _agent) = session();
-    assert_eq!(
-        std::fs::read_to_string(format!("/proc/{broker}/comm"))
-            .unwrap()
-            .trim(),
-        "nono-broker"
-    );
+    assert_eq!(comm(broker), "nono-broker");
     assert_eq!(status_field(broker, "NoNewPrivs:"), "1");
     assert_eq!(status_field(broker, "Seccomp:"), "2");
     assert_eq!(status_field(broker, "CapEff:"), "0000000000000000");

@@ -22,18 +22,6 @@ fn alive(c: &mut Child) -> bool {
     c.try_wait().unwrap().is_none()
 }
 
-fn tracer_pid(pid: u32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with("TracerPid:"))
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .to_string()
-}
-
 #[test]
 fn cannot_signal_outside_processes() {
     let mut victim = outside_sleeper(&[]);
@@ -74,7 +62,7 @@ fn cannot_ptrace_outside_processes() {
     let pid = victim.id();
     let r = run(&[], &["ptrace-attach", &pid.to_string()]);
     assert!(r.is_err(Some(EPERM)), "{r:?}");
-    assert_eq!(tracer_pid(pid), "0");
+    assert_eq!(nono_e2e::procfs::status_field(pid, "TracerPid:"), "0");
     assert!(alive(&mut victim));
     victim.kill().unwrap();
     victim.wait().unwrap();
