@@ -148,12 +148,10 @@ impl Plan {
         }
         let mut caps = grants::capability_set(&policy.rules)?;
         caps.set_network(policy.network);
+        // An env:// credential's source variable never reaches the agent.
+        let sources = super::credentials::source_vars(&credentials);
         let env = env_policy::agent_env(
-            std::env::vars_os().filter(|(k, _)| {
-                !super::credentials::source_vars(&credentials)
-                    .iter()
-                    .any(|v| k == v.as_str())
-            }),
+            std::env::vars_os().filter(|(k, _)| !sources.iter().any(|v| k == v.as_str())),
             &overrides,
         )?
         .into_iter()
