@@ -55,3 +55,51 @@ pub fn env_entry(var: &str, value: &[u8]) -> Zeroizing<Vec<u8>> {
     e.extend_from_slice(value);
     e
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> (
+        crate::Endpoint<CredentialMessage, NoReply>,
+        crate::Endpoint<NoReply, CredentialMessage>,
+    ) {
+        crate::socketpair::<CredentialMessage, NoReply>().unwrap()
+    }
+
+    fn secret(var: &str) -> CredentialMessage {
+        CredentialMessage::Secret {
+            var: var.into(),
+            value: Zeroizing::new(b"v".to_vec()),
+        }
+    }
+
+    #[test]
+    fn only_announced_variables_once_each() {
+        let expected = vec!["A".to_string(), "B".to_string()];
+        let (kh, consumer) = pair();
+        for m in [secret("A"), secret("B"), CredentialMessage::Done] {
+            kh.send(&m, &[]).unwrap();
+        }
+        assert_eq!(receive_all(&consumer, &expected).unwrap().len(), 2);
+
+        let (kh, consumer) = pair();
+        kh.send(&secret("LD_PRELOAD"), &[]).unwrap();
+        assert!(
+            receive_all(&consumer, &expected).is_err(),
+            "unannounced variable"
+        );
+
+        let (kh, consumer) = pair();
+        for m in [secret("A"), secret("A")] {
+            kh.send(&m, &[]).unwrap();
+        }
+        assert!(receive_all(&consumer, &expected).is_err(), "duplicate");
+
+        let (kh, consumer) = pair();
+        for m in [secret("A"), CredentialMessage::Done] {
+            kh.send(&m, &[]).unwrap();
+        }
+        assert!(receive_all(&consumer, &expected).is_err(), "missing");
+    }
+}

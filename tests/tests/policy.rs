@@ -567,3 +567,37 @@ fn missing_profile_paths_do_not_break_launch() {
     ]));
     assert_eq!(r.code, Some(0), "{r:?}");
 }
+
+#[test]
+fn the_agent_cannot_rewrite_its_policy_snapshot() {
+    let h = Home::new();
+    let nono = nono_bin().display().to_string();
+    let probe = probe_bin().display().to_string();
+    let script = format!(
+        "{probe} write \"$NONO_SANDBOX_POLICY\" '{{}}'; {probe} truncate \"$NONO_SANDBOX_POLICY\"; \
+         {nono} why --self --json --path {} --op write",
+        h.p("projects/app/main.rs")
+    );
+    let r = ran(h.nono(&[
+        "run",
+        "--allow",
+        &h.p("projects"),
+        "--read-file",
+        &nono,
+        "--read-file",
+        &probe,
+        "--",
+        "/bin/sh",
+        "-c",
+        &script,
+    ]));
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(
+        lines.len() == 3 && lines[0].starts_with("ERR 13") && lines[1].starts_with("ERR 13"),
+        "{r:?}"
+    );
+    assert!(
+        lines[2].contains("\"status\":\"allowed\""),
+        "snapshot intact: {r:?}"
+    );
+}
