@@ -1,12 +1,72 @@
-//! `nono-proxy`: is the agent's only egress: host allowlist and credential injection.
+//! `nono-proxy`: the agent's only way out in proxy mode.
 //!
 //! # Security
-//! Not implemented yet. Until it is, this binary refuses to serve and exits
-//! with status 1, and `nono` does not start it; nothing depends on it.
+//! - Trusts: the front end, over the channel at fd 3 (`ipc::proxy`); the
+//!   keyholder, for credential values on fd 4 (`ipc::credentials`).
+//! - Holds: the listening socket the agent reaches (created inside the
+//!   agent's network namespace and passed in), the real credentials in
+//!   zeroizing memory, the session CA key (memory only, when interception
+//!   is needed), the session and phantom tokens.
+//! - Confines itself before any thread exists (`confine.rs`): no writes,
+//!   reads only resolver configuration and libraries, TCP connect only to
+//!   the ports it serves, no unix sockets, then a syscall allowlist.
+//! - Every request: session token (forward proxy) or the route's phantom
+//!   token (credential routes), compared in constant time; allowlist; its
+//!   own DNS resolution with metadata/link-local always denied and
+//!   loopback/private only when literally allowed; connects to the
+//!   address it checked. Every decision is reported to the front end.
+//! - Never: logs or reports a credential, writes a file, or outlives the
+//!   front end (a closed channel ends the process).
+
+mod addr;
+mod allowlist;
+mod body;
+mod confine;
+mod connect;
+mod ctx;
+mod dial;
+mod events;
+mod forward;
+mod glob;
+mod hosts;
+mod intercept;
+mod mitm;
+mod reverse;
+mod routes;
+mod scrub;
+mod serve;
+mod state;
+mod tls;
+mod token;
+mod upstream;
 
 use std::process::ExitCode;
 
+use ipc::{CHANNEL_FD, CREDENTIALS_FD};
+use sandbox::hygiene;
+
 fn main() -> ExitCode {
-    eprintln!("nono-proxy: not implemented yet; nono does not use it in this release");
+    if let Err(e) = hygiene::no_dumps() {
+        return fatal(&e.to_string());
+    }
+    if std::env::vars_os().next().is_some() {
+        return fatal("started with a non-empty environment; only nono starts the proxy");
+    }
+    hygiene::close_from(CREDENTIALS_FD + 1);
+    let Some(chan) = hygiene::take_inherited(CHANNEL_FD) else {
+        return fatal("no channel at fd 3; only nono starts the proxy");
+    };
+    let unconfined = state::Unconfined::new(chan, hygiene::take_inherited(CREDENTIALS_FD));
+    match unconfined
+        .configure_and_confine()
+        .and_then(state::Confined::serve)
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fatal(&e),
+    }
+}
+
+fn fatal(e: &str) -> ExitCode {
+    eprintln!("nono-proxy: {e}");
     ExitCode::FAILURE
 }

@@ -82,6 +82,13 @@ pub enum NetworkPolicy {
     /// talk to local services, e.g. D-Bus). Never for agents: pathname
     /// unix sockets are not mediated here.
     UnixOnly,
+    /// TCP only, and only to the ports granted with
+    /// [`CapabilitySet::allow_tcp_connect`] / [`CapabilitySet::allow_tcp_bind`]
+    /// (Landlock; on any address). IP sockets other than plain TCP streams
+    /// (UDP, ICMP, SCTP, MPTCP, raw) and non-IP families are refused by
+    /// seccomp. Used for proxied egress; pair it with a network namespace
+    /// when "any address" is too wide.
+    TcpPorts,
 }
 
 /// Everything a confined process is allowed. Build it, then hand it to

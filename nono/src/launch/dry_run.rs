@@ -53,6 +53,7 @@ pub fn print(plan: &Plan) {
     match p.network {
         NetworkPolicy::Allowed => println!("  [net] allowed"),
         NetworkPolicy::Blocked | NetworkPolicy::UnixOnly => println!("  [net] blocked"),
+        NetworkPolicy::TcpPorts => println!("  [net] through the nono proxy only"),
     }
     if !plan.credentials.is_empty() {
         println!(

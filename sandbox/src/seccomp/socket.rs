@@ -26,6 +26,7 @@ pub fn allowed_socket_families(policy: NetworkPolicy) -> &'static [i32] {
         NetworkPolicy::Allowed => &[libc::AF_INET, libc::AF_INET6, libc::AF_NETLINK],
         NetworkPolicy::Blocked => &[],
         NetworkPolicy::UnixOnly => &[libc::AF_UNIX],
+        NetworkPolicy::TcpPorts => &[libc::AF_INET, libc::AF_INET6, libc::AF_NETLINK],
     }
 }
 
@@ -98,6 +99,9 @@ pub fn socket_rules(policy: NetworkPolicy) -> Vec<ArgRule> {
             errno: EPERM,
             why: "MPTCP sockets (not covered by Landlock TCP rules)",
         });
+        if policy == NetworkPolicy::TcpPorts {
+            rules.extend(tcp_only_rules(af));
+        }
     }
     if allowed.contains(&libc::AF_NETLINK) {
         rules.push(ArgRule {
@@ -113,6 +117,45 @@ pub fn socket_rules(policy: NetworkPolicy) -> Vec<ArgRule> {
             why: "netlink families other than NETLINK_ROUTE",
         });
     }
+    rules
+}
+
+/// Under [`NetworkPolicy::TcpPorts`]: within an IP family, only stream
+/// sockets with the default or TCP protocol (Landlock's TCP rules cover
+/// exactly those).
+fn tcp_only_rules(af: i32) -> Vec<ArgRule> {
+    let types = [
+        (
+            libc::SOCK_DGRAM,
+            "UDP and ICMP sockets (not covered by Landlock)",
+        ),
+        (libc::SOCK_RDM, "reliable datagram sockets"),
+        (libc::SOCK_SEQPACKET, "SCTP sequenced-packet sockets"),
+    ];
+    let mut rules: Vec<ArgRule> = types
+        .into_iter()
+        .map(|(ty, why)| ArgRule {
+            name: "socket",
+            when: vec![
+                eq(0, af),
+                ArgCmp {
+                    arg: 1,
+                    cmp: Cmp::MaskedEq {
+                        mask: 0xf,
+                        value: ty as u64,
+                    },
+                },
+            ],
+            errno: EPERM,
+            why,
+        })
+        .collect();
+    rules.push(ArgRule {
+        name: "socket",
+        when: vec![eq(0, af), eq(2, libc::IPPROTO_SCTP)],
+        errno: EPERM,
+        why: "SCTP stream sockets (not covered by Landlock TCP rules)",
+    });
     rules
 }
 
@@ -161,6 +204,27 @@ mod tests {
         ] {
             assert!(d.contains(&(af as u64)), "family {af}");
         }
+    }
+
+    #[test]
+    fn tcp_ports_denies_datagrams_and_sctp_in_both_ip_families() {
+        let rules = socket_rules(NetworkPolicy::TcpPorts);
+        for af in [libc::AF_INET, libc::AF_INET6] {
+            let typed = |ty: i32| {
+                rules.iter().any(|r| {
+                    r.when.first().map(|c| c.cmp) == Some(Cmp::Eq(af as u64))
+                        && r.when.get(1).map(|c| c.cmp)
+                            == Some(Cmp::MaskedEq {
+                                mask: 0xf,
+                                value: ty as u64,
+                            })
+                })
+            };
+            assert!(typed(libc::SOCK_DGRAM), "UDP for family {af}");
+            assert!(typed(libc::SOCK_SEQPACKET), "SCTP for family {af}");
+            assert!(!typed(libc::SOCK_STREAM), "TCP for family {af}");
+        }
+        assert!(denied_families(NetworkPolicy::TcpPorts).contains(&(libc::AF_UNIX as u64)));
     }
 
     #[test]

@@ -113,7 +113,7 @@ pub const DENIED: &[Denied] = &[
 ];
 
 /// How an argument is compared.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cmp {
     /// `(arg & mask) == value`.
     MaskedEq { mask: u64, value: u64 },

@@ -1,0 +1,86 @@
+//! The proxy's syscalls once confined, as data: tokio's runtime (threads,
+//! epoll, timers), TCP accept/connect, the glibc resolver (UDP/TCP DNS and
+//! its configuration files, under Landlock), the channel to the front end.
+//! Anything else fails with EPERM.
+
+use sandbox::seccomp::Allowed;
+
+const fn a(name: &'static str, why: &'static str) -> Allowed {
+    Allowed { name, why }
+}
+
+pub const SERVING: &[Allowed] = &[
+    // Runtime: threads, wakeups, timers.
+    a("clone3", "tokio worker and blocking threads"),
+    a("clone", "tokio worker and blocking threads (older glibc)"),
+    a("set_robust_list", "new threads"),
+    a("rseq", "new threads"),
+    a("futex", "locks and parking"),
+    a("epoll_create1", "the reactor"),
+    a("epoll_ctl", "the reactor"),
+    a("epoll_wait", "the reactor"),
+    a("epoll_pwait", "the reactor"),
+    a("epoll_pwait2", "the reactor"),
+    a("eventfd2", "reactor wakeups"),
+    a("sched_yield", "spinning locks"),
+    a("sched_getaffinity", "worker count"),
+    a("clock_gettime", "timers"),
+    a("clock_nanosleep", "sleeps"),
+    a("nanosleep", "sleeps"),
+    a("gettid", "thread ids"),
+    a("getpid", "diagnostics"),
+    a("prctl", "thread names"),
+    a("mmap", "allocator and thread stacks"),
+    a("munmap", "allocator and thread stacks"),
+    a("mprotect", "thread stack guards"),
+    a("mremap", "allocator"),
+    a("madvise", "allocator"),
+    a("brk", "allocator"),
+    a("rt_sigprocmask", "threads"),
+    a("rt_sigaction", "runtime"),
+    a("rt_sigreturn", "runtime"),
+    a("sigaltstack", "threads"),
+    a("getrandom", "TLS and hash seeds"),
+    a("exit", "thread exit"),
+    a("exit_group", "process exit"),
+    // Sockets (families and TCP ports are limited by the sandbox).
+    a("socket", "outbound TCP, DNS"),
+    a(
+        "connect",
+        "outbound TCP (Landlock: only the ports served), DNS",
+    ),
+    a("accept4", "the agent's connections"),
+    a("accept", "the agent's connections"),
+    a("setsockopt", "TCP_NODELAY, resolver options"),
+    a("getsockopt", "connect completion"),
+    a("getsockname", "resolver"),
+    a("getpeername", "connections"),
+    a("shutdown", "closing tunnels"),
+    a(
+        "bind",
+        "resolver source port (UDP; Landlock refuses TCP binds)",
+    ),
+    a("sendto", "I/O"),
+    a("recvfrom", "I/O"),
+    a("sendmsg", "I/O and the front-end channel"),
+    a("recvmsg", "I/O and the front-end channel"),
+    a("sendmmsg", "resolver (parallel A/AAAA queries)"),
+    a("recvmmsg", "resolver"),
+    a("read", "I/O and resolver configuration"),
+    a("write", "I/O and error messages"),
+    a("readv", "I/O"),
+    a("writev", "I/O"),
+    a("poll", "resolver"),
+    a("ppoll", "resolver"),
+    a("ioctl", "FIONBIO/FIONREAD on sockets"),
+    a("fcntl", "non-blocking descriptors"),
+    a("close", "descriptors"),
+    a("dup", "descriptors"),
+    // Resolver configuration (Landlock: read-only, a few files).
+    a("openat", "/etc/resolv.conf, /etc/hosts, nsswitch"),
+    a("newfstatat", "resolver configuration"),
+    a("fstat", "resolver configuration"),
+    a("statx", "resolver configuration"),
+    a("lseek", "resolver configuration"),
+    a("uname", "resolver"),
+];

@@ -1,0 +1,45 @@
+//! The proxy's own confinement, applied on the main thread before the
+//! runtime starts (every later thread inherits it): read-only access to
+//! the resolver's configuration and the system libraries, no writes, TCP
+//! connect only to the ports it serves (no TCP bind: the listener came
+//! from the front end), no unix sockets, signals and abstract sockets
+//! scoped, then the allowlist in `allowlist.rs`.
+
+use std::path::Path;
+
+use sandbox::seccomp::{load_allowlist, Unlisted};
+use sandbox::{AccessMode, CapabilitySet, NetworkPolicy, Sandbox};
+
+use crate::allowlist::SERVING;
+
+/// What name resolution reads.
+const READ: &[&str] = &[
+    "/etc/resolv.conf",
+    "/etc/hosts",
+    "/etc/nsswitch.conf",
+    "/etc/gai.conf",
+    "/etc/host.conf",
+    "/etc/ld.so.cache",
+    "/usr/lib",
+    "/lib",
+    "/lib64",
+];
+
+/// DNS over TCP (truncated answers).
+const DNS_PORT: u16 = 53;
+
+pub fn apply(connect_ports: &[u16]) -> Result<(), String> {
+    let mut caps = CapabilitySet::new();
+    for p in READ.iter().map(Path::new).filter(|p| p.exists()) {
+        caps.allow_path(p, AccessMode::Read)
+            .map_err(|e| e.to_string())?;
+    }
+    caps.set_network(NetworkPolicy::TcpPorts)
+        .set_signal_isolation(true)
+        .set_abstract_unix_isolation(true);
+    for &p in connect_ports.iter().chain([&DNS_PORT]) {
+        caps.allow_tcp_connect(p);
+    }
+    Sandbox::apply(&caps).map_err(|e| format!("cannot confine the proxy: {e}"))?;
+    load_allowlist(SERVING, Unlisted::Deny).map_err(|e| format!("cannot confine the proxy: {e}"))
+}

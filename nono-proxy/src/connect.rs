@@ -1,0 +1,83 @@
+//! `CONNECT host:port`: session token, allowlist, checked dial, then a
+//! blind tunnel — or, when the host is limited to some paths, TLS
+//! interception with a leaf from the session CA (see `intercept.rs`).
+
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+
+use crate::body::{self, Body};
+use crate::ctx::Ctx;
+use crate::dial::DialError;
+use crate::hosts::{self, Access};
+use crate::intercept;
+
+pub async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Response<Body> {
+    let Some(auth) = req.uri().authority().cloned() else {
+        return body::status(StatusCode::BAD_REQUEST, "CONNECT needs host:port");
+    };
+    let host = hosts::normalize(auth.host());
+    let port = auth.port_u16().unwrap_or(443);
+    if !ctx.authorized(req.headers()) {
+        ctx.events.emit(
+            false,
+            "CONNECT",
+            &host,
+            port,
+            "",
+            "missing or wrong session token",
+        );
+        return body::proxy_auth_required();
+    }
+    match ctx.allow.check(&host, port) {
+        Access::Denied => {
+            let why = "host not in the allowlist (--allow-domain or --network-profile grants it)";
+            ctx.events.emit(false, "CONNECT", &host, port, "", why);
+            body::status(StatusCode::FORBIDDEN, &format!("{host}:{port}: {why}"))
+        }
+        Access::Paths(globs) => {
+            let Some(_) = ctx.ca.as_ref() else {
+                return body::status(StatusCode::FORBIDDEN, "path rules need TLS interception");
+            };
+            ctx.events.emit(
+                true,
+                "CONNECT",
+                &host,
+                port,
+                "",
+                "intercepted: path rules apply",
+            );
+            let upgrade = hyper::upgrade::on(&mut req);
+            tokio::spawn(async move {
+                if let Ok(up) = upgrade.await {
+                    intercept::serve(ctx, TokioIo::new(up), host, port, globs).await;
+                }
+            });
+            Response::new(body::empty())
+        }
+        Access::AllPaths => match ctx.egress.dial(&host, port).await {
+            Err(e) => {
+                ctx.events
+                    .emit(false, "CONNECT", &host, port, "", e.message());
+                let code = match e {
+                    DialError::Policy(_) => StatusCode::FORBIDDEN,
+                    DialError::Network(_) => StatusCode::BAD_GATEWAY,
+                };
+                body::status(code, e.message())
+            }
+            Ok(mut upstream) => {
+                ctx.events.emit(true, "CONNECT", &host, port, "", "allowed");
+                let upgrade = hyper::upgrade::on(&mut req);
+                tokio::spawn(async move {
+                    if let Ok(up) = upgrade.await {
+                        let mut up = TokioIo::new(up);
+                        let _ = tokio::io::copy_bidirectional(&mut up, &mut upstream).await;
+                    }
+                });
+                Response::new(body::empty())
+            }
+        },
+    }
+}

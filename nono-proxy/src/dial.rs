@@ -1,0 +1,144 @@
+//! Dialling out: the proxy resolves names itself, checks every address,
+//! and connects to the address it checked (never re-resolving), directly or
+//! through the upstream proxy's CONNECT.
+
+use std::net::{IpAddr, SocketAddr};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::addr;
+use crate::hosts::bypassed;
+
+/// Why a dial failed: the policy refused it (403) or the network did (502).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialError {
+    Policy(String),
+    Network(String),
+}
+
+impl DialError {
+    pub fn message(&self) -> &str {
+        match self {
+            DialError::Policy(m) | DialError::Network(m) => m,
+        }
+    }
+}
+
+/// Where outbound connections go.
+#[derive(Debug, Clone)]
+pub struct Egress {
+    /// Addresses the user allowed literally.
+    pub literal: Vec<IpAddr>,
+    /// Upstream proxy `(host, port)`.
+    pub upstream: Option<(String, u16)>,
+    pub bypass: Vec<String>,
+}
+
+/// Resolve `host` and keep the first address that may be dialled.
+/// `named_by_user`: the address of something the user configured (the
+/// upstream proxy), where private addresses are expected.
+async fn resolve_checked(
+    host: &str,
+    port: u16,
+    literal: &[IpAddr],
+    named_by_user: bool,
+) -> Result<SocketAddr, DialError> {
+    if addr::METADATA_NAMES.contains(&host) {
+        return Err(DialError::Policy(
+            "cloud metadata names are always denied".into(),
+        ));
+    }
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        let own = [ip];
+        return match addr::refusal(ip, if named_by_user { &own } else { literal }) {
+            Some(why) => Err(DialError::Policy(format!("{ip}: {why}"))),
+            None => Ok(SocketAddr::new(ip, port)),
+        };
+    }
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| DialError::Network(format!("cannot resolve {host}: {e}")))?
+        .collect();
+    let mut last = format!("{host} has no addresses");
+    for a in addrs {
+        let own = [a.ip()];
+        match addr::refusal(a.ip(), if named_by_user { &own } else { literal }) {
+            None => return Ok(a),
+            Some(why) => last = format!("{host} resolves to {}: {why}", a.ip()),
+        }
+    }
+    Err(DialError::Policy(last))
+}
+
+impl Egress {
+    /// A TCP stream to `host:port` (checked), through the upstream proxy
+    /// unless the host is bypassed.
+    pub async fn dial(&self, host: &str, port: u16) -> Result<TcpStream, DialError> {
+        match &self.upstream {
+            Some((uh, up)) if !bypassed(host, &self.bypass) => {
+                if addr::METADATA_NAMES.contains(&host) {
+                    return Err(DialError::Policy(
+                        "cloud metadata names are always denied".into(),
+                    ));
+                }
+                if let Ok(ip) = host.parse::<IpAddr>() {
+                    if let Some(why) = addr::refusal(ip, &self.literal) {
+                        return Err(DialError::Policy(format!("{ip}: {why}")));
+                    }
+                }
+                // The upstream proxy itself was named by the user: private
+                // addresses are fine, metadata and link-local are not.
+                let proxy_ip = resolve_checked(uh, *up, &[], true).await?;
+                let s = TcpStream::connect(proxy_ip)
+                    .await
+                    .map_err(|e| DialError::Network(format!("upstream proxy {uh}:{up}: {e}")))?;
+                tunnel(s, host, port).await.map_err(DialError::Network)
+            }
+            _ => {
+                let a = resolve_checked(host, port, &self.literal, false).await?;
+                let s = TcpStream::connect(a).await.map_err(|e| {
+                    DialError::Network(format!("cannot connect to {host}:{port}: {e}"))
+                })?;
+                let _ = s.set_nodelay(true);
+                Ok(s)
+            }
+        }
+    }
+}
+
+/// `CONNECT host:port` through an upstream proxy; the stream is returned
+/// once it answered 2xx.
+async fn tunnel(mut s: TcpStream, host: &str, port: u16) -> Result<TcpStream, String> {
+    let authority = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let req = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n");
+    s.write_all(req.as_bytes())
+        .await
+        .map_err(|e| format!("upstream proxy: {e}"))?;
+    let mut head = Vec::with_capacity(256);
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() > 8192
+            || s.read(&mut byte)
+                .await
+                .map_err(|e| format!("upstream proxy: {e}"))?
+                == 0
+        {
+            return Err("upstream proxy closed the connection".into());
+        }
+        head.push(byte[0]);
+    }
+    let line = String::from_utf8_lossy(&head);
+    let status = line.split_whitespace().nth(1).unwrap_or("");
+    if status.starts_with('2') {
+        Ok(s)
+    } else {
+        Err(format!(
+            "upstream proxy refused CONNECT {authority}: {status}"
+        ))
+    }
+}

@@ -1,0 +1,96 @@
+//! Plain-HTTP forward proxying (`GET http://host/path`): session token,
+//! allowlist (paths included), checked dial, origin-form upstream request.
+
+use std::sync::Arc;
+
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+
+use crate::body::{self, Body};
+use crate::ctx::Ctx;
+use crate::dial::DialError;
+use crate::hosts::{self, Access};
+use crate::{glob, upstream};
+
+pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    if req.uri().scheme_str() != Some("http") {
+        return body::status(
+            StatusCode::BAD_REQUEST,
+            "only http:// URLs are forwarded; use CONNECT for https",
+        );
+    }
+    let Some(auth) = req.uri().authority().cloned() else {
+        return body::status(StatusCode::BAD_REQUEST, "absolute URL without a host");
+    };
+    let host = hosts::normalize(auth.host());
+    let port = auth.port_u16().unwrap_or(80);
+    if !ctx.authorized(req.headers()) {
+        ctx.events.emit(
+            false,
+            &method,
+            &host,
+            port,
+            &path,
+            "missing or wrong session token",
+        );
+        return body::proxy_auth_required();
+    }
+    let allowed = match ctx.allow.check(&host, port) {
+        Access::Denied => None,
+        Access::AllPaths => Some("allowed"),
+        Access::Paths(g) => g
+            .iter()
+            .any(|g| glob::matches(g, &path))
+            .then_some("allowed by a path rule"),
+    };
+    let Some(reason) = allowed else {
+        let why =
+            "host or path not in the allowlist (--allow-domain or --network-profile grants it)";
+        ctx.events.emit(false, &method, &host, port, &path, why);
+        return body::status(
+            StatusCode::FORBIDDEN,
+            &format!("{host}:{port}{path}: {why}"),
+        );
+    };
+    let stream = match ctx.egress.dial(&host, port).await {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.events
+                .emit(false, &method, &host, port, &path, e.message());
+            let code = match e {
+                DialError::Policy(_) => StatusCode::FORBIDDEN,
+                DialError::Network(_) => StatusCode::BAD_GATEWAY,
+            };
+            return body::status(code, e.message());
+        }
+    };
+    let (mut parts, b) = req.into_parts();
+    body::strip_hop_by_hop(&mut parts.headers);
+    let pq = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    parts.uri = match pq.parse() {
+        Ok(u) => u,
+        Err(_) => return body::status(StatusCode::BAD_REQUEST, "invalid request target"),
+    };
+    if let Ok(v) = upstream::authority(&host, port, 80).parse() {
+        parts.headers.insert(hyper::header::HOST, v);
+    }
+    match upstream::send(stream, None, Request::from_parts(parts, b)).await {
+        Ok(resp) => {
+            ctx.events.emit(true, &method, &host, port, &path, reason);
+            let (mut p, b) = resp.into_parts();
+            body::strip_hop_by_hop(&mut p.headers);
+            Response::from_parts(p, b.map_err(Into::into).boxed())
+        }
+        Err(e) => {
+            ctx.events.emit(false, &method, &host, port, &path, &e);
+            body::status(StatusCode::BAD_GATEWAY, &e)
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Path globs for URL rules and endpoint rules: `*` matches one path
+//! segment, `**` zero or more. Request paths that could be normalised into
+//! something else upstream (`.`/`..` segments, encoded slashes, dots or
+//! backslashes, empty segments) never match.
+
+/// Validate a pattern (must start with `/`).
+pub fn check_pattern(p: &str) -> Result<String, String> {
+    if !p.starts_with('/') {
+        return Err(format!("path pattern '{p}' must start with '/'"));
+    }
+    Ok(p.to_string())
+}
+
+/// Segments of a request path (without its query), or None when the path
+/// is ambiguous.
+fn segments(path: &str) -> Option<Vec<&str>> {
+    let rest = path.strip_prefix('/')?;
+    let lower = rest.to_ascii_lowercase();
+    if ["%2e", "%2f", "%5c", "\\"]
+        .iter()
+        .any(|b| lower.contains(b))
+    {
+        return None;
+    }
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.is_empty() {
+        return Some(Vec::new());
+    }
+    let segs: Vec<&str> = rest.split('/').collect();
+    if segs.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
+        return None;
+    }
+    Some(segs)
+}
+
+fn match_segs(pat: &[&str], path: &[&str]) -> bool {
+    match pat.split_first() {
+        None => path.is_empty(),
+        Some((&"**", rest)) => (0..=path.len()).any(|i| match_segs(rest, &path[i..])),
+        Some((p, rest)) => match path.split_first() {
+            Some((s, prest)) => (*p == "*" || p == s) && match_segs(rest, prest),
+            None => false,
+        },
+    }
+}
+
+/// Whether the request `path` (query excluded) matches `pattern`.
+pub fn matches(pattern: &str, path: &str) -> bool {
+    let Some(segs) = segments(path) else {
+        return false;
+    };
+    let pat: Vec<&str> = pattern
+        .trim_start_matches('/')
+        .trim_end_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    match_segs(&pat, &segs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    #[test]
+    fn single_and_double_stars() {
+        assert!(matches("/my-org/**", "/my-org"));
+        assert!(matches("/my-org/**", "/my-org/repo/issues/1"));
+        assert!(!matches("/my-org/**", "/other-org/repo"));
+        assert!(matches("/repos/*/issues/**", "/repos/x/issues/3/comments"));
+        assert!(!matches("/repos/*/issues/**", "/repos/x/y/issues/3"));
+        assert!(matches("/v1/chat/completions", "/v1/chat/completions/"));
+        assert!(!matches("/v1/chat/completions", "/v1/chat/completions/x"));
+    }
+
+    #[test]
+    fn ambiguous_paths_never_match() {
+        for p in [
+            "/my-org/../other/x",
+            "/my-org/./x",
+            "/my-org//x",
+            "/my-org/%2e%2e/other",
+            "/my-org%2Fother",
+            "/my-org/..\\other",
+            "my-org/x",
+        ] {
+            assert!(!matches("/my-org/**", p), "{p}");
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! The host allowlist: `host`, `host:port`, `*.suffix`, IP literals and
+//! `http(s)://host[:port]/path/**` URL rules. A bare host allows ports 80
+//! and 443; any other port must be named. A URL rule with a path limits
+//! that host to the matching paths (for `https`, through TLS interception).
+
+use std::net::IpAddr;
+
+use crate::glob;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Pattern {
+    Exact(String),
+    /// `*.example.com` stored as `.example.com`: any strictly deeper name.
+    Suffix(String),
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    pattern: Pattern,
+    /// None: 80 and 443.
+    port: Option<u16>,
+    /// None: every path.
+    paths: Option<Vec<String>>,
+}
+
+/// What a (host, port) may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    Denied,
+    AllPaths,
+    /// Only these path globs (union of every matching URL rule).
+    Paths(Vec<String>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Allowlist {
+    rules: Vec<Rule>,
+}
+
+/// Lower-case, without a trailing dot or IPv6 brackets.
+pub fn normalize(host: &str) -> String {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    h.strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .map(str::to_string)
+        .unwrap_or(h)
+}
+
+/// Split `host[:port]` (IPv6 in brackets, or bare without a port).
+pub fn split_host_port(s: &str) -> Result<(String, Option<u16>), String> {
+    if let Some(rest) = s.strip_prefix('[') {
+        let (h, tail) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("'{s}': missing ']'"))?;
+        return match tail {
+            "" => Ok((h.to_string(), None)),
+            t => Ok((
+                h.to_string(),
+                Some(port(t.strip_prefix(':').unwrap_or(t), s)?),
+            )),
+        };
+    }
+    if s.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Ok((s.to_string(), None));
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) => Ok((h.to_string(), Some(port(p, s)?))),
+        None => Ok((s.to_string(), None)),
+    }
+}
+
+fn port(p: &str, whole: &str) -> Result<u16, String> {
+    match p.parse::<u16>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("'{whole}': invalid port '{p}'")),
+    }
+}
+
+fn valid_host(h: &str) -> bool {
+    !h.is_empty()
+        && (h.parse::<IpAddr>().is_ok()
+            || h.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            }))
+}
+
+fn parse_rule(entry: &str) -> Result<Rule, String> {
+    let (scheme, rest) = match entry.split_once("://") {
+        Some((s @ ("http" | "https"), r)) => (Some(s), r),
+        Some((s, _)) => return Err(format!("'{entry}': unsupported scheme '{s}'")),
+        None => (None, entry),
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) if scheme.is_some() => (&rest[..i], &rest[i..]),
+        Some(_) => return Err(format!("'{entry}': a path needs a URL (https://host/path)")),
+        None => (rest, ""),
+    };
+    let (host, port) = split_host_port(authority)?;
+    let host = normalize(&host);
+    let pattern = match host.strip_prefix("*.") {
+        Some(s) if valid_host(s) => Pattern::Suffix(format!(".{s}")),
+        _ if valid_host(&host) => Pattern::Exact(host.clone()),
+        _ => return Err(format!("'{entry}': invalid host name '{host}'")),
+    };
+    let port = port.or(match scheme {
+        Some("https") => Some(443),
+        Some(_) => Some(80),
+        None => None,
+    });
+    let paths = match path {
+        "" | "/" | "/**" => None,
+        p => Some(vec![
+            glob::check_pattern(p).map_err(|e| format!("'{entry}': {e}"))?
+        ]),
+    };
+    Ok(Rule {
+        pattern,
+        port,
+        paths,
+    })
+}
+
+impl Allowlist {
+    pub fn parse(entries: &[String]) -> Result<Allowlist, String> {
+        let rules = entries
+            .iter()
+            .map(|e| parse_rule(e.trim()))
+            .collect::<Result<_, _>>()?;
+        Ok(Allowlist { rules })
+    }
+
+    /// `host` must be [`normalize`]d.
+    pub fn check(&self, host: &str, port: u16) -> Access {
+        let mut paths: Vec<String> = Vec::new();
+        let mut any = false;
+        for r in &self.rules {
+            let host_ok = match &r.pattern {
+                Pattern::Exact(h) => h == host,
+                Pattern::Suffix(s) => host.ends_with(s.as_str()) && host.len() > s.len(),
+            };
+            let port_ok = match r.port {
+                Some(p) => p == port,
+                None => port == 80 || port == 443,
+            };
+            if !(host_ok && port_ok) {
+                continue;
+            }
+            match &r.paths {
+                None => return Access::AllPaths,
+                Some(p) => {
+                    any = true;
+                    paths.extend(p.iter().cloned());
+                }
+            }
+        }
+        if any {
+            Access::Paths(paths)
+        } else {
+            Access::Denied
+        }
+    }
+
+    /// IP addresses the user allowed literally (private and loopback
+    /// addresses are reachable only when listed here).
+    pub fn literal_ips(&self) -> Vec<IpAddr> {
+        self.rules
+            .iter()
+            .filter_map(|r| match &r.pattern {
+                Pattern::Exact(h) => h.parse().ok(),
+                Pattern::Suffix(_) => None,
+            })
+            .collect()
+    }
+
+    /// Every port some rule allows.
+    pub fn ports(&self) -> Vec<u16> {
+        let mut v: Vec<u16> = self
+            .rules
+            .iter()
+            .flat_map(|r| match r.port {
+                Some(p) => vec![p],
+                None => vec![80, 443],
+            })
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Whether some rule needs TLS interception (an https rule with paths).
+    pub fn intercepts(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.paths.is_some() && r.port != Some(80))
+    }
+}
+
+/// Whether `host` matches a bypass entry (`host` or `*.suffix`).
+pub fn bypassed(host: &str, bypass: &[String]) -> bool {
+    bypass.iter().any(|b| {
+        let b = normalize(b.trim());
+        match b.strip_prefix("*.") {
+            Some(s) => host.len() > s.len() + 1 && host.ends_with(&format!(".{s}")),
+            None => host == b,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(e: &[&str]) -> Allowlist {
+        Allowlist::parse(&e.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+    }
+
+    #[test]
+    fn bare_host_allows_web_ports_only() {
+        let l = list(&["api.openai.com"]);
+        assert_eq!(l.check("api.openai.com", 443), Access::AllPaths);
+        assert_eq!(l.check("api.openai.com", 80), Access::AllPaths);
+        assert_eq!(l.check("api.openai.com", 22), Access::Denied);
+        assert_eq!(l.check("evil.openai.com", 443), Access::Denied);
+        assert_eq!(l.check("api.openai.com.evil.net", 443), Access::Denied);
+    }
+
+    #[test]
+    fn wildcard_matches_subdomains_not_the_apex() {
+        let l = list(&["*.Example.com"]);
+        assert_eq!(l.check("a.example.com", 443), Access::AllPaths);
+        assert_eq!(l.check("a.b.example.com", 443), Access::AllPaths);
+        assert_eq!(l.check("example.com", 443), Access::Denied);
+        assert_eq!(l.check("badexample.com", 443), Access::Denied);
+    }
+
+    #[test]
+    fn explicit_ports_and_ip_literals() {
+        let l = list(&["127.0.0.1:8443", "[::1]:9000", "allowed.test"]);
+        assert_eq!(l.check("127.0.0.1", 8443), Access::AllPaths);
+        assert_eq!(l.check("127.0.0.1", 443), Access::Denied);
+        assert_eq!(l.check("::1", 9000), Access::AllPaths);
+        assert_eq!(l.literal_ips().len(), 2);
+        assert_eq!(l.ports(), vec![80, 443, 8443, 9000]);
+    }
+
+    #[test]
+    fn url_rules_limit_paths_and_need_interception() {
+        let l = list(&["https://github.com/my-org/**", "https://github.com/other/*"]);
+        assert_eq!(
+            l.check("github.com", 443),
+            Access::Paths(vec!["/my-org/**".into(), "/other/*".into()])
+        );
+        assert_eq!(l.check("github.com", 80), Access::Denied);
+        assert!(l.intercepts());
+        assert!(!list(&["https://github.com/**"]).intercepts());
+        assert_eq!(
+            list(&["https://github.com"]).check("github.com", 443),
+            Access::AllPaths
+        );
+    }
+
+    #[test]
+    fn bad_entries_are_errors() {
+        for bad in [
+            "",
+            "ftp://x.com",
+            "x.com/path",
+            "a..b",
+            "x.com:0",
+            "x.com:99999",
+            "[::1",
+        ] {
+            assert!(
+                Allowlist::parse(&[bad.to_string()]).is_err(),
+                "{bad} should be rejected"
+            );
+        }
+    }
+
+    #[test]
+    fn bypass_matching() {
+        let b = vec!["internal.corp".to_string(), "*.private.net".to_string()];
+        assert!(bypassed("internal.corp", &b));
+        assert!(bypassed("a.private.net", &b));
+        assert!(!bypassed("private.net", &b));
+        assert!(!bypassed("x.internal.corp", &b));
+    }
+}

@@ -1,0 +1,103 @@
+//! TLS interception for hosts limited to some paths: the agent's TLS ends
+//! here (leaf from the session CA), each request's path is checked against
+//! the globs, and allowed requests go to the real host over verified TLS.
+
+use std::sync::Arc;
+
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::TlsAcceptor;
+
+use crate::body::{self, Body};
+use crate::ctx::Ctx;
+use crate::{glob, upstream};
+
+pub async fn serve<IO>(ctx: Arc<Ctx>, io: IO, host: String, port: u16, globs: Vec<String>)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Some(cfg) = ctx.ca.as_ref().and_then(|ca| ca.server_for(&host).ok()) else {
+        return;
+    };
+    let Ok(tls) = TlsAcceptor::from(cfg).accept(io).await else {
+        ctx.events.emit(
+            false,
+            "CONNECT",
+            &host,
+            port,
+            "",
+            "the client refused the interception certificate",
+        );
+        return;
+    };
+    let (globs, h) = (Arc::new(globs), host.clone());
+    let svc = service_fn(move |req| {
+        let (ctx, host, globs) = (ctx.clone(), h.clone(), globs.clone());
+        async move { Ok::<_, std::convert::Infallible>(request(ctx, req, &host, port, &globs).await) }
+    });
+    let _ = http1::Builder::new()
+        .serve_connection(TokioIo::new(tls), svc)
+        .await;
+}
+
+async fn request(
+    ctx: Arc<Ctx>,
+    req: Request<Incoming>,
+    host: &str,
+    port: u16,
+    globs: &[String],
+) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    let method = req.method().to_string();
+    if !globs.iter().any(|g| glob::matches(g, &path)) {
+        let why = "path not allowed for this host (an --allow-domain URL rule grants it)";
+        ctx.events.emit(false, &method, host, port, &path, why);
+        return body::status(StatusCode::FORBIDDEN, &format!("{host}{path}: {why}"));
+    }
+    let stream = match ctx.egress.dial(host, port).await {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.events
+                .emit(false, &method, host, port, &path, e.message());
+            return body::status(StatusCode::BAD_GATEWAY, e.message());
+        }
+    };
+    let (mut parts, b) = req.into_parts();
+    body::strip_hop_by_hop(&mut parts.headers);
+    let pq = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    parts.uri = match pq.parse() {
+        Ok(u) => u,
+        Err(_) => return body::status(StatusCode::BAD_REQUEST, "invalid request target"),
+    };
+    if let Ok(v) = upstream::authority(host, port, 443).parse() {
+        parts.headers.insert(hyper::header::HOST, v);
+    }
+    match upstream::send(
+        stream,
+        Some((&ctx.tls, host)),
+        Request::from_parts(parts, b),
+    )
+    .await
+    {
+        Ok(resp) => {
+            ctx.events
+                .emit(true, &method, host, port, &path, "allowed by a path rule");
+            let (mut p, b) = resp.into_parts();
+            body::strip_hop_by_hop(&mut p.headers);
+            Response::from_parts(p, b.map_err(Into::into).boxed())
+        }
+        Err(e) => {
+            ctx.events.emit(false, &method, host, port, &path, &e);
+            body::status(StatusCode::BAD_GATEWAY, &e)
+        }
+    }
+}

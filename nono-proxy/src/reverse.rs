@@ -1,0 +1,139 @@
+//! Credential routes (`/<service>/rest`): phantom token check (constant
+//! time, this route's token only), endpoint rules, phantom stripped, real
+//! credential injected, response scrubbed of the credential.
+
+use std::sync::Arc;
+
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::header::HeaderValue;
+use hyper::{Request, Response, StatusCode};
+
+use crate::body::{self, Body};
+use crate::ctx::Ctx;
+use crate::routes::RouteState;
+use crate::{scrub, upstream};
+
+fn split(path: &str) -> (&str, &str) {
+    let p = path.trim_start_matches('/');
+    match p.find('/') {
+        Some(i) => (&p[..i], &p[i..]),
+        None => (p, ""),
+    }
+}
+
+pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
+    let method = req.method().to_string();
+    let (name, rest) = split(req.uri().path());
+    let (name, rest) = (name.to_string(), rest.to_string());
+    let Some(route) = ctx.routes.iter().find(|r| r.name == name) else {
+        ctx.events.emit(
+            false,
+            "credential",
+            &name,
+            0,
+            &rest,
+            "no such credential route",
+        );
+        return body::status(
+            StatusCode::NOT_FOUND,
+            "no such credential route (use the <NAME>_BASE_URL nono set, or HTTPS_PROXY)",
+        );
+    };
+    let kind = format!("credential:{}", route.name);
+    let upstream_path = format!(
+        "{}{}",
+        route.base,
+        if rest.is_empty() { "/" } else { &rest }
+    );
+    let (mut parts, b) = req.into_parts();
+    if !route.presented(&parts) {
+        let why = "missing or wrong phantom token for this credential";
+        ctx.events
+            .emit(false, &kind, &route.host, route.port, &upstream_path, why);
+        return body::status(StatusCode::UNAUTHORIZED, why);
+    }
+    if !route.endpoint_allowed(&method, &upstream_path) {
+        let why = "endpoint not allowed for this credential (--allow-endpoint or endpoint_rules grants it)";
+        ctx.events
+            .emit(false, &kind, &route.host, route.port, &upstream_path, why);
+        return body::status(
+            StatusCode::FORBIDDEN,
+            &format!("{method} {upstream_path}: {why}"),
+        );
+    }
+    match forward(&ctx, route, &mut parts, &upstream_path).await {
+        Err(why) => {
+            ctx.events
+                .emit(false, &kind, &route.host, route.port, &upstream_path, &why);
+            body::status(StatusCode::BAD_GATEWAY, &why)
+        }
+        Ok(stream) => match upstream::send(
+            stream,
+            route.https.then_some((&ctx.tls, route.host.as_str())),
+            Request::from_parts(parts, b),
+        )
+        .await
+        {
+            Ok(resp) => {
+                ctx.events.emit(
+                    true,
+                    &kind,
+                    &route.host,
+                    route.port,
+                    &upstream_path,
+                    "credential injected",
+                );
+                let (mut p, b) = resp.into_parts();
+                body::strip_hop_by_hop(&mut p.headers);
+                scrub::headers(&mut p.headers, &route.secrets);
+                let b = scrub::Scrubbed::new(b, route.secrets.clone());
+                Response::from_parts(p, b.map_err(Into::into).boxed())
+            }
+            Err(e) => {
+                // hyper's messages never contain header values.
+                ctx.events
+                    .emit(false, &kind, &route.host, route.port, &upstream_path, &e);
+                body::status(StatusCode::BAD_GATEWAY, &e)
+            }
+        },
+    }
+}
+
+/// Rewrite the request for the upstream and dial it.
+async fn forward(
+    ctx: &Ctx,
+    route: &RouteState,
+    parts: &mut hyper::http::request::Parts,
+    upstream_path: &str,
+) -> Result<tokio::net::TcpStream, String> {
+    let query = parts.uri.query().map(str::to_string);
+    body::strip_hop_by_hop(&mut parts.headers);
+    let q = route.inject(parts, query.as_deref())?;
+    let target = match q {
+        Some(q) => format!("{upstream_path}?{q}"),
+        None => upstream_path.to_string(),
+    };
+    parts.uri = target
+        .parse()
+        .map_err(|_| "invalid upstream path".to_string())?;
+    let default = if route.https { 443 } else { 80 };
+    let host = HeaderValue::from_str(&upstream::authority(&route.host, route.port, default))
+        .map_err(|_| "invalid upstream host".to_string())?;
+    parts.headers.insert(hyper::header::HOST, host);
+    // Compressed bodies could hide a reflected credential from scrubbing.
+    parts.headers.insert(
+        hyper::header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
+    // The upstream was named by the user: its literal address is allowed.
+    let literal: Vec<std::net::IpAddr> = route.host.parse().into_iter().collect();
+    let egress = crate::dial::Egress {
+        literal: [ctx.egress.literal.clone(), literal].concat(),
+        ..ctx.egress.clone()
+    };
+    egress
+        .dial(&route.host, route.port)
+        .await
+        .map_err(|e| e.message().to_string())
+}

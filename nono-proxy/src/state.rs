@@ -1,0 +1,222 @@
+//! The proxy's lifecycle as types: `Hello` and one `Configure` (with the
+//! listening socket) and the credentials, all before confinement; then
+//! confined; then serving until the front end closes the channel.
+
+use std::net::TcpListener;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+
+use ipc::credentials::{receive_all, CredentialMessage, NoReply};
+use ipc::proxy::{ProxyConfig, ProxyRequest, ProxyResponse};
+use ipc::{Endpoint, PROTOCOL_VERSION};
+use nix::sys::socket::{getsockopt, sockopt};
+
+use crate::ctx::Ctx;
+use crate::dial::Egress;
+use crate::events::{Channel, Events};
+use crate::hosts::{self, Allowlist};
+use crate::mitm::Ca;
+use crate::routes::RouteState;
+use crate::{confine, tls};
+
+/// Largest trust file read (the system bundle is about 200 KiB).
+const MAX_TRUST_FILE: u64 = 16 << 20;
+
+pub struct Unconfined {
+    chan: Channel,
+    creds: Option<OwnedFd>,
+}
+
+pub struct Confined {
+    chan: Arc<Channel>,
+    listener: TcpListener,
+    parts: Parts,
+}
+
+/// Everything built before confinement.
+struct Parts {
+    token: zeroize::Zeroizing<Vec<u8>>,
+    allow: Allowlist,
+    egress: Egress,
+    routes: Vec<RouteState>,
+    tls: Arc<rustls::ClientConfig>,
+    ca: Option<Ca>,
+}
+
+fn ipc_err(e: ipc::IpcError) -> String {
+    format!("channel: {e}")
+}
+
+fn listener(fds: Vec<OwnedFd>) -> Result<TcpListener, String> {
+    let [fd]: [OwnedFd; 1] = fds
+        .try_into()
+        .map_err(|_| "Configure must carry exactly one descriptor".to_string())?;
+    if !getsockopt(&fd, sockopt::AcceptConn).map_err(|e| format!("listener: {e}"))? {
+        return Err("the descriptor is not a listening socket".into());
+    }
+    Ok(TcpListener::from(fd))
+}
+
+fn upstream(cfg: &ProxyConfig) -> Result<Option<(String, u16)>, String> {
+    let Some(u) = &cfg.upstream_proxy else {
+        return Ok(None);
+    };
+    let u = u.strip_prefix("http://").unwrap_or(u).trim_end_matches('/');
+    match hosts::split_host_port(u)? {
+        (h, Some(p)) => Ok(Some((hosts::normalize(&h), p))),
+        (_, None) => Err(format!("--upstream-proxy '{u}' needs host:port")),
+    }
+}
+
+impl Unconfined {
+    pub fn new(chan: OwnedFd, creds: Option<OwnedFd>) -> Unconfined {
+        Unconfined {
+            chan: Endpoint::from_fd(chan),
+            creds,
+        }
+    }
+
+    fn handshake(&self) -> Result<(ProxyConfig, TcpListener), String> {
+        match self.chan.recv_plain().map_err(ipc_err)? {
+            ProxyRequest::Hello { version } if version == PROTOCOL_VERSION => {}
+            ProxyRequest::Hello { version } => return Err(format!("protocol version {version}")),
+            ProxyRequest::Configure(_) => return Err("expected Hello first".into()),
+        }
+        self.chan
+            .send(
+                &ProxyResponse::Hello {
+                    version: PROTOCOL_VERSION,
+                },
+                &[],
+            )
+            .map_err(ipc_err)?;
+        match self.chan.recv().map_err(ipc_err)? {
+            (ProxyRequest::Configure(cfg), fds) => Ok((*cfg, listener(fds)?)),
+            (ProxyRequest::Hello { .. }, _) => Err("expected Configure".into()),
+        }
+    }
+
+    fn build(&mut self, cfg: &ProxyConfig) -> Result<Parts, String> {
+        let allow = Allowlist::parse(&cfg.hosts)?;
+        let names: Vec<String> = cfg.routes.iter().map(|r| r.name.clone()).collect();
+        let mut secrets = match (names.is_empty(), self.creds.take()) {
+            (true, _) => Vec::new(),
+            (false, None) => return Err("credential routes but no credentials channel".into()),
+            (false, Some(fd)) => {
+                let chan: Endpoint<NoReply, CredentialMessage> = Endpoint::from_fd(fd);
+                receive_all(&chan, &names).map_err(|e| format!("credentials channel: {e}"))?
+            }
+        };
+        let mut routes = Vec::new();
+        for r in &cfg.routes {
+            let i = secrets
+                .iter()
+                .position(|(n, _)| *n == r.name)
+                .ok_or("credential missing")?;
+            let (_, secret) = secrets.swap_remove(i);
+            routes.push(RouteState::new(r.clone(), secret)?);
+        }
+        let trust = {
+            use std::os::unix::ffi::OsStrExt;
+            std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&cfg.trust_file))
+        };
+        let pem = read_limited(&trust)?;
+        let ca = if allow.intercepts() {
+            Some(Ca::generate()?)
+        } else {
+            None
+        };
+        Ok(Parts {
+            token: zeroize::Zeroizing::new(cfg.session_token.as_bytes().to_vec()),
+            egress: Egress {
+                literal: allow.literal_ips(),
+                upstream: upstream(cfg)?,
+                bypass: cfg.upstream_bypass.clone(),
+            },
+            allow,
+            routes,
+            tls: tls::client_config(&pem)?,
+            ca,
+        })
+    }
+
+    /// Receive the configuration and credentials, then confine.
+    pub fn configure_and_confine(mut self) -> Result<Confined, String> {
+        let (cfg, listener) = self.handshake()?;
+        let parts = match self.build(&cfg) {
+            Ok(p) => p,
+            Err(e) => return Err(self.refuse(e)),
+        };
+        let mut ports = parts.allow.ports();
+        ports.extend(parts.routes.iter().map(|r| r.port));
+        ports.extend(parts.egress.upstream.as_ref().map(|u| u.1));
+        if let Err(e) = confine::apply(&ports) {
+            return Err(self.refuse(e));
+        }
+        Ok(Confined {
+            chan: Arc::new(self.chan),
+            listener,
+            parts,
+        })
+    }
+
+    fn refuse(&self, message: String) -> String {
+        let _ = self.chan.send(
+            &ProxyResponse::Failed {
+                message: message.clone(),
+            },
+            &[],
+        );
+        message
+    }
+}
+
+fn read_limited(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| format!("trust file {}: {e}", path.display()))?;
+    let mut buf = Vec::new();
+    f.take(MAX_TRUST_FILE)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("trust file {}: {e}", path.display()))?;
+    Ok(buf)
+}
+
+impl Confined {
+    /// Report ready, then serve until the front end hangs up.
+    pub fn serve(self) -> Result<(), String> {
+        let Confined {
+            chan,
+            listener,
+            parts,
+        } = self;
+        let ca_pem = parts.ca.as_ref().map(Ca::cert_pem);
+        chan.send(&ProxyResponse::Ready { ca_pem }, &[])
+            .map_err(ipc_err)?;
+        let events = Events::start(chan.clone());
+        std::thread::spawn(move || {
+            // Nothing may follow Configure: a message or a hang-up ends it.
+            let code = match chan.recv_plain() {
+                Err(ipc::IpcError::Closed) => 0,
+                _ => 1,
+            };
+            std::process::exit(code);
+        });
+        let ctx = Arc::new(Ctx {
+            token: parts.token,
+            allow: parts.allow,
+            egress: parts.egress,
+            routes: parts.routes,
+            tls: parts.tls,
+            ca: parts.ca,
+            events,
+        });
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .max_blocking_threads(16)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("runtime: {e}"))?;
+        rt.block_on(crate::serve::run(listener, ctx))
+            .map_err(|e| format!("serving: {e}"))
+    }
+}
