@@ -1,7 +1,7 @@
 //! `ipc::broker`: the front end and `nono-broker`, the agent's parent.
 //!
-//! Order (enforced by the broker's state machine): `Hello` → `Launch` once
-//! → any number of `Signal`. The broker answers `Hello`, then `Started` or
+//! Order (enforced by the broker's state machine): `Hello` → optionally
+//! `Network` once → `Launch` once → any number of `Signal`. The broker answers `Hello`, then `Started` or
 //! `Failed`, and finally exactly one of `Exited` / `Signaled`.
 
 use serde::{Deserialize, Serialize};
@@ -25,11 +25,20 @@ pub struct WireGrant {
     pub tree: bool,
 }
 
+/// The agent's network reach, as on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WireNetwork {
+    Allowed,
+    Blocked,
+    /// TCP to the listed connect/bind ports only (proxy mode).
+    TcpPorts,
+}
+
 /// What the agent may do: the capability set, as data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireCaps {
     pub grants: Vec<WireGrant>,
-    pub block_network: bool,
+    pub network: WireNetwork,
     pub tcp_connect_ports: Vec<u16>,
     pub tcp_bind_ports: Vec<u16>,
 }
@@ -52,6 +61,12 @@ pub enum BrokerRequest {
     Hello {
         version: u32,
     },
+    /// Move into a new network namespace with only loopback (a new user
+    /// namespace too when unprivileged) and listen on 127.0.0.1:`port`
+    /// (0: any) there, for the proxy. The agent will share the namespace.
+    Network {
+        port: u16,
+    },
     Launch(Box<LaunchSpec>),
     /// Forward a signal to the agent.
     Signal {
@@ -63,6 +78,10 @@ pub enum BrokerRequest {
 pub enum BrokerResponse {
     Hello {
         version: u32,
+    },
+    /// Answer to `Network`, with the listening socket as the one descriptor.
+    Network {
+        port: u16,
     },
     /// The agent was forked (pid in the front end's namespace).
     Started {

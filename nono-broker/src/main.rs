@@ -8,6 +8,9 @@
 //!   (the broker may later read its memory; the agent can never signal,
 //!   trace or read the broker). After the fork it loads a strict syscall
 //!   allowlist (`allowlist.rs`) that the agent does not inherit.
+//! - In proxy mode, first moves into a fresh network namespace with only
+//!   loopback (the agent inherits it) and hands the front end a listening
+//!   socket there, for the proxy (`netns.rs`).
 //! - Never: execs anything itself, reads files, or outlives the front end
 //!   or the agent. Malformed or out-of-order input ends the session.
 
@@ -15,6 +18,7 @@ mod agent;
 mod allowlist;
 mod credentials;
 mod harden;
+mod netns;
 mod serve;
 mod state;
 mod sys;

@@ -61,9 +61,9 @@ fn on_request(r: &Running) -> Result<(), String> {
             let _ = kill(r.agent, sig);
             Ok(())
         }
-        Ok(BrokerRequest::Hello { .. }) | Ok(BrokerRequest::Launch(_)) => {
-            Err("unexpected request while running".into())
-        }
+        Ok(
+            BrokerRequest::Hello { .. } | BrokerRequest::Launch(_) | BrokerRequest::Network { .. },
+        ) => Err("unexpected request while running".into()),
         Err(ipc::IpcError::Closed) => Err("the front end went away; stopping the agent".into()),
         Err(e) => Err(format!("channel: {e}")),
     }

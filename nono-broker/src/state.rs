@@ -2,7 +2,7 @@
 //! so messages are accepted in order and `Launch` only once, and only a
 //! confined broker can start the agent.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 use ipc::broker::{BrokerRequest, BrokerResponse, LaunchSpec};
 use ipc::{Endpoint, PROTOCOL_VERSION};
@@ -11,7 +11,7 @@ use nix::unistd::Pid;
 use sandbox::{CapabilitySet, Sandbox};
 
 use crate::sys::{self, Forked};
-use crate::{agent, allowlist, credentials, serve, wire};
+use crate::{agent, allowlist, credentials, netns, serve, wire};
 
 pub type Channel = Endpoint<BrokerResponse, BrokerRequest>;
 
@@ -60,9 +60,7 @@ impl Unconfined {
                     "protocol version {version}, expected {PROTOCOL_VERSION}"
                 ))
             }
-            BrokerRequest::Launch(_) | BrokerRequest::Signal { .. } => {
-                return Err("expected Hello first".into())
-            }
+            _ => return Err("expected Hello first".into()),
         }
         chan.send(
             &BrokerResponse::Hello {
@@ -71,11 +69,18 @@ impl Unconfined {
             &[],
         )
         .map_err(ipc_err)?;
-        let mut spec = match chan.recv_plain().map_err(ipc_err)? {
+        let mut next = chan.recv_plain().map_err(ipc_err)?;
+        if let BrokerRequest::Network { port } = next {
+            let listener = netns::contain(port).map_err(|e| refuse(&chan, e))?;
+            let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+            chan.send(&BrokerResponse::Network { port }, &[listener.as_fd()])
+                .map_err(ipc_err)?;
+            drop(listener); // the proxy holds it now
+            next = chan.recv_plain().map_err(ipc_err)?;
+        }
+        let mut spec = match next {
             BrokerRequest::Launch(spec) => *spec,
-            BrokerRequest::Hello { .. } | BrokerRequest::Signal { .. } => {
-                return Err("expected Launch".into())
-            }
+            _ => return Err("expected Launch".into()),
         };
         if let Err(e) = credentials::receive(creds, &mut spec) {
             // A keyholder failure is reported by the front end; stay quiet.

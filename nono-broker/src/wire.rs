@@ -3,7 +3,7 @@
 use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
-use ipc::broker::{LaunchSpec, WireAccess, WireCaps};
+use ipc::broker::{LaunchSpec, WireAccess, WireCaps, WireNetwork};
 use sandbox::{AccessMode, CapabilitySet, NetworkPolicy};
 
 pub fn caps(w: &WireCaps) -> Result<CapabilitySet, String> {
@@ -22,10 +22,10 @@ pub fn caps(w: &WireCaps) -> Result<CapabilitySet, String> {
         };
         r.map_err(|e| e.to_string())?;
     }
-    caps.set_network(if w.block_network {
-        NetworkPolicy::Blocked
-    } else {
-        NetworkPolicy::Allowed
+    caps.set_network(match w.network {
+        WireNetwork::Allowed => NetworkPolicy::Allowed,
+        WireNetwork::Blocked => NetworkPolicy::Blocked,
+        WireNetwork::TcpPorts => NetworkPolicy::TcpPorts,
     });
     for &p in &w.tcp_connect_ports {
         caps.allow_tcp_connect(p);

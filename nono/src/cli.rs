@@ -87,6 +87,9 @@ pub struct RunArgs {
     pub secrets: Option<String>,
 
     #[command(flatten)]
+    pub proxy: ProxyArgs,
+
+    #[command(flatten)]
     pub later: LaterArgs,
 
     /// The command to run, after `--`.
@@ -211,28 +214,10 @@ pub enum ProfileCommand {
 }
 
 /// Flags of the spec whose features need a live helper not in this release
-/// (network proxy, brokered unix sockets, capability elevation). They are
-/// accepted so that using one is a clear error, never a silent no-op.
+/// (brokered unix sockets, capability elevation). They are accepted so that
+/// using one is a clear error, never a silent no-op.
 #[derive(Debug, Args, Default)]
 pub struct LaterArgs {
-    /// Network profile for the filtering proxy (minimal, developer, claude-code, codex, opencode, enterprise).
-    #[arg(long, value_name = "NAME")]
-    pub network_profile: Option<String>,
-    /// Add a host (or URL glob) to the proxy allowlist. Repeatable.
-    #[arg(long, value_name = "HOST")]
-    pub allow_domain: Vec<String>,
-    /// Inject credentials for a service through the proxy. Repeatable.
-    #[arg(long, value_name = "SERVICE")]
-    pub credential: Vec<String>,
-    /// Restrict a credential service to METHOD:PATH rules. Repeatable.
-    #[arg(long, value_name = "SERVICE:METHOD:PATH")]
-    pub allow_endpoint: Vec<String>,
-    /// Chain the proxy to an upstream proxy.
-    #[arg(long, value_name = "HOST:PORT")]
-    pub upstream_proxy: Option<String>,
-    /// Hosts that bypass the upstream proxy. Repeatable.
-    #[arg(long, value_name = "HOST")]
-    pub upstream_bypass: Vec<String>,
     /// Allow connect(2) to an AF_UNIX socket. Repeatable.
     #[arg(long, value_name = "PATH")]
     pub allow_unix_socket: Vec<std::path::PathBuf>,
@@ -254,4 +239,40 @@ pub struct LaterArgs {
     /// Approve accesses beyond the grants at runtime.
     #[arg(long)]
     pub capability_elevation: bool,
+}
+
+/// Network filtering through `nono-proxy` and local TCP ports.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ProxyArgs {
+    /// Allow the hosts of a network profile through the proxy (minimal,
+    /// developer, claude-code, codex, opencode, enterprise).
+    #[arg(long, value_name = "NAME")]
+    pub network_profile: Option<String>,
+    /// Allow a host through the proxy: HOST, HOST:PORT, *.SUFFIX or
+    /// https://HOST/PATH/** (paths need TLS interception). Repeatable.
+    #[arg(long, alias = "proxy-allow", value_name = "HOST|URL")]
+    pub allow_domain: Vec<String>,
+    /// Inject the credential of a service through the proxy (openai,
+    /// anthropic, gemini, google-ai, github, gitlab, or a profile's
+    /// custom_credentials). Repeatable.
+    #[arg(long, alias = "proxy-credential", value_name = "SERVICE")]
+    pub credential: Vec<String>,
+    /// Restrict a credential service to METHOD:PATH rules. Repeatable.
+    #[arg(long, value_name = "SERVICE:METHOD:PATH")]
+    pub allow_endpoint: Vec<String>,
+    /// Chain the proxy's outbound connections through HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub upstream_proxy: Option<String>,
+    /// Hosts (or *.SUFFIX) that bypass the upstream proxy. Comma-separated, repeatable.
+    #[arg(long, value_name = "HOST", value_delimiter = ',')]
+    pub upstream_bypass: Vec<String>,
+    /// Fixed port for the proxy on 127.0.0.1 (default: any free port).
+    #[arg(long, value_name = "PORT")]
+    pub proxy_port: Option<u16>,
+    /// Allow the command to listen on a TCP port (proxy mode). Repeatable.
+    #[arg(long, value_name = "PORT")]
+    pub listen_port: Vec<u16>,
+    /// Allow localhost TCP connect and listen on a port. Repeatable.
+    #[arg(long, value_name = "PORT")]
+    pub open_port: Vec<u16>,
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
-use crate::cli::PolicyArgs;
+use crate::cli::{PolicyArgs, ProxyArgs};
 
 /// Parse a boolean variable: true/false/yes/no/1/0 (any case).
 pub fn boolean(name: &str) -> Result<Option<bool>> {
@@ -53,6 +53,43 @@ pub fn apply(args: &mut PolicyArgs) -> Result<()> {
             src(allow_from_env, "--allow-net", "NONO_ALLOW_NET"),
             src(block_from_env, "--block-net", "NONO_BLOCK_NET")
         );
+    }
+    Ok(())
+}
+
+fn list(name: &str) -> Vec<String> {
+    std::env::var(name)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn single(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|s| !s.is_empty())
+}
+
+/// `NONO_NETWORK_PROFILE`, `NONO_ALLOW_DOMAIN`, `NONO_CREDENTIAL`,
+/// `NONO_UPSTREAM_PROXY`, `NONO_UPSTREAM_BYPASS` for unset proxy flags.
+pub fn apply_proxy(p: &mut ProxyArgs) -> Result<()> {
+    if p.network_profile.is_none() {
+        p.network_profile = single("NONO_NETWORK_PROFILE");
+    }
+    if p.allow_domain.is_empty() {
+        p.allow_domain = list("NONO_ALLOW_DOMAIN");
+    }
+    if p.credential.is_empty() {
+        p.credential = list("NONO_CREDENTIAL");
+    }
+    if p.upstream_proxy.is_none() {
+        p.upstream_proxy = single("NONO_UPSTREAM_PROXY");
+    }
+    if p.upstream_bypass.is_empty() {
+        p.upstream_bypass = list("NONO_UPSTREAM_BYPASS");
     }
     Ok(())
 }

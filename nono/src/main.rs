@@ -7,6 +7,7 @@ mod env_policy;
 mod envconfig;
 mod grants;
 mod launch;
+mod network;
 mod policy;
 mod profile_cmd;
 mod setup;

@@ -117,7 +117,7 @@ fn keyholder_env(items: &[CredentialItem]) -> Vec<(String, std::ffi::OsString)> 
 type Keyholder = Endpoint<KeyholderRequest, KeyholderResponse>;
 
 /// Start the keyholder, have it deliver `items` to `consumer`, and wait.
-pub fn fetch(items: &[CredentialItem], consumer: OwnedFd) -> Result<()> {
+pub fn fetch(items: &[CredentialItem], consumer: OwnedFd, purpose: &str) -> Result<()> {
     let exe = helpers::path("nono-keyholder")?;
     let (front, end) = ipc::socketpair::<KeyholderRequest, KeyholderResponse>()?;
     let mut cmd = Command::new(&exe);
@@ -130,13 +130,13 @@ pub fn fetch(items: &[CredentialItem], consumer: OwnedFd) -> Result<()> {
         .spawn()
         .with_context(|| format!("cannot start {}", exe.display()))?;
     drop(cmd);
-    let result = converse(&front, items);
+    let result = converse(&front, items, purpose);
     drop(front);
     let _ = child.wait();
     result
 }
 
-fn converse(front: &Keyholder, items: &[CredentialItem]) -> Result<()> {
+fn converse(front: &Keyholder, items: &[CredentialItem], purpose: &str) -> Result<()> {
     front
         .send(
             &KeyholderRequest::Hello {
@@ -168,9 +168,7 @@ fn converse(front: &Keyholder, items: &[CredentialItem]) -> Result<()> {
             .context("the keyholder ended unexpectedly")?
         {
             KeyholderResponse::Delivered { count } => {
-                ui::info(format!(
-                    "injected {count} credential(s) into the environment"
-                ));
+                ui::info(format!("loaded {count} credential(s) {purpose}"));
                 return Ok(());
             }
             KeyholderResponse::Failed {
@@ -221,7 +219,7 @@ fn which(cmd: &str) -> Option<String> {
 pub fn fetch_for_wrap(items: &[CredentialItem]) -> Result<Vec<std::ffi::CString>> {
     use ipc::credentials::{env_entry, receive_all, CredentialMessage, NoReply};
     let (ours, theirs) = ipc::socketpair::<NoReply, CredentialMessage>()?;
-    fetch(items, theirs.into_fd())?;
+    fetch(items, theirs.into_fd(), "into the environment")?;
     let vars: Vec<String> = items.iter().map(|i| i.var.clone()).collect();
     let values = receive_all(&ours, &vars).context("credentials channel")?;
     values

@@ -1,25 +1,12 @@
 //! Refusing flags whose features are not in this release, with a message
-//! that says so (and, in `wrap`, that they need `nono run`, as the spec says
-//! for the proxy flags). Refusing is fail-closed: the user asked for a
+//! that says so, and proxy flags in `wrap` (they need `nono run`, as the
+//! spec says). Refusing is fail-closed: the user asked for a
 //! restriction or a grant nono cannot provide yet.
 
 use anyhow::{bail, Result};
 
 use super::Mode;
-use crate::cli::LaterArgs;
-
-fn first_proxy_flag(l: &LaterArgs) -> Option<&'static str> {
-    [
-        (l.network_profile.is_some(), "--network-profile"),
-        (!l.allow_domain.is_empty(), "--allow-domain"),
-        (!l.credential.is_empty(), "--credential"),
-        (!l.allow_endpoint.is_empty(), "--allow-endpoint"),
-        (l.upstream_proxy.is_some(), "--upstream-proxy"),
-        (!l.upstream_bypass.is_empty(), "--upstream-bypass"),
-    ]
-    .into_iter()
-    .find_map(|(set, flag)| set.then_some(flag))
-}
+use crate::cli::{LaterArgs, ProxyArgs};
 
 fn first_broker_flag(l: &LaterArgs) -> Option<&'static str> {
     [
@@ -50,27 +37,12 @@ fn first_broker_flag(l: &LaterArgs) -> Option<&'static str> {
     .find_map(|(set, flag)| set.then_some(flag))
 }
 
-pub fn check(l: &LaterArgs, mode: Mode) -> Result<()> {
+pub fn check(l: &LaterArgs, proxy: &ProxyArgs, mode: Mode) -> Result<()> {
     let elevation_env = crate::envconfig::boolean("NONO_CAPABILITY_ELEVATION")? == Some(true);
-    let env_proxy = [
-        "NONO_NETWORK_PROFILE",
-        "NONO_ALLOW_DOMAIN",
-        "NONO_CREDENTIAL",
-        "NONO_UPSTREAM_PROXY",
-        "NONO_UPSTREAM_BYPASS",
-    ]
-    .into_iter()
-    .find(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
-    if let Some(flag) = first_proxy_flag(l).or(env_proxy) {
-        match mode {
-            Mode::Wrap => bail!(
-                "nono wrap does not support proxy flags ({flag}): the network proxy requires a parent process. Use nono run instead."
-            ),
-            Mode::Run => bail!(
-                "{flag}: the filtering network proxy is not available in this release; nothing was run \
-                 (use --block-net or leave the network open)"
-            ),
-        }
+    if let (Some(flag), Mode::Wrap) = (crate::network::proxy_flag(proxy), mode) {
+        bail!(
+            "nono wrap does not support proxy flags ({flag}): the network proxy requires a parent process. Use nono run instead."
+        );
     }
     let broker_flag = first_broker_flag(l).or(elevation_env.then_some("NONO_CAPABILITY_ELEVATION"));
     if let Some(flag) = broker_flag {

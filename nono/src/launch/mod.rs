@@ -8,6 +8,7 @@ mod dry_run;
 mod helpers;
 mod later;
 mod plan;
+mod proxy;
 mod session;
 mod supervise;
 
@@ -39,7 +40,8 @@ impl Mode {
 
 pub fn launch(mut args: RunArgs, mode: Mode) -> Result<i32> {
     crate::envconfig::apply(&mut args.policy)?;
-    later::check(&args.later, mode)?;
+    crate::envconfig::apply_proxy(&mut args.proxy)?;
+    later::check(&args.later, &args.proxy, mode)?;
     if args.command.is_empty() {
         bail!(
             "no command given; usage: nono {} [OPTIONS] -- <COMMAND> [ARGS...]",

@@ -4,9 +4,10 @@
 use std::ffi::{CString, OsString};
 use std::io::{BufRead, IsTerminal, Write};
 use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use sandbox::{AccessMode, CapabilitySet, GrantKind};
+use sandbox::{AccessMode, CapabilitySet, GrantKind, NetworkPolicy};
 
 use super::command;
 use super::session::SessionDir;
@@ -14,6 +15,7 @@ use super::Mode;
 use crate::cli::RunArgs;
 use crate::env_policy;
 use crate::grants::{self, Grant, Source};
+use crate::network::{self, NetworkPlan};
 use crate::policy::decide::View;
 use crate::policy::load::Loaded;
 use crate::policy::profile::WorkdirAccess;
@@ -32,6 +34,10 @@ pub struct Plan {
     pub program: CString,
     pub argv: Vec<CString>,
     pub env: Vec<CString>,
+    /// Proxy mode and local ports.
+    pub network: NetworkPlan,
+    /// The agent's trust bundle and the session CA alone (proxy mode).
+    pub ca_files: Option<(PathBuf, PathBuf)>,
     /// Held so a `run` session's directory is removed when the plan is
     /// dropped. None in dry runs: nothing is created.
     #[allow(dead_code)]
@@ -117,6 +123,13 @@ impl Plan {
             ));
         }
         let credentials = super::credentials::items(args, &policy.profile)?;
+        let net = network::plan(&args.proxy, &args.policy, &policy.profile.profile)?;
+        if mode == Mode::Wrap && net.proxy.is_some() {
+            bail!(
+                "nono wrap does not support proxy mode (the profile's network settings ask for it): \
+                 the network proxy requires a parent process. Use nono run instead."
+            );
+        }
         let session = match (args.dry_run, mode) {
             (true, _) => None,
             (false, Mode::Run) => Some(SessionDir::for_run()?),
@@ -142,14 +155,36 @@ impl Plan {
             }
             overrides.push((POLICY_ENV, s.policy_file.as_os_str().to_owned()));
         }
+        let mut ca_files = None;
+        if let (Some(s), Some(_)) = (&session, &net.proxy) {
+            let files = s.create_ca_files()?;
+            for f in [&files.0, &files.1] {
+                extra.extend(grants::existing(f, AccessMode::Read, Source::PrivateTmp));
+            }
+            ca_files = Some(files);
+        }
         policy.add_rules(extra)?;
+        policy.network = network_policy(policy.network, &net);
         if let Some(s) = &session {
             s.write_policy(&View::of(&policy))?;
         }
         let mut caps = grants::capability_set(&policy.rules)?;
         caps.set_network(policy.network);
+        if policy.network == NetworkPolicy::TcpPorts {
+            for &p in &net.open_ports {
+                caps.allow_tcp_connect(p).allow_tcp_bind(p);
+            }
+            for &p in net.proxy.iter().flat_map(|x| &x.listen_ports) {
+                caps.allow_tcp_bind(p);
+            }
+        }
         // An env:// credential's source variable never reaches the agent.
-        let sources = super::credentials::source_vars(&credentials);
+        let mut sources = super::credentials::source_vars(&credentials);
+        if let Some(px) = &net.proxy {
+            let items: Vec<_> = px.routes.iter().map(|r| r.item.clone()).collect();
+            sources.extend(super::credentials::source_vars(&items));
+            sources.extend(network::REPLACED_VARS.iter().map(|v| v.to_string()));
+        }
         let env = env_policy::agent_env(
             std::env::vars_os().filter(|(k, _)| !sources.iter().any(|v| k == v.as_str())),
             &overrides,
@@ -174,13 +209,16 @@ impl Plan {
             program: cstring(program.as_os_str().as_bytes(), "the command path")?,
             argv,
             env,
+            network: net,
+            ca_files,
             session,
         }))
     }
 
-    /// The launch request for the broker.
-    pub fn launch_spec(&self) -> ipc::broker::LaunchSpec {
-        use ipc::broker::{LaunchSpec, WireAccess, WireCaps, WireGrant};
+    /// The launch request for the broker; `extra_env` replaces variables
+    /// of the same name.
+    pub fn launch_spec(&self, extra_env: &[(String, String)]) -> ipc::broker::LaunchSpec {
+        use ipc::broker::{LaunchSpec, WireAccess, WireCaps, WireGrant, WireNetwork};
         let grants = self
             .policy
             .rules
@@ -201,15 +239,40 @@ impl Plan {
             env: self
                 .env
                 .iter()
-                .map(|e| zeroize::Zeroizing::new(e.as_bytes().to_vec()))
+                .map(|e| e.as_bytes())
+                .filter(|e| {
+                    !extra_env.iter().any(|(k, _)| {
+                        e.len() > k.len() && e.starts_with(k.as_bytes()) && e[k.len()] == b'='
+                    })
+                })
+                .map(|e| zeroize::Zeroizing::new(e.to_vec()))
+                .chain(
+                    extra_env
+                        .iter()
+                        .map(|(k, v)| zeroize::Zeroizing::new(format!("{k}={v}").into_bytes())),
+                )
                 .collect(),
             caps: WireCaps {
                 grants,
-                block_network: self.policy.network == sandbox::NetworkPolicy::Blocked,
+                network: match self.policy.network {
+                    NetworkPolicy::Allowed => WireNetwork::Allowed,
+                    NetworkPolicy::TcpPorts => WireNetwork::TcpPorts,
+                    NetworkPolicy::Blocked | NetworkPolicy::UnixOnly => WireNetwork::Blocked,
+                },
                 tcp_connect_ports: self.caps.tcp_connect_ports().to_vec(),
                 tcp_bind_ports: self.caps.tcp_bind_ports().to_vec(),
             },
             credential_vars: self.credentials.iter().map(|c| c.var.clone()).collect(),
         }
+    }
+}
+
+/// The agent's network policy: proxy mode and `--open-port` under a
+/// blocked network both become "TCP to listed ports only".
+fn network_policy(base: NetworkPolicy, net: &NetworkPlan) -> NetworkPolicy {
+    match (base, &net.proxy) {
+        (_, Some(_)) => NetworkPolicy::TcpPorts,
+        (NetworkPolicy::Blocked, None) if !net.open_ports.is_empty() => NetworkPolicy::TcpPorts,
+        (b, None) => b,
     }
 }

@@ -95,6 +95,28 @@ impl SessionDir {
         Ok(())
     }
 
+    /// Empty, private files for the proxy's session CA: the agent's trust
+    /// bundle (system roots + session CA) and the CA alone. Filled in once
+    /// the proxy has generated the CA; the agent may only read them.
+    pub fn create_ca_files(&self) -> Result<(PathBuf, PathBuf)> {
+        let root = self
+            .policy_file
+            .parent()
+            .context("session directory")?
+            .to_path_buf();
+        let files = (root.join("ca-bundle.pem"), root.join("session-ca.pem"));
+        for f in [&files.0, &files.1] {
+            fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(f)
+                .with_context(|| format!("cannot create {}", f.display()))?;
+        }
+        Ok(files)
+    }
+
     pub fn write_policy(&self, view: &View) -> Result<()> {
         let json = serde_json::to_vec(view).context("cannot serialise the policy")?;
         fs::write(&self.policy_file, json)

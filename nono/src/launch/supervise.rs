@@ -17,7 +17,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::{getpgid, Pid};
 
 use super::plan::Plan;
-use super::{credentials, helpers};
+use super::{credentials, helpers, proxy};
 use crate::{sys, ui};
 
 type Front = Endpoint<BrokerRequest, BrokerResponse>;
@@ -45,7 +45,7 @@ fn watched() -> SigSet {
     set
 }
 
-pub fn run(plan: Plan) -> Result<i32> {
+pub fn run(mut plan: Plan) -> Result<i32> {
     let broker_exe = helpers::path("nono-broker")?;
     let (front, end) = ipc::socketpair::<BrokerRequest, BrokerResponse>()
         .context("cannot create the broker channel")?;
@@ -65,7 +65,13 @@ pub fn run(plan: Plan) -> Result<i32> {
         .spawn()
         .with_context(|| format!("cannot start {}", broker_exe.display()))?;
     drop(cmd); // closes our copy of the broker's end
-    let code = session(&front, &mut broker, &plan, &mask, keyholder_end.into_fd());
+    let code = session(
+        &front,
+        &mut broker,
+        &mut plan,
+        &mask,
+        keyholder_end.into_fd(),
+    );
     if code.is_err() {
         let _ = broker.kill();
         let _ = broker.wait();
@@ -77,7 +83,7 @@ pub fn run(plan: Plan) -> Result<i32> {
 fn session(
     front: &Front,
     broker: &mut Child,
-    plan: &Plan,
+    plan: &mut Plan,
     mask: &SigSet,
     creds: OwnedFd,
 ) -> Result<i32> {
@@ -94,14 +100,32 @@ fn session(
         Ok(_) => bail!("the broker answered out of order"),
         Err(e) => return Err(broker_died(broker, &e.to_string())),
     }
+    let mut proxy = proxy::start(plan, front)?;
+    let extra_env = proxy.as_ref().map(|p| p.env.clone()).unwrap_or_default();
     front
-        .send(&BrokerRequest::Launch(Box::new(plan.launch_spec())), &[])
+        .send(
+            &BrokerRequest::Launch(Box::new(plan.launch_spec(&extra_env))),
+            &[],
+        )
         .context("the broker (nono-broker) ended unexpectedly")?;
     if plan.credentials.is_empty() {
         drop(creds);
     } else {
-        credentials::fetch(&plan.credentials, creds)?;
+        credentials::fetch(&plan.credentials, creds, "into the environment")?;
     }
+    let code = supervise(front, broker, mask, proxy.as_mut());
+    if let Some(p) = proxy {
+        p.finish();
+    }
+    code
+}
+
+fn supervise(
+    front: &Front,
+    broker: &mut Child,
+    mask: &SigSet,
+    mut proxy: Option<&mut proxy::Running>,
+) -> Result<i32> {
     let agent = match front.recv_plain() {
         Ok(BrokerResponse::Started { pid }) => Pid::from_raw(pid),
         Ok(BrokerResponse::Failed { message, exit_code }) => {
@@ -115,13 +139,31 @@ fn session(
     let sfd =
         SignalFd::with_flags(mask, SfdFlags::SFD_CLOEXEC).context("cannot create signalfd")?;
     loop {
-        let mut fds = [
+        let proxy_fd = proxy.as_ref().map(|p| p.chan.as_fd());
+        let mut fds = vec![
             PollFd::new(front.as_fd(), PollFlags::POLLIN),
             PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
         ];
+        fds.extend(proxy_fd.map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
         poll(&mut fds, PollTimeout::NONE).context("poll")?;
-        if fds[0].any().unwrap_or(false) {
+        let (broker_ready, signal_ready) =
+            (fds[0].any().unwrap_or(false), fds[1].any().unwrap_or(false));
+        let proxy_ready = fds.get(2).is_some_and(|f| f.any().unwrap_or(false));
+        drop(fds);
+        if proxy_ready {
+            if let Some(p) = proxy.as_deref_mut() {
+                if let Err(e) = p.on_readable() {
+                    let _ = broker.kill();
+                    let _ = broker.wait();
+                    return Err(e);
+                }
+            }
+        }
+        if broker_ready {
             return finish(front, broker);
+        }
+        if !signal_ready {
+            continue;
         }
         if let Some(info) = sfd.read_signal().context("cannot read signalfd")? {
             let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else {

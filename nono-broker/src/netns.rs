@@ -1,0 +1,46 @@
+//! Proxy-mode containment: a network namespace holding only a loopback
+//! interface, entered by the broker before it confines itself (the agent
+//! it forks shares it), and the listening socket the proxy will accept on
+//! from outside. Unprivileged, a user namespace comes with it, mapping
+//! only the caller's own uid and gid.
+
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
+
+use nix::errno::Errno;
+use nix::sched::{unshare, CloneFlags};
+use nix::unistd::{getegid, geteuid};
+
+use crate::sys;
+
+fn write_proc(file: &str, content: &str) -> Result<(), String> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/proc/self/{file}"))
+        .and_then(|mut f| f.write_all(content.as_bytes()))
+        .map_err(|e| format!("cannot write /proc/self/{file}: {e}"))
+}
+
+fn enter() -> Result<(), String> {
+    if geteuid().is_root() {
+        match unshare(CloneFlags::CLONE_NEWNET) {
+            Ok(()) => return Ok(()),
+            Err(Errno::EPERM) => {} // root without CAP_SYS_ADMIN: as unprivileged
+            Err(e) => return Err(format!("cannot create a network namespace: {e}")),
+        }
+    }
+    let (uid, gid) = (geteuid(), getegid());
+    unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET)
+        .map_err(|e| format!("cannot create user and network namespaces: {e}"))?;
+    write_proc("setgroups", "deny")?;
+    write_proc("uid_map", &format!("{uid} {uid} 1\n"))?;
+    write_proc("gid_map", &format!("{gid} {gid} 1\n"))
+}
+
+/// Enter the namespace, bring `lo` up and listen on 127.0.0.1:`port`.
+pub fn contain(port: u16) -> Result<TcpListener, String> {
+    enter()?;
+    sys::loopback_up().map_err(|e| format!("cannot bring up loopback: {e}"))?;
+    TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))
+}

@@ -1,0 +1,278 @@
+//! Starting `nono-proxy` for a `run` session: the listening socket (from
+//! the broker's fresh network namespace, or bound here in the Landlock
+//! fallback), the configuration, the credentials (keyholder → proxy
+//! directly), the session CA for the agent's trust bundle, and the
+//! variables that point the agent's clients at the proxy. Afterwards the
+//! proxy's decision events are collected for the post-run summary.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+
+use anyhow::{bail, Context, Result};
+use ipc::broker::{BrokerRequest, BrokerResponse};
+use ipc::credentials::{CredentialMessage, NoReply};
+use ipc::proxy::{ProxyConfig, ProxyEvent, ProxyRequest, ProxyResponse};
+use ipc::{Endpoint, CHANNEL_FD, CREDENTIALS_FD, PROTOCOL_VERSION};
+
+use super::plan::Plan;
+use super::{credentials, helpers};
+use crate::network::{self, Containment, ProxyPlan};
+use crate::{sys, ui};
+
+pub type ProxyChannel = Endpoint<ProxyRequest, ProxyResponse>;
+type BrokerFront = Endpoint<BrokerRequest, BrokerResponse>;
+
+/// Default trust roots for upstream TLS (the user's `SSL_CERT_FILE` wins).
+const SYSTEM_TRUST: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// A running proxy and what the session learned from it.
+#[derive(Debug)]
+pub struct Running {
+    pub chan: ProxyChannel,
+    child: Child,
+    /// Variables for the agent.
+    pub env: Vec<(String, String)>,
+    allowed: u64,
+    denied: BTreeMap<String, u64>,
+}
+
+fn trust_file() -> PathBuf {
+    std::env::var_os("SSL_CERT_FILE")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from(SYSTEM_TRUST))
+}
+
+/// The listening socket the agent will reach, and its port.
+fn listener(px: &ProxyPlan, broker: &BrokerFront) -> Result<(OwnedFd, u16)> {
+    match &px.containment {
+        Containment::Namespace => {
+            broker
+                .send(&BrokerRequest::Network { port: px.port }, &[])
+                .context("the broker (nono-broker) ended unexpectedly")?;
+            match broker
+                .recv()
+                .context("the broker (nono-broker) ended unexpectedly")?
+            {
+                (BrokerResponse::Network { port }, fds) if fds.len() == 1 => {
+                    let fd = fds.into_iter().next().context("listener")?;
+                    Ok((fd, port))
+                }
+                (BrokerResponse::Failed { message, .. }, _) => {
+                    bail!("cannot contain the command's network: {message}")
+                }
+                _ => bail!("the broker answered out of order"),
+            }
+        }
+        Containment::Landlock(why) => {
+            ui::warn(format!(
+                "{why}: the command is held to the proxy by Landlock and seccomp only \
+                 (it could reach the proxy's port number on other addresses)"
+            ));
+            let l = TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, px.port))
+                .with_context(|| format!("cannot listen on 127.0.0.1:{}", px.port))?;
+            let port = l.local_addr()?.port();
+            Ok((OwnedFd::from(l), port))
+        }
+    }
+}
+
+fn config(px: &ProxyPlan, trust: &Path) -> ProxyConfig {
+    use std::os::unix::ffi::OsStrExt;
+    ProxyConfig {
+        session_token: px.session_token.clone(),
+        hosts: px.hosts.clone(),
+        routes: px.routes.iter().map(|r| r.route.clone()).collect(),
+        upstream_proxy: px.upstream_proxy.clone(),
+        upstream_bypass: px.bypass.clone(),
+        trust_file: trust.as_os_str().as_bytes().to_vec(),
+    }
+}
+
+/// Write the agent's trust bundle (roots + session CA) and the CA alone.
+fn write_ca(plan: &Plan, trust: &Path, ca_pem: &str) -> Result<(String, String)> {
+    let Some((bundle, ca)) = &plan.ca_files else {
+        bail!("no session directory for the CA files");
+    };
+    let mut roots =
+        std::fs::read(trust).with_context(|| format!("cannot read {}", trust.display()))?;
+    roots.extend_from_slice(b"\n");
+    roots.extend_from_slice(ca_pem.as_bytes());
+    std::fs::write(bundle, roots).with_context(|| format!("cannot write {}", bundle.display()))?;
+    std::fs::write(ca, ca_pem).with_context(|| format!("cannot write {}", ca.display()))?;
+    Ok((bundle.display().to_string(), ca.display().to_string()))
+}
+
+fn spawn(creds: Option<OwnedFd>) -> Result<(ProxyChannel, Child)> {
+    let exe = helpers::path("nono-proxy")?;
+    let (front, end) = ipc::socketpair::<ProxyRequest, ProxyResponse>()
+        .context("cannot create the proxy channel")?;
+    let mut cmd = Command::new(&exe);
+    cmd.env_clear();
+    let mut fds = vec![(end.into_fd(), CHANNEL_FD)];
+    fds.extend(creds.map(|c| (c, CREDENTIALS_FD)));
+    sys::place_fds(&mut cmd, fds);
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {}", exe.display()))?;
+    Ok((front, child))
+}
+
+/// Start and configure the proxy; returns once it is confined and serving.
+pub fn start(plan: &mut Plan, broker: &BrokerFront) -> Result<Option<Running>> {
+    let Some(px) = plan.network.proxy.clone() else {
+        return Ok(None);
+    };
+    let (listen_fd, port) = listener(&px, broker)?;
+    let (keyholder_end, proxy_creds) = if px.routes.is_empty() {
+        (None, None)
+    } else {
+        let (k, p) = ipc::socketpair::<CredentialMessage, NoReply>()?;
+        (Some(k.into_fd()), Some(p.into_fd()))
+    };
+    let (chan, mut child) = spawn(proxy_creds)?;
+    let died = |child: &mut Child| {
+        let _ = child.kill();
+        let _ = child.wait();
+        anyhow::anyhow!("the proxy (nono-proxy) ended unexpectedly; nothing was run")
+    };
+    let trust = trust_file();
+    let hello = chan
+        .send(
+            &ProxyRequest::Hello {
+                version: PROTOCOL_VERSION,
+            },
+            &[],
+        )
+        .and_then(|()| chan.recv_plain());
+    match hello {
+        Ok(ProxyResponse::Hello { version }) if version == PROTOCOL_VERSION => {}
+        _ => return Err(died(&mut child)),
+    }
+    chan.send(
+        &ProxyRequest::Configure(Box::new(config(&px, &trust))),
+        &[listen_fd.as_fd()],
+    )
+    .map_err(|_| died(&mut child))?;
+    drop(listen_fd);
+    if let Some(k) = keyholder_end {
+        let items: Vec<_> = px.routes.iter().map(|r| r.item.clone()).collect();
+        if let Err(e) = credentials::fetch(&items, k, "for the proxy") {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
+    }
+    let ca_pem = match chan.recv_plain() {
+        Ok(ProxyResponse::Ready { ca_pem }) => ca_pem,
+        Ok(ProxyResponse::Failed { message }) => {
+            let _ = child.wait();
+            bail!("the proxy refused its configuration: {message}");
+        }
+        _ => return Err(died(&mut child)),
+    };
+    let ca = match &ca_pem {
+        Some(pem) => Some(write_ca(plan, &trust, pem)?),
+        None => None,
+    };
+    plan.caps.allow_tcp_connect(port);
+    let env = network::agent_env(
+        &px,
+        port,
+        ca.as_ref().map(|(b, c)| (b.as_str(), c.as_str())),
+    );
+    ui::info(format!(
+        "proxy on 127.0.0.1:{port} ({} host rule(s), {} credential route(s){})",
+        px.hosts.len(),
+        px.routes.len(),
+        if ca.is_some() {
+            ", TLS interception for path rules"
+        } else {
+            ""
+        }
+    ));
+    Ok(Some(Running {
+        chan,
+        child,
+        env,
+        allowed: 0,
+        denied: BTreeMap::new(),
+    }))
+}
+
+fn describe(e: &ProxyEvent) -> String {
+    let target = if e.port == 0 {
+        e.host.clone()
+    } else {
+        format!("{}:{}", e.host, e.port)
+    };
+    format!("{} {}{}", e.kind, target, e.path)
+}
+
+impl Running {
+    /// Read one event (the channel is readable). Err: the proxy is gone.
+    pub fn on_readable(&mut self) -> Result<()> {
+        match self.chan.recv_plain() {
+            Ok(ProxyResponse::Event(e)) => {
+                let what = describe(&e);
+                if e.allowed {
+                    self.allowed += 1;
+                    ui::info(format!("proxy: allowed {what}"));
+                } else {
+                    ui::info(format!("proxy: denied {what}: {}", e.reason));
+                    let key = format!("{what} ({})", e.reason);
+                    *self.denied.entry(key).or_insert(0) += 1;
+                }
+                Ok(())
+            }
+            Ok(_) => bail!("the proxy (nono-proxy) answered out of order"),
+            Err(e) => bail!("the proxy (nono-proxy) ended unexpectedly ({e}); the session is over and the command was stopped"),
+        }
+    }
+
+    /// Stop the proxy and print what it denied.
+    pub fn finish(mut self) {
+        // Drain what is already queued.
+        while nix::poll::poll(
+            &mut [nix::poll::PollFd::new(
+                self.chan.as_fd(),
+                nix::poll::PollFlags::POLLIN,
+            )],
+            nix::poll::PollTimeout::from(50u8),
+        )
+        .unwrap_or(0)
+            > 0
+        {
+            if self.on_readable().is_err() {
+                break;
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let denied: u64 = self.denied.values().sum();
+        if denied > 0 {
+            ui::warn(format!(
+                "the proxy allowed {} and denied {denied} request(s):",
+                self.allowed
+            ));
+            for (what, n) in self.denied.iter().take(20) {
+                ui::warn(format!(
+                    "  denied {what}{}",
+                    if *n > 1 {
+                        format!(" x{n}")
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+        } else {
+            ui::info(format!(
+                "the proxy allowed {} request(s) and denied none",
+                self.allowed
+            ));
+        }
+    }
+}

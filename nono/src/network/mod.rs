@@ -1,0 +1,216 @@
+//! Proxy mode: which hosts the agent may reach through `nono-proxy`, which
+//! credentials are injected, how the agent is contained, and the variables
+//! that point its clients at the proxy.
+
+mod catalog;
+mod routes;
+
+use anyhow::{bail, Result};
+
+use crate::cli::{PolicyArgs, ProxyArgs};
+use crate::policy::profile::Profile;
+pub use routes::PlannedRoute;
+
+/// How the agent is kept from reaching anything but the proxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Containment {
+    /// A fresh network namespace with only loopback (plus Landlock + seccomp).
+    Namespace,
+    /// Landlock (TCP connect only to the proxy port, on any address) and
+    /// seccomp (no UDP); the reason namespaces are not used.
+    Landlock(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ProxyPlan {
+    pub hosts: Vec<String>,
+    pub routes: Vec<PlannedRoute>,
+    pub upstream_proxy: Option<String>,
+    pub bypass: Vec<String>,
+    /// 0: any free port.
+    pub port: u16,
+    pub listen_ports: Vec<u16>,
+    pub containment: Containment,
+    pub session_token: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NetworkPlan {
+    pub proxy: Option<ProxyPlan>,
+    pub open_ports: Vec<u16>,
+}
+
+/// 32 random bytes as 64 hex characters.
+pub fn random_hex() -> Result<String> {
+    let mut b = [0u8; 32];
+    getrandom::getrandom(&mut b).map_err(|e| anyhow::anyhow!("cannot read random bytes: {e}"))?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+fn first_flag(p: &ProxyArgs) -> Option<&'static str> {
+    [
+        (p.network_profile.is_some(), "--network-profile"),
+        (!p.allow_domain.is_empty(), "--allow-domain"),
+        (!p.credential.is_empty(), "--credential"),
+        (!p.allow_endpoint.is_empty(), "--allow-endpoint"),
+        (p.upstream_proxy.is_some(), "--upstream-proxy"),
+        (!p.upstream_bypass.is_empty(), "--upstream-bypass"),
+    ]
+    .into_iter()
+    .find_map(|(set, f)| set.then_some(f))
+}
+
+/// The first proxy flag given, for messages (wrap refuses them).
+pub fn proxy_flag(p: &ProxyArgs) -> Option<&'static str> {
+    first_flag(p)
+}
+
+fn hosts(p: &ProxyArgs, prof: &Profile, cat: &catalog::Catalog) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for name in p
+        .network_profile
+        .iter()
+        .chain(prof.network.network_profile.iter())
+    {
+        let Some(np) = cat.profiles.get(name) else {
+            bail!(
+                "unknown network profile '{name}' (available: {})",
+                cat.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+        };
+        for g in &np.groups {
+            out.extend(cat.groups[g].hosts.iter().cloned());
+        }
+    }
+    out.extend(prof.network.allow_hosts.iter().cloned());
+    out.extend(prof.network.allow_domain.iter().cloned());
+    out.extend(p.allow_domain.iter().cloned());
+    out.dedup();
+    Ok(out)
+}
+
+fn containment(listen: &[u16], open: &[u16]) -> Containment {
+    if !listen.is_empty() || !open.is_empty() {
+        return Containment::Landlock(
+            "--listen-port/--open-port need the host's loopback, so no network namespace is used"
+                .into(),
+        );
+    }
+    let support = sandbox::SupportInfo::detect();
+    if support.user_namespaces || nix::unistd::geteuid().is_root() {
+        Containment::Namespace
+    } else {
+        Containment::Landlock("this system does not allow unprivileged user namespaces".into())
+    }
+}
+
+/// Decide the network plan from flags and the merged profile.
+pub fn plan(p: &ProxyArgs, policy: &PolicyArgs, prof: &Profile) -> Result<NetworkPlan> {
+    let mut open_ports = prof.network.open_port.clone();
+    open_ports.extend(&p.open_port);
+    let profile_proxy = prof.network.network_profile.is_some()
+        || !prof.network.allow_hosts.is_empty()
+        || !prof.network.allow_domain.is_empty()
+        || !prof.network.proxy_credentials.is_empty()
+        || !prof.network.credentials.is_empty();
+    let cli = first_flag(p);
+    if let Some(flag) = cli {
+        if policy.allow_net {
+            bail!("--allow-net conflicts with {flag}: choose unrestricted network or the filtering proxy");
+        }
+        if policy.block_net {
+            bail!("--block-net conflicts with {flag}: choose a blocked network or the filtering proxy");
+        }
+    }
+    if !p.upstream_bypass.is_empty() && p.upstream_proxy.is_none() {
+        bail!("--upstream-bypass requires --upstream-proxy");
+    }
+    let wanted = cli.is_some() || (profile_proxy && !policy.allow_net && !policy.block_net);
+    if !wanted {
+        if p.proxy_port.is_some() {
+            crate::ui::warn("--proxy-port has no effect without proxy mode (--allow-domain, --network-profile or --credential)");
+        }
+        return Ok(NetworkPlan {
+            proxy: None,
+            open_ports,
+        });
+    }
+    if prof.network.block == Some(true) && cli.is_some() && !policy.block_net {
+        crate::ui::info(
+            "the profile's network.block is replaced by proxy mode from the command line",
+        );
+    }
+    let cat = catalog::load()?;
+    let mut names: Vec<String> = p.credential.clone();
+    for n in prof
+        .network
+        .proxy_credentials
+        .iter()
+        .chain(&prof.network.credentials)
+    {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    }
+    let endpoints = p
+        .allow_endpoint
+        .iter()
+        .map(|s| routes::endpoint_flag(s))
+        .collect::<Result<Vec<_>>>()?;
+    let routes = routes::plan(&names, &endpoints, &cat, &prof.network.custom_credentials)?;
+    let mut listen_ports = prof.network.listen_port.clone();
+    listen_ports.extend(&p.listen_port);
+    Ok(NetworkPlan {
+        proxy: Some(ProxyPlan {
+            hosts: hosts(p, prof, &cat)?,
+            routes,
+            upstream_proxy: p.upstream_proxy.clone(),
+            bypass: p.upstream_bypass.clone(),
+            port: p.proxy_port.unwrap_or(0),
+            containment: containment(&listen_ports, &open_ports),
+            listen_ports,
+            session_token: random_hex()?,
+        }),
+        open_ports,
+    })
+}
+
+/// Variables that route the agent's clients through the proxy.
+pub fn agent_env(
+    plan: &ProxyPlan,
+    port: u16,
+    ca_bundle: Option<(&str, &str)>,
+) -> Vec<(String, String)> {
+    let url = format!("http://nono:{}@127.0.0.1:{port}", plan.session_token);
+    let mut env: Vec<(String, String)> = ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"]
+        .into_iter()
+        .map(|k| (k.to_string(), url.clone()))
+        .collect();
+    for k in ["NO_PROXY", "no_proxy"] {
+        env.push((k.into(), "localhost,127.0.0.1,::1".into()));
+    }
+    env.push(("NODE_USE_ENV_PROXY".into(), "1".into()));
+    for r in &plan.routes {
+        env.push((
+            r.base_url_var.clone(),
+            format!("http://127.0.0.1:{port}/{}", r.route.name),
+        ));
+        env.push((r.env_var.clone(), r.route.phantom.clone()));
+    }
+    if let Some((bundle, ca_only)) = ca_bundle {
+        for k in [
+            "SSL_CERT_FILE",
+            "REQUESTS_CA_BUNDLE",
+            "CURL_CA_BUNDLE",
+            "GIT_SSL_CAINFO",
+        ] {
+            env.push((k.into(), bundle.into()));
+        }
+        env.push(("NODE_EXTRA_CA_CERTS".into(), ca_only.into()));
+    }
+    env
+}
+
+/// Variables the agent must never inherit in proxy mode (they would
+/// bypass or confuse the proxy settings nono provides).
+pub const REPLACED_VARS: &[&str] = &["ALL_PROXY", "all_proxy", "FTP_PROXY", "ftp_proxy"];
