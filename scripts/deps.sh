@@ -5,11 +5,13 @@ set -euo pipefail
 
 # build: C toolchain and libseccomp for the seccomp crate
 # tests: toolchains run inside the sandbox, keyutils for keyring checks,
-#        util-linux for runuser (the unprivileged pass), passwd for useradd
+#        util-linux for runuser (the unprivileged pass), passwd for useradd,
+#        curl and python3-pip for the proxy's client tests, hyperfine for bench/
 packages=(
     build-essential pkg-config libseccomp-dev libdbus-1-dev
     gnome-keyring libsecret-tools dbus dbus-x11
-    git python3 make gcc nodejs keyutils util-linux passwd procps ca-certificates strace
+    git python3 python3-pip make gcc nodejs keyutils util-linux passwd procps ca-certificates strace
+    curl
 )
 
 missing=()
@@ -18,12 +20,17 @@ for p in "${packages[@]}"; do
 done
 # npm ships with some nodejs builds and separately with Debian's.
 command -v npm >/dev/null || missing+=(npm)
-if [ ${#missing[@]} -eq 0 ]; then
-    exit 0
-fi
-echo "installing system packages: ${missing[*]}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing system packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Real HTTP clients for the proxy tests, system-wide so that the sandboxed
+# (and the unprivileged) test runs can import them from /usr/local.
+if ! /usr/bin/python3 -c 'import requests, openai' 2>/dev/null; then
+    echo "installing python packages: requests openai"
+    $SUDO /usr/bin/python3 -m pip install --quiet --break-system-packages requests openai
+fi

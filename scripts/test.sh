@@ -28,7 +28,7 @@ id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/sh "$user"
 stage=$(mktemp -d /tmp/nono-e2e-bin.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
 cp target/release/nono target/release/nono-broker target/release/nono-proxy \
-   target/release/nono-keyholder target/release/nono-probe "$stage/"
+   target/release/nono-keyholder target/release/nono-probe target/release/nono-upstream "$stage/"
 mapfile -t tests < <(cargo test --release -p nono-e2e --no-run --message-format=json 2>/dev/null |
     python3 -c 'import json,sys
 for line in sys.stdin:

@@ -23,6 +23,8 @@ pub struct Ctx {
     pub tls: Arc<ClientConfig>,
     pub ca: Option<Ca>,
     pub events: Events,
+    /// The port the agent reaches the proxy on (127.0.0.1 in its namespace).
+    pub own_port: u16,
 }
 
 impl Ctx {

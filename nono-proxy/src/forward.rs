@@ -11,7 +11,7 @@ use crate::body::{self, Body};
 use crate::ctx::Ctx;
 use crate::dial::DialError;
 use crate::hosts::{self, Access};
-use crate::{glob, upstream};
+use crate::{glob, reverse, upstream};
 
 pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
     let method = req.method().to_string();
@@ -27,6 +27,10 @@ pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
     };
     let host = hosts::normalize(auth.host());
     let port = auth.port_u16().unwrap_or(80);
+    if port == ctx.own_port && matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1") {
+        // A client that sent a credential-route URL through HTTP_PROXY.
+        return reverse::handle(ctx, origin_form(req)).await;
+    }
     if !ctx.authorized(req.headers()) {
         ctx.events.emit(
             false,
@@ -93,4 +97,18 @@ pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
             body::status(StatusCode::BAD_GATEWAY, &e)
         }
     }
+}
+
+/// The request with its URI reduced to path and query.
+fn origin_form(req: Request<Incoming>) -> Request<Incoming> {
+    let (mut parts, b) = req.into_parts();
+    let pq = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    if let Ok(u) = pq.parse() {
+        parts.uri = u;
+    }
+    Request::from_parts(parts, b)
 }

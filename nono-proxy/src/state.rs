@@ -209,6 +209,7 @@ impl Confined {
             tls: parts.tls,
             ca: parts.ca,
             events,
+            own_port: listener.local_addr().map(|a| a.port()).unwrap_or(0),
         });
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

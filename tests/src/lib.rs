@@ -7,6 +7,7 @@
 //! test executable's target directory.
 
 pub mod probe_ops;
+pub mod upstream;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

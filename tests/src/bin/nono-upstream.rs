@@ -1,0 +1,137 @@
+//! A local upstream for proxy tests and benchmarks: HTTP or HTTPS on
+//! 127.0.0.1, one JSON line per request in a log file, and a few endpoints:
+//! `/bulk/N` (N bytes), `/echo-auth` (the credential headers and query in
+//! the body), `/redirect` (a Location carrying the Authorization value),
+//! anything else `ok`.
+//!
+//! Usage: nono-upstream PORT_FILE LOG_FILE [CERT_PEM KEY_PEM]
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::net::TcpListener;
+
+type Log = Arc<Mutex<std::fs::File>>;
+
+fn header(req: &Request<Incoming>, name: &str) -> String {
+    req.headers()
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default()
+}
+
+async fn handle(log: Log, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    let headers: serde_json::Map<String, serde_json::Value> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned().into(),
+            )
+        })
+        .collect();
+    let line = serde_json::json!({
+        "method": req.method().as_str(),
+        "path": req.uri().path(),
+        "query": req.uri().query().unwrap_or(""),
+        "headers": headers,
+    });
+    if let Ok(mut f) = log.lock() {
+        let _ = writeln!(f, "{line}");
+    }
+    let path = req.uri().path().to_string();
+    let auth = header(&req, "authorization");
+    let echo = format!(
+        "auth={auth} x-api-key={} query={}",
+        header(&req, "x-api-key"),
+        req.uri().query().unwrap_or("")
+    );
+    let _ = req.into_body().collect().await?;
+    let resp = if let Some(n) = path.strip_prefix("/bulk/") {
+        let n: usize = n.parse().unwrap_or(0);
+        Response::new(Full::new(Bytes::from(vec![b'x'; n])))
+    } else if path.ends_with("/echo-auth") {
+        Response::new(Full::new(Bytes::from(echo)))
+    } else if path.ends_with("/redirect") {
+        Response::builder()
+            .status(302)
+            .header("location", format!("http://elsewhere.test/?token={auth}"))
+            .header("x-echo", auth)
+            .body(Full::new(Bytes::from_static(b"moved")))
+            .expect("response")
+    } else if path.ends_with("/chat/completions") {
+        let body = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"test","choices":[{"index":0,"message":{"role":"assistant","content":"hello from upstream"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#;
+        Response::builder()
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from_static(body.as_bytes())))
+            .expect("response")
+    } else {
+        Response::new(Full::new(Bytes::from_static(b"ok")))
+    };
+    Ok(resp)
+}
+
+fn tls(cert: &str, key: &str) -> Arc<rustls::ServerConfig> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .expect("cert file")
+        .map(|c| c.expect("cert"))
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(key).expect("key file");
+    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocols")
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .expect("certificate");
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(cfg)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let log: Log = Arc::new(Mutex::new(
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&args[2])
+            .expect("log"),
+    ));
+    let acceptor =
+        (args.len() >= 5).then(|| tokio_rustls::TlsAcceptor::from(tls(&args[3], &args[4])));
+    let port = listener.local_addr().expect("addr").port();
+    std::fs::write(&args[1], port.to_string()).expect("port file");
+    loop {
+        let Ok((s, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = s.set_nodelay(true);
+        let (log, acceptor) = (log.clone(), acceptor.clone());
+        tokio::spawn(async move {
+            let svc = service_fn(move |r| handle(log.clone(), r));
+            let b = hyper::server::conn::http1::Builder::new();
+            match acceptor {
+                Some(a) => {
+                    if let Ok(t) = a.accept(s).await {
+                        let _ = b.serve_connection(TokioIo::new(t), svc).await;
+                    }
+                }
+                None => {
+                    let _ = b.serve_connection(TokioIo::new(s), svc).await;
+                }
+            }
+        });
+    }
+}
