@@ -282,9 +282,8 @@ fn flags_of_later_features_are_refused_and_run_nothing() {
         "{r:?}"
     );
     for flags in [
-        &["--network-profile", "minimal"][..],
         &["--capability-elevation"][..],
-        &["--credential", "openai"][..],
+        &["--allow-unix-socket", "/tmp/x.sock"][..],
     ] {
         let mut args = vec!["run"];
         args.extend_from_slice(flags);
