@@ -32,9 +32,18 @@ fn enter() -> Result<(), String> {
     let (uid, gid) = (geteuid(), getegid());
     unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET)
         .map_err(|e| format!("cannot create user and network namespaces: {e}"))?;
-    write_proc("setgroups", "deny")?;
-    write_proc("uid_map", &format!("{uid} {uid} 1\n"))?;
-    write_proc("gid_map", &format!("{gid} {gid} 1\n"))
+    // A non-dumpable process's /proc/self files belong to root, so the
+    // maps cannot be written; be dumpable just for these writes (the broker
+    // holds nothing but its channel yet: credentials come after Launch).
+    let dumpable = |on: bool| {
+        nix::sys::prctl::set_dumpable(on).map_err(|e| format!("prctl(PR_SET_DUMPABLE): {e}"))
+    };
+    dumpable(true)?;
+    let written = write_proc("setgroups", "deny")
+        .and_then(|()| write_proc("uid_map", &format!("{uid} {uid} 1\n")))
+        .and_then(|()| write_proc("gid_map", &format!("{gid} {gid} 1\n")));
+    dumpable(false)?;
+    written
 }
 
 /// Enter the namespace, bring `lo` up and listen on 127.0.0.1:`port`.
