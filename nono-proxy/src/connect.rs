@@ -14,6 +14,9 @@ use crate::dial::DialError;
 use crate::hosts::{self, Access};
 use crate::intercept;
 
+/// Copy buffer per direction of a tunnel (tokio's default is 8 KiB).
+const TUNNEL_BUF: usize = 64 * 1024;
+
 pub async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Response<Body> {
     let Some(auth) = req.uri().authority().cloned() else {
         return body::status(StatusCode::BAD_REQUEST, "CONNECT needs host:port");
@@ -73,7 +76,13 @@ pub async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Response<Body>
                 tokio::spawn(async move {
                     if let Ok(up) = upgrade.await {
                         let mut up = TokioIo::new(up);
-                        let _ = tokio::io::copy_bidirectional(&mut up, &mut upstream).await;
+                        let _ = tokio::io::copy_bidirectional_with_sizes(
+                            &mut up,
+                            &mut upstream,
+                            TUNNEL_BUF,
+                            TUNNEL_BUF,
+                        )
+                        .await;
                     }
                 });
                 Response::new(body::empty())
