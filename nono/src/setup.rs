@@ -73,6 +73,16 @@ pub fn run(args: &SetupArgs) -> Result<i32> {
         yes(default_seal)
     );
     println!("  {:<48} {}", "--block-net", yes(block_net));
+    let contained = if s.user_namespaces || nix::unistd::geteuid().is_root() {
+        "network namespace (loopback only)"
+    } else {
+        "Landlock + seccomp only (no user namespaces; warned at run)"
+    };
+    println!(
+        "  {:<48} {}",
+        "proxy mode containment",
+        if block_net { contained } else { "no" }
+    );
     if !args.check_only {
         println!("(no files created; profile generation arrives with user profiles)");
     }

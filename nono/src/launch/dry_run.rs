@@ -53,7 +53,27 @@ pub fn print(plan: &Plan) {
     match p.network {
         NetworkPolicy::Allowed => println!("  [net] allowed"),
         NetworkPolicy::Blocked | NetworkPolicy::UnixOnly => println!("  [net] blocked"),
-        NetworkPolicy::TcpPorts => println!("  [net] through the nono proxy only"),
+        NetworkPolicy::TcpPorts => match &plan.network.proxy {
+            Some(px) => {
+                println!("  [net] through the nono proxy only");
+                println!(
+                    "  [proxy] {} host rule(s); containment: {}",
+                    px.hosts.len(),
+                    match &px.containment {
+                        crate::network::Containment::Namespace => "network namespace".to_string(),
+                        crate::network::Containment::Landlock(why) =>
+                            format!("Landlock + seccomp ({why})"),
+                    }
+                );
+                for r in &px.routes {
+                    println!(
+                        "  [credential] {} -> {} (key from {}; the agent gets {} and a phantom {})",
+                        r.route.name, r.route.upstream, r.item.reference, r.base_url_var, r.env_var
+                    );
+                }
+            }
+            None => println!("  [net] TCP only, on ports {:?}", plan.network.open_ports),
+        },
     }
     if !plan.credentials.is_empty() {
         println!(

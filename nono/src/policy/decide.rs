@@ -39,6 +39,9 @@ pub struct View {
     pub rules: Vec<ViewRule>,
     pub protections: Vec<ViewProtection>,
     pub network_blocked: bool,
+    /// Proxy mode: only the nono proxy is reachable.
+    #[serde(default)]
+    pub network_proxied: bool,
     /// Directories without a rule of their own (they contain protected paths).
     #[serde(default)]
     pub expanded: Vec<PathBuf>,
@@ -78,6 +81,7 @@ impl View {
             rules,
             protections,
             network_blocked: policy.network == NetworkPolicy::Blocked,
+            network_proxied: policy.network == NetworkPolicy::TcpPorts,
             expanded: policy.expanded.clone(),
         }
     }
@@ -288,6 +292,18 @@ pub fn host(view: &View, host: &str, port: u16) -> Answer {
             suggestion: Some(
                 "drop --block-net, or pass --allow-net to override the profile".into(),
             ),
+            ..base
+        }
+    } else if view.network_proxied {
+        Answer {
+            status: "denied",
+            reason: "network_proxied",
+            details: format!(
+                "Direct connections to {host}:{port} are blocked: this sandbox reaches the network \
+                 only through the nono proxy (HTTPS_PROXY), which allows the hosts of \
+                 --allow-domain and --network-profile."
+            ),
+            suggestion: Some(format!("start the session with --allow-domain {host}")),
             ..base
         }
     } else {
