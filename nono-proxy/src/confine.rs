@@ -2,7 +2,7 @@
 //! runtime starts (every later thread inherits it): read-only access to
 //! the resolver's configuration and the system libraries, no writes, TCP
 //! connect only to the ports it serves (no TCP bind: the listener came
-//! from the front end), no unix sockets, signals and abstract sockets
+//! from the front end), UDP for DNS, no unix sockets, signals and abstract sockets
 //! scoped, then the allowlist in `allowlist.rs`.
 
 use std::path::Path;
@@ -34,7 +34,9 @@ pub fn apply(connect_ports: &[u16]) -> Result<(), String> {
         caps.allow_path(p, AccessMode::Read)
             .map_err(|e| e.to_string())?;
     }
-    caps.set_network(NetworkPolicy::TcpPorts)
+    // UDP stays open for DNS (Landlock has no UDP rules); TCP is held to
+    // the listed ports because the set names some.
+    caps.set_network(NetworkPolicy::Allowed)
         .set_signal_isolation(true)
         .set_abstract_unix_isolation(true);
     for &p in connect_ports.iter().chain([&DNS_PORT]) {

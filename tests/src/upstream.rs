@@ -62,20 +62,23 @@ impl Upstream {
             .stdout(Stdio::null())
             .spawn()
             .expect("start nono-upstream");
-        let start = Instant::now();
-        let port = loop {
-            if let Some(p) = std::fs::read_to_string(&port_file)
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-            {
-                break p;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "upstream did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let port = wait_port(&port_file);
+        Upstream { child, port, log }
+    }
+
+    /// A minimal CONNECT proxy (standing in for an enterprise proxy).
+    pub fn connect_proxy(dir: &Scratch, tag: &str) -> Upstream {
+        let port_file = dir.join(&format!("{tag}.port"));
+        let log = dir.join(&format!("{tag}.log"));
+        let child = Command::new(bin_dir().join("nono-upstream"))
+            .arg("connect-proxy")
+            .arg(&port_file)
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start nono-upstream");
+        let port = wait_port(&port_file);
         Upstream { child, port, log }
     }
 
@@ -107,4 +110,21 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
+}
+
+fn wait_port(port_file: &std::path::Path) -> u16 {
+    let start = Instant::now();
+    loop {
+        if let Some(p) = std::fs::read_to_string(port_file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            return p;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "upstream did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

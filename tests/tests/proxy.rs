@@ -418,3 +418,181 @@ fn wrap_refuses_proxy_flags_and_conflicts_are_errors() {
         r.stderr
     );
 }
+
+#[test]
+fn upstream_proxy_chains_and_bypass_goes_direct() {
+    let dir = Scratch::new();
+    let up = Upstream::start(&dir, "behind", None);
+    let corp = Upstream::connect_proxy(&dir, "corp");
+    let allow = format!("127.0.0.1:{}", up.port);
+    let corp_addr = format!("127.0.0.1:{}", corp.port);
+    let script = format!(
+        "curl -sS -o /dev/null -w '%{{http_code}}' -p --noproxy '' -x \"$HTTP_PROXY\" http://127.0.0.1:{}/via",
+        up.port
+    );
+    let r = shell(
+        &["--allow-domain", &allow, "--upstream-proxy", &corp_addr],
+        &[],
+        &script,
+    );
+    assert_eq!(r.stdout, "200", "{r:?}");
+    assert!(
+        corp.raw_log()
+            .contains(&format!("CONNECT 127.0.0.1:{}", up.port)),
+        "{}",
+        corp.raw_log()
+    );
+    // Bypassed: straight to the upstream, the corporate proxy sees nothing new.
+    let before = corp.raw_log().lines().count();
+    let r = shell(
+        &[
+            "--allow-domain",
+            &allow,
+            "--upstream-proxy",
+            &corp_addr,
+            "--upstream-bypass",
+            "127.0.0.1",
+        ],
+        &[],
+        &script,
+    );
+    assert_eq!(r.stdout, "200", "{r:?}");
+    assert_eq!(corp.raw_log().lines().count(), before);
+    assert_eq!(up.requests().len(), 2);
+    // Metadata stays denied through the upstream proxy too.
+    let r = shell(
+        &["--allow-domain", "169.254.169.254", "--upstream-proxy", &corp_addr],
+        &[],
+        "curl -sS -o /dev/null -w '%{http_code}' --noproxy '' -x \"$HTTP_PROXY\" http://169.254.169.254/",
+    );
+    assert_eq!(r.stdout, "403", "{r:?}");
+}
+
+#[test]
+fn listen_port_falls_back_to_landlock_with_a_warning_and_still_contains() {
+    let listen = free_port();
+    let lp = listen.to_string();
+    let flags = [
+        "--allow-domain",
+        "allowed.test",
+        "--listen-port",
+        lp.as_str(),
+    ];
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let a = l.local_addr().unwrap().to_string();
+    let r = run(&flags, &["tcp-connect", &a]);
+    assert!(r.is_err(None), "{r:?}");
+    assert!(
+        r.stderr.contains("Landlock and seccomp only"),
+        "{}",
+        r.stderr
+    );
+    assert!(!received_tcp(&l));
+    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let r = run(&flags, &["udp-send", &u.local_addr().unwrap().to_string()]);
+    assert!(r.is_err(None), "{r:?}");
+    // The listen port is usable from the host.
+    let mut server = Command::new(nono_bin())
+        .args(["run", "--silent", "--allow-domain", "allowed.test", "--listen-port", &lp, "--"])
+        .args(["/usr/bin/python3", "-c"])
+        .arg(format!(
+            "import socket; s=socket.socket(); s.bind(('127.0.0.1',{listen})); s.listen(); c,_=s.accept(); c.sendall(b'hello-from-inside'); c.close()"
+        ))
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut got = String::new();
+    for _ in 0..100 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", listen)) {
+            let _ = s.read_to_string(&mut got);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = server.wait();
+    assert_eq!(got, "hello-from-inside");
+}
+
+#[test]
+fn open_port_with_block_net_allows_only_that_port() {
+    let open = TcpListener::bind("127.0.0.1:0").unwrap();
+    let oa = open.local_addr().unwrap();
+    let other = TcpListener::bind("127.0.0.1:0").unwrap();
+    let op = oa.port().to_string();
+    let r = run(
+        &["--block-net", "--open-port", &op],
+        &["tcp-connect", &oa.to_string()],
+    );
+    assert!(r.is_ok(), "{r:?}");
+    assert!(received_tcp(&open));
+    let r = run(
+        &["--block-net", "--open-port", &op],
+        &["tcp-connect", &other.local_addr().unwrap().to_string()],
+    );
+    assert!(r.is_err(None), "{r:?}");
+    assert!(!received_tcp(&other));
+    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let r = run(
+        &["--block-net", "--open-port", &op],
+        &["udp-send", &u.local_addr().unwrap().to_string()],
+    );
+    assert!(r.is_err(None), "{r:?}");
+}
+
+#[test]
+fn killing_the_proxy_ends_the_session() {
+    use nono_e2e::procfs::{children, comm};
+    let child = Command::new(nono_bin())
+        .args([
+            "run",
+            "--allow-domain",
+            "allowed.test",
+            "--",
+            "/bin/sleep",
+            "30",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let (proxy, agent) = loop {
+        let kids = children(child.id());
+        let proxy = kids.iter().copied().find(|&p| comm(p) == "nono-proxy");
+        let agent = kids
+            .iter()
+            .copied()
+            .find(|&p| comm(p) == "nono-broker")
+            .and_then(|b| children(b).first().copied())
+            .filter(|&a| comm(a) == "sleep");
+        if let (Some(p), Some(a)) = (proxy, agent) {
+            break (p, a);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "session did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let started = std::time::Instant::now();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(proxy as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "session must end promptly"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the proxy (nono-proxy) ended unexpectedly")
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        !std::path::Path::new(&format!("/proc/{agent}/exe")).exists() || comm(agent) != "sleep",
+        "agent must be gone"
+    );
+}

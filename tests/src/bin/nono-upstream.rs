@@ -5,6 +5,9 @@
 //! anything else `ok`.
 //!
 //! Usage: nono-upstream PORT_FILE LOG_FILE [CERT_PEM KEY_PEM]
+//!        nono-upstream connect-proxy PORT_FILE LOG_FILE
+//! (the second form is a minimal CONNECT proxy, standing in for an
+//! enterprise upstream proxy; it logs each CONNECT target).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -98,9 +101,64 @@ fn tls(cert: &str, key: &str) -> Arc<rustls::ServerConfig> {
     Arc::new(cfg)
 }
 
+async fn connect_proxy(port_file: &str, log: Log) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::fs::write(port_file, port.to_string()).expect("port file");
+    loop {
+        let Ok((mut s, _)) = listener.accept().await else {
+            continue;
+        };
+        let log = log.clone();
+        tokio::spawn(async move {
+            let mut head = Vec::new();
+            let mut b = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+                if s.read(&mut b).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                head.push(b[0]);
+            }
+            let line = String::from_utf8_lossy(&head)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            if let Ok(mut f) = log.lock() {
+                let _ = writeln!(f, "{}", serde_json::json!({"connect": line}));
+            }
+            let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            match tokio::net::TcpStream::connect(&target).await {
+                Ok(mut up) => {
+                    if s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                        .await
+                        .is_ok()
+                    {
+                        let _ = tokio::io::copy_bidirectional(&mut s, &mut up).await;
+                    }
+                }
+                Err(_) => {
+                    let _ = s.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                }
+            }
+        });
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("connect-proxy") {
+        let log: Log = Arc::new(Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&args[3])
+                .expect("log"),
+        ));
+        return connect_proxy(&args[2], log).await;
+    }
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let log: Log = Arc::new(Mutex::new(
         std::fs::OpenOptions::new()
