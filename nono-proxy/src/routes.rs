@@ -267,6 +267,28 @@ mod tests {
     }
 
     #[test]
+    fn a_phantom_is_valid_only_for_its_own_route() {
+        let a = route(InjectMode::Header {
+            header: "Authorization".into(),
+            format: "Bearer {}".into(),
+        });
+        let other = Route {
+            name: "other".into(),
+            upstream: "https://api.other.com".into(),
+            inject: InjectMode::Header {
+                header: "Authorization".into(),
+                format: "Bearer {}".into(),
+            },
+            phantom: "OTHERPHANTOM".into(),
+            endpoints: vec![],
+        };
+        let b = RouteState::new(other, Zeroizing::new(b"sk-other".to_vec())).unwrap();
+        let p = parts("/svc/x", &[("authorization", "Bearer PHANTOM0123")]);
+        assert!(a.presented(&p));
+        assert!(!b.presented(&p));
+    }
+
+    #[test]
     fn endpoint_rules() {
         let r = route(InjectMode::Basic);
         assert!(r.endpoint_allowed("post", "/v1/chat/completions"));

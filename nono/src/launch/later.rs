@@ -41,7 +41,9 @@ pub fn check(l: &LaterArgs, proxy: &ProxyArgs, mode: Mode) -> Result<()> {
     let elevation_env = crate::envconfig::boolean("NONO_CAPABILITY_ELEVATION")? == Some(true);
     if let (Some(flag), Mode::Wrap) = (crate::network::proxy_flag(proxy), mode) {
         bail!(
-            "nono wrap does not support proxy flags ({flag}): the network proxy requires a parent process. Use nono run instead."
+            "nono wrap does not support proxy flags (--network-profile, --allow-domain, --credential, \
+             --upstream-proxy, --upstream-bypass; got {flag}). The network proxy requires a parent process. \
+             Use nono run instead."
         );
     }
     let broker_flag = first_broker_flag(l).or(elevation_env.then_some("NONO_CAPABILITY_ELEVATION"));
