@@ -56,6 +56,16 @@ pub struct LaunchSpec {
     pub credential_vars: Vec<String>,
 }
 
+/// One brokered decision (a metadata change performed or refused, a unix
+/// socket grant, an elevation), for the audit trail and the summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokeredEvent {
+    pub allowed: bool,
+    pub op: String,
+    pub path: String,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BrokerRequest {
     Hello {
@@ -92,6 +102,8 @@ pub enum BrokerResponse {
         message: String,
         exit_code: i32,
     },
+    /// A brokered decision, any time while the agent runs.
+    Brokered(BrokeredEvent),
     Exited {
         code: i32,
     },

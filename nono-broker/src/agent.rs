@@ -1,14 +1,18 @@
-//! The forked child that becomes the agent: seal a nested sandbox, keep
-//! only fds 0-2, exec. Returns only on failure, with the exit code.
+//! The forked child that becomes the agent: seal a nested sandbox, install
+//! the notify filter and hand its listener to the broker, keep only fds
+//! 0-2, exec. Returns only on failure, with the exit code.
 
 use nix::sys::signal::Signal;
 use nix::unistd::{getppid, Pid};
+use std::os::unix::net::UnixStream;
+
+use sandbox::seccomp::notify::install_listener;
 use sandbox::{close_fds_from, CapabilitySet, Sandbox};
 
 use crate::serve::watched_signals;
 use crate::wire::Exec;
 
-pub fn seal_and_exec(caps: &CapabilitySet, exec: &Exec, parent: Pid) -> i32 {
+pub fn seal_and_exec(caps: &CapabilitySet, exec: &Exec, parent: Pid, handoff: UnixStream) -> i32 {
     let _ = watched_signals().thread_unblock();
     // The agent must not outlive the broker.
     if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != parent {
@@ -20,6 +24,21 @@ pub fn seal_and_exec(caps: &CapabilitySet, exec: &Exec, parent: Pid) -> i32 {
         eprintln!("nono: cannot apply the sandbox: {e}");
         return 1;
     }
+    // Last filter: the brokered syscalls go to the broker. Its listener
+    // leaves this process before exec.
+    match install_listener(&crate::brokered::syscalls()) {
+        Ok(listener) => {
+            if let Err(e) = crate::handoff::send(&handoff, &listener) {
+                eprintln!("nono: {e}");
+                return 1;
+            }
+        }
+        Err(e) => {
+            eprintln!("nono: cannot install the broker's seccomp filter: {e}");
+            return 1;
+        }
+    }
+    drop(handoff);
     if let Err(e) = close_fds_from(3) {
         eprintln!("nono: {e}");
         return 1;

@@ -16,7 +16,9 @@
 
 mod agent;
 mod allowlist;
+mod brokered;
 mod credentials;
+mod handoff;
 mod harden;
 mod netns;
 mod serve;

@@ -9,6 +9,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 
+use crate::brokered;
 use crate::state::Running;
 
 /// Signals the broker takes through its signalfd. Terminal signals reach
@@ -35,10 +36,26 @@ pub fn run(r: Running) -> Result<(), String> {
         let mut fds = [
             PollFd::new(r.chan.as_fd(), PollFlags::POLLIN),
             PollFd::new(r.signals.as_fd(), PollFlags::POLLIN),
+            PollFd::new(r.listener.fd(), PollFlags::POLLIN),
         ];
         poll(&mut fds, PollTimeout::NONE).map_err(|e| format!("poll: {e}"))?;
         let chan_ready = fds[0].any().unwrap_or(false);
         let sig_ready = fds[1].any().unwrap_or(false);
+        let notif_ready = fds[2]
+            .revents()
+            .is_some_and(|e| e.contains(PollFlags::POLLIN));
+        if notif_ready {
+            match brokered::handle(&r.listener, &r.grants) {
+                Ok(Some(ev)) => {
+                    let _ = r.chan.send(&BrokerResponse::Brokered(ev), &[]);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    let _ = kill(r.agent, Signal::SIGKILL);
+                    return Err(e);
+                }
+            }
+        }
         if sig_ready {
             if let Some(end) = on_signal(&r)? {
                 let _ = r.chan.send(&end, &[]);

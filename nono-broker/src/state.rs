@@ -3,15 +3,17 @@
 //! confined broker can start the agent.
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
 
 use ipc::broker::{BrokerRequest, BrokerResponse, LaunchSpec};
 use ipc::{Endpoint, PROTOCOL_VERSION};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::Pid;
+use sandbox::seccomp::notify::Listener;
 use sandbox::{CapabilitySet, Sandbox};
 
 use crate::sys::{self, Forked};
-use crate::{agent, allowlist, credentials, netns, serve, wire};
+use crate::{agent, allowlist, brokered, credentials, handoff, netns, serve, wire};
 
 pub type Channel = Endpoint<BrokerResponse, BrokerRequest>;
 
@@ -36,6 +38,8 @@ pub struct Running {
     pub chan: Channel,
     pub agent: Pid,
     pub signals: SignalFd,
+    pub listener: Listener,
+    pub grants: brokered::Grants,
 }
 
 fn ipc_err(e: ipc::IpcError) -> String {
@@ -110,7 +114,15 @@ impl Launching {
     /// Confine the broker with the agent's own capability set, so the
     /// agent's domain will nest inside this one.
     pub fn confine(self) -> Result<Confined, String> {
-        match Sandbox::apply(&self.caps) {
+        // The broker also reads the agent's syscall arguments in /proc.
+        let mut own = self.caps.clone();
+        if let Err(e) = own.allow_read("/proc") {
+            return Err(refuse(
+                &self.chan,
+                format!("cannot grant /proc to the broker: {e}"),
+            ));
+        }
+        match Sandbox::apply(&own) {
             Ok(_) => Ok(Confined {
                 chan: self.chan,
                 spec: self.spec,
@@ -128,10 +140,11 @@ impl Confined {
         mask.thread_block()
             .map_err(|e| format!("cannot block signals: {e}"))?;
         let parent = nix::unistd::getpid();
+        let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
         let pid = match sys::fork() {
             // The C strings (credentials included) exist only in the child.
             Ok(Forked::Child) => sys::exit_now(match wire::exec(&self.spec) {
-                Ok(exec) => agent::seal_and_exec(&self.caps, &exec, parent),
+                Ok(exec) => agent::seal_and_exec(&self.caps, &exec, parent, theirs),
                 Err(e) => {
                     eprintln!("nono-broker: {e}");
                     1
@@ -140,6 +153,16 @@ impl Confined {
             Ok(Forked::Parent(pid)) => pid,
             Err(e) => return Err(refuse(&self.chan, format!("cannot fork: {e}"))),
         };
+        drop(theirs);
+        let listener = match handoff::receive(&ours) {
+            Ok(fd) => Listener::new(fd),
+            Err(e) => {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                let _ = nix::sys::wait::waitpid(pid, None);
+                return Err(refuse(&self.chan, e));
+            }
+        };
+        drop(ours);
         let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC)
             .map_err(|e| format!("signalfd: {e}"))?;
         sandbox::seccomp::load_allowlist(allowlist::SERVING, sandbox::seccomp::Unlisted::Kill)
@@ -151,6 +174,8 @@ impl Confined {
             chan: self.chan,
             agent: pid,
             signals,
+            grants: brokered::Grants::of(&self.caps),
+            listener,
         })
     }
 }

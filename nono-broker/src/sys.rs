@@ -49,3 +49,65 @@ pub fn loopback_up() -> std::io::Result<()> {
     }
     Ok(())
 }
+
+fn check(r: libc::c_int) -> Result<(), nix::errno::Errno> {
+    if r < 0 {
+        Err(nix::errno::Errno::last())
+    } else {
+        Ok(())
+    }
+}
+
+/// chmod of the object `path` (a `/proc/self/fd/N` of a held descriptor).
+pub fn chmod(path: &std::ffi::CStr, mode: u32) -> Result<(), nix::errno::Errno> {
+    // SAFETY: path is a valid NUL-terminated string for the call's duration.
+    check(unsafe { libc::fchmodat(libc::AT_FDCWD, path.as_ptr(), mode, 0) })
+}
+
+/// chown of the held descriptor's object itself (AT_EMPTY_PATH).
+pub fn chown(fd: std::os::fd::BorrowedFd<'_>, uid: u32, gid: u32) -> Result<(), nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the empty path is a valid C string; fd is open for the call.
+    check(unsafe { libc::fchownat(fd.as_raw_fd(), c"".as_ptr(), uid, gid, libc::AT_EMPTY_PATH) })
+}
+
+/// utimensat on `path`; `times` None means "now" for both.
+pub fn utimens(
+    path: &std::ffi::CStr,
+    times: Option<&[libc::timespec; 2]>,
+) -> Result<(), nix::errno::Errno> {
+    let ptr = times.map(|t| t.as_ptr()).unwrap_or(std::ptr::null());
+    // SAFETY: path is a valid C string; ptr is NULL or points to two timespecs we own.
+    check(unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), ptr, 0) })
+}
+
+pub fn setxattr(
+    path: &std::ffi::CStr,
+    name: &std::ffi::CStr,
+    value: &[u8],
+    flags: i32,
+) -> Result<(), nix::errno::Errno> {
+    // SAFETY: path and name are valid C strings; value is a live slice of value.len() bytes.
+    check(unsafe {
+        libc::setxattr(
+            path.as_ptr(),
+            name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            flags,
+        )
+    })
+}
+
+pub fn removexattr(path: &std::ffi::CStr, name: &std::ffi::CStr) -> Result<(), nix::errno::Errno> {
+    // SAFETY: path and name are valid C strings.
+    check(unsafe { libc::removexattr(path.as_ptr(), name.as_ptr()) })
+}
+
+/// Own a descriptor received with SCM_RIGHTS.
+pub fn own_fd(fd: std::os::fd::RawFd) -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: the kernel just installed this descriptor for us (SCM_RIGHTS);
+    // nothing else owns it.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
+}

@@ -24,6 +24,7 @@ mod error;
 pub mod exec;
 pub mod hygiene;
 mod landlock_rules;
+mod notify_sys;
 mod privileges;
 mod probe;
 pub mod seccomp;

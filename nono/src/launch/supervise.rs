@@ -160,7 +160,9 @@ fn supervise(
             }
         }
         if broker_ready {
-            return finish(front, broker);
+            if let Some(code) = finish(front, broker)? {
+                return Ok(code);
+            }
         }
         if !signal_ready {
             continue;
@@ -181,16 +183,29 @@ fn supervise(
 }
 
 /// The broker spoke (or hung up): the agent's end, or the broker's death.
-fn finish(front: &Front, broker: &mut Child) -> Result<i32> {
+/// `None`: a brokered-decision event, keep going.
+fn finish(front: &Front, broker: &mut Child) -> Result<Option<i32>> {
     let msg = front.recv_plain();
     let code = match msg {
+        Ok(BrokerResponse::Brokered(ev)) => {
+            let verdict = if ev.allowed { "performed" } else { "denied" };
+            if ev.allowed {
+                ui::info(format!(
+                    "broker: {verdict} {} on {} ({})",
+                    ev.op, ev.path, ev.reason
+                ));
+            } else {
+                ui::warn(format!("{verdict} {} on {}: {}", ev.op, ev.path, ev.reason));
+            }
+            return Ok(None);
+        }
         Ok(BrokerResponse::Exited { code }) => code,
         Ok(BrokerResponse::Signaled { signal }) => 128 + signal,
         Ok(_) => return Err(broker_died(broker, "it answered out of order")),
         Err(e) => return Err(broker_died(broker, &e.to_string())),
     };
     let _ = broker.wait();
-    Ok(code)
+    Ok(Some(code))
 }
 
 fn broker_died(broker: &mut Child, why: &str) -> anyhow::Error {

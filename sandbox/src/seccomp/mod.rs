@@ -4,6 +4,7 @@
 //! unit-tested); [`compile`] turns that list into a libseccomp filter with
 //! the native architecture only and *kill process* for any other.
 
+pub mod notify;
 mod socket;
 pub mod table;
 

@@ -1,0 +1,248 @@
+//! Metadata changes Landlock (ABI < 9) does not cover: chmod, chown,
+//! utime(s), setxattr/removexattr. The broker performs them itself on the
+//! object it resolved and only when that object lies inside a write grant;
+//! otherwise the call fails with EACCES. The agent's own call never runs.
+
+use std::ffi::CString;
+
+use nix::errno::Errno;
+use sandbox::seccomp::notify::Brokered;
+
+use super::mem::Mem;
+use super::target::{is_symlink, open_named, path_of, proc_path, Named};
+use super::Grants;
+use crate::sys;
+
+/// Largest xattr value (XATTR_SIZE_MAX).
+const XATTR_MAX: usize = 65536;
+const XATTR_NAME_MAX: usize = 255;
+
+const fn b(name: &'static str, generic_nr: Option<i32>, why: &'static str) -> Brokered {
+    Brokered {
+        name,
+        generic_nr,
+        why,
+    }
+}
+
+/// The metadata syscalls, as data.
+pub const SYSCALLS: &[Brokered] = &[
+    b("chmod", None, "mode change by path"),
+    b("fchmod", None, "mode change by descriptor"),
+    b("fchmodat", None, "mode change relative to a directory"),
+    b("fchmodat2", Some(452), "mode change with flags (Linux 6.6)"),
+    b("chown", None, "owner change"),
+    b("fchown", None, "owner change by descriptor"),
+    b("lchown", None, "owner change of a link"),
+    b("fchownat", None, "owner change relative to a directory"),
+    b("utime", None, "timestamps"),
+    b("utimes", None, "timestamps"),
+    b("futimesat", None, "timestamps relative to a directory"),
+    b("utimensat", None, "timestamps (also futimens)"),
+    b("setxattr", None, "extended attributes"),
+    b("lsetxattr", None, "extended attributes of a link"),
+    b("fsetxattr", None, "extended attributes by descriptor"),
+    b("removexattr", None, "extended attributes"),
+    b("lremovexattr", None, "extended attributes of a link"),
+    b("fremovexattr", None, "extended attributes by descriptor"),
+    b(
+        "setxattrat",
+        Some(463),
+        "extended attributes (Linux 6.13): refused",
+    ),
+    b(
+        "removexattrat",
+        Some(466),
+        "extended attributes (Linux 6.13): refused",
+    ),
+];
+
+pub enum Op {
+    Chmod(u32),
+    Chown(u32, u32),
+    Times(Option<[libc::timespec; 2]>),
+    SetXattr {
+        name: CString,
+        value: Vec<u8>,
+        flags: i32,
+    },
+    RemoveXattr(CString),
+}
+
+impl Op {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Chmod(_) => "chmod",
+            Op::Chown(..) => "chown",
+            Op::Times(_) => "utimes",
+            Op::SetXattr { .. } => "setxattr",
+            Op::RemoveXattr(_) => "removexattr",
+        }
+    }
+}
+
+fn ts(sec: u64, nsec: u64) -> libc::timespec {
+    libc::timespec {
+        tv_sec: sec as libc::time_t,
+        tv_nsec: nsec as libc::c_long,
+    }
+}
+
+fn timevals(mem: &Mem, addr: u64) -> Result<Option<[libc::timespec; 2]>, Errno> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let [s0, u0, s1, u1] = mem.u64s::<4>(addr)?;
+    Ok(Some([ts(s0, u0 * 1000), ts(s1, u1 * 1000)]))
+}
+
+fn path(mem: &Mem, dirfd: i32, addr: u64, follow: bool) -> Result<Named, Errno> {
+    Ok(Named::Path {
+        dirfd,
+        path: mem.path(addr)?,
+        follow,
+    })
+}
+
+/// `*at` calls with AT_EMPTY_PATH and an empty path act on `dirfd`.
+fn at(mem: &Mem, a: &[u64; 6], flags: u64) -> Result<Named, Errno> {
+    let dirfd = a[0] as i32;
+    let p = mem.path(a[1])?;
+    if p.to_bytes().is_empty() && flags & libc::AT_EMPTY_PATH as u64 != 0 {
+        return Ok(Named::Fd(dirfd));
+    }
+    let follow = flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
+    Ok(Named::Path {
+        dirfd,
+        path: p,
+        follow,
+    })
+}
+
+fn xattr_name(mem: &Mem, addr: u64) -> Result<CString, Errno> {
+    mem.cstring(addr, XATTR_NAME_MAX + 1).map_err(|e| {
+        if e == Errno::ENAMETOOLONG {
+            Errno::ERANGE
+        } else {
+            e
+        }
+    })
+}
+
+fn xattr_value(mem: &Mem, addr: u64, size: u64) -> Result<Vec<u8>, Errno> {
+    if size as usize > XATTR_MAX {
+        return Err(Errno::E2BIG);
+    }
+    if size == 0 {
+        return Ok(Vec::new());
+    }
+    mem.bytes(addr, size as usize)
+}
+
+/// Decode a metadata call; None when `nr` is not one.
+pub fn decode(nr: i64, a: &[u64; 6], mem: &Mem) -> Option<Result<(Named, Op), Errno>> {
+    let cwd = libc::AT_FDCWD;
+    let r = match nr {
+        libc::SYS_chmod => path(mem, cwd, a[0], true).map(|n| (n, Op::Chmod(a[1] as u32))),
+        libc::SYS_fchmod => Ok((Named::Fd(a[0] as i32), Op::Chmod(a[1] as u32))),
+        libc::SYS_fchmodat => at(mem, a, 0).map(|n| (n, Op::Chmod(a[2] as u32))),
+        452 => at(mem, a, a[3]).map(|n| (n, Op::Chmod(a[2] as u32))),
+        libc::SYS_chown => {
+            path(mem, cwd, a[0], true).map(|n| (n, Op::Chown(a[1] as u32, a[2] as u32)))
+        }
+        libc::SYS_lchown => {
+            path(mem, cwd, a[0], false).map(|n| (n, Op::Chown(a[1] as u32, a[2] as u32)))
+        }
+        libc::SYS_fchown => Ok((Named::Fd(a[0] as i32), Op::Chown(a[1] as u32, a[2] as u32))),
+        libc::SYS_fchownat => at(mem, a, a[4]).map(|n| (n, Op::Chown(a[2] as u32, a[3] as u32))),
+        libc::SYS_utime => path(mem, cwd, a[0], true).and_then(|n| {
+            let t = if a[1] == 0 {
+                None
+            } else {
+                let [at, mt] = mem.u64s::<2>(a[1])?;
+                Some([ts(at, 0), ts(mt, 0)])
+            };
+            Ok((n, Op::Times(t)))
+        }),
+        libc::SYS_utimes => {
+            path(mem, cwd, a[0], true).and_then(|n| Ok((n, Op::Times(timevals(mem, a[1])?))))
+        }
+        libc::SYS_futimesat => path(mem, a[0] as i32, a[1], true)
+            .and_then(|n| Ok((n, Op::Times(timevals(mem, a[2])?)))),
+        libc::SYS_utimensat => {
+            let named = if a[1] == 0 {
+                Ok(Named::Fd(a[0] as i32))
+            } else {
+                at(mem, a, a[3])
+            };
+            named.and_then(|n| {
+                let t = if a[2] == 0 {
+                    None
+                } else {
+                    let [s0, n0, s1, n1] = mem.u64s::<4>(a[2])?;
+                    Some([ts(s0, n0), ts(s1, n1)])
+                };
+                Ok((n, Op::Times(t)))
+            })
+        }
+        libc::SYS_setxattr | libc::SYS_lsetxattr | libc::SYS_fsetxattr => {
+            let named = match nr {
+                libc::SYS_fsetxattr => Ok(Named::Fd(a[0] as i32)),
+                libc::SYS_lsetxattr => path(mem, cwd, a[0], false),
+                _ => path(mem, cwd, a[0], true),
+            };
+            named.and_then(|n| {
+                Ok((
+                    n,
+                    Op::SetXattr {
+                        name: xattr_name(mem, a[1])?,
+                        value: xattr_value(mem, a[2], a[3])?,
+                        flags: a[4] as i32,
+                    },
+                ))
+            })
+        }
+        libc::SYS_removexattr | libc::SYS_lremovexattr | libc::SYS_fremovexattr => {
+            let named = match nr {
+                libc::SYS_fremovexattr => Ok(Named::Fd(a[0] as i32)),
+                libc::SYS_lremovexattr => path(mem, cwd, a[0], false),
+                _ => path(mem, cwd, a[0], true),
+            };
+            named.and_then(|n| Ok((n, Op::RemoveXattr(xattr_name(mem, a[1])?))))
+        }
+        // The *xattrat calls carry a struct; glibc does not use them yet.
+        463 | 466 => Err(Errno::ENOSYS),
+        _ => return None,
+    };
+    Some(r)
+}
+
+/// Resolve, judge and perform. Returns the path acted on (for events).
+pub fn perform(
+    pid: u32,
+    named: &Named,
+    op: &Op,
+    grants: &Grants,
+) -> Result<String, (Errno, String)> {
+    let fd = open_named(pid, named).map_err(|e| (e, String::new()))?;
+    let Some(p) = path_of(&fd) else {
+        return Err((Errno::EACCES, "(deleted or unnamed object)".into()));
+    };
+    let shown = p.display().to_string();
+    if !grants.writable(&p) {
+        return Err((Errno::EACCES, shown));
+    }
+    let link = is_symlink(&fd);
+    let via = proc_path(&fd);
+    let r = match op {
+        Op::Chmod(_) | Op::Times(_) | Op::SetXattr { .. } | Op::RemoveXattr(_) if link => {
+            Err(Errno::EOPNOTSUPP)
+        }
+        Op::Chmod(mode) => sys::chmod(&via, *mode),
+        Op::Chown(uid, gid) => sys::chown(std::os::fd::AsFd::as_fd(&fd), *uid, *gid),
+        Op::Times(t) => sys::utimens(&via, t.as_ref()),
+        Op::SetXattr { name, value, flags } => sys::setxattr(&via, name, value, *flags),
+        Op::RemoveXattr(name) => sys::removexattr(&via, name),
+    };
+    r.map(|()| shown.clone()).map_err(|e| (e, shown))
+}

@@ -1,0 +1,79 @@
+//! Raw seccomp user-notification ioctls (libc has the structures and
+//! request numbers; no safe wrapper offers them all, ADDFD in particular).
+#![allow(unsafe_code)]
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+/// Receive one notification (blocks until one is pending).
+pub(crate) fn recv(fd: BorrowedFd<'_>) -> io::Result<libc::seccomp_notif> {
+    // SAFETY: seccomp_notif is plain old data; all-zero is valid and is what
+    // NOTIF_RECV requires on entry.
+    let mut n: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+    // SAFETY: NOTIF_RECV writes one seccomp_notif into `n`, which we own.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_RECV, &mut n) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n)
+}
+
+/// Answer a notification: `error` (negative errno) or `val`, or continue.
+pub(crate) fn send(
+    fd: BorrowedFd<'_>,
+    id: u64,
+    val: i64,
+    error: i32,
+    flags: u32,
+) -> io::Result<()> {
+    let mut resp = libc::seccomp_notif_resp {
+        id,
+        val,
+        error,
+        flags,
+    };
+    // SAFETY: NOTIF_SEND reads one seccomp_notif_resp from `resp`.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &mut resp) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Whether notification `id` is still pending (its task still waits in
+/// that very syscall).
+pub(crate) fn id_valid(fd: BorrowedFd<'_>, id: u64) -> bool {
+    let mut id = id;
+    // SAFETY: NOTIF_ID_VALID reads one u64 from `id`.
+    unsafe { libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_ID_VALID, &mut id) == 0 }
+}
+
+/// Install `src` in the notifying task and complete its syscall with the
+/// new descriptor number (SECCOMP_ADDFD_FLAG_SEND): atomic.
+pub(crate) fn addfd_send(
+    fd: BorrowedFd<'_>,
+    id: u64,
+    src: RawFd,
+    cloexec: bool,
+) -> io::Result<i32> {
+    let mut a = libc::seccomp_notif_addfd {
+        id,
+        flags: libc::SECCOMP_ADDFD_FLAG_SEND as u32,
+        srcfd: src as u32,
+        newfd: 0,
+        newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 },
+    };
+    // SAFETY: NOTIF_ADDFD reads one seccomp_notif_addfd from `a`.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_ADDFD, &mut a) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(r)
+}
+
+/// Own the listener descriptor libseccomp returned.
+pub(crate) fn own(fd: RawFd) -> OwnedFd {
+    // SAFETY: the kernel just returned this descriptor for our filter;
+    // nothing else owns it.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}

@@ -1,0 +1,133 @@
+//! seccomp user notification: a filter that suspends chosen syscalls and
+//! hands them to a supervisor through a listener descriptor, and the
+//! supervisor's side of that descriptor.
+//!
+//! The kernel allows one listener per task, so one filter carries every
+//! brokered syscall. If the listener is closed (the supervisor died),
+//! pending and future notified syscalls fail with `ENOSYS`: fail closed.
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
+
+use libseccomp::{ScmpAction, ScmpArch, ScmpFilterContext, ScmpSyscall};
+
+use crate::{notify_sys, Result, SandboxError};
+
+/// A brokered syscall: its name, and its number for kernels/libseccomp
+/// builds that predate the name (syscalls from 5.1 on share one number on
+/// every architecture).
+#[derive(Debug, Clone, Copy)]
+pub struct Brokered {
+    pub name: &'static str,
+    pub generic_nr: Option<i32>,
+    pub why: &'static str,
+}
+
+fn resolve(b: &Brokered) -> Result<ScmpSyscall> {
+    match ScmpSyscall::from_name(b.name) {
+        Ok(s) => Ok(s),
+        Err(e) => match b.generic_nr {
+            Some(nr) => Ok(ScmpSyscall::from(nr)),
+            None => Err(SandboxError::Seccomp {
+                stage: "resolve syscall name",
+                message: format!("{}: {e}", b.name),
+            }),
+        },
+    }
+}
+
+/// Load a filter that notifies for each of `syscalls` (native architecture
+/// only; others are killed) and return the listener. Call after
+/// `Sandbox::apply` (no_new_privs is set there), before exec.
+pub fn install_listener(syscalls: &[Brokered]) -> Result<OwnedFd> {
+    let err = |stage: &'static str| {
+        move |e: libseccomp::error::SeccompError| SandboxError::Seccomp {
+            stage,
+            message: e.to_string(),
+        }
+    };
+    let mut ctx = ScmpFilterContext::new(ScmpAction::Allow).map_err(err("create notify filter"))?;
+    ctx.set_act_badarch(ScmpAction::KillProcess)
+        .map_err(err("set bad-arch action"))?;
+    if !ctx
+        .is_arch_present(ScmpArch::native())
+        .map_err(err("check arch"))?
+    {
+        ctx.add_arch(ScmpArch::native()).map_err(err("add arch"))?;
+    }
+    for b in syscalls {
+        ctx.add_rule(ScmpAction::Notify, resolve(b)?)
+            .map_err(err("add notify rule"))?;
+    }
+    ctx.load().map_err(err("load notify filter"))?;
+    let fd = ctx.get_notify_fd().map_err(err("get listener"))?;
+    Ok(notify_sys::own(fd))
+}
+
+/// One suspended syscall.
+#[derive(Debug, Clone, Copy)]
+pub struct Notification {
+    pub id: u64,
+    pub pid: u32,
+    pub nr: i32,
+    pub args: [u64; 6],
+}
+
+/// The supervisor's end.
+#[derive(Debug)]
+pub struct Listener {
+    fd: OwnedFd,
+}
+
+impl Listener {
+    pub fn new(fd: OwnedFd) -> Listener {
+        Listener { fd }
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    pub fn recv(&self) -> io::Result<Notification> {
+        let n = notify_sys::recv(self.fd.as_fd())?;
+        Ok(Notification {
+            id: n.id,
+            pid: n.pid,
+            nr: n.data.nr,
+            args: n.data.args,
+        })
+    }
+
+    /// Still pending? Check after every read of the task's memory.
+    pub fn valid(&self, id: u64) -> bool {
+        notify_sys::id_valid(self.fd.as_fd(), id)
+    }
+
+    /// Fail the syscall with `errno`.
+    pub fn deny(&self, id: u64, errno: i32) -> io::Result<()> {
+        notify_sys::send(self.fd.as_fd(), id, 0, -errno, 0)
+    }
+
+    /// Complete the syscall with return value `val` (done by the supervisor).
+    pub fn reply(&self, id: u64, val: i64) -> io::Result<()> {
+        notify_sys::send(self.fd.as_fd(), id, val, 0, 0)
+    }
+
+    /// Let the kernel run the syscall as made. Only for decisions that do
+    /// not depend on the task's memory (its own checks, e.g. Landlock,
+    /// still apply to whatever the memory says then).
+    pub fn proceed(&self, id: u64) -> io::Result<()> {
+        notify_sys::send(
+            self.fd.as_fd(),
+            id,
+            0,
+            0,
+            libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
+        )
+    }
+
+    /// Complete the syscall by installing `fd` in the task; returns its number.
+    pub fn inject(&self, id: u64, fd: RawFd, cloexec: bool) -> io::Result<i32> {
+        notify_sys::addfd_send(self.fd.as_fd(), id, fd, cloexec)
+    }
+}
