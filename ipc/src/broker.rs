@@ -43,6 +43,26 @@ pub struct WireCaps {
     pub tcp_bind_ports: Vec<u16>,
 }
 
+/// How far a unix-socket grant reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WireUnixScope {
+    /// The socket at this path.
+    Socket,
+    /// Sockets directly in this directory.
+    Dir,
+    /// Sockets anywhere under this directory.
+    Subtree,
+}
+
+/// One pathname AF_UNIX grant (canonical path), for connect and, when
+/// `bind`, bind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireUnixGrant {
+    pub path: Vec<u8>,
+    pub scope: WireUnixScope,
+    pub bind: bool,
+}
+
 /// Everything needed to start the agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LaunchSpec {
@@ -54,6 +74,8 @@ pub struct LaunchSpec {
     /// Variables the keyholder will deliver on the credentials channel
     /// (fd 4); any other name, or a missing one, aborts the launch.
     pub credential_vars: Vec<String>,
+    /// Pathname unix sockets the broker lets the agent reach.
+    pub unix_grants: Vec<WireUnixGrant>,
 }
 
 /// One brokered decision (a metadata change performed or refused, a unix

@@ -28,6 +28,12 @@ pub fn seal_and_exec(caps: &CapabilitySet, exec: &Exec, parent: Pid, handoff: Un
     // leaves this process before exec.
     match install_listener(&crate::brokered::syscalls()) {
         Ok(listener) => {
+            // The broker takes the listener with pidfd_getfd, which needs
+            // this child dumpable (as it will be after exec anyway; fork
+            // inherited the broker's non-dumpable flag).
+            if nix::sys::prctl::set_dumpable(true).is_err() {
+                return 1;
+            }
             if let Err(e) = crate::handoff::send(&handoff, &listener) {
                 eprintln!("nono: {e}");
                 return 1;

@@ -56,6 +56,17 @@ pub const SERVING: &[Allowed] = &[
     a("utimensat", "perform a granted timestamp change"),
     a("setxattr", "perform a granted setxattr"),
     a("removexattr", "perform a granted removexattr"),
+    a(
+        "pidfd_open",
+        "borrow the agent's socket for a brokered call",
+    ),
+    a(
+        "pidfd_getfd",
+        "borrow the agent's socket for a brokered call",
+    ),
+    a("getsockopt", "the borrowed socket's family and type"),
+    a("connect", "perform a granted unix connect"),
+    a("bind", "perform a granted unix bind"),
     a("exit", "exit"),
     a("exit_group", "exit"),
 ];

@@ -1,50 +1,33 @@
 //! Passing the seccomp listener from the agent (which must create it, for
-//! its own filter) to the broker, over a socketpair made before the fork.
+//! its own filter) to the broker. The agent cannot send it with
+//! `sendmsg`: that call is already brokered by then and would wait for the
+//! broker, which waits for the listener. So the agent writes the
+//! descriptor's number on a socketpair made before the fork, the broker
+//! takes a duplicate with `pidfd_getfd` and acknowledges, and only then
+//! does the agent close its copy and exec.
 
-use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
-use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
-
-/// Agent side: send the listener, then the caller drops its copy.
-pub fn send(sock: &UnixStream, listener: &OwnedFd) -> Result<(), String> {
-    let fds = [listener.as_raw_fd()];
-    sendmsg::<()>(
-        sock.as_raw_fd(),
-        &[IoSlice::new(b"L")],
-        &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::empty(),
-        None,
-    )
-    .map(|_| ())
-    .map_err(|e| format!("cannot hand the seccomp listener to the broker: {e}"))
+/// Agent side: announce the listener and wait until the broker holds it.
+pub fn send(mut sock: &UnixStream, listener: &OwnedFd) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("cannot hand the seccomp listener to the broker: {e}");
+    sock.write_all(&listener.as_raw_fd().to_ne_bytes())
+        .map_err(err)?;
+    let mut ack = [0u8; 1];
+    sock.read_exact(&mut ack).map_err(err)?;
+    Ok(())
 }
 
-/// Broker side: exactly one descriptor, or the agent failed before sending.
-pub fn receive(sock: &UnixStream) -> Result<OwnedFd, String> {
-    let mut byte = [0u8; 1];
-    let mut iov = [IoSliceMut::new(&mut byte)];
-    let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(
-        sock.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )
-    .map_err(|e| format!("seccomp listener handoff: {e}"))?;
-    for c in msg
-        .cmsgs()
-        .map_err(|e| format!("seccomp listener handoff: {e}"))?
-    {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            if let [fd] = fds[..] {
-                return Ok(crate::sys::own_fd(fd));
-            }
-            for fd in fds {
-                drop(crate::sys::own_fd(fd));
-            }
-        }
-    }
-    Err("the agent did not start (no seccomp listener)".into())
+/// Broker side: take the agent's listener, then let the agent go on.
+pub fn receive(mut sock: &UnixStream, agent: u32) -> Result<OwnedFd, String> {
+    let mut n = [0u8; 4];
+    sock.read_exact(&mut n)
+        .map_err(|_| "the agent did not start (no seccomp listener)".to_string())?;
+    let fd = crate::sys::borrow_fd(agent, i32::from_ne_bytes(n))
+        .map_err(|e| format!("cannot take the agent's seccomp listener: {e}"))?;
+    sock.write_all(b"k")
+        .map_err(|e| format!("seccomp listener handoff: {e}"))?;
+    Ok(fd)
 }

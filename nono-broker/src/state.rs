@@ -116,6 +116,7 @@ impl Launching {
     pub fn confine(self) -> Result<Confined, String> {
         // The broker also reads the agent's syscall arguments in /proc.
         let mut own = self.caps.clone();
+        own.set_supervisor(true);
         if let Err(e) = own.allow_read("/proc") {
             return Err(refuse(
                 &self.chan,
@@ -154,7 +155,7 @@ impl Confined {
             Err(e) => return Err(refuse(&self.chan, format!("cannot fork: {e}"))),
         };
         drop(theirs);
-        let listener = match handoff::receive(&ours) {
+        let listener = match handoff::receive(&ours, pid.as_raw() as u32) {
             Ok(fd) => Listener::new(fd),
             Err(e) => {
                 let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
@@ -174,7 +175,7 @@ impl Confined {
             chan: self.chan,
             agent: pid,
             signals,
-            grants: brokered::Grants::of(&self.caps),
+            grants: brokered::Grants::of(&self.caps, &self.spec.unix_grants),
             listener,
         })
     }

@@ -111,3 +111,107 @@ pub fn own_fd(fd: std::os::fd::RawFd) -> std::os::fd::OwnedFd {
     // nothing else owns it.
     unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
 }
+
+/// A duplicate of descriptor `fd` of process `pid` (pidfd_open + pidfd_getfd).
+pub fn borrow_fd(pid: u32, fd: i32) -> Result<std::os::fd::OwnedFd, nix::errno::Errno> {
+    // SAFETY: pidfd_open takes a pid and flags; the result is checked.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if pidfd < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    let pidfd = own_fd(pidfd as i32);
+    use std::os::fd::AsRawFd;
+    // SAFETY: pidfd_getfd takes a pidfd, a descriptor number and flags.
+    let dup = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };
+    if dup < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    Ok(own_fd(dup as i32))
+}
+
+/// An integer socket option (SO_DOMAIN, SO_TYPE).
+pub fn sockopt_int(fd: std::os::fd::BorrowedFd<'_>, opt: i32) -> Result<i32, nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: v and len are live locals of the sizes passed.
+    let r = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            opt,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    check(r).map(|()| v)
+}
+
+fn sockaddr_un(path: &[u8]) -> Result<(libc::sockaddr_un, libc::socklen_t), nix::errno::Errno> {
+    // SAFETY: sockaddr_un is plain old data; all-zero is valid.
+    let mut a: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    a.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    if path.len() > a.sun_path.len() {
+        return Err(nix::errno::Errno::ENAMETOOLONG);
+    }
+    for (d, s) in a.sun_path.iter_mut().zip(path) {
+        *d = *s as libc::c_char;
+    }
+    let len = std::mem::size_of::<libc::sa_family_t>() + path.len();
+    Ok((a, len as libc::socklen_t))
+}
+
+/// connect/bind/sendto on a unix socket with the address `path` (raw
+/// sun_path bytes: a `/proc/self/fd/...` path, or an abstract name).
+pub enum SockCall<'a> {
+    Connect,
+    Bind,
+    SendTo(&'a [u8], i32),
+}
+
+pub fn unix_call(
+    fd: std::os::fd::BorrowedFd<'_>,
+    path: &[u8],
+    call: SockCall<'_>,
+) -> Result<i64, nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
+    let (a, len) = sockaddr_un(path)?;
+    let ap = (&a as *const libc::sockaddr_un).cast::<libc::sockaddr>();
+    // SAFETY: `a` lives for the call and `len` does not exceed its size;
+    // data slices are live for their stated lengths.
+    let r = unsafe {
+        match call {
+            SockCall::Connect => libc::connect(fd.as_raw_fd(), ap, len) as isize,
+            SockCall::Bind => libc::bind(fd.as_raw_fd(), ap, len) as isize,
+            SockCall::SendTo(data, flags) => libc::sendto(
+                fd.as_raw_fd(),
+                data.as_ptr().cast(),
+                data.len(),
+                flags,
+                ap,
+                len,
+            ),
+        }
+    };
+    if r < 0 {
+        Err(nix::errno::Errno::last())
+    } else {
+        Ok(r as i64)
+    }
+}
+
+/// send on a connected socket.
+pub fn send(
+    fd: std::os::fd::BorrowedFd<'_>,
+    data: &[u8],
+    flags: i32,
+) -> Result<i64, nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: data is a live slice of data.len() bytes.
+    let r = unsafe { libc::send(fd.as_raw_fd(), data.as_ptr().cast(), data.len(), flags) };
+    if r < 0 {
+        Err(nix::errno::Errno::last())
+    } else {
+        Ok(r as i64)
+    }
+}

@@ -27,6 +27,9 @@ pub fn caps(w: &WireCaps) -> Result<CapabilitySet, String> {
         WireNetwork::Blocked => NetworkPolicy::Blocked,
         WireNetwork::TcpPorts => NetworkPolicy::TcpPorts,
     });
+    // This broker mediates pathname unix sockets (brokered/unix.rs), so
+    // the agent may create them again.
+    caps.set_unix_sockets(true);
     for &p in &w.tcp_connect_ports {
         caps.allow_tcp_connect(p);
     }

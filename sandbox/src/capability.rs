@@ -102,6 +102,8 @@ pub struct CapabilitySet {
     isolate_signals: bool,
     isolate_abstract_unix: bool,
     kernel_keyring: bool,
+    unix_sockets: bool,
+    supervisor: bool,
 }
 
 impl CapabilitySet {
@@ -212,6 +214,31 @@ impl CapabilitySet {
     pub fn set_kernel_keyring(&mut self, on: bool) -> &mut Self {
         self.kernel_keyring = on;
         self
+    }
+
+    /// Allow creating `AF_UNIX` sockets (whatever the network policy).
+    /// Only when a supervisor mediates pathname connect/bind/send, since
+    /// Landlock (ABI < 9) does not restrict them.
+    pub fn set_unix_sockets(&mut self, on: bool) -> &mut Self {
+        self.unix_sockets = on;
+        self
+    }
+
+    /// Whether `AF_UNIX` sockets may be created.
+    pub fn allows_unix_sockets(&self) -> bool {
+        self.unix_sockets
+    }
+
+    /// Keep `pidfd_getfd` open: for a supervisor that acts on its
+    /// supervised process's descriptors. Never for agents.
+    pub fn set_supervisor(&mut self, on: bool) -> &mut Self {
+        self.supervisor = on;
+        self
+    }
+
+    /// Whether this set is a supervisor's.
+    pub fn is_supervisor(&self) -> bool {
+        self.supervisor
     }
 
     /// Whether the kernel keyring syscalls stay open.

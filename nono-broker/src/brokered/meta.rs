@@ -21,6 +21,7 @@ const fn b(name: &'static str, generic_nr: Option<i32>, why: &'static str) -> Br
     Brokered {
         name,
         generic_nr,
+        when_arg_nonzero: None,
         why,
     }
 }

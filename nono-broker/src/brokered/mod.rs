@@ -7,6 +7,7 @@
 mod mem;
 mod meta;
 mod target;
+mod unix;
 
 use std::path::{Path, PathBuf};
 
@@ -19,18 +20,22 @@ use mem::Mem;
 
 /// Every syscall the agent's notify filter hands to the broker.
 pub fn syscalls() -> Vec<Brokered> {
-    meta::SYSCALLS.to_vec()
+    let mut v = meta::SYSCALLS.to_vec();
+    v.extend_from_slice(unix::SYSCALLS);
+    v
 }
 
 /// Where the agent may write (after expansion around protected paths).
 #[derive(Debug, Clone)]
 pub struct Grants {
     write: Vec<(PathBuf, GrantKind)>,
+    unix: unix::UnixGrants,
 }
 
 impl Grants {
-    pub fn of(caps: &CapabilitySet) -> Grants {
+    pub fn of(caps: &CapabilitySet, unix: &[ipc::broker::WireUnixGrant]) -> Grants {
         Grants {
+            unix: unix::UnixGrants::of(unix),
             write: caps
                 .grants()
                 .into_iter()
@@ -50,61 +55,107 @@ impl Grants {
 
 /// What to tell the kernel, and what to tell the front end.
 struct Decision {
-    reply: Result<i64, Errno>,
+    reply: Reply,
     event: Option<BrokeredEvent>,
+}
+
+enum Reply {
+    /// Let the kernel run the call as made (only where the agent's memory
+    /// cannot change the outcome: see `unix.rs`).
+    Continue,
+    Done(Result<i64, Errno>),
+}
+
+fn done(r: Result<i64, Errno>) -> Option<Decision> {
+    Some(Decision {
+        reply: Reply::Done(r),
+        event: None,
+    })
+}
+
+fn event(
+    allowed: bool,
+    op: &str,
+    path: String,
+    reply: &Result<i64, Errno>,
+    grant_hint: &str,
+) -> BrokeredEvent {
+    BrokeredEvent {
+        allowed,
+        op: op.to_string(),
+        path,
+        reason: match (allowed, reply) {
+            (true, _) => "granted".into(),
+            (false, Err(Errno::EACCES)) => grant_hint.into(),
+            (false, Err(e)) => e.desc().to_string(),
+            (false, Ok(_)) => String::new(),
+        },
+    }
 }
 
 fn decide(n: &Notification, grants: &Grants, listener: &Listener) -> Option<Decision> {
     let mem = match Mem::open(n.pid) {
         Ok(m) => m,
-        Err(e) => {
-            return Some(Decision {
-                reply: Err(e),
-                event: None,
-            })
-        }
+        Err(e) => return done(Err(e)),
     };
+    let valid = || listener.valid(n.id);
+    if let Some(v) = unix::decide(n.nr as i64, n.pid, &n.args, &mem, &grants.unix, &valid) {
+        if !valid() {
+            return None;
+        }
+        return Some(match v {
+            unix::Verdict::Continue => Decision {
+                reply: Reply::Continue,
+                event: None,
+            },
+            unix::Verdict::Reply(r) => Decision {
+                reply: Reply::Done(r),
+                event: None,
+            },
+            unix::Verdict::Judged {
+                reply,
+                op,
+                path,
+                allowed,
+            } => Decision {
+                event: Some(event(
+                    allowed,
+                    op,
+                    path,
+                    &reply,
+                    "not a granted unix socket (--allow-unix-socket and related flags grant it)",
+                )),
+                reply: Reply::Done(reply),
+            },
+        });
+    }
     let decoded = meta::decode(n.nr as i64, &n.args, &mem);
     // The arguments are copied now; the pid must still be that task.
-    if !listener.valid(n.id) {
+    if !valid() {
         return None;
     }
-    let Some(decoded) = decoded else {
-        return Some(Decision {
-            reply: Err(Errno::ENOSYS),
-            event: None,
-        });
-    };
     let (named, op) = match decoded {
-        Ok(x) => x,
-        Err(e) => {
-            return Some(Decision {
-                reply: Err(e),
-                event: None,
-            })
-        }
+        None => return done(Err(Errno::ENOSYS)),
+        Some(Err(e)) => return done(Err(e)),
+        Some(Ok(x)) => x,
     };
     let (reply, path, allowed) = match meta::perform(n.pid, &named, &op, grants) {
         Ok(p) => (Ok(0), p, true),
         Err((e, p)) => (Err(e), p, false),
     };
-    let event = (!path.is_empty()).then(|| BrokeredEvent {
-        allowed,
-        op: op.name().to_string(),
-        path,
-        reason: if allowed {
-            "inside a write grant".into()
-        } else {
-            match reply {
-                Err(Errno::EACCES) => {
-                    "outside the write grants (--allow or --write grants it)".into()
-                }
-                Err(e) => e.desc().to_string(),
-                Ok(_) => String::new(),
-            }
-        },
+    let ev = (!path.is_empty()).then(|| {
+        event(
+            allowed,
+            op.name(),
+            path,
+            &reply,
+            "outside the write grants (--allow or --write grants it)",
+        )
     });
-    Some(Decision { reply, event })
+    Some(Decision {
+        reply: Reply::Done(reply),
+        event: ev,
+    })
 }
 
 /// Handle one pending notification. Returns an event for the front end.
@@ -123,8 +174,9 @@ pub fn handle(listener: &Listener, grants: &Grants) -> Result<Option<BrokeredEve
         return Ok(None);
     };
     let sent = match d.reply {
-        Ok(v) => listener.reply(n.id, v),
-        Err(e) => listener.deny(n.id, e as i32),
+        Reply::Continue => listener.proceed(n.id),
+        Reply::Done(Ok(v)) => listener.reply(n.id, v),
+        Reply::Done(Err(e)) => listener.deny(n.id, e as i32),
     };
     // ENOENT: the task went away meanwhile; nothing to answer.
     if let Err(e) = sent {

@@ -47,13 +47,18 @@ pub fn check(l: &LaterArgs, proxy: &ProxyArgs, mode: Mode) -> Result<()> {
         );
     }
     let broker_flag = first_broker_flag(l).or(elevation_env.then_some("NONO_CAPABILITY_ELEVATION"));
-    if let Some(flag) = broker_flag {
-        match mode {
-            Mode::Wrap => bail!("{flag} needs the broker, and nono wrap keeps no helper process. Use nono run instead."),
-            Mode::Run => bail!(
-                "{flag}: brokered unix sockets and capability elevation are not available in this release; nothing was run"
-            ),
-        }
+    if let (Some(flag), Mode::Wrap) = (broker_flag, mode) {
+        bail!(
+            "{flag} needs the broker, and nono wrap keeps no helper process. Use nono run instead."
+        );
+    }
+    if l.capability_elevation || elevation_env {
+        let flag = if l.capability_elevation {
+            "--capability-elevation"
+        } else {
+            "NONO_CAPABILITY_ELEVATION"
+        };
+        bail!("{flag}: capability elevation is not available in this release; nothing was run");
     }
     Ok(())
 }

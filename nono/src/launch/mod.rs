@@ -11,6 +11,7 @@ mod plan;
 mod proxy;
 mod session;
 mod supervise;
+mod unix;
 
 use anyhow::{bail, Result};
 

@@ -36,6 +36,8 @@ pub struct Plan {
     pub env: Vec<CString>,
     /// Proxy mode and local ports.
     pub network: NetworkPlan,
+    /// Pathname unix sockets the broker lets the agent reach (`run` only).
+    pub unix_grants: Vec<ipc::broker::WireUnixGrant>,
     /// The agent's trust bundle and the session CA alone (proxy mode).
     pub ca_files: Option<(PathBuf, PathBuf)>,
     /// Held so a `run` session's directory is removed when the plan is
@@ -155,6 +157,15 @@ impl Plan {
             }
             overrides.push((POLICY_ENV, s.policy_file.as_os_str().to_owned()));
         }
+        let (unix_grants, unix_fs) = super::unix::plan(
+            &args.later,
+            &policy.profile.profile,
+            &crate::policy::vars::Vars::from_env(grants::workdir(&args.policy.fs)?),
+        )?;
+        if mode == Mode::Wrap && !unix_grants.is_empty() {
+            bail!("unix-socket grants need the broker, and nono wrap keeps no helper process. Use nono run instead.");
+        }
+        extra.extend(unix_fs);
         let mut ca_files = None;
         if let (Some(s), Some(_)) = (&session, &net.proxy) {
             let files = s.create_ca_files()?;
@@ -170,6 +181,8 @@ impl Plan {
         }
         let mut caps = grants::capability_set(&policy.rules)?;
         caps.set_network(policy.network);
+        // In `run` the broker mediates pathname unix sockets.
+        caps.set_unix_sockets(mode == Mode::Run);
         if policy.network == NetworkPolicy::TcpPorts {
             for &p in &net.open_ports {
                 caps.allow_tcp_connect(p).allow_tcp_bind(p);
@@ -210,6 +223,7 @@ impl Plan {
             argv,
             env,
             network: net,
+            unix_grants,
             ca_files,
             session,
         }))
@@ -263,6 +277,7 @@ impl Plan {
                 tcp_bind_ports: self.caps.tcp_bind_ports().to_vec(),
             },
             credential_vars: self.credentials.iter().map(|c| c.var.clone()).collect(),
+            unix_grants: self.unix_grants.clone(),
         }
     }
 }

@@ -36,6 +36,21 @@ pub fn merge(mut base: Profile, child: &Profile) -> Profile {
     cat(&mut f.read_file, &cf.read_file);
     cat(&mut f.write_file, &cf.write_file);
     cat(&mut f.suppress_save_prompt, &cf.suppress_save_prompt);
+    cat(&mut f.allow_unix_socket, &cf.allow_unix_socket);
+    cat(&mut f.allow_unix_socket_bind, &cf.allow_unix_socket_bind);
+    cat(&mut f.allow_unix_socket_dir, &cf.allow_unix_socket_dir);
+    cat(
+        &mut f.allow_unix_socket_dir_bind,
+        &cf.allow_unix_socket_dir_bind,
+    );
+    cat(
+        &mut f.allow_unix_socket_subtree,
+        &cf.allow_unix_socket_subtree,
+    );
+    cat(
+        &mut f.allow_unix_socket_subtree_bind,
+        &cf.allow_unix_socket_subtree_bind,
+    );
     let (n, cn) = (&mut base.network, &child.network);
     n.block = cn.block.or(n.block);
     n.network_profile = cn.network_profile.clone().or(n.network_profile.take());

@@ -59,6 +59,19 @@ pub struct Filesystem {
     pub write_file: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suppress_save_prompt: Vec<String>,
+    /// Pathname unix sockets (as the `--allow-unix-socket*` flags).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_unix_socket: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_unix_socket_bind: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_unix_socket_dir: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_unix_socket_dir_bind: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_unix_socket_subtree: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_unix_socket_subtree_bind: Vec<String>,
 }
 
 /// Network settings. Only `block` is enforced in this release; the proxy

@@ -21,11 +21,12 @@ pub use table::{ArgCmp, ArgRule, Cmp, Denied, DENIED};
 /// baseline argument rules, and the socket-family policy.
 pub fn rules_for(caps: &CapabilitySet) -> (Vec<&'static Denied>, Vec<ArgRule>) {
     let mut arg_rules = table::baseline_arg_rules();
-    arg_rules.extend(socket_rules(caps.network()));
+    arg_rules.extend(socket_rules(caps.network(), caps.allows_unix_sockets()));
     let keyring = ["keyctl", "add_key", "request_key"];
     let denied = DENIED
         .iter()
         .filter(|d| !(caps.allows_kernel_keyring() && keyring.contains(&d.name)))
+        .filter(|d| !(caps.is_supervisor() && d.name == "pidfd_getfd"))
         .collect();
     (denied, arg_rules)
 }

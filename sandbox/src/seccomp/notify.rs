@@ -9,7 +9,9 @@
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 
-use libseccomp::{ScmpAction, ScmpArch, ScmpFilterContext, ScmpSyscall};
+use libseccomp::{
+    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
+};
 
 use crate::{notify_sys, Result, SandboxError};
 
@@ -20,6 +22,8 @@ use crate::{notify_sys, Result, SandboxError};
 pub struct Brokered {
     pub name: &'static str,
     pub generic_nr: Option<i32>,
+    /// Notify only when this argument is non-zero (e.g. sendto's address).
+    pub when_arg_nonzero: Option<u32>,
     pub why: &'static str,
 }
 
@@ -56,8 +60,15 @@ pub fn install_listener(syscalls: &[Brokered]) -> Result<OwnedFd> {
         ctx.add_arch(ScmpArch::native()).map_err(err("add arch"))?;
     }
     for b in syscalls {
-        ctx.add_rule(ScmpAction::Notify, resolve(b)?)
-            .map_err(err("add notify rule"))?;
+        match b.when_arg_nonzero {
+            None => ctx.add_rule(ScmpAction::Notify, resolve(b)?),
+            Some(arg) => ctx.add_rule_conditional(
+                ScmpAction::Notify,
+                resolve(b)?,
+                &[ScmpArgCompare::new(arg, ScmpCompareOp::NotEqual, 0)],
+            ),
+        }
+        .map_err(err("add notify rule"))?;
     }
     ctx.load().map_err(err("load notify filter"))?;
     let fd = ctx.get_notify_fd().map_err(err("get listener"))?;

@@ -39,8 +39,12 @@ fn eq(arg: u32, v: i32) -> ArgCmp {
 
 /// The denials implementing the family allowlist and, within allowed IP
 /// families, the closed socket types and protocols.
-pub fn socket_rules(policy: NetworkPolicy) -> Vec<ArgRule> {
-    let allowed = allowed_socket_families(policy);
+pub fn socket_rules(policy: NetworkPolicy, unix: bool) -> Vec<ArgRule> {
+    let mut allowed = allowed_socket_families(policy).to_vec();
+    if unix && !allowed.contains(&libc::AF_UNIX) {
+        allowed.push(libc::AF_UNIX);
+    }
+    let allowed = &allowed[..];
     let mut rules: Vec<ArgRule> = (0..AF_MAX as i32)
         .filter(|af| !allowed.contains(af))
         .map(|af| ArgRule {
@@ -164,7 +168,7 @@ mod tests {
     use super::*;
 
     fn denied_families(policy: NetworkPolicy) -> Vec<u64> {
-        socket_rules(policy)
+        socket_rules(policy, false)
             .iter()
             .filter(|r| r.name == "socket" && r.when.len() == 1)
             .filter_map(|r| match r.when[0].cmp {
@@ -208,7 +212,7 @@ mod tests {
 
     #[test]
     fn tcp_ports_denies_datagrams_and_sctp_in_both_ip_families() {
-        let rules = socket_rules(NetworkPolicy::TcpPorts);
+        let rules = socket_rules(NetworkPolicy::TcpPorts, false);
         for af in [libc::AF_INET, libc::AF_INET6] {
             let typed = |ty: i32| {
                 rules.iter().any(|r| {
@@ -228,8 +232,22 @@ mod tests {
     }
 
     #[test]
+    fn brokered_unix_sockets_open_only_af_unix() {
+        let d: Vec<u64> = socket_rules(NetworkPolicy::Blocked, true)
+            .iter()
+            .filter(|r| r.name == "socket" && r.when.len() == 1)
+            .filter_map(|r| match r.when[0].cmp {
+                Cmp::Eq(v) => Some(v),
+                _ => None,
+            })
+            .collect();
+        assert!(!d.contains(&(libc::AF_UNIX as u64)));
+        assert!(d.contains(&(libc::AF_INET as u64)));
+    }
+
+    #[test]
     fn raw_and_mptcp_denied_for_both_ip_families() {
-        let rules = socket_rules(NetworkPolicy::Allowed);
+        let rules = socket_rules(NetworkPolicy::Allowed, false);
         let two_arg = rules.iter().filter(|r| r.when.len() == 2).count();
         // raw + packet + mptcp for AF_INET and AF_INET6, plus the netlink protocol rule.
         assert_eq!(two_arg, 7);
