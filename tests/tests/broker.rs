@@ -107,3 +107,178 @@ fn chown_by_descriptor_outside_the_grants_is_refused() {
     let r = shell(&["--allow", &dir.s()], &script);
     assert!(r.stdout.contains("rc=0"), "{r:?}");
 }
+
+fn unix_listener(path: &std::path::Path) -> std::os::unix::net::UnixListener {
+    let l = std::os::unix::net::UnixListener::bind(path).unwrap();
+    l.set_nonblocking(true).unwrap();
+    l
+}
+
+fn got_connection(l: &std::os::unix::net::UnixListener) -> bool {
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    l.accept().is_ok()
+}
+
+const CLIENT: &str = r#"
+import socket, sys
+for p in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(p); s.send(b"hi"); print("ok", p)
+    except OSError as e:
+        print("refused", p, e.errno)
+"#;
+
+#[test]
+fn unix_sockets_outside_the_grants_receive_nothing_and_granted_ones_work() {
+    let dir = Scratch::new();
+    let other = Scratch::new();
+    let tmp_sock = std::path::PathBuf::from(format!("/tmp/nono-e2e-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&tmp_sock);
+    let (granted, sibling, deep) = (
+        dir.join("granted.sock"),
+        dir.join("sibling.sock"),
+        other.join("x.sock"),
+    );
+    let ls: Vec<_> = [&tmp_sock, &granted, &sibling, &deep]
+        .iter()
+        .map(|p| unix_listener(p))
+        .collect();
+    let script = dir.join("client.py");
+    std::fs::write(&script, CLIENT).unwrap();
+    let args = [&tmp_sock, &granted, &sibling, &deep]
+        .map(|p| p.display().to_string())
+        .join(" ");
+    let sp = script.display().to_string();
+    // No grant: nothing arrives anywhere, even with the directories readable-writable.
+    let r = shell(
+        &["--allow", &dir.s(), "--allow", &other.s()],
+        &format!("/usr/bin/python3 {sp} {args}"),
+    );
+    assert!(!r.stdout.contains("ok "), "{r:?}");
+    for l in &ls {
+        assert!(!got_connection(l), "{r:?}");
+    }
+    // One socket granted: only it works.
+    let g = granted.display().to_string();
+    let r = shell(
+        &["--read", &dir.s(), "--allow-unix-socket", &g],
+        &format!("/usr/bin/python3 {sp} {args}"),
+    );
+    assert!(r.stdout.contains(&format!("ok {g}")), "{r:?}");
+    assert_eq!(r.stdout.matches("ok ").count(), 1, "{r:?}");
+    let hits: Vec<bool> = ls.iter().map(got_connection).collect();
+    assert_eq!(hits, vec![false, true, false, false]);
+    // A directory grant reaches its direct children only.
+    let sub = dir.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let nested = unix_listener(&sub.join("n.sock"));
+    let r = shell(
+        &["--read", &dir.s(), "--allow-unix-socket-dir", &dir.s()],
+        &format!(
+            "/usr/bin/python3 {sp} {} {}",
+            sibling.display(),
+            sub.join("n.sock").display()
+        ),
+    );
+    assert!(
+        r.stdout.contains("ok ") && r.stdout.contains("refused"),
+        "{r:?}"
+    );
+    assert!(got_connection(&ls[2]));
+    assert!(!got_connection(&nested));
+    let _ = std::fs::remove_file(&tmp_sock);
+}
+
+#[test]
+fn datagrams_to_paths_outside_are_not_delivered() {
+    let dir = Scratch::new();
+    let (out, ok) = (dir.join("out.dgram"), dir.join("ok.dgram"));
+    let mk = |p: &std::path::Path| {
+        let s = std::os::unix::net::UnixDatagram::bind(p).unwrap();
+        s.set_nonblocking(true).unwrap();
+        s
+    };
+    let (so, sk) = (mk(&out), mk(&ok));
+    let script = format!(
+        r#"
+import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+for p in ["{o}", "{k}"]:
+    try:
+        s.sendto(b"d", p); print("sent", p)
+    except OSError as e:
+        print("refused", p, e.errno)
+m = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+try:
+    m.sendmsg([b"m"], [], 0, "{o}"); print("msg sent")
+except OSError as e:
+    print("msg refused", e.errno)
+"#,
+        o = out.display(),
+        k = ok.display()
+    );
+    let py = dir.join("dg.py");
+    std::fs::write(&py, script).unwrap();
+    let r = shell(
+        &[
+            "--read",
+            &dir.s(),
+            "--allow-unix-socket",
+            &ok.display().to_string(),
+        ],
+        &format!("/usr/bin/python3 {}", py.display()),
+    );
+    assert!(
+        r.stdout.contains(&format!("refused {} 13", out.display())),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout.contains(&format!("sent {}", ok.display())),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("msg refused 13"), "{r:?}");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let mut b = [0u8; 4];
+    assert!(
+        so.recv(&mut b).is_err(),
+        "nothing may reach the socket outside"
+    );
+    assert_eq!(sk.recv(&mut b).unwrap(), 1);
+}
+
+#[test]
+fn unix_socket_bind_only_where_granted() {
+    let dir = Scratch::new();
+    let (want, other) = (dir.join("mine.sock"), dir.join("other.sock"));
+    let script = format!(
+        r#"
+import socket
+for p in ["{w}", "{o}"]:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.bind(p); print("bound", p)
+    except OSError as e:
+        print("refused", p, e.errno)
+"#,
+        w = want.display(),
+        o = other.display()
+    );
+    let py = dir.join("b.py");
+    std::fs::write(&py, script).unwrap();
+    let r = shell(
+        &[
+            "--read",
+            &dir.s(),
+            "--allow-unix-socket-bind",
+            &want.display().to_string(),
+        ],
+        &format!("/usr/bin/python3 {}", py.display()),
+    );
+    assert!(
+        r.stdout.contains(&format!("bound {}", want.display())),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("refused"), "{r:?}");
+    assert!(want.exists() && !other.exists());
+}
