@@ -63,6 +63,16 @@ pub struct WireUnixGrant {
     pub bind: bool,
 }
 
+/// Capability elevation: what the broker may open on approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireElevation {
+    /// The broker's own wider Landlock grants (everything but the
+    /// protected paths), so it can open what the user approves.
+    pub broker_grants: Vec<WireGrant>,
+    /// Protected paths (canonical): never granted; `true` = writes only.
+    pub protected: Vec<(Vec<u8>, bool)>,
+}
+
 /// Everything needed to start the agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LaunchSpec {
@@ -76,6 +86,8 @@ pub struct LaunchSpec {
     pub credential_vars: Vec<String>,
     /// Pathname unix sockets the broker lets the agent reach.
     pub unix_grants: Vec<WireUnixGrant>,
+    /// Some: opens beyond the grants are put to the front end.
+    pub elevation: Option<WireElevation>,
 }
 
 /// One brokered decision (a metadata change performed or refused, a unix
@@ -104,6 +116,10 @@ pub enum BrokerRequest {
     Signal {
         signal: i32,
     },
+    /// The answer to `Elevation` (only while one is pending).
+    ElevationAnswer {
+        approve: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +142,12 @@ pub enum BrokerResponse {
     },
     /// A brokered decision, any time while the agent runs.
     Brokered(BrokeredEvent),
+    /// The agent asks to open `path` (canonical) beyond its grants, for
+    /// `access` (read, write, read+write); answer with `ElevationAnswer`.
+    Elevation {
+        path: String,
+        access: String,
+    },
     Exited {
         code: i32,
     },

@@ -12,7 +12,13 @@ use sandbox::{close_fds_from, CapabilitySet, Sandbox};
 use crate::serve::watched_signals;
 use crate::wire::Exec;
 
-pub fn seal_and_exec(caps: &CapabilitySet, exec: &Exec, parent: Pid, handoff: UnixStream) -> i32 {
+pub fn seal_and_exec(
+    caps: &CapabilitySet,
+    exec: &Exec,
+    parent: Pid,
+    handoff: UnixStream,
+    elevation: bool,
+) -> i32 {
     let _ = watched_signals().thread_unblock();
     // The agent must not outlive the broker.
     if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != parent {
@@ -26,7 +32,7 @@ pub fn seal_and_exec(caps: &CapabilitySet, exec: &Exec, parent: Pid, handoff: Un
     }
     // Last filter: the brokered syscalls go to the broker. Its listener
     // leaves this process before exec.
-    match install_listener(&crate::brokered::syscalls()) {
+    match install_listener(&crate::brokered::syscalls(elevation)) {
         Ok(listener) => {
             // The broker takes the listener with pidfd_getfd, which needs
             // this child dumpable (as it will be after exec anyway; fork

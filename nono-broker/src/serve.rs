@@ -45,7 +45,8 @@ pub fn run(r: Running) -> Result<(), String> {
             .revents()
             .is_some_and(|e| e.contains(PollFlags::POLLIN));
         if notif_ready {
-            match brokered::handle(&r.listener, &r.grants) {
+            let mut ask = |path: &str, access: &str| ask_front(&r, path, access);
+            match brokered::handle(&r.listener, &r.grants, &mut ask) {
                 Ok(Some(ev)) => {
                     let _ = r.chan.send(&BrokerResponse::Brokered(ev), &[]);
                 }
@@ -79,7 +80,10 @@ fn on_request(r: &Running) -> Result<(), String> {
             Ok(())
         }
         Ok(
-            BrokerRequest::Hello { .. } | BrokerRequest::Launch(_) | BrokerRequest::Network { .. },
+            BrokerRequest::Hello { .. }
+            | BrokerRequest::Launch(_)
+            | BrokerRequest::Network { .. }
+            | BrokerRequest::ElevationAnswer { .. },
         ) => Err("unexpected request while running".into()),
         Err(ipc::IpcError::Closed) => Err("the front end went away; stopping the agent".into()),
         Err(e) => Err(format!("channel: {e}")),
@@ -106,6 +110,29 @@ fn on_signal(r: &Running) -> Result<Option<BrokerResponse>, String> {
             }
             WaitStatus::StillAlive => return Ok(None),
             _ => continue,
+        }
+    }
+}
+
+/// Put an elevation to the front end and wait for its answer (signals it
+/// asks for meanwhile are still forwarded). Any failure means "no".
+fn ask_front(r: &Running, path: &str, access: &str) -> bool {
+    let asked = BrokerResponse::Elevation {
+        path: path.to_string(),
+        access: access.to_string(),
+    };
+    if r.chan.send(&asked, &[]).is_err() {
+        return false;
+    }
+    loop {
+        match r.chan.recv_plain() {
+            Ok(BrokerRequest::ElevationAnswer { approve }) => return approve,
+            Ok(BrokerRequest::Signal { signal }) => {
+                if let Ok(sig) = Signal::try_from(signal) {
+                    let _ = kill(r.agent, sig);
+                }
+            }
+            _ => return false,
         }
     }
 }

@@ -117,6 +117,27 @@ impl Launching {
         // The broker also reads the agent's syscall arguments in /proc.
         let mut own = self.caps.clone();
         own.set_supervisor(true);
+        if let Some(el) = &self.spec.elevation {
+            // Wider than the agent: what the user may approve (never the
+            // protected paths, which the front end left out).
+            let extra = ipc::broker::WireCaps {
+                grants: el.broker_grants.clone(),
+                network: ipc::broker::WireNetwork::Allowed,
+                tcp_connect_ports: vec![],
+                tcp_bind_ports: vec![],
+            };
+            match wire::caps(&extra) {
+                Ok(c) => {
+                    for g in c.grants() {
+                        let _ = match g.kind {
+                            sandbox::GrantKind::Tree => own.allow_tree(&g.path, g.mode),
+                            sandbox::GrantKind::File => own.allow_file(&g.path, g.mode),
+                        };
+                    }
+                }
+                Err(e) => return Err(refuse(&self.chan, format!("invalid elevation grants: {e}"))),
+            }
+        }
         if let Err(e) = own.allow_read("/proc") {
             return Err(refuse(
                 &self.chan,
@@ -145,7 +166,13 @@ impl Confined {
         let pid = match sys::fork() {
             // The C strings (credentials included) exist only in the child.
             Ok(Forked::Child) => sys::exit_now(match wire::exec(&self.spec) {
-                Ok(exec) => agent::seal_and_exec(&self.caps, &exec, parent, theirs),
+                Ok(exec) => agent::seal_and_exec(
+                    &self.caps,
+                    &exec,
+                    parent,
+                    theirs,
+                    self.spec.elevation.is_some(),
+                ),
                 Err(e) => {
                     eprintln!("nono-broker: {e}");
                     1
@@ -175,7 +202,7 @@ impl Confined {
             chan: self.chan,
             agent: pid,
             signals,
-            grants: brokered::Grants::of(&self.caps, &self.spec.unix_grants),
+            grants: brokered::Grants::of(&self.caps, &self.spec.unix_grants, protected(&self.spec)),
             listener,
         })
     }
@@ -185,4 +212,16 @@ impl Running {
     pub fn serve(self) -> Result<(), String> {
         serve::run(self)
     }
+}
+
+fn protected(spec: &LaunchSpec) -> Option<brokered::Protected> {
+    use std::os::unix::ffi::OsStrExt;
+    spec.elevation.as_ref().map(|el| {
+        brokered::Protected(
+            el.protected
+                .iter()
+                .map(|(p, w)| (std::path::PathBuf::from(std::ffi::OsStr::from_bytes(p)), *w))
+                .collect(),
+        )
+    })
 }

@@ -213,9 +213,8 @@ pub enum ProfileCommand {
     Guide,
 }
 
-/// Flags of the spec whose features need a live helper not in this release
-/// (brokered unix sockets, capability elevation). They are accepted so that
-/// using one is a clear error, never a silent no-op.
+/// Flags whose features need the broker (brokered unix sockets, capability
+/// elevation): `nono run` only.
 #[derive(Debug, Args, Default)]
 pub struct LaterArgs {
     /// Allow connect(2) to an AF_UNIX socket. Repeatable.
@@ -239,6 +238,10 @@ pub struct LaterArgs {
     /// Approve accesses beyond the grants at runtime.
     #[arg(long)]
     pub capability_elevation: bool,
+    /// Answer elevation requests from a file of `approve GLOB` / `deny GLOB`
+    /// lines instead of prompting (first match wins; no match denies).
+    #[arg(long, value_name = "FILE")]
+    pub elevation_decisions: Option<std::path::PathBuf>,
 }
 
 /// Network filtering through `nono-proxy` and local TCP ports.

@@ -181,6 +181,8 @@ pub fn run(action: &str, args: &[String]) -> ! {
         "unix-abstract" => unix_abstract(arg(args, 2)),
         "foreign-abi" => foreign_abi(arg(args, 2)),
         "attempt-batch" => attempt_batch(arg(args, 2)),
+        "race-open" => race_open(arg(args, 2), arg(args, 3), arg(args, 4)),
+        "open-loop" => open_loop(arg(args, 2), arg(args, 3)),
         _ => {
             eprintln!("nono-probe: unknown action {action}");
             exit(2)
@@ -358,4 +360,91 @@ fn try_write(p: &std::path::Path) -> std::io::Result<()> {
         .create_new(true)
         .open(&created)?;
     std::fs::remove_file(&created)
+}
+
+/// A thread flips one path buffer between `allowed` and `protected` while
+/// the main thread opens through it for `secs` seconds. Prints how many
+/// opens succeeded and whether any returned the protected file's content
+/// (its first byte differs: the test writes them so).
+fn race_open(allowed: &str, protected: &str, secs: &str) -> ! {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const LEN: usize = 512;
+    let mk = |p: &str| {
+        let mut b = [0u8; LEN];
+        b[..p.len()].copy_from_slice(p.as_bytes());
+        b
+    };
+    let (a, p) = (mk(allowed), mk(protected));
+    // The shared buffer is written byte by byte by the flipper without
+    // synchronisation on purpose: that is the attack.
+    let buf: &'static mut [u8; LEN] = Box::leak(Box::new(a));
+    let addr = buf.as_mut_ptr() as usize;
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let flipper = std::thread::spawn(move || {
+        let mut flip = false;
+        while !STOP.load(Ordering::Relaxed) {
+            let src = if flip { &p } else { &a };
+            // SAFETY: addr points to a leaked LEN-byte buffer that lives
+            // for the rest of the process; volatile writes race with the
+            // reader by design (bytes only, no invalid values).
+            unsafe {
+                for (i, b) in src.iter().enumerate() {
+                    std::ptr::write_volatile((addr as *mut u8).add(i), *b);
+                }
+            }
+            flip = !flip;
+        }
+    });
+    let end =
+        std::time::Instant::now() + std::time::Duration::from_secs(secs.parse().unwrap_or(10));
+    let (mut opened, mut leaked, mut tries) = (0u64, 0u64, 0u64);
+    while std::time::Instant::now() < end {
+        tries += 1;
+        // SAFETY: addr is the leaked NUL-terminated buffer (both contents
+        // fit with room for the terminator).
+        let fd = unsafe {
+            libc::open(
+                addr as *const libc::c_char,
+                libc::O_RDONLY | libc::O_CLOEXEC,
+            )
+        };
+        if fd >= 0 {
+            opened += 1;
+            let mut first = [0u8; 1];
+            // SAFETY: fd is ours; first is a 1-byte buffer.
+            unsafe {
+                if libc::read(fd, first.as_mut_ptr().cast(), 1) == 1 && first[0] == b'P' {
+                    leaked += 1;
+                }
+                libc::close(fd);
+            }
+        }
+    }
+    STOP.store(true, Ordering::Relaxed);
+    let _ = flipper.join();
+    println!("OK tries={tries} opened={opened} leaked={leaked}");
+    exit(0)
+}
+
+/// Open and close `path` `n` times; print nanoseconds per open.
+fn open_loop(path: &str, n: &str) -> ! {
+    let n: u64 = n.parse().unwrap_or(10000);
+    let c = std::ffi::CString::new(path).unwrap_or_default();
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        // SAFETY: c is a valid C string; the descriptor is closed at once.
+        unsafe {
+            let fd = libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+            if fd < 0 {
+                println!(
+                    "ERR {}",
+                    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+                );
+                exit(10);
+            }
+            libc::close(fd);
+        }
+    }
+    println!("OK {} ns/open", start.elapsed().as_nanos() / n as u128);
+    exit(0)
 }

@@ -282,3 +282,120 @@ for p in ["{w}", "{o}"]:
     assert!(r.stdout.contains("refused"), "{r:?}");
     assert!(want.exists() && !other.exists());
 }
+
+/// A fake home with a protected key (first byte 'P') for elevation tests.
+fn home_with_key(dir: &Scratch) -> std::path::PathBuf {
+    let home = dir.join("home");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/id_rsa"), "PROTECTED-KEY").unwrap();
+    home
+}
+
+fn decisions(dir: &Scratch, text: &str) -> String {
+    let f = dir.join("decisions");
+    std::fs::write(&f, text).unwrap();
+    f.display().to_string()
+}
+
+#[test]
+fn elevation_approves_outside_files_but_never_protected_ones_or_symlinks_to_them() {
+    let dir = Scratch::new();
+    let home = home_with_key(&dir);
+    let (g, outside) = (dir.join("g"), dir.join("outside.txt"));
+    std::fs::create_dir(&g).unwrap();
+    std::fs::write(&outside, "outside-data").unwrap();
+    std::os::unix::fs::symlink(home.join(".ssh/id_rsa"), g.join("link")).unwrap();
+    let approve_all = decisions(&dir, "# approve everything\napprove /**\n");
+    let script = format!(
+        "cat {o}; echo \" a=$?\"; cat {g}/link; echo b=$?; cat {h}/.ssh/id_rsa; echo c=$?",
+        o = outside.display(),
+        g = g.display(),
+        h = home.display()
+    );
+    let run = |decide: &str| {
+        let o = Command::new(nono_bin())
+            .args([
+                "run",
+                "--allow",
+                &g.display().to_string(),
+                "--capability-elevation",
+                "--elevation-decisions",
+                decide,
+            ])
+            .args(["--", "/bin/sh", "-c", &script])
+            .env("HOME", &home)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (out, err) = run(&approve_all);
+    assert!(
+        out.contains("outside-data") && out.contains("a=0"),
+        "{out} {err}"
+    );
+    assert!(out.contains("b=1") && out.contains("c=1"), "{out} {err}");
+    assert!(!out.contains("PROTECTED"), "{out}");
+    assert!(err.contains("protected path, never granted"), "{err}");
+    // Denied by the decisions file: nothing is opened.
+    let (out, err) = run(&decisions(
+        &dir,
+        &format!("deny {}\napprove /**\n", outside.display()),
+    ));
+    assert!(
+        out.contains("a=1") && !out.contains("outside-data"),
+        "{out} {err}"
+    );
+    assert!(err.contains("not approved"), "{err}");
+}
+
+#[test]
+fn a_racing_path_buffer_never_obtains_the_protected_file() {
+    let dir = Scratch::new();
+    let home = home_with_key(&dir);
+    let g = dir.join("g");
+    std::fs::create_dir(&g).unwrap();
+    let allowed = g.join("allowed.txt");
+    std::fs::write(&allowed, "ALLOWED").unwrap();
+    let approve_all = decisions(&dir, "approve /**\n");
+    let mut cmd = nono_e2e::sandboxed_cmd(
+        "run",
+        &[
+            "--allow",
+            &g.display().to_string(),
+            "--capability-elevation",
+            "--elevation-decisions",
+            &approve_all,
+        ],
+        &[
+            "race-open",
+            &allowed.display().to_string(),
+            &home.join(".ssh/id_rsa").display().to_string(),
+            "10",
+        ],
+    );
+    let o = cmd
+        .env("HOME", &home)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let field = |k: &str| -> u64 {
+        out.split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{k}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{k} in {out}"))
+    };
+    assert_eq!(field("leaked"), 0, "{out}");
+    assert!(
+        field("opened") > 0,
+        "the allowed file must open sometimes: {out}"
+    );
+    assert!(
+        field("tries") > field("opened"),
+        "the race must hit the protected path: {out}"
+    );
+}

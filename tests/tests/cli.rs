@@ -251,7 +251,7 @@ fn setup_check_only_reports_the_kernel() {
 }
 
 #[test]
-fn flags_of_later_features_are_refused_and_run_nothing() {
+fn broker_and_proxy_flags_are_refused_by_wrap_and_run_nothing() {
     let d = Scratch::new();
     let marker = d.join("ran");
     let m = marker.to_str().unwrap();
@@ -281,9 +281,9 @@ fn flags_of_later_features_are_refused_and_run_nothing() {
         r.code == Some(1) && r.stderr.contains("Use nono run instead"),
         "{r:?}"
     );
-    let r = nono(&["run", "--capability-elevation", "--", "touch", m]);
+    let r = nono(&["wrap", "--capability-elevation", "--", "touch", m]);
     assert!(
-        r.code == Some(1) && r.stderr.contains("not available in this release"),
+        r.code == Some(1) && r.stderr.contains("Use nono run instead"),
         "{r:?}"
     );
     assert!(!marker.exists());

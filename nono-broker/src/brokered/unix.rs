@@ -17,6 +17,7 @@ use sandbox::seccomp::notify::Brokered;
 
 use super::mem::Mem;
 use super::target::{open_named, path_of, Named};
+use super::Verdict;
 use crate::sys::{self, SockCall};
 
 const fn b(name: &'static str, arg: Option<u32>, why: &'static str) -> Brokered {
@@ -74,18 +75,6 @@ impl UnixGrants {
                 WireUnixScope::Subtree => p.starts_with(g),
             })
     }
-}
-
-/// What happened, for the kernel and for the front end.
-pub enum Verdict {
-    Continue,
-    Reply(Result<i64, Errno>),
-    Judged {
-        reply: Result<i64, Errno>,
-        op: &'static str,
-        path: String,
-        allowed: bool,
-    },
 }
 
 /// A socket call of the agent; None when `nr` is not one.
@@ -166,6 +155,7 @@ pub fn decide(
             op,
             path: "(unix datagram batch)".into(),
             allowed: false,
+            why: "batched unix datagrams are not brokered".into(),
         },
     })
 }
@@ -211,6 +201,7 @@ fn addressed(
                 op,
                 path: shown,
                 allowed: false,
+                why: e.desc().into(),
             }
         }
     };
@@ -220,6 +211,8 @@ fn addressed(
             op,
             path: shown,
             allowed: false,
+            why: "not a granted unix socket (--allow-unix-socket and related flags grant it)"
+                .into(),
         };
     }
     let reply = sys::unix_call(sock.as_fd(), via.1.as_bytes(), call);
@@ -229,6 +222,7 @@ fn addressed(
         op,
         path: shown,
         allowed: true,
+        why: String::new(),
     }
 }
 
@@ -318,6 +312,7 @@ fn sendmsg(
             op: "sendmsg",
             path: "(ancillary data on a unix datagram socket)".into(),
             allowed: false,
+            why: "ancillary data on unix datagrams is not brokered".into(),
         };
     }
     if addr.is_empty() {

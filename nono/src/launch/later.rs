@@ -52,13 +52,5 @@ pub fn check(l: &LaterArgs, proxy: &ProxyArgs, mode: Mode) -> Result<()> {
             "{flag} needs the broker, and nono wrap keeps no helper process. Use nono run instead."
         );
     }
-    if l.capability_elevation || elevation_env {
-        let flag = if l.capability_elevation {
-            "--capability-elevation"
-        } else {
-            "NONO_CAPABILITY_ELEVATION"
-        };
-        bail!("{flag}: capability elevation is not available in this release; nothing was run");
-    }
     Ok(())
 }

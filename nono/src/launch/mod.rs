@@ -5,6 +5,7 @@ mod child;
 mod command;
 mod credentials;
 mod dry_run;
+mod elevation;
 mod helpers;
 mod later;
 mod plan;

@@ -38,6 +38,8 @@ pub struct Plan {
     pub network: NetworkPlan,
     /// Pathname unix sockets the broker lets the agent reach (`run` only).
     pub unix_grants: Vec<ipc::broker::WireUnixGrant>,
+    /// Capability elevation: the broker's scope and who decides (`run` only).
+    pub elevation: Option<(ipc::broker::WireElevation, super::elevation::Decider)>,
     /// The agent's trust bundle and the session CA alone (proxy mode).
     pub ca_files: Option<(PathBuf, PathBuf)>,
     /// Held so a `run` session's directory is removed when the plan is
@@ -166,6 +168,16 @@ impl Plan {
             bail!("unix-socket grants need the broker, and nono wrap keeps no helper process. Use nono run instead.");
         }
         extra.extend(unix_fs);
+        let elevate = super::elevation::enabled(
+            &args.later,
+            policy.profile.profile.security.capability_elevation,
+        )?;
+        if mode == Mode::Wrap && elevate {
+            bail!("capability elevation needs the broker, and nono wrap keeps no helper process. Use nono run instead.");
+        }
+        if args.later.elevation_decisions.is_some() && !elevate {
+            bail!("--elevation-decisions needs --capability-elevation");
+        }
         let mut ca_files = None;
         if let (Some(s), Some(_)) = (&session, &net.proxy) {
             let files = s.create_ca_files()?;
@@ -176,6 +188,15 @@ impl Plan {
         }
         policy.add_rules(extra)?;
         policy.network = network_policy(policy.network, &net);
+        let elevation = if elevate && !args.dry_run {
+            let decider = match &args.later.elevation_decisions {
+                Some(f) => super::elevation::Decider::from_file(f)?,
+                None => super::elevation::Decider::Terminal,
+            };
+            Some((super::elevation::wire(&policy)?, decider))
+        } else {
+            None
+        };
         if let Some(s) = &session {
             s.write_policy(&View::of(&policy))?;
         }
@@ -224,6 +245,7 @@ impl Plan {
             env,
             network: net,
             unix_grants,
+            elevation,
             ca_files,
             session,
         }))
@@ -278,6 +300,7 @@ impl Plan {
             },
             credential_vars: self.credentials.iter().map(|c| c.var.clone()).collect(),
             unix_grants: self.unix_grants.clone(),
+            elevation: self.elevation.as_ref().map(|(w, _)| w.clone()),
         }
     }
 }

@@ -113,7 +113,8 @@ fn session(
     } else {
         credentials::fetch(&plan.credentials, creds, "into the environment")?;
     }
-    let code = supervise(front, broker, mask, proxy.as_mut());
+    let decider = plan.elevation.as_ref().map(|(_, d)| d.clone());
+    let code = supervise(front, broker, mask, proxy.as_mut(), decider.as_ref());
     if let Some(p) = proxy {
         p.finish();
     }
@@ -125,6 +126,7 @@ fn supervise(
     broker: &mut Child,
     mask: &SigSet,
     mut proxy: Option<&mut proxy::Running>,
+    decider: Option<&super::elevation::Decider>,
 ) -> Result<i32> {
     let agent = match front.recv_plain() {
         Ok(BrokerResponse::Started { pid }) => Pid::from_raw(pid),
@@ -160,7 +162,7 @@ fn supervise(
             }
         }
         if broker_ready {
-            if let Some(code) = finish(front, broker)? {
+            if let Some(code) = finish(front, broker, decider)? {
                 return Ok(code);
             }
         }
@@ -184,9 +186,20 @@ fn supervise(
 
 /// The broker spoke (or hung up): the agent's end, or the broker's death.
 /// `None`: a brokered-decision event, keep going.
-fn finish(front: &Front, broker: &mut Child) -> Result<Option<i32>> {
+fn finish(
+    front: &Front,
+    broker: &mut Child,
+    decider: Option<&super::elevation::Decider>,
+) -> Result<Option<i32>> {
     let msg = front.recv_plain();
     let code = match msg {
+        Ok(BrokerResponse::Elevation { path, access }) => {
+            let approve = decider.is_some_and(|d| d.decide(&path, &access));
+            front
+                .send(&BrokerRequest::ElevationAnswer { approve }, &[])
+                .context("the broker (nono-broker) ended unexpectedly")?;
+            return Ok(None);
+        }
         Ok(BrokerResponse::Brokered(ev)) => {
             let verdict = if ev.allowed { "performed" } else { "denied" };
             if ev.allowed {

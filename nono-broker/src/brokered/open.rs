@@ -1,0 +1,233 @@
+//! Capability elevation: opens beyond the grants are put to the user (via
+//! the front end) and, when approved, performed by the broker, which
+//! injects the descriptor (SECCOMP_IOCTL_NOTIF_ADDFD). Opens inside the
+//! grants continue under the agent's own Landlock rules (whatever the
+//! memory says by then, Landlock decides). Protected paths, `/proc`,
+//! `/sys` and `/dev` are never elevated; symbolic links are not followed
+//! for an elevated open (a link inside a grant cannot lead to a protected
+//! file), and the object actually opened is checked again.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::Mode;
+use sandbox::seccomp::notify::{Brokered, Notification};
+
+use super::mem::Mem;
+use super::target::path_of;
+use super::{Grants, Verdict};
+
+const fn b(name: &'static str, why: &'static str) -> Brokered {
+    Brokered {
+        name,
+        generic_nr: None,
+        when_arg_nonzero: None,
+        why,
+    }
+}
+
+pub const SYSCALLS: &[Brokered] = &[
+    b("open", "elevation"),
+    b("creat", "elevation"),
+    b("openat", "elevation"),
+    b("openat2", "elevation"),
+];
+
+/// Never elevated: kernel interfaces and devices.
+const NEVER: &[&str] = &["/proc", "/sys", "/dev"];
+
+/// Protected paths, from the front end (canonical; `true` = writes only).
+#[derive(Debug, Clone, Default)]
+pub struct Protected(pub Vec<(PathBuf, bool)>);
+
+impl Protected {
+    fn hit(&self, p: &Path, writes: bool) -> bool {
+        self.0.iter().any(|(q, write_only)| {
+            (writes || !write_only) && (p.starts_with(q) || q.starts_with(p))
+        })
+    }
+}
+
+/// `a/b/../c` → `a/c` without touching the filesystem.
+fn lexical(base: &Path, rel: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in base.join(rel).components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(x) => out.push(x),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
+fn base(pid: u32, dirfd: i32, path: &[u8]) -> Result<PathBuf, Errno> {
+    if path.first() == Some(&b'/') {
+        return Ok(PathBuf::from("/"));
+    }
+    let link = if dirfd == libc::AT_FDCWD {
+        format!("/proc/{pid}/cwd")
+    } else {
+        format!("/proc/{pid}/fd/{dirfd}")
+    };
+    std::fs::read_link(link).map_err(|_| Errno::EBADF)
+}
+
+fn access(flags: i32) -> (bool, bool, &'static str) {
+    let w = flags & (libc::O_TRUNC | libc::O_CREAT) != 0;
+    match flags & libc::O_ACCMODE {
+        libc::O_WRONLY => (false, true, "write"),
+        libc::O_RDWR => (true, true, "read+write"),
+        _ if w => (true, true, "read+write"),
+        _ => (true, false, "read"),
+    }
+}
+
+/// Decode the open family: (dirfd, path, flags).
+/// (dirfd, path, flags) of an open call.
+type OpenCall = (i32, Vec<u8>, i32);
+
+fn decode(nr: i64, a: &[u64; 6], mem: &Mem) -> Option<Result<OpenCall, Errno>> {
+    let r = match nr {
+        libc::SYS_open => mem
+            .path(a[0])
+            .map(|p| (libc::AT_FDCWD, p.into_bytes(), a[1] as i32)),
+        libc::SYS_creat => mem.path(a[0]).map(|p| {
+            (
+                libc::AT_FDCWD,
+                p.into_bytes(),
+                libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC,
+            )
+        }),
+        libc::SYS_openat => mem
+            .path(a[1])
+            .map(|p| (a[0] as i32, p.into_bytes(), a[2] as i32)),
+        libc::SYS_openat2 => mem.path(a[1]).and_then(|p| {
+            let [flags, _mode, _resolve] = mem.u64s::<3>(a[2])?;
+            Ok((a[0] as i32, p.into_bytes(), flags as i32))
+        }),
+        _ => return None,
+    };
+    Some(r)
+}
+
+pub enum Ask<'a> {
+    /// Ask the front end; true = approved.
+    Front(&'a mut dyn FnMut(&str, &str) -> bool),
+}
+
+pub fn decide(
+    n: &Notification,
+    mem: &Mem,
+    grants: &Grants,
+    protected: &Protected,
+    ask: Ask<'_>,
+    valid: &dyn Fn() -> bool,
+) -> Option<Verdict> {
+    let (pid, a) = (n.pid, &n.args);
+    let (dirfd, path, flags) = match decode(n.nr as i64, a, mem)? {
+        Ok(x) => x,
+        Err(e) => return Some(Verdict::Reply(Err(e))),
+    };
+    if !valid() {
+        return Some(Verdict::Reply(Err(Errno::EINTR)));
+    }
+    if flags & libc::O_PATH != 0 {
+        return Some(Verdict::Continue);
+    }
+    let abs = match base(pid, dirfd, &path) {
+        Ok(b) => lexical(
+            &b,
+            Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&path)),
+        ),
+        Err(e) => return Some(Verdict::Reply(Err(e))),
+    };
+    let (reads, writes, what) = access(flags);
+    let kernel_decides =
+        |p: &Path| NEVER.iter().any(|n| p.starts_with(n)) || grants.covers(p, reads, writes);
+    if kernel_decides(&abs) {
+        return Some(Verdict::Continue);
+    }
+    // Missing objects (loader probes, O_CREAT outside the grants) and
+    // paths whose real location is granted: Landlock decides.
+    let Ok(canon) = std::fs::canonicalize(&abs) else {
+        return Some(Verdict::Continue);
+    };
+    if kernel_decides(&canon) {
+        return Some(Verdict::Continue);
+    }
+    let shown = canon.display().to_string();
+    let judged = |reply, allowed, why: &str| Verdict::Judged {
+        reply,
+        op: "open",
+        path: format!("{shown} ({what})"),
+        allowed,
+        why: why.to_string(),
+    };
+    if protected.hit(&abs, writes) || protected.hit(&canon, writes) {
+        return Some(judged(
+            Err(Errno::EACCES),
+            false,
+            "protected path, never granted",
+        ));
+    }
+    let Ask::Front(ask) = ask;
+    if !ask(&shown, what) {
+        return Some(judged(Err(Errno::EACCES), false, "not approved"));
+    }
+    match open_elevated(&canon, flags, protected, writes) {
+        Ok(fd) => Some(Verdict::Inject(
+            fd,
+            flags & libc::O_CLOEXEC != 0,
+            format!("{shown} ({what})"),
+        )),
+        Err((e, why)) => Some(judged(Err(e), false, why)),
+    }
+}
+
+/// Open `abs` for the agent: no symlinks, not protected, then with its flags.
+fn open_elevated(
+    abs: &Path,
+    flags: i32,
+    protected: &Protected,
+    writes: bool,
+) -> Result<OwnedFd, (Errno, &'static str)> {
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let root = open("/", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| (e, "cannot open /"))?;
+    let rel = abs.strip_prefix("/").unwrap_or(abs);
+    let held = openat2(root.as_fd(), rel, how).map_err(|e| match e {
+        Errno::ELOOP => (
+            Errno::EACCES,
+            "symbolic links are not followed for elevated opens",
+        ),
+        e => (e, "cannot open"),
+    })?;
+    let real = path_of(&held).ok_or((Errno::EACCES, "object has no path"))?;
+    if protected.hit(&real, writes) || NEVER.iter().any(|n| real.starts_with(n)) {
+        return Err((Errno::EACCES, "protected path, never granted"));
+    }
+    let keep = libc::O_ACCMODE
+        | libc::O_APPEND
+        | libc::O_TRUNC
+        | libc::O_NONBLOCK
+        | libc::O_DIRECTORY
+        | libc::O_NOATIME
+        | libc::O_SYNC
+        | libc::O_DSYNC
+        | libc::O_LARGEFILE;
+    let reopen = OFlag::from_bits_truncate(flags & keep) | OFlag::O_CLOEXEC;
+    use std::os::fd::AsRawFd;
+    open(
+        format!("/proc/self/fd/{}", held.as_raw_fd()).as_str(),
+        reopen,
+        Mode::empty(),
+    )
+    .map_err(|e| (e, "cannot open"))
+}
