@@ -92,6 +92,8 @@ pub struct Listener {
 
 impl Listener {
     pub fn new(fd: OwnedFd) -> Listener {
+        // Best effort: older kernels keep the default wake-ups.
+        let _ = notify_sys::sync_wakeup(fd.as_fd());
         Listener { fd }
     }
 
