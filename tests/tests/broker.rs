@@ -399,3 +399,69 @@ fn a_racing_path_buffer_never_obtains_the_protected_file() {
         "the race must hit the protected path: {out}"
     );
 }
+
+/// Drive `nono run --capability-elevation` on a pseudo-terminal and answer
+/// its prompt with `answer`; returns everything the terminal showed.
+fn on_terminal(g: &std::path::Path, file: &std::path::Path, answer: &str) -> String {
+    let driver = r#"
+import os, pty, select, sys, time
+nono, g, f, answer = sys.argv[1:5]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(nono, [nono, "run", "--allow", g, "--capability-elevation", "--",
+                    "/bin/sh", "-c", "cat " + f + "; echo rc=$?"])
+out, answered, end = b"", False, time.time() + 20
+while time.time() < end:
+    r, _, _ = select.select([fd], [], [], 0.5)
+    if fd in r:
+        try:
+            d = os.read(fd, 4096)
+        except OSError:
+            break
+        if not d:
+            break
+        out += d
+        if b"Allow? [y/N]" in out and not answered:
+            os.write(fd, answer.encode() + b"\n")
+            answered = True
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+"#;
+    let o = Command::new("/usr/bin/python3")
+        .args(["-c", driver])
+        .arg(nono_bin())
+        .arg(g)
+        .arg(file)
+        .arg(answer)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn elevation_prompts_on_the_terminal_with_the_canonical_path() {
+    let dir = Scratch::new();
+    let g = dir.join("g");
+    std::fs::create_dir(&g).unwrap();
+    let outside = dir.join("outside.txt");
+    std::fs::write(&outside, "outside-data").unwrap();
+    // Asked for through a path with `..`: the prompt shows the real one.
+    let via = g.join("../outside.txt");
+    let yes = on_terminal(&g, &via, "y");
+    assert!(
+        yes.contains(&format!(
+            "asks to open {} for read. Allow?",
+            outside.display()
+        )),
+        "{yes}"
+    );
+    assert!(
+        yes.contains("outside-data") && yes.contains("rc=0"),
+        "{yes}"
+    );
+    let no = on_terminal(&g, &via, "n");
+    assert!(
+        no.contains("Allow?") && !no.contains("outside-data") && no.contains("rc=1"),
+        "{no}"
+    );
+}
