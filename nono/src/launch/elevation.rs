@@ -164,10 +164,24 @@ fn prompt(path: &str, access: &str) -> bool {
     {
         return false;
     }
+    // No answer in time is a "no": the agent's call is waiting.
+    let mut fds = [nix::poll::PollFd::new(
+        std::os::fd::AsFd::as_fd(&tty),
+        nix::poll::PollFlags::POLLIN,
+    )];
+    let timeout =
+        nix::poll::PollTimeout::try_from(PROMPT_TIMEOUT_MS).unwrap_or(nix::poll::PollTimeout::ZERO);
+    if nix::poll::poll(&mut fds, timeout).unwrap_or(0) == 0 {
+        let _ = writeln!(w, "(no answer: denied)");
+        return false;
+    }
     let mut answer = String::new();
     let _ = std::io::BufReader::new(&tty).read_line(&mut answer);
     matches!(answer.trim(), "y" | "Y" | "yes")
 }
+
+/// How long a prompt waits for an answer.
+const PROMPT_TIMEOUT_MS: u32 = 60_000;
 
 #[cfg(test)]
 mod tests {
