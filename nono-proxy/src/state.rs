@@ -39,7 +39,8 @@ struct Parts {
     allow: Allowlist,
     egress: Egress,
     routes: Vec<RouteState>,
-    tls: Arc<rustls::ClientConfig>,
+    /// The trust file's bytes (read before confinement, parsed after Ready).
+    trust_pem: Vec<u8>,
     ca: Option<Ca>,
 }
 
@@ -121,6 +122,9 @@ impl Unconfined {
             std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&cfg.trust_file))
         };
         let pem = read_limited(&trust)?;
+        if !pem.windows(17).any(|w| w == b"BEGIN CERTIFICATE") {
+            return Err(format!("trust file {}: no certificates", trust.display()));
+        }
         let ca = if allow.intercepts() {
             Some(Ca::generate()?)
         } else {
@@ -135,7 +139,7 @@ impl Unconfined {
             },
             allow,
             routes,
-            tls: tls::client_config(&pem)?,
+            trust_pem: pem,
             ca,
         })
     }
@@ -192,6 +196,9 @@ impl Confined {
         let ca_pem = parts.ca.as_ref().map(Ca::cert_pem);
         chan.send(&ProxyResponse::Ready { ca_pem }, &[])
             .map_err(ipc_err)?;
+        // Parsing ~150 roots takes a while; the agent starts meanwhile. A
+        // bad trust file ends the proxy, and nono ends the session.
+        let tls = tls::client_config(&parts.trust_pem)?;
         let events = Events::start(chan.clone());
         std::thread::spawn(move || {
             // Nothing may follow Configure: a message or a hang-up ends it.
@@ -206,7 +213,7 @@ impl Confined {
             allow: parts.allow,
             egress: parts.egress,
             routes: parts.routes,
-            tls: parts.tls,
+            tls,
             ca: parts.ca,
             events,
             own_port: listener.local_addr().map(|a| a.port()).unwrap_or(0),

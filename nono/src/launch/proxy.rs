@@ -25,6 +25,10 @@ use crate::{sys, ui};
 pub type ProxyChannel = Endpoint<ProxyRequest, ProxyResponse>;
 type BrokerFront = Endpoint<BrokerRequest, BrokerResponse>;
 
+/// How long to wait for the proxy's last events after the command ended
+/// (they are sent as requests complete; this only covers the writer thread).
+const DRAIN_MS: u8 = 10;
+
 /// Default trust roots for upstream TLS (the user's `SSL_CERT_FILE` wins).
 const SYSTEM_TRUST: &str = "/etc/ssl/certs/ca-certificates.crt";
 
@@ -241,7 +245,7 @@ impl Running {
                 self.chan.as_fd(),
                 nix::poll::PollFlags::POLLIN,
             )],
-            nix::poll::PollTimeout::from(50u8),
+            nix::poll::PollTimeout::from(DRAIN_MS),
         )
         .unwrap_or(0)
             > 0
