@@ -417,6 +417,19 @@ fn wrap_refuses_proxy_flags_and_conflicts_are_errors() {
         "{}",
         r.stderr
     );
+    // A trust file without certificates: refused before anything runs.
+    let dir = Scratch::new();
+    let empty = dir.join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let r = shell(
+        &["--allow-domain", "x.test"],
+        &[("SSL_CERT_FILE", &empty.display().to_string())],
+        "echo ran",
+    );
+    assert!(
+        r.stderr.contains("no certificates") && !r.stdout.contains("ran"),
+        "{r:?}"
+    );
 }
 
 #[test]
