@@ -345,3 +345,36 @@ fn the_keyholder_is_hardened_and_killing_it_ends_the_session() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("keyholder ended unexpectedly"));
     assert!(!marker.exists(), "the command must never have run");
 }
+
+#[test]
+fn secret_service_credential_reaches_the_upstream_through_the_proxy_only() {
+    use nono_e2e::upstream::Upstream;
+    let dir = nono_e2e::Scratch::new();
+    let up = Upstream::start(&dir, "ss", None);
+    let secret = canary("proxy-ss");
+    let profile = dir.join("p.json");
+    std::fs::write(
+        &profile,
+        format!(
+            r#"{{"network":{{"custom_credentials":{{"svc":{{"upstream":"http://127.0.0.1:{}","credential_key":"svc_token","credential_format":"Bearer {{}}"}}}}}}}}"#,
+            up.port
+        ),
+    )
+    .unwrap();
+    let out = in_keyring(&format!(
+        "printf %s '{secret}' | secret-tool store --label=t service nono username svc_token; \
+         $NONO run --profile {p} --credential svc -- sh -c 'env; curl -sS -H \"Authorization: Bearer $SVC_API_KEY\" \"$SVC_BASE_URL/echo-auth\"; echo; echo rc=$?' 2>&1",
+        p = profile.display()
+    ));
+    assert!(
+        out.contains("rc=0") && out.contains("auth=Bearer *"),
+        "{out}"
+    );
+    assert!(!out.contains(&secret), "the agent saw the key: {out}");
+    let reqs = up.requests();
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    assert_eq!(
+        reqs[0]["headers"]["authorization"],
+        format!("Bearer {secret}")
+    );
+}
