@@ -8,8 +8,7 @@ pub enum Forked {
 
 /// Fork the single-threaded broker.
 pub fn fork() -> nix::Result<Forked> {
-    // SAFETY: the broker never starts threads; the child only confines
-    // itself and execs (or exits).
+    // SAFETY: the broker never starts threads; the child only confines itself and execs (or exits).
     match unsafe { nix::unistd::fork() }? {
         nix::unistd::ForkResult::Parent { child } => Ok(Forked::Parent(child)),
         nix::unistd::ForkResult::Child => Ok(Forked::Child),
@@ -107,8 +106,7 @@ pub fn removexattr(path: &std::ffi::CStr, name: &std::ffi::CStr) -> Result<(), n
 /// Own a descriptor received with SCM_RIGHTS.
 pub fn own_fd(fd: std::os::fd::RawFd) -> std::os::fd::OwnedFd {
     use std::os::fd::FromRawFd;
-    // SAFETY: the kernel just installed this descriptor for us (SCM_RIGHTS);
-    // nothing else owns it.
+    // SAFETY: the kernel just installed this descriptor for us (SCM_RIGHTS); nothing else owns it.
     unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
 }
 
@@ -177,8 +175,7 @@ pub fn unix_call(
     use std::os::fd::AsRawFd;
     let (a, len) = sockaddr_un(path)?;
     let ap = (&a as *const libc::sockaddr_un).cast::<libc::sockaddr>();
-    // SAFETY: `a` lives for the call and `len` does not exceed its size;
-    // data slices are live for their stated lengths.
+    // SAFETY: `a` lives for the call and `len` does not exceed its size; data slices are live for their stated lengths.
     let r = unsafe {
         match call {
             SockCall::Connect => libc::connect(fd.as_raw_fd(), ap, len) as isize,

@@ -14,9 +14,7 @@ pub fn exit_now(code: i32) -> ! {
 pub fn place_fds(cmd: &mut std::process::Command, fds: Vec<(std::os::fd::OwnedFd, i32)>) {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
-    // SAFETY: between fork and exec the closure only calls async-signal-safe
-    // functions (fcntl, dup2, sigprocmask) on descriptors it owns. Sources
-    // are first moved above every target so no dup2 clobbers another source.
+    // SAFETY: between fork and exec the closure only calls async-signal-safe functions (fcntl, dup2, sigprocmask) on descriptors it owns. Sources are first moved above every target so no dup2 clobbers another source.
     unsafe {
         cmd.pre_exec(move || {
             let mut high = Vec::with_capacity(fds.len());

@@ -7,8 +7,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 /// Receive one notification (blocks until one is pending).
 pub(crate) fn recv(fd: BorrowedFd<'_>) -> io::Result<libc::seccomp_notif> {
-    // SAFETY: seccomp_notif is plain old data; all-zero is valid and is what
-    // NOTIF_RECV requires on entry.
+    // SAFETY: seccomp_notif is plain old data; all-zero is valid and is what NOTIF_RECV requires on entry.
     let mut n: libc::seccomp_notif = unsafe { std::mem::zeroed() };
     // SAFETY: NOTIF_RECV writes one seccomp_notif into `n`, which we own.
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_RECV, &mut n) };
@@ -73,8 +72,7 @@ pub(crate) fn addfd_send(
 
 /// Own the listener descriptor libseccomp returned.
 pub(crate) fn own(fd: RawFd) -> OwnedFd {
-    // SAFETY: the kernel just returned this descriptor for our filter;
-    // nothing else owns it.
+    // SAFETY: the kernel just returned this descriptor for our filter; nothing else owns it.
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 

@@ -9,8 +9,7 @@ const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1 << 0;
 
 /// The Landlock ABI version the running kernel offers (0 when unavailable).
 pub(crate) fn landlock_abi_version() -> u32 {
-    // SAFETY: landlock_create_ruleset with a NULL attr, size 0 and the VERSION
-    // flag only returns the ABI number; it reads and writes no memory.
+    // SAFETY: landlock_create_ruleset with a NULL attr, size 0 and the VERSION flag only returns the ABI number; it reads and writes no memory.
     let v = unsafe {
         libc::syscall(
             libc::SYS_landlock_create_ruleset,
@@ -26,8 +25,7 @@ pub(crate) fn landlock_abi_version() -> u32 {
 /// the next program.
 pub fn close_fds_from(first: u32) -> Result<()> {
     const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
-    // SAFETY: close_range only changes flags on this process's descriptor
-    // table; no memory is passed.
+    // SAFETY: close_range only changes flags on this process's descriptor table; no memory is passed.
     let r = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, CLOSE_RANGE_CLOEXEC) };
     if r == 0 {
         Ok(())
@@ -41,8 +39,7 @@ pub fn close_fds_from(first: u32) -> Result<()> {
 
 /// Whether this process may create a user namespace, tried in a throwaway child.
 pub(crate) fn can_unshare_user_namespace() -> bool {
-    // SAFETY: fork in the child only calls async-signal-safe functions
-    // (unshare, _exit) before exiting; the parent waits for it.
+    // SAFETY: fork in the child only calls async-signal-safe functions (unshare, _exit) before exiting; the parent waits for it.
     let pid = unsafe { libc::fork() };
     match pid {
         -1 => false,
@@ -72,8 +69,7 @@ pub(crate) fn seccomp_mode() -> Option<i32> {
 
 /// Close every descriptor from `first` up.
 pub(crate) fn close_range(first: std::os::fd::RawFd) {
-    // SAFETY: close_range only closes this process's descriptors; callers
-    // run it before Rust code owns any of them.
+    // SAFETY: close_range only closes this process's descriptors; callers run it before Rust code owns any of them.
     unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) };
 }
 
@@ -84,7 +80,6 @@ pub(crate) fn take_inherited(fd: std::os::fd::RawFd) -> Option<std::os::fd::Owne
     if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
         return None;
     }
-    // SAFETY: the descriptor is open (checked above) and was handed to this
-    // process by its parent for this purpose; nothing else in it owns it.
+    // SAFETY: the descriptor is open (checked above) and was handed to this process by its parent for this purpose; nothing else in it owns it.
     Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }

@@ -13,8 +13,7 @@ use sandbox::{CapabilitySet, NetworkPolicy, Sandbox};
 
 /// Run `f` confined to `policy` in a child; its exit status is 0 when `f` returned true.
 fn in_child(policy: NetworkPolicy, f: impl FnOnce() -> bool) -> bool {
-    // SAFETY: the child only applies the sandbox, runs `f` and calls _exit;
-    // the parent waits for it.
+    // SAFETY: the child only applies the sandbox, runs `f` and calls _exit; the parent waits for it.
     match unsafe { nix::unistd::fork() }.unwrap() {
         nix::unistd::ForkResult::Child => {
             let mut caps = CapabilitySet::new();

@@ -69,9 +69,8 @@ pub fn run(action: &str, args: &[String]) -> ! {
                 iov_len: buf.len(),
             };
             // SAFETY: the local iovec points at our own 64-byte buffer.
-            let n = check(
-                unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) } as libc::c_long,
-            );
+            let r = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
+            let n = check(r as libc::c_long);
             ok(format!("read {n} bytes"))
         }
         "tiocsti" => {
@@ -230,8 +229,8 @@ fn clone_user() -> ! {
     // Raw clone(2) with CLONE_NEWUSER; the child exits at once.
     let flags = (libc::CLONE_NEWUSER | libc::SIGCHLD) as libc::c_ulong;
     // SAFETY: fork-like clone (no new stack); the child only calls _exit.
-    let pid =
-        check(unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) });
+    let r = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
+    let pid = check(r);
     if pid == 0 {
         // SAFETY: _exit never returns.
         unsafe { libc::_exit(0) }
@@ -256,9 +255,8 @@ fn mptcp_connect(target: SocketAddr) -> ! {
     };
     let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
     // SAFETY: sa is a valid sockaddr_in of the given length.
-    check(
-        unsafe { libc::connect(fd, (&sa as *const libc::sockaddr_in).cast(), len) } as libc::c_long,
-    );
+    let r = unsafe { libc::connect(fd, (&sa as *const libc::sockaddr_in).cast(), len) };
+    check(r as libc::c_long);
     ok("connected")
 }
 
@@ -285,8 +283,7 @@ fn foreign_abi(which: &str) -> ! {
         "i386" => unsafe {
             std::arch::asm!("int 0x80", inlateout("rax") 20i64 => ret, options(nostack));
         },
-        // SAFETY: x32 getpid (39 | 0x40000000) takes no arguments; syscall
-        // clobbers rcx and r11.
+        // SAFETY: x32 getpid (39 | 0x40000000) takes no arguments; syscall clobbers rcx and r11.
         "x32" => unsafe {
             std::arch::asm!("syscall", inlateout("rax") 0x4000_0027i64 => ret,
                 out("rcx") _, out("r11") _, options(nostack));
@@ -384,9 +381,7 @@ fn race_open(allowed: &str, protected: &str, secs: &str) -> ! {
         let mut flip = false;
         while !STOP.load(Ordering::Relaxed) {
             let src = if flip { &p } else { &a };
-            // SAFETY: addr points to a leaked LEN-byte buffer that lives
-            // for the rest of the process; volatile writes race with the
-            // reader by design (bytes only, no invalid values).
+            // SAFETY: addr points to a leaked LEN-byte buffer that lives for the rest of the process; volatile writes race with the reader by design (bytes only, no invalid values).
             unsafe {
                 for (i, b) in src.iter().enumerate() {
                     std::ptr::write_volatile((addr as *mut u8).add(i), *b);
@@ -400,8 +395,7 @@ fn race_open(allowed: &str, protected: &str, secs: &str) -> ! {
     let (mut opened, mut leaked, mut tries) = (0u64, 0u64, 0u64);
     while std::time::Instant::now() < end {
         tries += 1;
-        // SAFETY: addr is the leaked NUL-terminated buffer (both contents
-        // fit with room for the terminator).
+        // SAFETY: addr is the leaked NUL-terminated buffer (both contents fit with room for the terminator).
         let fd = unsafe {
             libc::open(
                 addr as *const libc::c_char,
