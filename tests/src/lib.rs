@@ -132,6 +132,17 @@ pub fn run(flags: &[&str], probe_args: &[&str]) -> Ran {
     sandboxed("run", flags, probe_args)
 }
 
+/// `nono run FLAGS -- /bin/sh -c SCRIPT`, with `env` added to nono's own
+/// environment (the agent inherits it, filtered as usual).
+pub fn run_sh(flags: &[&str], env: &[(&str, &str)], script: &str) -> Ran {
+    let mut cmd = Command::new(nono_bin());
+    cmd.arg("run")
+        .args(flags)
+        .args(["--", "/bin/sh", "-c", script])
+        .envs(env.iter().copied());
+    Ran::from(cmd.stdin(Stdio::null()).output().expect("spawn nono"))
+}
+
 /// The probe without any sandbox: the positive control.
 pub fn unsandboxed(probe_args: &[&str]) -> Ran {
     Ran::from(

@@ -161,6 +161,9 @@ pub fn run(action: &str, args: &[String]) -> ! {
                 "netlink-audit" => (libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_AUDIT),
                 "mptcp" => (libc::AF_INET, libc::SOCK_STREAM, libc::IPPROTO_MPTCP),
                 "udp" => (libc::AF_INET, libc::SOCK_DGRAM, 0),
+                "icmp" => (libc::AF_INET, libc::SOCK_DGRAM, libc::IPPROTO_ICMP),
+                "sctp" => (libc::AF_INET, libc::SOCK_STREAM, libc::IPPROTO_SCTP),
+                "sctp-seqpacket" => (libc::AF_INET, libc::SOCK_SEQPACKET, libc::IPPROTO_SCTP),
                 "tcp" => (libc::AF_INET, libc::SOCK_STREAM, 0),
                 _ => exit(2),
             };

@@ -9,18 +9,7 @@ use std::process::{Command, Stdio};
 use nono_e2e::{nono_bin, Ran, Scratch};
 
 fn shell(flags: &[&str], script: &str) -> Ran {
-    let o = Command::new(nono_bin())
-        .arg("run")
-        .args(flags)
-        .args(["--", "/bin/sh", "-c", script])
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn nono");
-    Ran {
-        code: o.status.code(),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+    nono_e2e::run_sh(flags, &[], script)
 }
 
 fn mode(p: &std::path::Path) -> u32 {

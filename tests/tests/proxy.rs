@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use nono_e2e::upstream::{free_port, TestCa, Upstream};
-use nono_e2e::{canary, nono_bin, run, Ran, Scratch};
+use nono_e2e::{canary, nono_bin, run, run_sh, Ran, Scratch};
 
 fn received_tcp(l: &TcpListener) -> bool {
     std::thread::sleep(Duration::from_millis(100));
@@ -26,24 +26,34 @@ fn received_tcp(l: &TcpListener) -> bool {
     }
 }
 
-/// `nono run FLAGS -- sh -c SCRIPT` with extra variables for nono itself.
 fn shell(flags: &[&str], env: &[(&str, &str)], script: &str) -> Ran {
-    let mut cmd = Command::new(nono_bin());
-    cmd.arg("run")
-        .args(flags)
-        .arg("--")
-        .arg("/bin/sh")
-        .arg("-c")
-        .arg(script);
-    for (k, v) in env {
-        cmd.env(k, v);
+    run_sh(flags, env, script)
+}
+
+/// Direct TCP, UDP (DNS included), MPTCP from inside all fail and the host
+/// listeners receive nothing; ICMP and SCTP sockets are refused by seccomp.
+/// Returns the TCP listener and its address (for a positive control) and
+/// nono's stderr of the first attempt.
+fn assert_contained(flags: &[&str]) -> ((TcpListener, String), String) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let a = l.local_addr().unwrap().to_string();
+    let first = run(flags, &["tcp-connect", &a]);
+    assert!(first.is_err(None), "{first:?}");
+    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+    u.set_nonblocking(true).unwrap();
+    let r = run(flags, &["udp-send", &u.local_addr().unwrap().to_string()]);
+    assert!(r.is_err(None), "{r:?}");
+    let r = run(flags, &["mptcp-connect", &a]);
+    assert!(r.is_err(None), "{r:?}");
+    for kind in ["icmp", "sctp", "sctp-seqpacket"] {
+        let r = run(flags, &["socket", kind]);
+        assert!(r.is_err(Some(libc::EPERM)), "{kind}: {r:?}");
     }
-    let o = cmd.stdin(Stdio::null()).output().expect("spawn nono");
-    Ran {
-        code: o.status.code(),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+    std::thread::sleep(Duration::from_millis(100));
+    let mut buf = [0u8; 32];
+    assert!(u.recv_from(&mut buf).is_err(), "no datagram may arrive");
+    assert!(!received_tcp(&l), "direct TCP or MPTCP must not arrive");
+    ((l, a), first.stderr)
 }
 
 #[test]
@@ -56,12 +66,7 @@ fn contained_agent_reaches_nothing_but_the_proxy() {
         "--proxy-port",
         pp.as_str(),
     ];
-    // Direct TCP to a host listener.
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let a = l.local_addr().unwrap().to_string();
-    let r = run(&flags, &["tcp-connect", &a]);
-    assert!(r.is_err(None), "{r:?}");
-    assert!(!received_tcp(&l), "direct TCP must not arrive");
+    let ((l, a), _) = assert_contained(&flags);
     // The proxy's port on another loopback address of the host.
     let other = TcpListener::bind(("127.0.0.2", proxy_port)).unwrap();
     let r = run(&flags, &["tcp-connect", &format!("127.0.0.2:{proxy_port}")]);
@@ -70,18 +75,6 @@ fn contained_agent_reaches_nothing_but_the_proxy() {
         !received_tcp(&other),
         "the proxy port on another address must not arrive"
     );
-    // UDP (DNS included) and MPTCP.
-    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
-    u.set_nonblocking(true).unwrap();
-    let ua = u.local_addr().unwrap().to_string();
-    let r = run(&flags, &["udp-send", &ua]);
-    assert!(r.is_err(None), "{r:?}");
-    let r = run(&flags, &["mptcp-connect", &a]);
-    assert!(r.is_err(None), "{r:?}");
-    std::thread::sleep(Duration::from_millis(100));
-    let mut buf = [0u8; 32];
-    assert!(u.recv_from(&mut buf).is_err(), "no datagram may arrive");
-    assert!(!received_tcp(&l), "MPTCP must not arrive");
     // Positive control: the same probes outside the proxy mode do arrive.
     assert!(run(&[], &["tcp-connect", &a]).is_ok());
     assert!(received_tcp(&l));
@@ -491,19 +484,8 @@ fn listen_port_falls_back_to_landlock_with_a_warning_and_still_contains() {
         "--listen-port",
         lp.as_str(),
     ];
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let a = l.local_addr().unwrap().to_string();
-    let r = run(&flags, &["tcp-connect", &a]);
-    assert!(r.is_err(None), "{r:?}");
-    assert!(
-        r.stderr.contains("Landlock and seccomp only"),
-        "{}",
-        r.stderr
-    );
-    assert!(!received_tcp(&l));
-    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let r = run(&flags, &["udp-send", &u.local_addr().unwrap().to_string()]);
-    assert!(r.is_err(None), "{r:?}");
+    let (_, stderr) = assert_contained(&flags);
+    assert!(stderr.contains("Landlock and seccomp only"), "{stderr}");
     // The listen port is usable from the host.
     let mut server = Command::new(nono_bin())
         .args(["run", "--silent", "--allow-domain", "allowed.test", "--listen-port", &lp, "--"])
