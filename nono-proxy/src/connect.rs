@@ -10,9 +10,8 @@ use hyper_util::rt::TokioIo;
 
 use crate::body::{self, Body};
 use crate::ctx::Ctx;
-use crate::dial::DialError;
 use crate::hosts::{self, Access};
-use crate::intercept;
+use crate::{intercept, relay};
 
 /// Copy buffer per direction of a tunnel (tokio's default is 8 KiB).
 const TUNNEL_BUF: usize = 64 * 1024;
@@ -64,11 +63,7 @@ pub async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Response<Body>
             Err(e) => {
                 ctx.events
                     .emit(false, "CONNECT", &host, port, "", e.message());
-                let code = match e {
-                    DialError::Policy(_) => StatusCode::FORBIDDEN,
-                    DialError::Network(_) => StatusCode::BAD_GATEWAY,
-                };
-                body::status(code, e.message())
+                relay::dial_failed(&e)
             }
             Ok(mut upstream) => {
                 ctx.events.emit(true, "CONNECT", &host, port, "", "allowed");

@@ -75,6 +75,24 @@ impl Egress {
     /// A TCP stream to `host:port` (checked), through the upstream proxy
     /// unless the host is bypassed.
     pub async fn dial(&self, host: &str, port: u16) -> Result<TcpStream, DialError> {
+        self.dial_checked(host, port, &self.literal).await
+    }
+
+    /// As [`Egress::dial`] for a host the user named in configuration (a
+    /// credential upstream): an IP literal there counts as allowed literally.
+    pub async fn dial_named(&self, host: &str, port: u16) -> Result<TcpStream, DialError> {
+        match host.parse::<IpAddr>() {
+            Ok(ip) => self.dial_checked(host, port, &[ip]).await,
+            Err(_) => self.dial(host, port).await,
+        }
+    }
+
+    async fn dial_checked(
+        &self,
+        host: &str,
+        port: u16,
+        literal: &[IpAddr],
+    ) -> Result<TcpStream, DialError> {
         match &self.upstream {
             Some((uh, up)) if !bypassed(host, &self.bypass) => {
                 if addr::METADATA_NAMES.contains(&host) {
@@ -83,7 +101,7 @@ impl Egress {
                     ));
                 }
                 if let Ok(ip) = host.parse::<IpAddr>() {
-                    if let Some(why) = addr::refusal(ip, &self.literal) {
+                    if let Some(why) = addr::refusal(ip, literal) {
                         return Err(DialError::Policy(format!("{ip}: {why}")));
                     }
                 }
@@ -96,7 +114,7 @@ impl Egress {
                 tunnel(s, host, port).await.map_err(DialError::Network)
             }
             _ => {
-                let a = resolve_checked(host, port, &self.literal, false).await?;
+                let a = resolve_checked(host, port, literal, false).await?;
                 let s = TcpStream::connect(a).await.map_err(|e| {
                     DialError::Network(format!("cannot connect to {host}:{port}: {e}"))
                 })?;

@@ -3,15 +3,13 @@
 
 use std::sync::Arc;
 
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
 use crate::body::{self, Body};
 use crate::ctx::Ctx;
-use crate::dial::DialError;
 use crate::hosts::{self, Access};
-use crate::{glob, reverse, upstream};
+use crate::{glob, relay, reverse};
 
 pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
     let method = req.method().to_string();
@@ -59,55 +57,13 @@ pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
             &format!("{host}:{port}{path}: {why}"),
         );
     };
-    let stream = match ctx.egress.dial(&host, port).await {
-        Ok(s) => s,
-        Err(e) => {
-            ctx.events
-                .emit(false, &method, &host, port, &path, e.message());
-            let code = match e {
-                DialError::Policy(_) => StatusCode::FORBIDDEN,
-                DialError::Network(_) => StatusCode::BAD_GATEWAY,
-            };
-            return body::status(code, e.message());
-        }
-    };
-    let (mut parts, b) = req.into_parts();
-    body::strip_hop_by_hop(&mut parts.headers);
-    let pq = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into());
-    parts.uri = match pq.parse() {
-        Ok(u) => u,
-        Err(_) => return body::status(StatusCode::BAD_REQUEST, "invalid request target"),
-    };
-    if let Ok(v) = upstream::authority(&host, port, 80).parse() {
-        parts.headers.insert(hyper::header::HOST, v);
-    }
-    match upstream::send(stream, None, Request::from_parts(parts, b)).await {
-        Ok(resp) => {
-            ctx.events.emit(true, &method, &host, port, &path, reason);
-            let (mut p, b) = resp.into_parts();
-            body::strip_hop_by_hop(&mut p.headers);
-            Response::from_parts(p, b.map_err(Into::into).boxed())
-        }
-        Err(e) => {
-            ctx.events.emit(false, &method, &host, port, &path, &e);
-            body::status(StatusCode::BAD_GATEWAY, &e)
-        }
-    }
+    relay::relay(&ctx, req, &host, port, false, reason).await
 }
 
 /// The request with its URI reduced to path and query.
 fn origin_form(req: Request<Incoming>) -> Request<Incoming> {
     let (mut parts, b) = req.into_parts();
-    let pq = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    if let Ok(u) = pq.parse() {
+    if let Some(u) = relay::origin_form(&parts.uri) {
         parts.uri = u;
     }
     Request::from_parts(parts, b)

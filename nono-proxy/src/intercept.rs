@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -15,7 +14,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::body::{self, Body};
 use crate::ctx::Ctx;
-use crate::{glob, upstream};
+use crate::{glob, relay};
 
 pub async fn serve<IO>(ctx: Arc<Ctx>, io: IO, host: String, port: u16, globs: Vec<String>)
 where
@@ -59,45 +58,5 @@ async fn request(
         ctx.events.emit(false, &method, host, port, &path, why);
         return body::status(StatusCode::FORBIDDEN, &format!("{host}{path}: {why}"));
     }
-    let stream = match ctx.egress.dial(host, port).await {
-        Ok(s) => s,
-        Err(e) => {
-            ctx.events
-                .emit(false, &method, host, port, &path, e.message());
-            return body::status(StatusCode::BAD_GATEWAY, e.message());
-        }
-    };
-    let (mut parts, b) = req.into_parts();
-    body::strip_hop_by_hop(&mut parts.headers);
-    let pq = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into());
-    parts.uri = match pq.parse() {
-        Ok(u) => u,
-        Err(_) => return body::status(StatusCode::BAD_REQUEST, "invalid request target"),
-    };
-    if let Ok(v) = upstream::authority(host, port, 443).parse() {
-        parts.headers.insert(hyper::header::HOST, v);
-    }
-    match upstream::send(
-        stream,
-        Some((&ctx.tls, host)),
-        Request::from_parts(parts, b),
-    )
-    .await
-    {
-        Ok(resp) => {
-            ctx.events
-                .emit(true, &method, host, port, &path, "allowed by a path rule");
-            let (mut p, b) = resp.into_parts();
-            body::strip_hop_by_hop(&mut p.headers);
-            Response::from_parts(p, b.map_err(Into::into).boxed())
-        }
-        Err(e) => {
-            ctx.events.emit(false, &method, host, port, &path, &e);
-            body::status(StatusCode::BAD_GATEWAY, &e)
-        }
-    }
+    relay::relay(&ctx, req, host, port, true, "allowed by a path rule").await
 }

@@ -31,6 +31,7 @@ mod glob;
 mod hosts;
 mod intercept;
 mod mitm;
+mod relay;
 mod reverse;
 mod routes;
 mod scrub;

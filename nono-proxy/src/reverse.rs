@@ -126,14 +126,8 @@ async fn forward(
         hyper::header::ACCEPT_ENCODING,
         HeaderValue::from_static("identity"),
     );
-    // The upstream was named by the user: its literal address is allowed.
-    let literal: Vec<std::net::IpAddr> = route.host.parse().into_iter().collect();
-    let egress = crate::dial::Egress {
-        literal: [ctx.egress.literal.clone(), literal].concat(),
-        ..ctx.egress.clone()
-    };
-    egress
-        .dial(&route.host, route.port)
+    ctx.egress
+        .dial_named(&route.host, route.port)
         .await
         .map_err(|e| e.message().to_string())
 }

@@ -1,0 +1,73 @@
+//! Relaying one checked request to its upstream (plain forwarding and TLS
+//! interception share it): checked dial, hop-by-hop headers stripped,
+//! origin-form target, Host set, the decision reported.
+
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+
+use crate::body::{self, Body};
+use crate::ctx::Ctx;
+use crate::dial::DialError;
+use crate::upstream;
+
+/// 403 for a policy refusal, 502 for a network failure.
+pub fn dial_failed(e: &DialError) -> Response<Body> {
+    let code = match e {
+        DialError::Policy(_) => StatusCode::FORBIDDEN,
+        DialError::Network(_) => StatusCode::BAD_GATEWAY,
+    };
+    body::status(code, e.message())
+}
+
+/// The request target reduced to path and query.
+pub fn origin_form(uri: &hyper::Uri) -> Option<hyper::Uri> {
+    uri.path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .parse()
+        .ok()
+}
+
+/// Send an allowed request to `host:port` (over verified TLS when `tls`).
+pub async fn relay(
+    ctx: &Ctx,
+    req: Request<Incoming>,
+    host: &str,
+    port: u16,
+    tls: bool,
+    reason: &str,
+) -> Response<Body> {
+    let (method, path) = (req.method().to_string(), req.uri().path().to_string());
+    let stream = match ctx.egress.dial(host, port).await {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.events
+                .emit(false, &method, host, port, &path, e.message());
+            return dial_failed(&e);
+        }
+    };
+    let (mut parts, b) = req.into_parts();
+    body::strip_hop_by_hop(&mut parts.headers);
+    let Some(target) = origin_form(&parts.uri) else {
+        return body::status(StatusCode::BAD_REQUEST, "invalid request target");
+    };
+    parts.uri = target;
+    let default_port = if tls { 443 } else { 80 };
+    if let Ok(v) = upstream::authority(host, port, default_port).parse() {
+        parts.headers.insert(hyper::header::HOST, v);
+    }
+    let tls_cfg = tls.then_some((&ctx.tls, host));
+    match upstream::send(stream, tls_cfg, Request::from_parts(parts, b)).await {
+        Ok(resp) => {
+            ctx.events.emit(true, &method, host, port, &path, reason);
+            let (mut p, b) = resp.into_parts();
+            body::strip_hop_by_hop(&mut p.headers);
+            Response::from_parts(p, b.map_err(Into::into).boxed())
+        }
+        Err(e) => {
+            ctx.events.emit(false, &method, host, port, &path, &e);
+            body::status(StatusCode::BAD_GATEWAY, &e)
+        }
+    }
+}
