@@ -119,30 +119,11 @@ impl Launching {
         own.set_supervisor(true);
         if let Some(el) = &self.spec.elevation {
             // Wider than the agent: what the user may approve (never the
-            // protected paths, which the front end left out).
-            let extra = ipc::broker::WireCaps {
-                grants: el.broker_grants.clone(),
-                network: ipc::broker::WireNetwork::Allowed,
-                tcp_connect_ports: vec![],
-                tcp_bind_ports: vec![],
-            };
-            match wire::caps(&extra) {
-                Ok(c) => {
-                    for g in c.grants() {
-                        let _ = match g.kind {
-                            sandbox::GrantKind::Tree => own.allow_tree(&g.path, g.mode),
-                            sandbox::GrantKind::File => own.allow_file(&g.path, g.mode),
-                        };
-                    }
-                }
-                Err(e) => return Err(refuse(&self.chan, format!("invalid elevation grants: {e}"))),
+            // protected paths, which the front end left out). Entries that
+            // vanished since the front end listed them are skipped.
+            if let Err(e) = wire::add_grants(&mut own, &el.broker_grants, true) {
+                return Err(refuse(&self.chan, format!("invalid elevation grants: {e}")));
             }
-        }
-        if let Err(e) = own.allow_read("/proc") {
-            return Err(refuse(
-                &self.chan,
-                format!("cannot grant /proc to the broker: {e}"),
-            ));
         }
         match Sandbox::apply(&own) {
             Ok(_) => Ok(Confined {

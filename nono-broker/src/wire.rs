@@ -3,25 +3,12 @@
 use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
-use ipc::broker::{LaunchSpec, WireAccess, WireCaps, WireNetwork};
+use ipc::broker::{LaunchSpec, WireAccess, WireCaps, WireGrant, WireNetwork};
 use sandbox::{AccessMode, CapabilitySet, NetworkPolicy};
 
 pub fn caps(w: &WireCaps) -> Result<CapabilitySet, String> {
     let mut caps = CapabilitySet::new();
-    for g in &w.grants {
-        let path = OsStr::from_bytes(&g.path);
-        let mode = match g.access {
-            WireAccess::Read => AccessMode::Read,
-            WireAccess::Write => AccessMode::Write,
-            WireAccess::ReadWrite => AccessMode::ReadWrite,
-        };
-        let r = if g.tree {
-            caps.allow_tree(path, mode)
-        } else {
-            caps.allow_file(path, mode)
-        };
-        r.map_err(|e| e.to_string())?;
-    }
+    add_grants(&mut caps, &w.grants, false)?;
     caps.set_network(match w.network {
         WireNetwork::Allowed => NetworkPolicy::Allowed,
         WireNetwork::Blocked => NetworkPolicy::Blocked,
@@ -53,4 +40,31 @@ pub fn exec(spec: &LaunchSpec) -> Result<Exec, String> {
         argv: spec.argv.iter().map(|a| c(a)).collect::<Result<_, _>>()?,
         env: spec.env.iter().map(|e| c(e)).collect::<Result<_, _>>()?,
     })
+}
+
+/// Add filesystem grants as they came over the wire. A path that no longer
+/// exists is an error unless `skip_vanished` (skipping only narrows).
+pub fn add_grants(
+    caps: &mut CapabilitySet,
+    grants: &[WireGrant],
+    skip_vanished: bool,
+) -> Result<(), String> {
+    for g in grants {
+        let path = OsStr::from_bytes(&g.path);
+        if skip_vanished && std::fs::symlink_metadata(path).is_err() {
+            continue;
+        }
+        let mode = match g.access {
+            WireAccess::Read => AccessMode::Read,
+            WireAccess::Write => AccessMode::Write,
+            WireAccess::ReadWrite => AccessMode::ReadWrite,
+        };
+        let r = if g.tree {
+            caps.allow_tree(path, mode)
+        } else {
+            caps.allow_file(path, mode)
+        };
+        r.map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }

@@ -50,30 +50,25 @@ pub struct Upstream {
 impl Upstream {
     /// Plain HTTP, or HTTPS with `ca`'s server certificate.
     pub fn start(dir: &Scratch, tag: &str, ca: Option<&TestCa>) -> Upstream {
-        let port_file = dir.join(&format!("{tag}.port"));
-        let log = dir.join(&format!("{tag}.log"));
-        let mut cmd = Command::new(bin_dir().join("nono-upstream"));
-        cmd.arg(&port_file).arg(&log);
-        if let Some(ca) = ca {
-            cmd.arg(&ca.cert_pem).arg(&ca.key_pem);
-        }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start nono-upstream");
-        let port = wait_port(&port_file);
-        Upstream { child, port, log }
+        let tls: Vec<&std::path::Path> = ca
+            .map(|c| vec![c.cert_pem.as_path(), c.key_pem.as_path()])
+            .unwrap_or_default();
+        Upstream::spawn(dir, tag, None, &tls)
     }
 
     /// A minimal CONNECT proxy (standing in for an enterprise proxy).
     pub fn connect_proxy(dir: &Scratch, tag: &str) -> Upstream {
+        Upstream::spawn(dir, tag, Some("connect-proxy"), &[])
+    }
+
+    fn spawn(dir: &Scratch, tag: &str, mode: Option<&str>, extra: &[&std::path::Path]) -> Upstream {
         let port_file = dir.join(&format!("{tag}.port"));
         let log = dir.join(&format!("{tag}.log"));
         let child = Command::new(bin_dir().join("nono-upstream"))
-            .arg("connect-proxy")
+            .args(mode)
             .arg(&port_file)
             .arg(&log)
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .spawn()

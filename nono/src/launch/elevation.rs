@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use ipc::broker::{WireAccess, WireElevation, WireGrant};
+use ipc::broker::WireElevation;
 use sandbox::{AccessMode, GrantKind};
 
 use crate::cli::LaterArgs;
@@ -42,18 +42,7 @@ pub fn wire(policy: &Policy) -> Result<WireElevation> {
         source: Source::Flag("capability-elevation"),
     };
     let (rules, _) = protect::apply(&[root], &active, &policy.bypass)?;
-    let broker_grants = rules
-        .iter()
-        .map(|g| WireGrant {
-            path: g.path.as_os_str().as_bytes().to_vec(),
-            access: match g.mode {
-                AccessMode::Read => WireAccess::Read,
-                AccessMode::Write => WireAccess::Write,
-                AccessMode::ReadWrite => WireAccess::ReadWrite,
-            },
-            tree: g.kind == GrantKind::Tree,
-        })
-        .collect();
+    let broker_grants = rules.iter().map(super::plan::wire_grant).collect();
     let protected = active
         .iter()
         .map(|p| {

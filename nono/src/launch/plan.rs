@@ -254,21 +254,8 @@ impl Plan {
     /// The launch request for the broker; `extra_env` replaces variables
     /// of the same name.
     pub fn launch_spec(&self, extra_env: &[(String, String)]) -> ipc::broker::LaunchSpec {
-        use ipc::broker::{LaunchSpec, WireAccess, WireCaps, WireGrant, WireNetwork};
-        let grants = self
-            .policy
-            .rules
-            .iter()
-            .map(|g| WireGrant {
-                path: g.path.as_os_str().as_bytes().to_vec(),
-                access: match g.mode {
-                    AccessMode::Read => WireAccess::Read,
-                    AccessMode::Write => WireAccess::Write,
-                    AccessMode::ReadWrite => WireAccess::ReadWrite,
-                },
-                tree: g.kind == GrantKind::Tree,
-            })
-            .collect();
+        use ipc::broker::{LaunchSpec, WireCaps, WireNetwork};
+        let grants = self.policy.rules.iter().map(wire_grant).collect();
         LaunchSpec {
             program: self.program.as_bytes().to_vec(),
             argv: self.argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
@@ -312,5 +299,19 @@ fn network_policy(base: NetworkPolicy, net: &NetworkPlan) -> NetworkPolicy {
         (_, Some(_)) => NetworkPolicy::TcpPorts,
         (NetworkPolicy::Blocked, None) if !net.open_ports.is_empty() => NetworkPolicy::TcpPorts,
         (b, None) => b,
+    }
+}
+
+/// One grant as the broker receives it.
+pub fn wire_grant(g: &Grant) -> ipc::broker::WireGrant {
+    use ipc::broker::{WireAccess, WireGrant};
+    WireGrant {
+        path: g.path.as_os_str().as_bytes().to_vec(),
+        access: match g.mode {
+            AccessMode::Read => WireAccess::Read,
+            AccessMode::Write => WireAccess::Write,
+            AccessMode::ReadWrite => WireAccess::ReadWrite,
+        },
+        tree: g.kind == GrantKind::Tree,
     }
 }
