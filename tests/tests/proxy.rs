@@ -570,6 +570,22 @@ fn killing_the_proxy_ends_the_session() {
         );
         std::thread::sleep(Duration::from_millis(20));
     };
+    // The proxy confined itself: no_new_privs, seccomp filters (baseline
+    // and its allowlist), no capabilities, Landlock, not dumpable.
+    use nono_e2e::procfs::status_field;
+    assert_eq!(status_field(proxy, "NoNewPrivs:"), "1");
+    assert_eq!(status_field(proxy, "Seccomp:"), "2");
+    assert!(
+        status_field(proxy, "Seccomp_filters:")
+            .parse::<u32>()
+            .unwrap_or(0)
+            >= 2
+    );
+    assert_eq!(status_field(proxy, "CapEff:"), "0000000000000000");
+    assert!(
+        std::fs::read(format!("/proc/{proxy}/environ")).is_err() || nono_e2e::is_root(),
+        "the proxy must not be dumpable"
+    );
     let started = std::time::Instant::now();
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(proxy as i32),

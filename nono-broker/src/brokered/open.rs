@@ -16,7 +16,7 @@ use nix::sys::stat::Mode;
 use sandbox::seccomp::notify::{Brokered, Notification};
 
 use super::mem::Mem;
-use super::target::path_of;
+use super::target::{path_of, start_dir};
 use super::{Grants, Verdict};
 
 const fn b(name: &'static str, why: &'static str) -> Brokered {
@@ -66,15 +66,10 @@ fn lexical(base: &Path, rel: &Path) -> PathBuf {
 }
 
 fn base(pid: u32, dirfd: i32, path: &[u8]) -> Result<PathBuf, Errno> {
-    if path.first() == Some(&b'/') {
-        return Ok(PathBuf::from("/"));
+    match start_dir(pid, dirfd, path) {
+        root if root == "/" => Ok(PathBuf::from(root)),
+        link => std::fs::read_link(link).map_err(|_| Errno::EBADF),
     }
-    let link = if dirfd == libc::AT_FDCWD {
-        format!("/proc/{pid}/cwd")
-    } else {
-        format!("/proc/{pid}/fd/{dirfd}")
-    };
-    std::fs::read_link(link).map_err(|_| Errno::EBADF)
 }
 
 fn access(flags: i32) -> (bool, bool, &'static str) {

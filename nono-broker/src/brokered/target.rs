@@ -23,16 +23,21 @@ pub enum Named {
     Fd(i32),
 }
 
-fn base(pid: u32, dirfd: i32, path: &CStr) -> Result<OwnedFd, Errno> {
-    let dir = if path.to_bytes().first() == Some(&b'/') {
+/// Where a relative `path` of the agent starts: `/`, its working directory,
+/// or its descriptor `dirfd` (as a `/proc` link of the agent).
+pub fn start_dir(pid: u32, dirfd: i32, path: &[u8]) -> String {
+    if path.first() == Some(&b'/') {
         "/".to_string()
     } else if dirfd == libc::AT_FDCWD {
         format!("/proc/{pid}/cwd")
     } else {
         format!("/proc/{pid}/fd/{dirfd}")
-    };
+    }
+}
+
+fn base(pid: u32, dirfd: i32, path: &CStr) -> Result<OwnedFd, Errno> {
     open(
-        dir.as_str(),
+        start_dir(pid, dirfd, path.to_bytes()).as_str(),
         OFlag::O_PATH | OFlag::O_CLOEXEC,
         Mode::empty(),
     )

@@ -77,26 +77,8 @@ pub fn socket_rules(policy: NetworkPolicy, unix: bool) -> Vec<ArgRule> {
         .copied()
         .filter(|&af| af == libc::AF_INET || af == libc::AF_INET6)
     {
-        for (ty, why) in [
-            (SOCK_RAW, "raw IP sockets"),
-            (SOCK_PACKET, "packet sockets"),
-        ] {
-            rules.push(ArgRule {
-                name: "socket",
-                when: vec![
-                    eq(0, af),
-                    ArgCmp {
-                        arg: 1,
-                        cmp: Cmp::MaskedEq {
-                            mask: 0xf,
-                            value: ty as u64,
-                        },
-                    },
-                ],
-                errno: EPERM,
-                why,
-            });
-        }
+        rules.push(type_rule(af, SOCK_RAW, "raw IP sockets"));
+        rules.push(type_rule(af, SOCK_PACKET, "packet sockets"));
         rules.push(ArgRule {
             name: "socket",
             when: vec![eq(0, af), eq(2, IPPROTO_MPTCP)],
@@ -124,36 +106,38 @@ pub fn socket_rules(policy: NetworkPolicy, unix: bool) -> Vec<ArgRule> {
     rules
 }
 
+/// Deny `socket(af, ty | flags, _)`.
+fn type_rule(af: i32, ty: i32, why: &'static str) -> ArgRule {
+    ArgRule {
+        name: "socket",
+        when: vec![
+            eq(0, af),
+            ArgCmp {
+                arg: 1,
+                cmp: Cmp::MaskedEq {
+                    mask: 0xf,
+                    value: ty as u64,
+                },
+            },
+        ],
+        errno: EPERM,
+        why,
+    }
+}
+
 /// Under [`NetworkPolicy::TcpPorts`]: within an IP family, only stream
 /// sockets with the default or TCP protocol (Landlock's TCP rules cover
 /// exactly those).
 fn tcp_only_rules(af: i32) -> Vec<ArgRule> {
-    let types = [
-        (
+    let mut rules = vec![
+        type_rule(
+            af,
             libc::SOCK_DGRAM,
             "UDP and ICMP sockets (not covered by Landlock)",
         ),
-        (libc::SOCK_RDM, "reliable datagram sockets"),
-        (libc::SOCK_SEQPACKET, "SCTP sequenced-packet sockets"),
+        type_rule(af, libc::SOCK_RDM, "reliable datagram sockets"),
+        type_rule(af, libc::SOCK_SEQPACKET, "SCTP sequenced-packet sockets"),
     ];
-    let mut rules: Vec<ArgRule> = types
-        .into_iter()
-        .map(|(ty, why)| ArgRule {
-            name: "socket",
-            when: vec![
-                eq(0, af),
-                ArgCmp {
-                    arg: 1,
-                    cmp: Cmp::MaskedEq {
-                        mask: 0xf,
-                        value: ty as u64,
-                    },
-                },
-            ],
-            errno: EPERM,
-            why,
-        })
-        .collect();
     rules.push(ArgRule {
         name: "socket",
         when: vec![eq(0, af), eq(2, libc::IPPROTO_SCTP)],
