@@ -32,7 +32,7 @@ pub fn seal_and_exec(
     }
     // Last filter: the brokered syscalls go to the broker. Its listener
     // leaves this process before exec.
-    match install_listener(&crate::brokered::syscalls(elevation)) {
+    match install_listener(&crate::calls::filter(elevation)) {
         Ok(listener) => {
             // The broker takes the listener with pidfd_getfd, which needs
             // this child dumpable (as it will be after exec anyway; fork

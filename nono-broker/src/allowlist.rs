@@ -1,7 +1,7 @@
 //! The broker's syscalls once the agent runs, as data. Anything else kills
 //! the broker (and with it the agent: fail closed).
 
-use sandbox::seccomp::Allowed;
+use sandbox::seccomp::{Allowed, AllowedIf, ArgCmp, Cmp, Refused, Unlisted};
 
 const fn a(name: &'static str, why: &'static str) -> Allowed {
     Allowed { name, why }
@@ -65,8 +65,64 @@ pub const SERVING: &[Allowed] = &[
         "borrow the agent's socket for a brokered call",
     ),
     a("getsockopt", "the borrowed socket's family and type"),
-    a("connect", "perform a granted unix connect"),
-    a("bind", "perform a granted unix bind"),
+    a(
+        "connect",
+        "perform the agent's connect on the broker's duplicate",
+    ),
+    a("bind", "perform the agent's bind on the broker's duplicate"),
+    a(
+        "listen",
+        "perform the agent's listen on the broker's duplicate",
+    ),
+    a("getsockname", "is the agent's TCP socket bound (listen)"),
+    a(
+        "process_vm_writev",
+        "write sendmmsg's per-message lengths into the agent (Landlock: only the nested agent)",
+    ),
+    a(
+        "inotify_add_watch",
+        "add a judged watch on the agent's inotify",
+    ),
+    a(
+        "restart_syscall",
+        "resume an interrupted call after SIGSTOP/SIGCONT (Ctrl-Z, fg)",
+    ),
+    a("sched_yield", "std locks (worker queue)"),
+    a("rt_sigaction", "std thread start (stack-overflow guard)"),
+    a("mprotect", "worker thread stacks (guard page)"),
+    a("set_robust_list", "worker thread start"),
+    a("rseq", "worker thread start"),
+    a("gettid", "worker thread start"),
+    a("sched_getaffinity", "std thread naming/start"),
+    a("prctl", "worker thread name (PR_SET_NAME)"),
     a("exit", "exit"),
     a("exit_group", "exit"),
 ];
+
+/// Threads only: `clone` must carry CLONE_THREAD (a new process could
+/// escape the allowlist's intent of a single broker).
+const THREADS_ONLY: &[ArgCmp] = &[ArgCmp {
+    arg: 0,
+    cmp: Cmp::MaskedEq {
+        mask: libc::CLONE_THREAD as u64,
+        value: libc::CLONE_THREAD as u64,
+    },
+}];
+
+pub const SERVING_IF: &[AllowedIf] = &[AllowedIf {
+    name: "clone",
+    when: THREADS_ONLY,
+    why: "start worker threads for calls that may block",
+}];
+
+pub const SERVING_REFUSED: &[Refused] = &[Refused {
+    name: "clone3",
+    errno: libc::ENOSYS,
+    why: "its flags are in memory: libc then falls back to clone",
+}];
+
+/// Load the serving allowlist into the broker (all later threads inherit it).
+pub fn load() -> Result<(), String> {
+    sandbox::seccomp::load_allowlist_with(SERVING, SERVING_IF, SERVING_REFUSED, Unlisted::Kill)
+        .map_err(|e| e.to_string())
+}

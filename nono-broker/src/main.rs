@@ -1,62 +1,6 @@
-//! `nono-broker`: the agent's parent in `nono run`.
-//!
-//! # Security
-//! - Trusts: the front end, over the channel at fd 3 (`ipc::broker`).
-//!   Distrusts: everything the agent passes in a notified syscall.
-//! - Holds: that channel; a signalfd; the agent's pid; the seccomp
-//!   listener of the agent's notify filter (`handoff.rs`).
-//! - Confines itself with the agent's own capability set (plus `/proc`
-//!   read, `pidfd_getfd`, and with elevation everything but the protected
-//!   paths) *before* forking the agent, so the agent's Landlock domain nests
-//!   inside the broker's (the broker may read its memory; the agent can
-//!   never signal, trace or read the broker). After the fork it loads a
-//!   strict syscall allowlist (`allowlist.rs`) that the agent does not inherit.
-//! - Answers the agent's notifications (`brokered/`): metadata changes only
-//!   inside write grants, unix sockets only when granted, elevated opens only
-//!   when approved — acting on its own copies and its own descriptors.
-//! - In proxy mode, first moves into a fresh network namespace with only
-//!   loopback (the agent inherits it) and hands the front end a listening
-//!   socket there, for the proxy (`netns.rs`).
-//! - Never: execs anything itself, continues a call whose outcome the
-//!   agent's memory could still change, or outlives the front end or the
-//!   agent. Malformed or out-of-order input ends the session.
+//! `nono-broker`: see the library's header (`lib.rs`) for what it trusts,
+//! holds and never does.
 
-mod agent;
-mod allowlist;
-mod brokered;
-mod credentials;
-mod handoff;
-mod harden;
-mod netns;
-mod serve;
-mod state;
-mod sys;
-mod wire;
-
-use std::process::ExitCode;
-
-fn main() -> ExitCode {
-    let unconfined = match harden::harden_and_take_channel() {
-        Ok(s) => s,
-        Err(e) => return fatal(&e),
-    };
-    let launching = match unconfined.receive_launch() {
-        Ok(s) => s,
-        Err(e) => return fatal(&e),
-    };
-    let confined = match launching.confine() {
-        Ok(s) => s,
-        Err(e) => return fatal(&e),
-    };
-    match confined.start_agent().and_then(state::Running::serve) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fatal(&e),
-    }
-}
-
-fn fatal(e: &str) -> ExitCode {
-    if !e.is_empty() {
-        eprintln!("nono-broker: {e}");
-    }
-    ExitCode::FAILURE
+fn main() -> std::process::ExitCode {
+    nono_broker::run()
 }

@@ -36,7 +36,7 @@ pub fn run(r: Running) -> Result<(), String> {
         let mut fds = [
             PollFd::new(r.chan.as_fd(), PollFlags::POLLIN),
             PollFd::new(r.signals.as_fd(), PollFlags::POLLIN),
-            PollFd::new(r.listener.fd(), PollFlags::POLLIN),
+            PollFd::new(r.broker.listener.fd(), PollFlags::POLLIN),
         ];
         poll(&mut fds, PollTimeout::NONE).map_err(|e| format!("poll: {e}"))?;
         let chan_ready = fds[0].any().unwrap_or(false);
@@ -46,7 +46,7 @@ pub fn run(r: Running) -> Result<(), String> {
             .is_some_and(|e| e.contains(PollFlags::POLLIN));
         if notif_ready {
             let mut ask = |path: &str, access: &str| ask_front(&r, path, access);
-            match brokered::handle(&r.listener, &r.grants, &mut ask) {
+            match brokered::handle(&r.broker, &mut ask) {
                 Ok(Some(ev)) => {
                     let _ = r.chan.send(&BrokerResponse::Brokered(ev), &[]);
                 }

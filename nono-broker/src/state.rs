@@ -13,7 +13,8 @@ use sandbox::seccomp::notify::Listener;
 use sandbox::{CapabilitySet, Sandbox};
 
 use crate::sys::{self, Forked};
-use crate::{agent, allowlist, brokered, credentials, handoff, netns, serve, wire};
+use crate::workers::Workers;
+use crate::{agent, allowlist, brokered, calls, credentials, handoff, netns, serve, wire};
 
 pub type Channel = Endpoint<BrokerResponse, BrokerRequest>;
 
@@ -38,8 +39,7 @@ pub struct Running {
     pub chan: Channel,
     pub agent: Pid,
     pub signals: SignalFd,
-    pub listener: Listener,
-    pub grants: brokered::Grants,
+    pub broker: brokered::Broker,
 }
 
 fn ipc_err(e: ipc::IpcError) -> String {
@@ -174,8 +174,10 @@ impl Confined {
         drop(ours);
         let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC)
             .map_err(|e| format!("signalfd: {e}"))?;
-        sandbox::seccomp::load_allowlist(allowlist::SERVING, sandbox::seccomp::Unlisted::Kill)
-            .map_err(|e| e.to_string())?;
+        // Synchronous wake-ups are a speed-up only; kernels before 6.6 lack them.
+        let _ = listener.sync_wakeups();
+        let numbers = calls::Numbers::resolve()?;
+        allowlist::load()?;
         self.chan
             .send(&BrokerResponse::Started { pid: pid.as_raw() }, &[])
             .map_err(ipc_err)?;
@@ -183,8 +185,16 @@ impl Confined {
             chan: self.chan,
             agent: pid,
             signals,
-            grants: brokered::Grants::of(&self.caps, &self.spec.unix_grants, protected(&self.spec)),
-            listener,
+            broker: brokered::Broker {
+                listener: std::sync::Arc::new(listener),
+                grants: brokered::Grants::of(
+                    &self.caps,
+                    &self.spec.unix_grants,
+                    protected(&self.spec),
+                ),
+                numbers,
+                workers: Workers::new(),
+            },
         })
     }
 }

@@ -110,14 +110,43 @@ pub fn own_fd(fd: std::os::fd::RawFd) -> std::os::fd::OwnedFd {
     unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
 }
 
-/// A duplicate of descriptor `fd` of process `pid` (pidfd_open + pidfd_getfd).
-pub fn borrow_fd(pid: u32, fd: i32) -> Result<std::os::fd::OwnedFd, nix::errno::Errno> {
+/// PIDFD_THREAD (Linux 6.9): a pidfd for one thread (== O_EXCL).
+const PIDFD_THREAD: libc::c_uint = libc::O_EXCL as libc::c_uint;
+
+/// A pidfd for thread `tid` of the agent (notifications carry thread ids).
+/// Kernels before 6.9 refuse PIDFD_THREAD: then the thread's group leader.
+pub fn thread_pidfd(tid: u32) -> Result<std::os::fd::OwnedFd, nix::errno::Errno> {
     // SAFETY: pidfd_open takes a pid and flags; the result is checked.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-    if pidfd < 0 {
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, tid as libc::pid_t, PIDFD_THREAD) };
+    if fd >= 0 {
+        return Ok(own_fd(fd as i32));
+    }
+    if nix::errno::Errno::last() != nix::errno::Errno::EINVAL {
         return Err(nix::errno::Errno::last());
     }
-    let pidfd = own_fd(pidfd as i32);
+    let tgid = thread_group(tid)?;
+    // SAFETY: as above, for the thread group leader.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, tgid as libc::pid_t, 0) };
+    if fd < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    Ok(own_fd(fd as i32))
+}
+
+/// The thread group (process) of thread `tid`, from /proc.
+fn thread_group(tid: u32) -> Result<u32, nix::errno::Errno> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status"))
+        .map_err(|_| nix::errno::Errno::ESRCH)?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or(nix::errno::Errno::ESRCH)
+}
+
+/// A duplicate of descriptor `fd` of thread `tid` (pidfd_open + pidfd_getfd).
+pub fn borrow_fd(tid: u32, fd: i32) -> Result<std::os::fd::OwnedFd, nix::errno::Errno> {
+    let pidfd = thread_pidfd(tid)?;
     use std::os::fd::AsRawFd;
     // SAFETY: pidfd_getfd takes a pidfd, a descriptor number and flags.
     let dup = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };
@@ -145,51 +174,7 @@ pub fn sockopt_int(fd: std::os::fd::BorrowedFd<'_>, opt: i32) -> Result<i32, nix
     check(r).map(|()| v)
 }
 
-fn sockaddr_un(path: &[u8]) -> Result<(libc::sockaddr_un, libc::socklen_t), nix::errno::Errno> {
-    // SAFETY: sockaddr_un is plain old data; all-zero is valid.
-    let mut a: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-    a.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    if path.len() > a.sun_path.len() {
-        return Err(nix::errno::Errno::ENAMETOOLONG);
-    }
-    for (d, s) in a.sun_path.iter_mut().zip(path) {
-        *d = *s as libc::c_char;
-    }
-    let len = std::mem::size_of::<libc::sa_family_t>() + path.len();
-    Ok((a, len as libc::socklen_t))
-}
-
-/// connect/bind/sendto on a unix socket with the address `path` (raw
-/// sun_path bytes: a `/proc/self/fd/...` path, or an abstract name).
-pub enum SockCall<'a> {
-    Connect,
-    Bind,
-    SendTo(&'a [u8], i32),
-}
-
-pub fn unix_call(
-    fd: std::os::fd::BorrowedFd<'_>,
-    path: &[u8],
-    call: SockCall<'_>,
-) -> Result<i64, nix::errno::Errno> {
-    use std::os::fd::AsRawFd;
-    let (a, len) = sockaddr_un(path)?;
-    let ap = (&a as *const libc::sockaddr_un).cast::<libc::sockaddr>();
-    // SAFETY: `a` lives for the call and `len` does not exceed its size; data slices are live for their stated lengths.
-    let r = unsafe {
-        match call {
-            SockCall::Connect => libc::connect(fd.as_raw_fd(), ap, len) as isize,
-            SockCall::Bind => libc::bind(fd.as_raw_fd(), ap, len) as isize,
-            SockCall::SendTo(data, flags) => libc::sendto(
-                fd.as_raw_fd(),
-                data.as_ptr().cast(),
-                data.len(),
-                flags,
-                ap,
-                len,
-            ),
-        }
-    };
+fn ret(r: isize) -> Result<i64, nix::errno::Errno> {
     if r < 0 {
         Err(nix::errno::Errno::last())
     } else {
@@ -197,18 +182,129 @@ pub fn unix_call(
     }
 }
 
-/// send on a connected socket.
-pub fn send(
+/// connect(2) with raw address bytes (at most sockaddr_storage).
+pub fn connect(fd: std::os::fd::BorrowedFd<'_>, addr: &[u8]) -> Result<i64, nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
+    let (ptr, len) = raw_addr(addr);
+    // SAFETY: ptr is NULL or points to `len` live bytes of `addr`.
+    ret(unsafe { libc::connect(fd.as_raw_fd(), ptr, len) } as isize)
+}
+
+/// bind(2) with raw address bytes.
+pub fn bind(fd: std::os::fd::BorrowedFd<'_>, addr: &[u8]) -> Result<i64, nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
+    let (ptr, len) = raw_addr(addr);
+    // SAFETY: ptr is NULL or points to `len` live bytes of `addr`.
+    ret(unsafe { libc::bind(fd.as_raw_fd(), ptr, len) } as isize)
+}
+
+fn raw_addr(addr: &[u8]) -> (*const libc::sockaddr, libc::socklen_t) {
+    if addr.is_empty() {
+        (std::ptr::null(), 0)
+    } else {
+        (addr.as_ptr().cast(), addr.len() as libc::socklen_t)
+    }
+}
+
+pub fn listen(fd: std::os::fd::BorrowedFd<'_>, backlog: i32) -> Result<i64, nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: listen takes a descriptor and an integer.
+    ret(unsafe { libc::listen(fd.as_raw_fd(), backlog) } as isize)
+}
+
+/// sendmsg(2) of one buffer with a raw name and raw control bytes.
+pub fn sendmsg(
     fd: std::os::fd::BorrowedFd<'_>,
+    name: &[u8],
     data: &[u8],
+    control: &[u8],
     flags: i32,
 ) -> Result<i64, nix::errno::Errno> {
     use std::os::fd::AsRawFd;
-    // SAFETY: data is a live slice of data.len() bytes.
-    let r = unsafe { libc::send(fd.as_raw_fd(), data.as_ptr().cast(), data.len(), flags) };
-    if r < 0 {
-        Err(nix::errno::Errno::last())
-    } else {
-        Ok(r as i64)
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    // SAFETY: msghdr is plain old data; all-zero is valid (no name, no control).
+    let mut m: libc::msghdr = unsafe { std::mem::zeroed() };
+    if !name.is_empty() {
+        m.msg_name = name.as_ptr() as *mut libc::c_void;
+        m.msg_namelen = name.len() as libc::socklen_t;
+    }
+    m.msg_iov = &mut iov;
+    m.msg_iovlen = 1;
+    if !control.is_empty() {
+        m.msg_control = control.as_ptr() as *mut libc::c_void;
+        m.msg_controllen = control.len();
+    }
+    // SAFETY: every pointer in `m` refers to a live local or slice of the stated length; sendmsg only reads them.
+    ret(unsafe { libc::sendmsg(fd.as_raw_fd(), &m, flags) })
+}
+
+/// The local port of an IP socket (0 when unbound), None for other families.
+pub fn local_port(fd: std::os::fd::BorrowedFd<'_>) -> Result<Option<u16>, nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: sockaddr_storage is plain old data; all-zero is valid.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: ss and len are live locals of the sizes passed.
+    let r = unsafe {
+        libc::getsockname(
+            fd.as_raw_fd(),
+            (&mut ss as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )
+    };
+    check(r)?;
+    // sin_port and sin6_port both sit right after the family, big-endian.
+    let b: &[u8] = {
+        // SAFETY: ss is a live local; viewing its bytes is always valid.
+        unsafe {
+            std::slice::from_raw_parts((&ss as *const libc::sockaddr_storage).cast::<u8>(), 4)
+        }
+    };
+    Ok(match ss.ss_family as i32 {
+        libc::AF_INET | libc::AF_INET6 => Some(u16::from_be_bytes([b[2], b[3]])),
+        _ => None,
+    })
+}
+
+/// The file status flags of a descriptor (O_NONBLOCK, ...).
+pub fn status_flags(fd: std::os::fd::BorrowedFd<'_>) -> Result<i32, nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: F_GETFL takes no argument.
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    check(r).map(|()| r)
+}
+
+/// inotify_add_watch on the broker's duplicate of the agent's inotify fd.
+pub fn inotify_add_watch(
+    fd: std::os::fd::BorrowedFd<'_>,
+    path: &std::ffi::CStr,
+    mask: u32,
+) -> Result<i64, nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: path is a valid NUL-terminated string for the call's duration.
+    ret(unsafe { libc::inotify_add_watch(fd.as_raw_fd(), path.as_ptr(), mask) } as isize)
+}
+
+/// Write `bytes` into thread `tid`'s memory at `addr` (results of a
+/// batched call). Landlock lets the broker do this only to its nested
+/// domain: the agent.
+pub fn write_agent(tid: u32, addr: u64, bytes: &[u8]) -> Result<(), nix::errno::Errno> {
+    let local = libc::iovec {
+        iov_base: bytes.as_ptr() as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    // SAFETY: local points to `bytes` (live, read only); the remote iovec is only interpreted by the kernel in the target.
+    let n = unsafe { libc::process_vm_writev(tid as libc::pid_t, &local, 1, &remote, 1, 0) };
+    match n {
+        n if n < 0 => Err(nix::errno::Errno::last()),
+        n if n as usize != bytes.len() => Err(nix::errno::Errno::EFAULT),
+        _ => Ok(()),
     }
 }

@@ -78,15 +78,19 @@ pub(crate) fn own(fd: RawFd) -> OwnedFd {
 
 /// Ask for synchronous wake-ups (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, Linux
 /// 6.6): the supervisor runs on the notifying task's CPU, saving a
-/// migration per call. Best effort.
-pub(crate) fn sync_wakeup(fd: BorrowedFd<'_>) -> bool {
-    let mut flags: u64 = 1;
-    // SAFETY: NOTIF_SET_FLAGS reads one u64 from `flags`.
-    unsafe {
+/// migration per call.
+pub(crate) fn sync_wakeup(fd: BorrowedFd<'_>) -> io::Result<()> {
+    const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: libc::c_ulong = 1;
+    // SAFETY: NOTIF_SET_FLAGS takes the flag value itself as its argument (no pointer).
+    let r = unsafe {
         libc::ioctl(
             fd.as_raw_fd(),
             libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS,
-            &mut flags,
-        ) == 0
+            SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
     }
+    Ok(())
 }

@@ -1,7 +1,10 @@
-//! Reading the agent's syscall arguments from `/proc/<pid>/mem`. Every
-//! read is a copy the broker then owns; the caller checks that the
-//! notification is still valid after reading (the pid could otherwise
-//! belong to another task by then).
+//! Reading the agent's syscall arguments. Every read is a copy the broker
+//! then owns; the caller checks that the notification is still valid after
+//! reading (the thread id could otherwise name another task by then).
+//!
+//! Decoders read through [`AgentMem`], so they can be unit-tested and
+//! fuzzed on plain bytes ([`SliceMem`]) as well as run on the agent
+//! ([`ProcMem`], `/proc/<tid>/mem`).
 
 use std::ffi::CString;
 use std::fs::File;
@@ -12,27 +15,28 @@ use nix::errno::Errno;
 /// Longest path accepted (PATH_MAX).
 const PATH_MAX: usize = 4096;
 
-pub struct Mem {
-    file: File,
-}
+/// The agent's address space, read-only.
+pub trait AgentMem {
+    /// Read up to `buf.len()` bytes at `addr`; Ok(0) or EFAULT where
+    /// nothing is mapped.
+    fn read_at(&self, buf: &mut [u8], addr: u64) -> Result<usize, Errno>;
 
-impl Mem {
-    pub fn open(pid: u32) -> Result<Mem, Errno> {
-        File::open(format!("/proc/{pid}/mem"))
-            .map(|file| Mem { file })
-            .map_err(|_| Errno::EACCES)
-    }
-
-    pub fn bytes(&self, addr: u64, len: usize) -> Result<Vec<u8>, Errno> {
+    /// Exactly `len` bytes at `addr`.
+    fn bytes(&self, addr: u64, len: usize) -> Result<Vec<u8>, Errno> {
         let mut buf = vec![0u8; len];
-        self.file
-            .read_exact_at(&mut buf, addr)
-            .map_err(|_| Errno::EFAULT)?;
+        let mut got = 0;
+        while got < len {
+            let at = addr.checked_add(got as u64).ok_or(Errno::EFAULT)?;
+            match self.read_at(&mut buf[got..], at)? {
+                0 => return Err(Errno::EFAULT),
+                n => got += n,
+            }
+        }
         Ok(buf)
     }
 
     /// A NUL-terminated string of at most `max` bytes.
-    pub fn cstring(&self, addr: u64, max: usize) -> Result<CString, Errno> {
+    fn cstring(&self, addr: u64, max: usize) -> Result<CString, Errno> {
         if addr == 0 {
             return Err(Errno::EFAULT);
         }
@@ -40,10 +44,8 @@ impl Mem {
         let mut chunk = [0u8; 256];
         while out.len() < max {
             // Reads may stop at an unmapped page; read what is there.
-            let n = self
-                .file
-                .read_at(&mut chunk, addr + out.len() as u64)
-                .map_err(|_| Errno::EFAULT)?;
+            let at = addr.checked_add(out.len() as u64).ok_or(Errno::EFAULT)?;
+            let n = self.read_at(&mut chunk, at)?;
             if n == 0 {
                 return Err(Errno::EFAULT);
             }
@@ -56,18 +58,87 @@ impl Mem {
         Err(Errno::ENAMETOOLONG)
     }
 
-    pub fn path(&self, addr: u64) -> Result<CString, Errno> {
+    fn path(&self, addr: u64) -> Result<CString, Errno> {
         self.cstring(addr, PATH_MAX)
     }
+}
 
-    pub fn u64s<const N: usize>(&self, addr: u64) -> Result<[u64; N], Errno> {
-        let b = self.bytes(addr, 8 * N)?;
-        let mut out = [0u64; N];
-        for (i, c) in b.chunks_exact(8).enumerate() {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(c);
-            out[i] = u64::from_ne_bytes(a);
+/// `N` native-endian u64 words at `addr` (usable on `dyn AgentMem`).
+pub fn u64s<const N: usize>(mem: &(impl AgentMem + ?Sized), addr: u64) -> Result<[u64; N], Errno> {
+    let b = mem.bytes(addr, 8 * N)?;
+    let mut out = [0u64; N];
+    for (i, c) in b.chunks_exact(8).enumerate() {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(c);
+        out[i] = u64::from_ne_bytes(a);
+    }
+    Ok(out)
+}
+
+/// The agent's memory through `/proc/<tid>/mem`.
+#[derive(Debug)]
+pub struct ProcMem {
+    file: File,
+}
+
+impl ProcMem {
+    pub fn open(tid: u32) -> Result<ProcMem, Errno> {
+        File::open(format!("/proc/{tid}/mem"))
+            .map(|file| ProcMem { file })
+            .map_err(|_| Errno::EACCES)
+    }
+}
+
+impl AgentMem for ProcMem {
+    fn read_at(&self, buf: &mut [u8], addr: u64) -> Result<usize, Errno> {
+        self.file.read_at(buf, addr).map_err(|_| Errno::EFAULT)
+    }
+}
+
+/// Plain bytes mapped at `base` (tests and fuzzing).
+#[derive(Debug)]
+pub struct SliceMem<'a> {
+    pub base: u64,
+    pub data: &'a [u8],
+}
+
+impl AgentMem for SliceMem<'_> {
+    fn read_at(&self, buf: &mut [u8], addr: u64) -> Result<usize, Errno> {
+        let off = addr.checked_sub(self.base).ok_or(Errno::EFAULT)?;
+        let off = usize::try_from(off).map_err(|_| Errno::EFAULT)?;
+        if off >= self.data.len() {
+            return Err(Errno::EFAULT);
         }
-        Ok(out)
+        let n = buf.len().min(self.data.len() - off);
+        buf[..n].copy_from_slice(&self.data[off..off + n]);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_stop_at_nul_and_at_the_end_of_the_mapping() {
+        let m = SliceMem {
+            base: 0x1000,
+            data: b"abc\0def",
+        };
+        assert_eq!(m.path(0x1000).unwrap().as_bytes(), b"abc");
+        assert_eq!(m.path(0x1004), Err(Errno::EFAULT));
+        assert_eq!(m.path(0), Err(Errno::EFAULT));
+        assert_eq!(m.bytes(0x1005, 3), Err(Errno::EFAULT));
+        assert_eq!(m.bytes(u64::MAX, 3), Err(Errno::EFAULT));
+    }
+
+    #[test]
+    fn long_strings_are_refused() {
+        let data = vec![b'a'; PATH_MAX + 10];
+        let m = SliceMem {
+            base: 0,
+            data: &data,
+        };
+        assert_eq!(m.cstring(1, 8), Err(Errno::ENAMETOOLONG));
     }
 }

@@ -6,9 +6,8 @@
 use std::ffi::CString;
 
 use nix::errno::Errno;
-use sandbox::seccomp::notify::Brokered;
 
-use super::mem::Mem;
+use super::mem::{u64s, AgentMem};
 use super::target::{is_symlink, open_named, path_of, proc_path, Named};
 use super::Grants;
 use crate::sys;
@@ -17,47 +16,7 @@ use crate::sys;
 const XATTR_MAX: usize = 65536;
 const XATTR_NAME_MAX: usize = 255;
 
-const fn b(name: &'static str, generic_nr: Option<i32>, why: &'static str) -> Brokered {
-    Brokered {
-        name,
-        generic_nr,
-        when_arg_nonzero: None,
-        why,
-    }
-}
-
-/// The metadata syscalls, as data.
-pub const SYSCALLS: &[Brokered] = &[
-    b("chmod", None, "mode change by path"),
-    b("fchmod", None, "mode change by descriptor"),
-    b("fchmodat", None, "mode change relative to a directory"),
-    b("fchmodat2", Some(452), "mode change with flags (Linux 6.6)"),
-    b("chown", None, "owner change"),
-    b("fchown", None, "owner change by descriptor"),
-    b("lchown", None, "owner change of a link"),
-    b("fchownat", None, "owner change relative to a directory"),
-    b("utime", None, "timestamps"),
-    b("utimes", None, "timestamps"),
-    b("futimesat", None, "timestamps relative to a directory"),
-    b("utimensat", None, "timestamps (also futimens)"),
-    b("setxattr", None, "extended attributes"),
-    b("lsetxattr", None, "extended attributes of a link"),
-    b("fsetxattr", None, "extended attributes by descriptor"),
-    b("removexattr", None, "extended attributes"),
-    b("lremovexattr", None, "extended attributes of a link"),
-    b("fremovexattr", None, "extended attributes by descriptor"),
-    b(
-        "setxattrat",
-        Some(463),
-        "extended attributes (Linux 6.13): refused",
-    ),
-    b(
-        "removexattrat",
-        Some(466),
-        "extended attributes (Linux 6.13): refused",
-    ),
-];
-
+#[derive(Debug)]
 pub enum Op {
     Chmod(u32),
     Chown(u32, u32),
@@ -89,15 +48,48 @@ fn ts(sec: u64, nsec: u64) -> libc::timespec {
     }
 }
 
-fn timevals(mem: &Mem, addr: u64) -> Result<Option<[libc::timespec; 2]>, Errno> {
+/// struct timeval[2] (utimes, futimesat); NULL = now.
+pub(super) fn timevals(
+    mem: &dyn AgentMem,
+    addr: u64,
+) -> Result<Option<[libc::timespec; 2]>, Errno> {
     if addr == 0 {
         return Ok(None);
     }
-    let [s0, u0, s1, u1] = mem.u64s::<4>(addr)?;
-    Ok(Some([ts(s0, u0 * 1000), ts(s1, u1 * 1000)]))
+    let [s0, u0, s1, u1] = u64s::<4>(mem, addr)?;
+    Ok(Some([
+        ts(s0, u0.wrapping_mul(1000)),
+        ts(s1, u1.wrapping_mul(1000)),
+    ]))
 }
 
-fn path(mem: &Mem, dirfd: i32, addr: u64, follow: bool) -> Result<Named, Errno> {
+/// struct utimbuf (utime); NULL = now.
+pub(super) fn utimbuf(mem: &dyn AgentMem, addr: u64) -> Result<Option<[libc::timespec; 2]>, Errno> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let [at, mt] = u64s::<2>(mem, addr)?;
+    Ok(Some([ts(at, 0), ts(mt, 0)]))
+}
+
+/// struct timespec[2] (utimensat); NULL = now.
+pub(super) fn timespecs(
+    mem: &dyn AgentMem,
+    addr: u64,
+) -> Result<Option<[libc::timespec; 2]>, Errno> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let [s0, n0, s1, n1] = u64s::<4>(mem, addr)?;
+    Ok(Some([ts(s0, n0), ts(s1, n1)]))
+}
+
+pub(super) fn path(
+    mem: &dyn AgentMem,
+    dirfd: i32,
+    addr: u64,
+    follow: bool,
+) -> Result<Named, Errno> {
     Ok(Named::Path {
         dirfd,
         path: mem.path(addr)?,
@@ -106,7 +98,7 @@ fn path(mem: &Mem, dirfd: i32, addr: u64, follow: bool) -> Result<Named, Errno> 
 }
 
 /// `*at` calls with AT_EMPTY_PATH and an empty path act on `dirfd`.
-fn at(mem: &Mem, a: &[u64; 6], flags: u64) -> Result<Named, Errno> {
+pub(super) fn at(mem: &dyn AgentMem, a: &[u64; 6], flags: u64) -> Result<Named, Errno> {
     let dirfd = a[0] as i32;
     let p = mem.path(a[1])?;
     if p.to_bytes().is_empty() && flags & libc::AT_EMPTY_PATH as u64 != 0 {
@@ -120,7 +112,7 @@ fn at(mem: &Mem, a: &[u64; 6], flags: u64) -> Result<Named, Errno> {
     })
 }
 
-fn xattr_name(mem: &Mem, addr: u64) -> Result<CString, Errno> {
+pub(super) fn xattr_name(mem: &dyn AgentMem, addr: u64) -> Result<CString, Errno> {
     mem.cstring(addr, XATTR_NAME_MAX + 1).map_err(|e| {
         if e == Errno::ENAMETOOLONG {
             Errno::ERANGE
@@ -130,7 +122,7 @@ fn xattr_name(mem: &Mem, addr: u64) -> Result<CString, Errno> {
     })
 }
 
-fn xattr_value(mem: &Mem, addr: u64, size: u64) -> Result<Vec<u8>, Errno> {
+fn xattr_value(mem: &dyn AgentMem, addr: u64, size: u64) -> Result<Vec<u8>, Errno> {
     if size as usize > XATTR_MAX {
         return Err(Errno::E2BIG);
     }
@@ -140,82 +132,13 @@ fn xattr_value(mem: &Mem, addr: u64, size: u64) -> Result<Vec<u8>, Errno> {
     mem.bytes(addr, size as usize)
 }
 
-/// Decode a metadata call; None when `nr` is not one.
-pub fn decode(nr: i64, a: &[u64; 6], mem: &Mem) -> Option<Result<(Named, Op), Errno>> {
-    let cwd = libc::AT_FDCWD;
-    let r = match nr {
-        libc::SYS_chmod => path(mem, cwd, a[0], true).map(|n| (n, Op::Chmod(a[1] as u32))),
-        libc::SYS_fchmod => Ok((Named::Fd(a[0] as i32), Op::Chmod(a[1] as u32))),
-        libc::SYS_fchmodat => at(mem, a, 0).map(|n| (n, Op::Chmod(a[2] as u32))),
-        452 => at(mem, a, a[3]).map(|n| (n, Op::Chmod(a[2] as u32))),
-        libc::SYS_chown => {
-            path(mem, cwd, a[0], true).map(|n| (n, Op::Chown(a[1] as u32, a[2] as u32)))
-        }
-        libc::SYS_lchown => {
-            path(mem, cwd, a[0], false).map(|n| (n, Op::Chown(a[1] as u32, a[2] as u32)))
-        }
-        libc::SYS_fchown => Ok((Named::Fd(a[0] as i32), Op::Chown(a[1] as u32, a[2] as u32))),
-        libc::SYS_fchownat => at(mem, a, a[4]).map(|n| (n, Op::Chown(a[2] as u32, a[3] as u32))),
-        libc::SYS_utime => path(mem, cwd, a[0], true).and_then(|n| {
-            let t = if a[1] == 0 {
-                None
-            } else {
-                let [at, mt] = mem.u64s::<2>(a[1])?;
-                Some([ts(at, 0), ts(mt, 0)])
-            };
-            Ok((n, Op::Times(t)))
-        }),
-        libc::SYS_utimes => {
-            path(mem, cwd, a[0], true).and_then(|n| Ok((n, Op::Times(timevals(mem, a[1])?))))
-        }
-        libc::SYS_futimesat => path(mem, a[0] as i32, a[1], true)
-            .and_then(|n| Ok((n, Op::Times(timevals(mem, a[2])?)))),
-        libc::SYS_utimensat => {
-            let named = if a[1] == 0 {
-                Ok(Named::Fd(a[0] as i32))
-            } else {
-                at(mem, a, a[3])
-            };
-            named.and_then(|n| {
-                let t = if a[2] == 0 {
-                    None
-                } else {
-                    let [s0, n0, s1, n1] = mem.u64s::<4>(a[2])?;
-                    Some([ts(s0, n0), ts(s1, n1)])
-                };
-                Ok((n, Op::Times(t)))
-            })
-        }
-        libc::SYS_setxattr | libc::SYS_lsetxattr | libc::SYS_fsetxattr => {
-            let named = match nr {
-                libc::SYS_fsetxattr => Ok(Named::Fd(a[0] as i32)),
-                libc::SYS_lsetxattr => path(mem, cwd, a[0], false),
-                _ => path(mem, cwd, a[0], true),
-            };
-            named.and_then(|n| {
-                Ok((
-                    n,
-                    Op::SetXattr {
-                        name: xattr_name(mem, a[1])?,
-                        value: xattr_value(mem, a[2], a[3])?,
-                        flags: a[4] as i32,
-                    },
-                ))
-            })
-        }
-        libc::SYS_removexattr | libc::SYS_lremovexattr | libc::SYS_fremovexattr => {
-            let named = match nr {
-                libc::SYS_fremovexattr => Ok(Named::Fd(a[0] as i32)),
-                libc::SYS_lremovexattr => path(mem, cwd, a[0], false),
-                _ => path(mem, cwd, a[0], true),
-            };
-            named.and_then(|n| Ok((n, Op::RemoveXattr(xattr_name(mem, a[1])?))))
-        }
-        // The *xattrat calls carry a struct; glibc does not use them yet.
-        463 | 466 => Err(Errno::ENOSYS),
-        _ => return None,
-    };
-    Some(r)
+/// setxattr's (name, value, size, flags) at args 1-4.
+pub(super) fn setxattr(mem: &dyn AgentMem, a: &[u64; 6]) -> Result<Op, Errno> {
+    Ok(Op::SetXattr {
+        name: xattr_name(mem, a[1])?,
+        value: xattr_value(mem, a[2], a[3])?,
+        flags: a[4] as i32,
+    })
 }
 
 /// Resolve, judge and perform. Returns the path acted on (for events).

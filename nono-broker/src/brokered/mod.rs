@@ -1,38 +1,59 @@
 //! Answering the agent's seccomp notifications (one listener carries every
-//! brokered syscall). The rule: the broker acts on its own copies — it
-//! reads arguments once, checks the notification is still valid, resolves
-//! and opens objects itself, and performs the call or refuses it. Any
-//! error refuses. Each decision is reported to the front end.
+//! brokered syscall; the table is `calls.rs`).
+//!
+//! # The rule
+//! The broker never lets the kernel continue a call whose verdict depended
+//! on state the agent can still change: its memory (a second thread can
+//! rewrite an address or path after the broker read it) or its descriptor
+//! table (a second thread can `dup2` another object onto the number the
+//! broker inspected). Instead it
+//! 1. copies every argument out of the agent's memory once (`decode.rs`),
+//!    then checks the notification is still pending;
+//! 2. takes its own duplicates of the agent's descriptors (`pidfd_getfd`)
+//!    and resolves paths itself (`target.rs`), judging those;
+//! 3. performs the call itself on what it judged and returns the result
+//!    (or injects a descriptor with ADDFD).
+//!
+//! CONTINUE is used in exactly one place: an elevation-mode open that the
+//! broker found inside the grants (or not elevatable). There the kernel
+//! re-reads the path, and the agent's own Landlock domain decides whatever
+//! it says by then: the verdict only chose "let Landlock decide", which no
+//! change of memory can turn into more access.
+//!
+//! Calls that may block (stream connects, blocking sends) run on worker
+//! threads (`crate::workers`), so one slow peer never stalls the others.
+//! Any error refuses. Decisions a user must see go to the front end.
 
+mod decode;
+mod inotify;
 mod mem;
 mod meta;
 mod open;
+mod sock;
 mod target;
 mod unix;
 
+pub use decode::{request, Msg, Request, SockReq};
+pub use mem::{AgentMem, ProcMem, SliceMem};
 pub use open::Protected;
 
 use std::path::{Path, PathBuf};
 
 use ipc::broker::BrokeredEvent;
 use nix::errno::Errno;
-use sandbox::seccomp::notify::{Brokered, Listener, Notification};
+use sandbox::seccomp::notify::{Listener, Notification};
 use sandbox::{CapabilitySet, GrantKind};
 
-use mem::Mem;
+use crate::calls::Numbers;
+use crate::workers::Workers;
 
-/// Every syscall the agent's notify filter hands to the broker.
-pub fn syscalls(elevation: bool) -> Vec<Brokered> {
-    let mut v = meta::SYSCALLS.to_vec();
-    v.extend_from_slice(unix::SYSCALLS);
-    if elevation {
-        v.extend_from_slice(open::SYSCALLS);
-    }
-    v
-}
+/// A call to perform off the serving thread; its result is the reply.
+pub(crate) type Job = Box<dyn FnOnce() -> Result<i64, Errno> + Send>;
 
 /// What happened, for the kernel and for the front end.
-pub enum Verdict {
+pub(crate) enum Verdict {
+    /// Let the kernel run the call (see "The rule" above: elevation opens
+    /// that Landlock decides, only).
     Continue,
     Reply(Result<i64, Errno>),
     Judged {
@@ -45,14 +66,30 @@ pub enum Verdict {
     },
     /// Complete the call with this descriptor (elevation approved).
     Inject(std::os::fd::OwnedFd, bool, String),
+    /// Allowed; the broker performs `job` on a worker (it may block) and
+    /// replies with its result. `event`: (op, path) judged and granted.
+    Deferred {
+        job: Job,
+        event: Option<(&'static str, String)>,
+    },
 }
 
-/// Where the agent may write (after expansion around protected paths).
+/// TCP rules the broker itself enforces (listen).
 #[derive(Debug, Clone)]
-pub struct Grants {
+struct NetRules {
+    /// Landlock restricts TCP bind/connect in this session.
+    restricted: bool,
+    /// Ports the agent may bind (and so listen on).
+    bind_ports: Vec<u16>,
+}
+
+/// What the agent may do (paths after expansion around protected paths).
+#[derive(Debug, Clone)]
+pub(crate) struct Grants {
     write: Vec<(PathBuf, GrantKind)>,
     read: Vec<(PathBuf, GrantKind)>,
     unix: unix::UnixGrants,
+    net: NetRules,
     /// Some: capability elevation is on.
     elevation: Option<Protected>,
 }
@@ -65,6 +102,10 @@ impl Grants {
     ) -> Grants {
         Grants {
             unix: unix::UnixGrants::of(unix),
+            net: NetRules {
+                restricted: caps.restricts_tcp(),
+                bind_ports: caps.tcp_bind_ports().to_vec(),
+            },
             elevation,
             read: caps
                 .grants()
@@ -79,6 +120,10 @@ impl Grants {
                 .map(|g| (g.path, g.kind))
                 .collect(),
         }
+    }
+
+    pub fn readable(&self, p: &Path) -> bool {
+        Self::any(&self.read, p)
     }
 
     pub fn writable(&self, p: &Path) -> bool {
@@ -96,27 +141,6 @@ impl Grants {
     pub fn covers(&self, p: &Path, reads: bool, writes: bool) -> bool {
         (!reads || Self::any(&self.read, p)) && (!writes || Self::any(&self.write, p))
     }
-}
-
-/// What to tell the kernel, and what to tell the front end.
-struct Decision {
-    reply: Reply,
-    event: Option<BrokeredEvent>,
-}
-
-enum Reply {
-    /// Let the kernel run the call as made (only where the agent's memory
-    /// cannot change the outcome: see `unix.rs` and `open.rs`).
-    Continue,
-    Done(Result<i64, Errno>),
-    Inject(std::os::fd::OwnedFd, bool),
-}
-
-fn done(r: Result<i64, Errno>) -> Option<Decision> {
-    Some(Decision {
-        reply: Reply::Done(r),
-        event: None,
-    })
 }
 
 fn event(
@@ -139,94 +163,70 @@ fn event(
     }
 }
 
-fn verdict(v: Verdict) -> Decision {
-    match v {
-        Verdict::Continue => Decision {
-            reply: Reply::Continue,
-            event: None,
-        },
-        Verdict::Reply(r) => Decision {
-            reply: Reply::Done(r),
-            event: None,
-        },
-        Verdict::Judged {
-            reply,
-            op,
-            path,
-            allowed,
-            why,
-        } => Decision {
-            event: Some(event(allowed, op, path, &reply, &why)),
-            reply: Reply::Done(reply),
-        },
-        Verdict::Inject(fd, cloexec, path) => Decision {
-            reply: Reply::Inject(fd, cloexec),
-            event: Some(BrokeredEvent {
-                allowed: true,
-                op: "open".into(),
-                path,
-                reason: "approved (capability elevation)".into(),
-            }),
-        },
-    }
+/// Everything the serving thread needs to answer a notification.
+pub(crate) struct Broker {
+    pub listener: std::sync::Arc<Listener>,
+    pub grants: Grants,
+    pub numbers: Numbers,
+    pub workers: Workers,
 }
 
+/// Decide one notification: decode (copy) the arguments, check the
+/// notification is still pending, then judge and act on the copies.
 fn decide(
     n: &Notification,
-    grants: &Grants,
-    listener: &Listener,
+    b: &Broker,
     ask: &mut dyn FnMut(&str, &str) -> bool,
-) -> Option<Decision> {
-    let mem = match Mem::open(n.pid) {
+) -> Option<Verdict> {
+    // A number outside the table means the filter and the table disagree.
+    let call = b.numbers.call(n.nr)?;
+    let mem = match ProcMem::open(n.pid) {
         Ok(m) => m,
-        Err(e) => return done(Err(e)),
+        Err(e) => return Some(Verdict::Reply(Err(e))),
     };
-    let valid = || listener.valid(n.id);
-    let nr = n.nr as i64;
-    let v = unix::decide(nr, n.pid, &n.args, &mem, &grants.unix, &valid).or_else(|| {
-        let prot = grants.elevation.as_ref()?;
-        open::decide(n, &mem, grants, prot, open::Ask::Front(ask), &valid)
-    });
-    if let Some(v) = v {
-        // The deciders checked validity right after reading the memory.
-        return Some(verdict(v));
-    }
-    let decoded = meta::decode(n.nr as i64, &n.args, &mem);
-    // The arguments are copied now; the pid must still be that task.
-    if !valid() {
+    let req = request(call, &n.args, &mem);
+    // The arguments are copied now; the thread id must still be that task.
+    if !b.listener.valid(n.id) {
         return None;
     }
-    let (named, op) = match decoded {
-        None => return done(Err(Errno::ENOSYS)),
-        Some(Err(e)) => return done(Err(e)),
-        Some(Ok(x)) => x,
+    let req = match req {
+        Ok(r) => r,
+        Err(e) => return Some(Verdict::Reply(Err(e))),
     };
-    let (reply, path, allowed) = match meta::perform(n.pid, &named, &op, grants) {
-        Ok(p) => (Ok(0), p, true),
-        Err((e, p)) => (Err(e), p, false),
-    };
-    let ev = (!path.is_empty()).then(|| {
-        event(
-            allowed,
-            op.name(),
-            path,
-            &reply,
-            "outside the write grants (--allow or --write grants it)",
-        )
-    });
-    Some(Decision {
-        reply: Reply::Done(reply),
-        event: ev,
+    let g = &b.grants;
+    Some(match req {
+        Request::Sock(s) => sock::decide(n.pid, s, g),
+        Request::Meta(named, op) => match meta::perform(n.pid, &named, &op, g) {
+            Ok(path) => Verdict::Judged {
+                reply: Ok(0),
+                op: op.name(),
+                path,
+                allowed: true,
+                why: String::new(),
+            },
+            Err((e, path)) => Verdict::Judged {
+                reply: Err(e),
+                op: op.name(),
+                path,
+                allowed: false,
+                why: "outside the write grants (--allow or --write grants it)".into(),
+            },
+        },
+        Request::Watch { fd, path, mask } => inotify::decide(n.pid, fd, &path, mask, g),
+        Request::Open { dirfd, path, flags } => match g.elevation.as_ref() {
+            Some(prot) => open::decide(n.pid, (dirfd, path, flags), g, prot, open::Ask::Front(ask)),
+            // The filter notifies opens only with elevation on.
+            None => Verdict::Reply(Err(Errno::ENOSYS)),
+        },
     })
 }
 
 /// Handle one pending notification. Returns an event for the front end.
-pub fn handle(
-    listener: &Listener,
-    grants: &Grants,
+pub(crate) fn handle(
+    b: &Broker,
     ask: &mut dyn FnMut(&str, &str) -> bool,
 ) -> Result<Option<BrokeredEvent>, String> {
-    let n = match listener.recv() {
+    let n = match b.listener.recv() {
         Ok(n) => n,
         // The task was interrupted or died before we read it.
         Err(e)
@@ -236,23 +236,61 @@ pub fn handle(
         }
         Err(e) => return Err(format!("seccomp listener: {e}")),
     };
-    let Some(d) = decide(&n, grants, listener, ask) else {
+    let Some(v) = decide(&n, b, ask) else {
         return Ok(None);
     };
-    let sent = match d.reply {
-        Reply::Continue => listener.proceed(n.id),
-        Reply::Done(Ok(v)) => listener.reply(n.id, v),
-        Reply::Done(Err(e)) => listener.deny(n.id, e as i32),
-        Reply::Inject(fd, cloexec) => {
-            use std::os::fd::AsRawFd;
-            listener.inject(n.id, fd.as_raw_fd(), cloexec).map(|_| ())
-        }
-    };
+    let (sent, ev) = answer(b, n.id, v);
     // ENOENT: the task went away meanwhile; nothing to answer.
     if let Err(e) = sent {
         if e.raw_os_error() != Some(libc::ENOENT) {
             return Err(format!("seccomp listener: {e}"));
         }
     }
-    Ok(d.event)
+    Ok(ev)
+}
+
+/// Tell the kernel (now, or from a worker) and return the event.
+fn answer(b: &Broker, id: u64, v: Verdict) -> (std::io::Result<()>, Option<BrokeredEvent>) {
+    let l = &b.listener;
+    let reply = |r: Result<i64, Errno>| match r {
+        Ok(v) => l.reply(id, v),
+        Err(e) => l.deny(id, e as i32),
+    };
+    match v {
+        Verdict::Continue => (l.proceed(id), None),
+        Verdict::Reply(r) => (reply(r), None),
+        Verdict::Judged {
+            reply: r,
+            op,
+            path,
+            allowed,
+            why,
+        } => {
+            let ev = event(allowed, op, path, &r, &why);
+            (reply(r), Some(ev))
+        }
+        Verdict::Inject(fd, cloexec, path) => {
+            use std::os::fd::AsRawFd;
+            let sent = l.inject(id, fd.as_raw_fd(), cloexec).map(|_| ());
+            let ev = BrokeredEvent {
+                allowed: true,
+                op: "open".into(),
+                path,
+                reason: "approved (capability elevation)".into(),
+            };
+            (sent, Some(ev))
+        }
+        Verdict::Deferred { job, event: ev } => {
+            let listener = std::sync::Arc::clone(l);
+            b.workers.submit(Box::new(move || {
+                // The result may come long after: the task may be gone (ENOENT).
+                let _ = match job() {
+                    Ok(v) => listener.reply(id, v),
+                    Err(e) => listener.deny(id, e as i32),
+                };
+            }));
+            let ev = ev.map(|(op, path)| event(true, op, path, &Ok(0), ""));
+            (Ok(()), ev)
+        }
+    }
 }

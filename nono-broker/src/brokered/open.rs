@@ -13,27 +13,9 @@ use std::path::{Component, Path, PathBuf};
 use nix::errno::Errno;
 use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
-use sandbox::seccomp::notify::{Brokered, Notification};
 
-use super::mem::Mem;
 use super::target::{path_of, start_dir};
 use super::{Grants, Verdict};
-
-const fn b(name: &'static str, why: &'static str) -> Brokered {
-    Brokered {
-        name,
-        generic_nr: None,
-        when_arg_nonzero: None,
-        why,
-    }
-}
-
-pub const SYSCALLS: &[Brokered] = &[
-    b("open", "elevation"),
-    b("creat", "elevation"),
-    b("openat", "elevation"),
-    b("openat2", "elevation"),
-];
 
 /// Never elevated: kernel interfaces and devices.
 const NEVER: &[&str] = &["/proc", "/sys", "/dev"];
@@ -82,78 +64,43 @@ fn access(flags: i32) -> (bool, bool, &'static str) {
     }
 }
 
-/// Decode the open family: (dirfd, path, flags).
-/// (dirfd, path, flags) of an open call.
-type OpenCall = (i32, Vec<u8>, i32);
-
-fn decode(nr: i64, a: &[u64; 6], mem: &Mem) -> Option<Result<OpenCall, Errno>> {
-    let r = match nr {
-        libc::SYS_open => mem
-            .path(a[0])
-            .map(|p| (libc::AT_FDCWD, p.into_bytes(), a[1] as i32)),
-        libc::SYS_creat => mem.path(a[0]).map(|p| {
-            (
-                libc::AT_FDCWD,
-                p.into_bytes(),
-                libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC,
-            )
-        }),
-        libc::SYS_openat => mem
-            .path(a[1])
-            .map(|p| (a[0] as i32, p.into_bytes(), a[2] as i32)),
-        libc::SYS_openat2 => mem.path(a[1]).and_then(|p| {
-            let [flags, _mode, _resolve] = mem.u64s::<3>(a[2])?;
-            Ok((a[0] as i32, p.into_bytes(), flags as i32))
-        }),
-        _ => return None,
-    };
-    Some(r)
-}
-
 pub enum Ask<'a> {
     /// Ask the front end; true = approved.
     Front(&'a mut dyn FnMut(&str, &str) -> bool),
 }
 
+/// Judge an open the agent made (already copied and still pending).
 pub fn decide(
-    n: &Notification,
-    mem: &Mem,
+    pid: u32,
+    (dirfd, path, flags): (i32, Vec<u8>, i32),
     grants: &Grants,
     protected: &Protected,
     ask: Ask<'_>,
-    valid: &dyn Fn() -> bool,
-) -> Option<Verdict> {
-    let (pid, a) = (n.pid, &n.args);
-    let (dirfd, path, flags) = match decode(n.nr as i64, a, mem)? {
-        Ok(x) => x,
-        Err(e) => return Some(Verdict::Reply(Err(e))),
-    };
-    if !valid() {
-        return Some(Verdict::Reply(Err(Errno::EINTR)));
-    }
+) -> Verdict {
+    // O_PATH opens grant nothing beyond what Landlock already checks.
     if flags & libc::O_PATH != 0 {
-        return Some(Verdict::Continue);
+        return Verdict::Continue;
     }
     let abs = match base(pid, dirfd, &path) {
         Ok(b) => lexical(
             &b,
             Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&path)),
         ),
-        Err(e) => return Some(Verdict::Reply(Err(e))),
+        Err(e) => return Verdict::Reply(Err(e)),
     };
     let (reads, writes, what) = access(flags);
     let kernel_decides =
         |p: &Path| NEVER.iter().any(|n| p.starts_with(n)) || grants.covers(p, reads, writes);
     if kernel_decides(&abs) {
-        return Some(Verdict::Continue);
+        return Verdict::Continue;
     }
     // Missing objects (loader probes, O_CREAT outside the grants) and
     // paths whose real location is granted: Landlock decides.
     let Ok(canon) = std::fs::canonicalize(&abs) else {
-        return Some(Verdict::Continue);
+        return Verdict::Continue;
     };
     if kernel_decides(&canon) {
-        return Some(Verdict::Continue);
+        return Verdict::Continue;
     }
     let shown = canon.display().to_string();
     let judged = |reply, allowed, why: &str| Verdict::Judged {
@@ -164,23 +111,19 @@ pub fn decide(
         why: why.to_string(),
     };
     if protected.hit(&abs, writes) || protected.hit(&canon, writes) {
-        return Some(judged(
-            Err(Errno::EACCES),
-            false,
-            "protected path, never granted",
-        ));
+        return judged(Err(Errno::EACCES), false, "protected path, never granted");
     }
     let Ask::Front(ask) = ask;
     if !ask(&shown, what) {
-        return Some(judged(Err(Errno::EACCES), false, "not approved"));
+        return judged(Err(Errno::EACCES), false, "not approved");
     }
     match open_elevated(&canon, flags, protected, writes) {
-        Ok(fd) => Some(Verdict::Inject(
+        Ok(fd) => Verdict::Inject(
             fd,
             flags & libc::O_CLOEXEC != 0,
             format!("{shown} ({what})"),
-        )),
-        Err((e, why)) => Some(judged(Err(e), false, why)),
+        ),
+        Err((e, why)) => judged(Err(e), false, why),
     }
 }
 

@@ -12,6 +12,7 @@ use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
 
 /// What the agent named.
+#[derive(Debug)]
 pub enum Named {
     /// `dirfd` (AT_FDCWD or a descriptor of the agent) + path.
     Path {

@@ -1,50 +1,17 @@
-//! Pathname AF_UNIX sockets: connect, bind and addressed datagrams only to
-//! granted sockets. The socket's family and type come from the kernel (a
-//! duplicate of the agent's descriptor), never from the agent's memory:
-//! calls on non-unix sockets, and on connection-oriented unix sockets where
-//! the kernel ignores or refuses an address, continue under the agent's own
-//! Landlock rules. Everything else the broker performs itself, on the
-//! duplicate, with its own copy of the address: pathname addresses are
-//! resolved and judged first and then reached through `/proc/self/fd/N`,
-//! so a symlink or rename race cannot redirect them.
+//! Pathname AF_UNIX addresses: which sockets the agent may reach. The
+//! address is the broker's own copy; the path is resolved by the broker
+//! (as the agent would see it: its cwd and root) to the object it names,
+//! judged by the kernel's name for that object, and handed back as a
+//! `/proc/self/fd/N` address of the held object, so a symlink or rename
+//! race cannot redirect the call the broker then makes (`sock.rs`).
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use ipc::broker::{WireUnixGrant, WireUnixScope};
 use nix::errno::Errno;
-use sandbox::seccomp::notify::Brokered;
 
-use super::mem::Mem;
 use super::target::{open_named, path_of, Named};
-use super::Verdict;
-use crate::sys::{self, SockCall};
-
-const fn b(name: &'static str, arg: Option<u32>, why: &'static str) -> Brokered {
-    Brokered {
-        name,
-        generic_nr: None,
-        when_arg_nonzero: arg,
-        why,
-    }
-}
-
-pub const SYSCALLS: &[Brokered] = &[
-    b("connect", None, "pathname unix sockets only when granted"),
-    b("bind", None, "pathname unix sockets only when granted"),
-    b("sendto", Some(4), "datagrams with an address"),
-    b(
-        "sendmsg",
-        None,
-        "datagrams with an address (msghdr is in memory)",
-    ),
-    b("sendmmsg", None, "datagrams with addresses"),
-];
-
-/// Largest datagram the broker relays.
-const MAX_DGRAM: usize = 208 * 1024;
-/// Largest sockaddr_un.
-const SUN_LEN: usize = 110;
 
 #[derive(Debug, Clone)]
 pub struct UnixGrants(Vec<(PathBuf, WireUnixScope, bool)>);
@@ -77,87 +44,78 @@ impl UnixGrants {
     }
 }
 
-/// A socket call of the agent; None when `nr` is not one.
-pub fn decide(
-    nr: i64,
-    pid: u32,
-    a: &[u64; 6],
-    mem: &Mem,
-    grants: &UnixGrants,
-    valid: &dyn Fn() -> bool,
-) -> Option<Verdict> {
-    let op = match nr {
-        libc::SYS_connect => "connect",
-        libc::SYS_bind => "bind",
-        libc::SYS_sendto => "sendto",
-        libc::SYS_sendmsg => "sendmsg",
-        libc::SYS_sendmmsg => "sendmmsg",
-        _ => return None,
+/// What a unix address names, for the broker's call.
+pub enum Resolved {
+    /// Abstract, unnamed or not AF_UNIX at all: no filesystem object to
+    /// grant. The broker's call keeps the Landlock abstract-socket scope
+    /// (and the kernel's own checks) in force.
+    NotAPath,
+    /// A granted socket: call with `addr`, keep `hold` open until then.
+    Granted {
+        addr: Vec<u8>,
+        hold: OwnedFd,
+        shown: String,
+    },
+    Refused {
+        errno: Errno,
+        shown: String,
+        why: String,
+    },
+}
+
+/// Judge the raw address `addr` (the broker's copy) for thread `tid`.
+pub fn resolve(tid: u32, addr: &[u8], bind: bool, grants: &UnixGrants) -> Resolved {
+    let Ok(raw) = sun_path(addr) else {
+        return Resolved::NotAPath;
     };
-    let sock = match sys::borrow_fd(pid, a[0] as i32) {
-        Ok(s) => s,
-        Err(e) => return Some(Verdict::Reply(Err(e))),
-    };
-    let domain = sys::sockopt_int(sock.as_fd(), libc::SO_DOMAIN);
-    let ty = sys::sockopt_int(sock.as_fd(), libc::SO_TYPE);
-    let (Ok(domain), Ok(ty)) = (domain, ty) else {
-        return Some(Verdict::Reply(Err(Errno::ENOTSOCK)));
-    };
-    let addressed_send = matches!(op, "sendto" | "sendmsg" | "sendmmsg");
-    // The kernel's own state decides these; the memory cannot change it.
-    if domain != libc::AF_UNIX || (addressed_send && ty != libc::SOCK_DGRAM) {
-        return Some(Verdict::Continue);
+    if raw.is_empty() || raw[0] == 0 {
+        return Resolved::NotAPath;
     }
-    Some(match op {
-        "connect" | "bind" => {
-            let addr = match mem.bytes(a[1], (a[2] as usize).min(SUN_LEN)) {
-                Ok(x) => x,
-                Err(e) => return Some(Verdict::Reply(Err(e))),
-            };
-            if !valid() {
-                return Some(Verdict::Reply(Err(Errno::EINTR)));
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    let path = &raw[..end];
+    let resolved = if bind {
+        resolve_for_bind(tid, path)
+    } else {
+        resolve_existing(tid, path)
+    };
+    let ((hold, via), shown) = match resolved {
+        Ok(x) => x,
+        Err((errno, shown)) => {
+            return Resolved::Refused {
+                errno,
+                shown,
+                why: errno.desc().into(),
             }
-            let call = if op == "bind" {
-                SockCall::Bind
-            } else {
-                SockCall::Connect
-            };
-            addressed(pid, &sock, &addr, call, op, grants)
         }
-        "sendto" => {
-            let len = (a[2] as usize).min(MAX_DGRAM + 1);
-            let (data, addr) = match (
-                mem.bytes(a[1], len),
-                mem.bytes(a[4], (a[5] as usize).min(SUN_LEN)),
-            ) {
-                (Ok(d), Ok(x)) => (d, x),
-                (Err(e), _) | (_, Err(e)) => return Some(Verdict::Reply(Err(e))),
-            };
-            if !valid() {
-                return Some(Verdict::Reply(Err(Errno::EINTR)));
-            }
-            if data.len() > MAX_DGRAM {
-                return Some(Verdict::Reply(Err(Errno::EMSGSIZE)));
-            }
-            let flags = a[3] as i32 | libc::MSG_DONTWAIT;
-            addressed(
-                pid,
-                &sock,
-                &addr,
-                SockCall::SendTo(&data, flags),
-                op,
-                grants,
-            )
-        }
-        "sendmsg" => sendmsg(pid, &sock, a, mem, grants, valid),
-        _ => Verdict::Judged {
-            reply: Err(Errno::EPERM),
-            op,
-            path: "(unix datagram batch)".into(),
-            allowed: false,
-            why: "batched unix datagrams are not brokered".into(),
+    };
+    if !grants.allows(Path::new(&shown), bind) {
+        return Resolved::Refused {
+            errno: Errno::EACCES,
+            shown,
+            why: "not a granted unix socket (--allow-unix-socket and related flags grant it)"
+                .into(),
+        };
+    }
+    match sockaddr_un(via.as_bytes()) {
+        Ok(addr) => Resolved::Granted { addr, hold, shown },
+        Err(errno) => Resolved::Refused {
+            errno,
+            why: "the resolved path is too long for a unix address".into(),
+            shown,
         },
-    })
+    }
+}
+
+/// Raw sockaddr_un bytes for `path` (family + path + NUL).
+fn sockaddr_un(path: &[u8]) -> Result<Vec<u8>, Errno> {
+    const SUN_PATH: usize = 108;
+    if path.len() >= SUN_PATH {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    let mut v = (libc::AF_UNIX as u16).to_ne_bytes().to_vec();
+    v.extend_from_slice(path);
+    v.push(0);
+    Ok(v)
 }
 
 /// Split a raw sockaddr_un into its sun_path bytes (without the family).
@@ -166,64 +124,6 @@ fn sun_path(addr: &[u8]) -> Result<&[u8], Errno> {
         return Err(Errno::EINVAL);
     }
     Ok(&addr[2..])
-}
-
-fn addressed(
-    pid: u32,
-    sock: &OwnedFd,
-    addr: &[u8],
-    call: SockCall<'_>,
-    op: &'static str,
-    grants: &UnixGrants,
-) -> Verdict {
-    let raw = match sun_path(addr) {
-        Ok(p) => p,
-        Err(e) => return Verdict::Reply(Err(e)),
-    };
-    // Abstract and unnamed addresses: no filesystem object to grant; the
-    // broker's own call keeps the Landlock abstract-socket scope in force.
-    if raw.is_empty() || raw[0] == 0 {
-        return Verdict::Reply(sys::unix_call(sock.as_fd(), raw, call));
-    }
-    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
-    let path = &raw[..end];
-    let bind = matches!(call, SockCall::Bind);
-    let resolved = if bind {
-        resolve_for_bind(pid, path)
-    } else {
-        resolve_existing(pid, path)
-    };
-    let (via, shown) = match resolved {
-        Ok(x) => x,
-        Err((e, shown)) => {
-            return Verdict::Judged {
-                reply: Err(e),
-                op,
-                path: shown,
-                allowed: false,
-                why: e.desc().into(),
-            }
-        }
-    };
-    if !grants.allows(Path::new(&shown), bind) {
-        return Verdict::Judged {
-            reply: Err(Errno::EACCES),
-            op,
-            path: shown,
-            allowed: false,
-            why: "not a granted unix socket (--allow-unix-socket and related flags grant it)"
-                .into(),
-        };
-    }
-    let reply = sys::unix_call(sock.as_fd(), via.1.as_bytes(), call);
-    drop(via.0);
-    Verdict::Judged {
-        reply,
-        op,
-        path: shown,
-        allowed: true,
-        why: String::new(),
-    }
 }
 
 type Via = (OwnedFd, String);
@@ -264,66 +164,4 @@ fn resolve_for_bind(pid: u32, path: &[u8]) -> Result<(Via, String), (Errno, Stri
     let name = String::from_utf8_lossy(name).into_owned();
     let via = format!("/proc/self/fd/{}/{name}", fd.as_raw_fd());
     Ok(((fd, via), canon.join(name).display().to_string()))
-}
-
-/// sendmsg on an unconnected-or-connected unix datagram socket: the
-/// broker gathers the data and sends it itself (no ancillary data).
-fn sendmsg(
-    pid: u32,
-    sock: &OwnedFd,
-    a: &[u64; 6],
-    mem: &Mem,
-    grants: &UnixGrants,
-    valid: &dyn Fn() -> bool,
-) -> Verdict {
-    let read = || -> Result<(Vec<u8>, Vec<u8>, bool), Errno> {
-        // struct msghdr: name, namelen(+pad), iov, iovlen, control, controllen, flags
-        let [name, namelen, iov, iovlen, _control, controllen, _] = mem.u64s::<7>(a[1])?;
-        let namelen = namelen & 0xffff_ffff;
-        let addr = if name == 0 || namelen == 0 {
-            Vec::new()
-        } else {
-            mem.bytes(name, (namelen as usize).min(SUN_LEN))?
-        };
-        if iovlen > 1024 {
-            return Err(Errno::EMSGSIZE);
-        }
-        let mut data = Vec::new();
-        for i in 0..iovlen {
-            let [base, len] = mem.u64s::<2>(iov + 16 * i)?;
-            if data.len() + len as usize > MAX_DGRAM {
-                return Err(Errno::EMSGSIZE);
-            }
-            data.extend(mem.bytes(base, len as usize)?);
-        }
-        Ok((addr, data, controllen != 0))
-    };
-    let (addr, data, control) = match read() {
-        Ok(x) => x,
-        Err(e) => return Verdict::Reply(Err(e)),
-    };
-    if !valid() {
-        return Verdict::Reply(Err(Errno::EINTR));
-    }
-    let flags = a[2] as i32 | libc::MSG_DONTWAIT;
-    if control {
-        return Verdict::Judged {
-            reply: Err(Errno::EPERM),
-            op: "sendmsg",
-            path: "(ancillary data on a unix datagram socket)".into(),
-            allowed: false,
-            why: "ancillary data on unix datagrams is not brokered".into(),
-        };
-    }
-    if addr.is_empty() {
-        return Verdict::Reply(sys::send(sock.as_fd(), &data, flags));
-    }
-    addressed(
-        pid,
-        sock,
-        &addr,
-        SockCall::SendTo(&data, flags),
-        "sendmsg",
-        grants,
-    )
 }

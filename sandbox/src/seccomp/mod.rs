@@ -26,7 +26,12 @@ pub fn rules_for(caps: &CapabilitySet) -> (Vec<&'static Denied>, Vec<ArgRule>) {
     let denied = DENIED
         .iter()
         .filter(|d| !(caps.allows_kernel_keyring() && keyring.contains(&d.name)))
-        .filter(|d| !(caps.is_supervisor() && d.name == "pidfd_getfd"))
+        // A supervisor borrows the agent's descriptors and writes results of
+        // batched calls into its memory; the agent's own filter (stacked
+        // after this one) still denies both.
+        .filter(|d| {
+            !(caps.is_supervisor() && matches!(d.name, "pidfd_getfd" | "process_vm_writev"))
+        })
         .collect();
     (denied, arg_rules)
 }
@@ -177,6 +182,34 @@ pub enum Unlisted {
 /// listed is killed or denied; every foreign architecture kills. For
 /// helpers, whose whole behaviour is known; never for agents.
 pub fn load_allowlist(allowed: &[Allowed], unlisted: Unlisted) -> Result<()> {
+    load_allowlist_with(allowed, &[], &[], unlisted)
+}
+
+/// A syscall a helper may make only with matching arguments.
+#[derive(Debug, Clone, Copy)]
+pub struct AllowedIf {
+    pub name: &'static str,
+    /// Every comparison must hold.
+    pub when: &'static [ArgCmp],
+    pub why: &'static str,
+}
+
+/// A syscall that fails with `errno` instead of killing (e.g. ENOSYS for
+/// `clone3`, so libc falls back to `clone`, whose flags seccomp can read).
+#[derive(Debug, Clone, Copy)]
+pub struct Refused {
+    pub name: &'static str,
+    pub errno: i32,
+    pub why: &'static str,
+}
+
+/// [`load_allowlist`] with argument-checked entries and soft refusals.
+pub fn load_allowlist_with(
+    allowed: &[Allowed],
+    allowed_if: &[AllowedIf],
+    refused: &[Refused],
+    unlisted: Unlisted,
+) -> Result<()> {
     let default = match unlisted {
         Unlisted::Kill => ScmpAction::KillProcess,
         Unlisted::Deny => ScmpAction::Errno(libc::EPERM),
@@ -187,6 +220,15 @@ pub fn load_allowlist(allowed: &[Allowed], unlisted: Unlisted) -> Result<()> {
     for a in allowed {
         ctx.add_rule(ScmpAction::Allow, syscall(a.name)?)
             .map_err(sc_err("add allow rule"))?;
+    }
+    for a in allowed_if {
+        let cmps: Vec<ScmpArgCompare> = a.when.iter().map(compare).collect();
+        ctx.add_rule_conditional(ScmpAction::Allow, syscall(a.name)?, &cmps)
+            .map_err(sc_err("add conditional allow rule"))?;
+    }
+    for r in refused {
+        ctx.add_rule(ScmpAction::Errno(r.errno), syscall(r.name)?)
+            .map_err(sc_err("add refusal"))?;
     }
     ctx.load().map_err(sc_err("load allowlist"))
 }

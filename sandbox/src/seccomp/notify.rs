@@ -40,6 +40,12 @@ fn resolve(b: &Brokered) -> Result<ScmpSyscall> {
     }
 }
 
+/// The number this architecture gives a brokered syscall (as the filter
+/// resolves it).
+pub fn number(b: &Brokered) -> Result<i32> {
+    Ok(resolve(b)?.as_raw_syscall())
+}
+
 /// Load a filter that notifies for each of `syscalls` (native architecture
 /// only; others are killed) and return the listener. Call after
 /// `Sandbox::apply` (no_new_privs is set there), before exec.
@@ -92,9 +98,14 @@ pub struct Listener {
 
 impl Listener {
     pub fn new(fd: OwnedFd) -> Listener {
-        // Best effort: older kernels keep the default wake-ups.
-        let _ = notify_sys::sync_wakeup(fd.as_fd());
         Listener { fd }
+    }
+
+    /// Ask for synchronous wake-ups (Linux 6.6): the broker then runs on
+    /// the notifying task's CPU. An error means the kernel lacks it; the
+    /// caller decides whether that matters.
+    pub fn sync_wakeups(&self) -> io::Result<()> {
+        notify_sys::sync_wakeup(self.fd.as_fd())
     }
 
     pub fn fd(&self) -> BorrowedFd<'_> {
