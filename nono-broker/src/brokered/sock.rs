@@ -331,3 +331,92 @@ fn batch(tid: u32, s: Sock, msgs: Vec<Msg>, flags: i32, vec: u64, g: &Grants) ->
         event: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixListener;
+
+    fn sun(path: &std::path::Path) -> Vec<u8> {
+        use std::os::unix::ffi::OsStrExt;
+        let mut v = (libc::AF_UNIX as u16).to_ne_bytes().to_vec();
+        v.extend_from_slice(path.as_os_str().as_bytes());
+        v.push(0);
+        v
+    }
+
+    /// The rule, shown on this process's own descriptor table: the broker
+    /// judges and acts on its duplicate, so a second thread swapping a
+    /// unix socket onto the judged number changes nothing it does; what a
+    /// CONTINUE would do (the kernel looks the number up again) reaches
+    /// the swapped-in socket. The end-to-end race is in the e2e tests.
+    #[test]
+    fn a_swapped_descriptor_number_does_not_change_what_was_judged() {
+        let dir = std::env::temp_dir().join(format!("nono-broker-swap-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("outside.sock");
+        let l = UnixListener::bind(&path).unwrap();
+        l.set_nonblocking(true).unwrap();
+        let addr = sun(&path);
+        let mut judged_number = socket(
+            AddressFamily::Inet,
+            SockType::Stream,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )
+        .unwrap();
+        let n = judged_number.as_raw_fd();
+        let tid = nix::unistd::gettid().as_raw() as u32;
+        let s = borrow(tid, n).unwrap();
+        assert_eq!((s.domain, s.ty), (libc::AF_INET, libc::SOCK_STREAM));
+        // The racing thread's move: a unix socket now sits at that number.
+        let ux = socket(
+            AddressFamily::Unix,
+            SockType::Stream,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )
+        .unwrap();
+        nix::unistd::dup2(&ux, &mut judged_number).unwrap();
+        // Acting on what was judged: a TCP socket cannot reach a unix path.
+        assert!(sys::connect(s.fd.as_fd(), &addr).is_err());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(l.accept().is_err(), "the judged socket reached nothing");
+        // What CONTINUE would have let the kernel do: the racer wins.
+        assert_eq!(sys::connect(judged_number.as_fd(), &addr), Ok(0));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(l.accept().is_ok(), "continuing would have connected");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn fast_open_is_refused_before_anything_is_sent() {
+        let tcp = socket(
+            AddressFamily::Inet,
+            SockType::Stream,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )
+        .unwrap();
+        let tid = nix::unistd::gettid().as_raw() as u32;
+        let s = borrow(tid, tcp.as_raw_fd()).unwrap();
+        let g = Grants::of(&sandbox::CapabilitySet::new(), &[], None);
+        let msg = Msg {
+            name: Vec::new(),
+            data: b"x".to_vec(),
+            declared: 1,
+            control: Vec::new(),
+        };
+        let v = ready(tid, &s, msg, libc::MSG_FASTOPEN, "send", &g);
+        assert!(matches!(
+            v,
+            Err(Verdict::Judged {
+                reply: Err(Errno::EPERM),
+                ..
+            })
+        ));
+    }
+}

@@ -65,6 +65,12 @@ pub fn install_listener(syscalls: &[Brokered]) -> Result<OwnedFd> {
     {
         ctx.add_arch(ScmpArch::native()).map_err(err("add arch"))?;
     }
+    // Once the broker holds a notification, only a fatal signal interrupts
+    // the wait (Linux 5.19): a handled signal would otherwise restart the
+    // syscall as a second notification while the broker still performs the
+    // first (a connect would then report EALREADY). Kernels or libseccomp
+    // builds without it keep the interruptible wait.
+    let _ = ctx.set_ctl_waitkill(true);
     for b in syscalls {
         match b.when_arg_nonzero {
             None => ctx.add_rule(ScmpAction::Notify, resolve(b)?),
