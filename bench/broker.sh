@@ -35,3 +35,32 @@ printf '| %-58s | %8s |\n' "nono run --capability-elevation, outside (approved, 
     "$(measure nono_run --capability-elevation --elevation-decisions "$tmp/decisions" -- "$probe" open-loop "$tmp/outside" "$((n / 10))")"
 echo
 echo "(${n} opens per run, median of 5; $(nproc) cores; $(uname -r))"
+
+# Brokered socket calls: connect is notified in every `nono run` and
+# performed by the broker on its duplicate (stream connects on a worker).
+m=$((n / 4))
+sock="$tmp/g/bench.sock"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+connects() { # $1: label, $2: accept action, $3: target, rest: command prefix
+    local label=$1 acc=$2 target=$3; shift 3
+    local v
+    v=$(for _ in 1 2 3 4 5; do
+        rm -f "$sock"
+        "$probe" "$acc" "$target" "$m" >/dev/null &
+        local server=$!
+        sleep 0.3 # the server binds
+        "$@" | awk '/^OK/ {print $2}'
+        wait "$server"
+    done | median)
+    printf '| %-58s | %8s |\n' "$label" "$v"
+}
+echo
+printf '| %-58s | %8s |\n' "connect+close" "ns/call"
+printf '| %-58s | %8s |\n' "---" "---"
+connects "unix socket, native" bench-accept-unix "$sock" "$probe" bench-connect-unix "$sock" "$m"
+connects "unix socket, nono run --allow-unix-socket (brokered)" bench-accept-unix "$sock" \
+    nono_run --allow-unix-socket "$sock" -- "$probe" bench-connect-unix "$sock" "$m"
+connects "TCP 127.0.0.1, native" bench-accept-tcp "$port" "$probe" bench-connect-tcp "$port" "$m"
+connects "TCP 127.0.0.1, nono run (brokered)" bench-accept-tcp "$port" \
+    nono_run -- "$probe" bench-connect-tcp "$port" "$m"
+echo "(${m} connects per run, median of 5)"

@@ -136,6 +136,14 @@ fn main() {
             ));
             ok("slept")
         }
+        a if a.starts_with("bench-") => match nono_e2e::bench_ops::run(action, &args) {
+            Some(Ok(detail)) => ok(detail),
+            Some(Err(e)) => fail(e),
+            None => {
+                eprintln!("nono-probe: unknown action {action}");
+                exit(2)
+            }
+        },
         _ => nono_e2e::probe_ops::run(action, &args),
     }
 }
