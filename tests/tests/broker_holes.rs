@@ -41,7 +41,7 @@ print("accepted", c.recv(16).decode(), flush=True)
 #[test]
 fn listen_on_an_unbound_tcp_socket_is_refused_where_tcp_is_restricted() {
     let port = free_port();
-    let mut child = Command::new(nono_bin())
+    let child = Command::new(nono_bin())
         .args(["run", "--block-net", "--open-port", &port.to_string()])
         .args(["--", "/usr/bin/python3", "-c", LISTENER, &port.to_string()])
         .stdin(Stdio::null())
