@@ -7,6 +7,8 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::os::unix::net::UnixStream;
 use std::process::exit;
 
+mod sockets;
+
 fn ok(detail: impl std::fmt::Display) -> ! {
     println!("OK {detail}");
     exit(0)
@@ -185,10 +187,7 @@ pub fn run(action: &str, args: &[String]) -> ! {
         "attempt-batch" => attempt_batch(arg(args, 2)),
         "race-open" => race_open(arg(args, 2), arg(args, 3), arg(args, 4)),
         "open-loop" => open_loop(arg(args, 2), arg(args, 3)),
-        _ => {
-            eprintln!("nono-probe: unknown action {action}");
-            exit(2)
-        }
+        _ => sockets::run(action, args),
     }
 }
 

@@ -2,6 +2,10 @@
 //! utime(s), setxattr/removexattr. The broker performs them itself on the
 //! object it resolved and only when that object lies inside a write grant;
 //! otherwise the call fails with EACCES. The agent's own call never runs.
+//! They act on regular files, directories and symlinks only: a device node,
+//! FIFO or socket (the host's `/dev/full`, the user's terminal) is refused
+//! with EPERM even inside a write grant, judged on the object the broker
+//! holds.
 
 use std::ffi::CString;
 
@@ -156,6 +160,9 @@ pub fn perform(
     if !grants.writable(&p) {
         return Err((Errno::EACCES, shown));
     }
+    if !plain_object(&fd) {
+        return Err((Errno::EPERM, shown));
+    }
     let link = is_symlink(&fd);
     let via = proc_path(&fd);
     let r = match op {
@@ -169,4 +176,47 @@ pub fn perform(
         Op::RemoveXattr(name) => sys::removexattr(&via, name),
     };
     r.map(|()| shown.clone()).map_err(|e| (e, shown))
+}
+
+/// Whether the held object is a regular file, a directory or a symlink
+/// (the only objects the metadata services change).
+fn plain_object(fd: &std::os::fd::OwnedFd) -> bool {
+    nix::sys::stat::fstatat(
+        std::os::fd::AsFd::as_fd(fd),
+        "",
+        nix::fcntl::AtFlags::AT_EMPTY_PATH,
+    )
+    .is_ok_and(|st| {
+        matches!(
+            st.st_mode & libc::S_IFMT,
+            libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_object;
+    use nix::fcntl::{open, OFlag};
+    use nix::sys::stat::Mode;
+
+    fn held(p: &std::path::Path) -> std::os::fd::OwnedFd {
+        open(p, OFlag::O_PATH | OFlag::O_NOFOLLOW, Mode::empty()).unwrap()
+    }
+
+    #[test]
+    fn only_files_directories_and_symlinks_are_plain() {
+        let d = std::env::temp_dir().join(format!("nono-meta-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let (f, l, fifo) = (d.join("f"), d.join("l"), d.join("p"));
+        std::fs::write(&f, "x").unwrap();
+        std::os::unix::fs::symlink("/dev/null", &l).unwrap();
+        nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(plain_object(&held(&f)));
+        assert!(plain_object(&held(&d)));
+        assert!(plain_object(&held(&l)));
+        assert!(!plain_object(&held(&fifo)));
+        assert!(!plain_object(&held(std::path::Path::new("/dev/null"))));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 }
