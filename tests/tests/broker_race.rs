@@ -81,10 +81,18 @@ impl Outside {
     fn stream(path: &Path) -> Outside {
         let l = UnixListener::bind(path).unwrap();
         l.set_nonblocking(true).unwrap();
+        // The latest connections stay open, so a client's first write
+        // does not meet a closed peer; older ones are closed (a race
+        // without a sandbox makes thousands).
+        let mut open = std::collections::VecDeque::new();
         Outside::start(move |stop, arrived, _| loop {
             match l.accept() {
-                Ok(_) => {
+                Ok((c, _)) => {
                     arrived.fetch_add(1, Ordering::Relaxed);
+                    open.push_back(c);
+                    if open.len() > 64 {
+                        open.pop_front();
+                    }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     if stop.load(Ordering::Relaxed) {
