@@ -30,10 +30,18 @@ pub fn allowed_socket_families(policy: NetworkPolicy) -> &'static [i32] {
     }
 }
 
-fn eq(arg: u32, v: i32) -> ArgCmp {
+/// The kernel reads `int` arguments as their low 32 bits; a comparison of
+/// the whole register would miss a value with garbage above them.
+const INT_MASK: u64 = 0xffff_ffff;
+
+/// `arg` as a C `int` equals `v`.
+fn int_eq(arg: u32, v: i32) -> ArgCmp {
     ArgCmp {
         arg,
-        cmp: Cmp::Eq(v as u64),
+        cmp: Cmp::MaskedEq {
+            mask: INT_MASK,
+            value: u64::from(v as u32),
+        },
     }
 }
 
@@ -49,7 +57,7 @@ pub fn socket_rules(policy: NetworkPolicy, unix: bool) -> Vec<ArgRule> {
         .filter(|af| !allowed.contains(af))
         .map(|af| ArgRule {
             name: "socket",
-            when: vec![eq(0, af)],
+            when: vec![int_eq(0, af)],
             errno: EPERM,
             why: "socket family not granted",
         })
@@ -89,7 +97,7 @@ pub fn socket_rules(policy: NetworkPolicy, unix: bool) -> Vec<ArgRule> {
         rules.push(type_rule(af, SOCK_PACKET, "packet sockets"));
         rules.push(ArgRule {
             name: "socket",
-            when: vec![eq(0, af), eq(2, IPPROTO_MPTCP)],
+            when: vec![int_eq(0, af), int_eq(2, IPPROTO_MPTCP)],
             errno: EPERM,
             why: "MPTCP sockets (not covered by Landlock TCP rules)",
         });
@@ -101,7 +109,7 @@ pub fn socket_rules(policy: NetworkPolicy, unix: bool) -> Vec<ArgRule> {
         rules.push(ArgRule {
             name: "socket",
             when: vec![
-                eq(0, libc::AF_NETLINK),
+                int_eq(0, libc::AF_NETLINK),
                 ArgCmp {
                     arg: 2,
                     cmp: Cmp::Ne(libc::NETLINK_ROUTE as u64),
@@ -132,7 +140,7 @@ fn masked_type(ty: i32) -> ArgCmp {
 fn type_rule(af: i32, ty: i32, why: &'static str) -> ArgRule {
     ArgRule {
         name: "socket",
-        when: vec![eq(0, af), masked_type(ty)],
+        when: vec![int_eq(0, af), masked_type(ty)],
         errno: EPERM,
         why,
     }
@@ -158,20 +166,6 @@ const UNADDRESSED_UNIX_TYPES: &[(i32, &str)] = &[
 
 /// `MSG_FASTOPEN` in the flags argument of the send calls.
 const MSG_FASTOPEN: u64 = libc::MSG_FASTOPEN as u64;
-/// The kernel reads `int` arguments as their low 32 bits; a comparison of
-/// the whole register would miss a value with garbage above them.
-const INT_MASK: u64 = 0xffff_ffff;
-
-/// `arg` as a C `int` equals `v`.
-fn int_eq(arg: u32, v: i32) -> ArgCmp {
-    ArgCmp {
-        arg,
-        cmp: Cmp::MaskedEq {
-            mask: INT_MASK,
-            value: u64::from(v as u32),
-        },
-    }
-}
 
 /// TCP Fast Open, refused wherever Landlock's TCP rules are the boundary
 /// ([`crate::CapabilitySet::restricts_tcp`]). A Fast Open send connects
@@ -238,7 +232,7 @@ fn tcp_only_rules(af: i32) -> Vec<ArgRule> {
     ];
     rules.push(ArgRule {
         name: "socket",
-        when: vec![eq(0, af), eq(2, libc::IPPROTO_SCTP)],
+        when: vec![int_eq(0, af), int_eq(2, libc::IPPROTO_SCTP)],
         errno: EPERM,
         why: "SCTP stream sockets (not covered by Landlock TCP rules)",
     });
@@ -249,14 +243,33 @@ fn tcp_only_rules(af: i32) -> Vec<ArgRule> {
 mod tests {
     use super::*;
 
+    /// The comparison of an `int` argument with `v`.
+    fn int(v: i32) -> Cmp {
+        Cmp::MaskedEq {
+            mask: 0xffff_ffff,
+            value: v as u64,
+        }
+    }
+
+    /// The family of a one-comparison `socket` rule.
+    fn family(r: &ArgRule) -> Option<u64> {
+        match r.when[..] {
+            [ArgCmp {
+                arg: 0,
+                cmp:
+                    Cmp::MaskedEq {
+                        mask: 0xffff_ffff,
+                        value,
+                    },
+            }] if r.name == "socket" => Some(value),
+            _ => None,
+        }
+    }
+
     fn denied_families(policy: NetworkPolicy) -> Vec<u64> {
         socket_rules(policy, false)
             .iter()
-            .filter(|r| r.name == "socket" && r.when.len() == 1)
-            .filter_map(|r| match r.when[0].cmp {
-                Cmp::Eq(v) => Some(v),
-                _ => None,
-            })
+            .filter_map(family)
             .collect()
     }
 
@@ -298,7 +311,7 @@ mod tests {
         for af in [libc::AF_INET, libc::AF_INET6] {
             let typed = |ty: i32| {
                 rules.iter().any(|r| {
-                    r.when.first().map(|c| c.cmp) == Some(Cmp::Eq(af as u64))
+                    r.when.first().map(|c| c.cmp) == Some(int(af))
                         && r.when.get(1).map(|c| c.cmp)
                             == Some(Cmp::MaskedEq {
                                 mask: 0xf,
@@ -317,11 +330,7 @@ mod tests {
     fn brokered_unix_sockets_open_only_af_unix() {
         let d: Vec<u64> = socket_rules(NetworkPolicy::Blocked, true)
             .iter()
-            .filter(|r| r.name == "socket" && r.when.len() == 1)
-            .filter_map(|r| match r.when[0].cmp {
-                Cmp::Eq(v) => Some(v),
-                _ => None,
-            })
+            .filter_map(family)
             .collect();
         assert!(!d.contains(&(libc::AF_UNIX as u64)));
         assert!(d.contains(&(libc::AF_INET as u64)));
@@ -377,10 +386,7 @@ mod tests {
             assert_eq!(r.errno, EOPNOTSUPP);
         }
         let opt = rules.iter().find(|r| r.name == "setsockopt").unwrap();
-        let low32 = |v: i32| Cmp::MaskedEq {
-            mask: 0xffff_ffff,
-            value: v as u64,
-        };
+        let low32 = int;
         assert_eq!(opt.when[0].arg, 1);
         assert_eq!(opt.when[0].cmp, low32(libc::IPPROTO_TCP));
         assert_eq!(opt.when[1].arg, 2);
@@ -389,6 +395,29 @@ mod tests {
         assert!(!rules
             .iter()
             .any(|r| r.when.iter().any(|c| c.cmp == low32(libc::TCP_FASTOPEN))));
+    }
+
+    #[test]
+    fn int_arguments_are_compared_on_their_low_32_bits() {
+        // A full-register Eq would let socket(AF_INET, SOCK_STREAM,
+        // 1 << 32 | IPPROTO_MPTCP) through: the kernel keeps the low half.
+        for policy in [NetworkPolicy::Allowed, NetworkPolicy::TcpPorts] {
+            for r in socket_rules(policy, false) {
+                assert!(
+                    r.when.iter().all(|c| !matches!(c.cmp, Cmp::Eq(_))),
+                    "{policy:?}: {r:?}"
+                );
+            }
+            let mptcp = socket_rules(policy, false)
+                .into_iter()
+                .filter(|r| {
+                    r.when
+                        .iter()
+                        .any(|c| c.arg == 2 && c.cmp == int(IPPROTO_MPTCP))
+                })
+                .count();
+            assert_eq!(mptcp, 2, "{policy:?}: MPTCP in both IP families");
+        }
     }
 
     #[test]
