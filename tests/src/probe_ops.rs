@@ -186,6 +186,7 @@ pub fn run(action: &str, args: &[String]) -> ! {
         "race-open" => race_open(arg(args, 2), arg(args, 3), arg(args, 4)),
         "open-loop" => open_loop(arg(args, 2), arg(args, 3)),
         _ => {
+            crate::probe_net_ipc::run(action, args);
             eprintln!("nono-probe: unknown action {action}");
             exit(2)
         }
