@@ -34,6 +34,18 @@ pub enum WireNetwork {
     TcpPorts,
 }
 
+/// The agent's SysV IPC (and POSIX message queues), as on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WireSysvIpc {
+    /// A private IPC namespace, made by the broker before it confines
+    /// itself; if the kernel refuses it, the calls are refused instead.
+    Private,
+    /// The calls are refused (seccomp).
+    Refused,
+    /// Shared with the user's other processes (profile opt-in).
+    Shared,
+}
+
 /// What the agent may do: the capability set, as data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireCaps {
@@ -41,6 +53,7 @@ pub struct WireCaps {
     pub network: WireNetwork,
     pub tcp_connect_ports: Vec<u16>,
     pub tcp_bind_ports: Vec<u16>,
+    pub sysv_ipc: WireSysvIpc,
 }
 
 /// How far a unix-socket grant reaches.

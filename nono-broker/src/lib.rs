@@ -17,6 +17,8 @@
 //! - In proxy mode, first moves into a fresh network namespace with only
 //!   loopback (the agent inherits it) and hands the front end a listening
 //!   socket there, for the proxy (`netns.rs`).
+//! - Gives the agent a private IPC namespace when asked, or refuses its
+//!   SysV IPC calls if the kernel will not make one (`ipcns.rs`).
 //! - Never: execs anything itself, continues a call whose outcome the
 //!   agent's memory could still change, or outlives the front end or the
 //!   agent. Malformed or out-of-order input ends the session.
@@ -28,6 +30,7 @@ pub mod calls;
 mod credentials;
 mod handoff;
 mod harden;
+mod ipcns;
 mod netns;
 mod serve;
 mod state;

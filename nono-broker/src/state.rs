@@ -14,7 +14,7 @@ use sandbox::{CapabilitySet, Sandbox};
 
 use crate::sys::{self, Forked};
 use crate::workers::Workers;
-use crate::{agent, allowlist, brokered, calls, credentials, handoff, netns, serve, wire};
+use crate::{agent, allowlist, brokered, calls, credentials, handoff, ipcns, netns, serve, wire};
 
 pub type Channel = Endpoint<BrokerResponse, BrokerRequest>;
 
@@ -113,7 +113,9 @@ fn refuse(chan: &Channel, message: String) -> String {
 impl Launching {
     /// Confine the broker with the agent's own capability set, so the
     /// agent's domain will nest inside this one.
-    pub fn confine(self) -> Result<Confined, String> {
+    pub fn confine(mut self) -> Result<Confined, String> {
+        // Last step with capabilities: the agent's IPC namespace.
+        ipcns::settle(&mut self.caps, self.spec.caps.sysv_ipc);
         // The broker also reads the agent's syscall arguments in /proc.
         let mut own = self.caps.clone();
         own.set_supervisor(true);

@@ -3,7 +3,7 @@
 use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
-use ipc::broker::{LaunchSpec, WireAccess, WireCaps, WireGrant, WireNetwork};
+use ipc::broker::{LaunchSpec, WireAccess, WireCaps, WireGrant, WireNetwork, WireSysvIpc};
 use sandbox::{AccessMode, CapabilitySet, NetworkPolicy};
 
 pub fn caps(w: &WireCaps) -> Result<CapabilitySet, String> {
@@ -17,6 +17,8 @@ pub fn caps(w: &WireCaps) -> Result<CapabilitySet, String> {
     // This broker mediates pathname unix sockets (brokered/unix.rs), so
     // the agent may create them again.
     caps.set_unix_sockets(true);
+    // A private namespace opens the calls only once it exists (ipcns.rs).
+    caps.set_sysv_ipc(w.sysv_ipc == WireSysvIpc::Shared);
     for &p in &w.tcp_connect_ports {
         caps.allow_tcp_connect(p);
     }

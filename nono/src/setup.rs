@@ -83,6 +83,11 @@ pub fn run(args: &SetupArgs) -> Result<i32> {
         "proxy mode containment",
         if block_net { contained } else { "no" }
     );
+    println!(
+        "  {:<48} {}",
+        "SysV IPC isolation",
+        crate::launch::sysv::for_setup(nix::unistd::geteuid().is_root(), s.user_namespaces)
+    );
     if !args.check_only {
         println!("(no files created; profile generation arrives with user profiles)");
     }

@@ -104,6 +104,7 @@ pub struct CapabilitySet {
     kernel_keyring: bool,
     unix_sockets: bool,
     supervisor: bool,
+    sysv_ipc: bool,
 }
 
 impl CapabilitySet {
@@ -234,6 +235,21 @@ impl CapabilitySet {
     pub fn set_supervisor(&mut self, on: bool) -> &mut Self {
         self.supervisor = on;
         self
+    }
+
+    /// Allow the SysV IPC calls (shared memory, message queues,
+    /// semaphores) and POSIX message queues. Off by default: these objects
+    /// are shared by every process of the user in the IPC namespace, and
+    /// Landlock does not cover them. Turn on only when the process has a
+    /// private IPC namespace, or the caller accepts the sharing.
+    pub fn set_sysv_ipc(&mut self, on: bool) -> &mut Self {
+        self.sysv_ipc = on;
+        self
+    }
+
+    /// Whether the SysV IPC and POSIX message-queue calls stay open.
+    pub fn allows_sysv_ipc(&self) -> bool {
+        self.sysv_ipc
     }
 
     /// Whether this set is a supervisor's.

@@ -7,6 +7,7 @@
 //! test executable's target directory.
 
 pub mod bench_ops;
+pub mod probe_net_ipc;
 pub mod probe_ops;
 pub mod upstream;
 

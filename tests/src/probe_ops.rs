@@ -187,7 +187,11 @@ pub fn run(action: &str, args: &[String]) -> ! {
         "attempt-batch" => attempt_batch(arg(args, 2)),
         "race-open" => race_open(arg(args, 2), arg(args, 3), arg(args, 4)),
         "open-loop" => open_loop(arg(args, 2), arg(args, 3)),
-        _ => sockets::run(action, args),
+        _ => {
+            // Returns only when the action is not one of its own.
+            crate::probe_net_ipc::run(action, args);
+            sockets::run(action, args)
+        }
     }
 }
 

@@ -4,10 +4,12 @@
 use std::io::Read;
 use std::net::{TcpListener, UdpSocket};
 use std::os::linux::net::SocketAddrExt;
-use std::os::unix::net::{SocketAddr, UnixListener};
+use std::os::unix::net::{SocketAddr, UnixDatagram, UnixListener};
 use std::time::Duration;
 
 use nono_e2e::{is_root, run, sandboxed, unsandboxed, Scratch, EPERM};
+
+const TCP_FASTOPEN_SYSCTL: &str = "/proc/sys/net/ipv4/tcp_fastopen";
 
 fn tcp_listener() -> (TcpListener, String) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -88,6 +90,12 @@ fn mptcp_is_denied_with_and_without_block_net() {
     let r = unsandboxed(&["mptcp-connect", &a]);
     if r.is_ok() {
         assert!(received_tcp(&l));
+        // The filter compares the protocol as the kernel reads it (32 bits).
+        assert!(unsandboxed(&["mptcp-socket-high-bits"]).is_ok(), "control");
+        for mode in ["run", "wrap"] {
+            let r = sandboxed(mode, &[], &["mptcp-socket-high-bits"]);
+            assert!(r.is_err(Some(EPERM)), "{mode}: {r:?}");
+        }
     }
 }
 
@@ -157,4 +165,93 @@ fn abstract_unix_socket_outside_receives_nothing() {
         "positive control"
     );
     assert!(l.accept().is_ok());
+}
+
+/// Client TCP Fast Open on, as root (so a build without the filter rule
+/// would let the attack through); whether it is on for this host.
+fn client_fastopen_on() -> bool {
+    let read = || {
+        std::fs::read_to_string(TCP_FASTOPEN_SYSCTL)
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    if is_root() && read() & 3 != 3 {
+        std::fs::write(TCP_FASTOPEN_SYSCTL, (read() | 3).to_string()).unwrap();
+    }
+    read() & 1 == 1
+}
+
+#[test]
+fn tcp_fast_open_reaches_no_port_that_connect_may_not() {
+    let (l, a) = tcp_listener();
+    let (open_l, open_a) = tcp_listener();
+    let open_port = open_l.local_addr().unwrap().port().to_string();
+    // Positive control: outside a sandbox the Fast Open send arrives.
+    if client_fastopen_on() {
+        let r = unsandboxed(&["tfo-sendto", &a]);
+        assert!(r.is_ok(), "{r:?}");
+        assert!(
+            received_tcp(&l),
+            "control: Fast Open must arrive unsandboxed"
+        );
+    }
+    let flags = ["--block-net", "--open-port", open_port.as_str()];
+    for mode in ["run", "wrap"] {
+        for op in ["tfo-sendto", "tfo-connect"] {
+            // EOPNOTSUPP comes from the main filter; in `run` the broker's
+            // notify filter also matches sendto, and the errno must win
+            // (SECCOMP_RET_ERRNO outranks SECCOMP_RET_USER_NOTIF).
+            let r = sandboxed(mode, &flags, &[op, &a]);
+            assert!(r.is_err(Some(libc::EOPNOTSUPP)), "{mode} {op}: {r:?}");
+            assert!(
+                !received_tcp(&l),
+                "{mode} {op}: listener must receive nothing"
+            );
+        }
+        // The allowed port still works, by connect.
+        let r = sandboxed(mode, &flags, &["tcp-connect", &open_a]);
+        assert!(r.is_ok(), "{mode}: {r:?}");
+        assert!(received_tcp(&open_l), "{mode}: the open port must work");
+    }
+}
+
+fn received_dgram(u: &UnixDatagram) -> bool {
+    std::thread::sleep(Duration::from_millis(50));
+    let mut buf = [0u8; 64];
+    u.recv(&mut buf).is_ok()
+}
+
+#[test]
+fn wrap_refuses_unix_datagram_pairs_and_the_socket_outside_sees_nothing() {
+    let d = Scratch::new();
+    let path = d.join("dgram.sock");
+    let u = UnixDatagram::bind(&path).unwrap();
+    u.set_nonblocking(true).unwrap();
+    let p = path.to_str().unwrap();
+    for how in ["sendto", "connect"] {
+        let r = unsandboxed(&["unix-dgram-pair", p, how]);
+        assert!(r.is_ok() && received_dgram(&u), "control {how}: {r:?}");
+        for flags in [&[][..], &["--block-net"][..]] {
+            let r = sandboxed("wrap", flags, &["unix-dgram-pair", p, how]);
+            assert!(r.is_err(Some(EPERM)), "wrap {flags:?} {how}: {r:?}");
+            assert!(
+                !received_dgram(&u),
+                "wrap {flags:?} {how}: nothing may arrive"
+            );
+        }
+        // `run`: the pair is allowed, and the broker refuses the address.
+        let r = run(&[], &["unix-dgram-pair", p, how]);
+        assert!(r.is_err(None), "run {how}: {r:?}");
+        assert!(!received_dgram(&u), "run {how}: nothing may arrive");
+    }
+    // SOCK_RAW unix pairs are datagram pairs in the kernel.
+    for ty in ["dgram", "raw"] {
+        let r = sandboxed("wrap", &[], &["socketpair-type", ty]);
+        assert!(r.is_err(Some(EPERM)), "{ty}: {r:?}");
+    }
+    for ty in ["stream", "seqpacket"] {
+        let r = sandboxed("wrap", &["--block-net"], &["socketpair-type", ty]);
+        assert!(r.is_ok(), "{ty} pairs stay: {r:?}");
+    }
 }

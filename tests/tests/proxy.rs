@@ -30,8 +30,9 @@ fn shell(flags: &[&str], env: &[(&str, &str)], script: &str) -> Ran {
     run_sh(flags, env, script)
 }
 
-/// Direct TCP, UDP (DNS included), MPTCP from inside all fail and the host
-/// listeners receive nothing; ICMP and SCTP sockets are refused by seccomp.
+/// Direct TCP, UDP (DNS included), MPTCP, TCP Fast Open from inside all
+/// fail and the host listeners receive nothing; ICMP and SCTP sockets are
+/// refused by seccomp.
 /// Returns the TCP listener and its address (for a positive control) and
 /// nono's stderr of the first attempt.
 fn assert_contained(flags: &[&str]) -> ((TcpListener, String), String) {
@@ -49,10 +50,18 @@ fn assert_contained(flags: &[&str]) -> ((TcpListener, String), String) {
         let r = run(flags, &["socket", kind]);
         assert!(r.is_err(Some(libc::EPERM)), "{kind}: {r:?}");
     }
+    // TCP Fast Open connects past Landlock's connect check: refused.
+    for op in ["tfo-sendto", "tfo-connect"] {
+        let r = run(flags, &[op, &a]);
+        assert!(r.is_err(Some(libc::EOPNOTSUPP)), "{op}: {r:?}");
+    }
     std::thread::sleep(Duration::from_millis(100));
     let mut buf = [0u8; 32];
     assert!(u.recv_from(&mut buf).is_err(), "no datagram may arrive");
-    assert!(!received_tcp(&l), "direct TCP or MPTCP must not arrive");
+    assert!(
+        !received_tcp(&l),
+        "direct TCP, MPTCP or Fast Open must not arrive"
+    );
     ((l, a), first.stderr)
 }
 

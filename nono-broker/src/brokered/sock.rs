@@ -12,7 +12,8 @@
 //!   domain, which has the agent's own network rules.
 //! - `listen` on an unbound TCP socket would autobind a random port past
 //!   Landlock's bind rule: refused where TCP is restricted.
-//! - TCP Fast Open (`MSG_FASTOPEN`) would bypass the connect rule: refused.
+//! - TCP Fast Open (`MSG_FASTOPEN`) would bypass the connect rule: refused
+//!   where TCP is restricted.
 //! - Calls that may block (a stream connect; a send on a blocking socket
 //!   that cannot complete at once) run on a worker thread, so the broker
 //!   keeps serving; the socket's own timeouts apply.
@@ -198,9 +199,11 @@ fn ready(
     op: &'static str,
     g: &Grants,
 ) -> Result<Ready, Verdict> {
-    if flags & libc::MSG_FASTOPEN != 0 {
+    // Where Landlock's TCP rules are the boundary (the agent's filter
+    // refuses it there too, with the same errno).
+    if flags & libc::MSG_FASTOPEN != 0 && g.net.restricted {
         return Err(Verdict::Judged {
-            reply: Err(Errno::EPERM),
+            reply: Err(Errno::EOPNOTSUPP),
             op,
             path: "(TCP Fast Open)".into(),
             allowed: false,
@@ -403,7 +406,9 @@ mod tests {
         .unwrap();
         let tid = nix::unistd::gettid().as_raw() as u32;
         let s = borrow(tid, tcp.as_raw_fd()).unwrap();
-        let g = Grants::of(&sandbox::CapabilitySet::new(), &[], None);
+        let mut caps = sandbox::CapabilitySet::new();
+        caps.set_network(sandbox::NetworkPolicy::TcpPorts);
+        let g = Grants::of(&caps, &[], None);
         let msg = Msg {
             name: Vec::new(),
             data: b"x".to_vec(),
@@ -414,7 +419,7 @@ mod tests {
         assert!(matches!(
             v,
             Err(Verdict::Judged {
-                reply: Err(Errno::EPERM),
+                reply: Err(Errno::EOPNOTSUPP),
                 ..
             })
         ));

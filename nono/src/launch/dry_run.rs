@@ -75,6 +75,7 @@ pub fn print(plan: &Plan) {
             None => println!("  [net] TCP only, on ports {:?}", plan.network.open_ports),
         },
     }
+    println!("  [ipc] SysV IPC: {}", super::sysv::describe(plan.sysv));
     if !plan.credentials.is_empty() {
         println!(
             "  Would inject {} secret(s) as environment variables",

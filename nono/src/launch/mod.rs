@@ -12,12 +12,13 @@ mod plan;
 mod proxy;
 mod session;
 mod supervise;
+pub mod sysv;
 mod unix;
 
 use anyhow::{bail, Result};
 
 use crate::cli::RunArgs;
-use crate::sys;
+use crate::{sys, ui};
 pub use plan::{Plan, POLICY_ENV};
 
 /// Exit code when the command exists but cannot be executed.
@@ -65,10 +66,14 @@ pub fn launch(mut args: RunArgs, mode: Mode) -> Result<i32> {
         dry_run::print(&plan);
         return Ok(0);
     }
+    if plan.sysv == sysv::SysvIpc::Shared {
+        ui::warn(sysv::SHARED_WARNING);
+    }
     match mode {
         Mode::Run => supervise::run(plan),
         Mode::Wrap => {
             let mut plan = plan;
+            sysv::settle(plan.sysv, &mut plan.caps);
             if !plan.credentials.is_empty() {
                 plan.env
                     .extend(credentials::fetch_for_wrap(&plan.credentials)?);

@@ -40,6 +40,8 @@ pub struct Plan {
     pub unix_grants: Vec<ipc::broker::WireUnixGrant>,
     /// Capability elevation: the broker's scope and who decides (`run` only).
     pub elevation: Option<(ipc::broker::WireElevation, super::elevation::Decider)>,
+    /// How the agent's SysV IPC is kept from the user's other processes.
+    pub sysv: super::sysv::SysvIpc,
     /// The agent's trust bundle and the session CA alone (proxy mode).
     pub ca_files: Option<(PathBuf, PathBuf)>,
     /// Held so a `run` session's directory is removed when the plan is
@@ -204,6 +206,14 @@ impl Plan {
         caps.set_network(policy.network);
         // In `run` the broker mediates pathname unix sockets.
         caps.set_unix_sockets(mode == Mode::Run);
+        let sysv = super::sysv::plan(
+            policy.profile.profile.security.allow_sysv_ipc == Some(true),
+            mode,
+            &net,
+            nix::unistd::geteuid().is_root(),
+        );
+        // Open now only when shared; a namespace opens them once it exists.
+        caps.set_sysv_ipc(sysv == super::sysv::SysvIpc::Shared);
         if policy.network == NetworkPolicy::TcpPorts {
             for &p in &net.open_ports {
                 caps.allow_tcp_connect(p).allow_tcp_bind(p);
@@ -246,6 +256,7 @@ impl Plan {
             network: net,
             unix_grants,
             elevation,
+            sysv,
             ca_files,
             session,
         }))
@@ -284,6 +295,7 @@ impl Plan {
                 },
                 tcp_connect_ports: self.caps.tcp_connect_ports().to_vec(),
                 tcp_bind_ports: self.caps.tcp_bind_ports().to_vec(),
+                sysv_ipc: super::sysv::wire(self.sysv),
             },
             credential_vars: self.credentials.iter().map(|c| c.var.clone()).collect(),
             unix_grants: self.unix_grants.clone(),

@@ -66,6 +66,7 @@ pub fn merge(mut base: Profile, child: &Profile) -> Profile {
     s.signal_mode = cs.signal_mode.clone().or(s.signal_mode.take());
     s.ipc_mode = cs.ipc_mode.clone().or(s.ipc_mode.take());
     s.capability_elevation = cs.capability_elevation.or(s.capability_elevation);
+    s.allow_sysv_ipc = cs.allow_sysv_ipc.or(s.allow_sysv_ipc);
     cat_opt(
         &mut base.groups,
         &child.groups,

@@ -110,6 +110,10 @@ pub struct Security {
     pub ipc_mode: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capability_elevation: Option<bool>,
+    /// Leave SysV IPC (and POSIX message queues) shared with the user's
+    /// other processes instead of isolating or refusing it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_sysv_ipc: Option<bool>,
 }
 
 /// The upstream JSON spelling of group selection.

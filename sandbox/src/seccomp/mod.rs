@@ -14,15 +14,24 @@ use libseccomp::{
 
 use crate::capability::CapabilitySet;
 use crate::{Result, SandboxError};
-pub use socket::{allowed_socket_families, socket_rules, AF_MAX};
-pub use table::{ArgCmp, ArgRule, Cmp, Denied, DENIED};
+pub use socket::{allowed_socket_families, fastopen_rules, socket_rules, AF_MAX};
+pub use table::{ArgCmp, ArgRule, Cmp, Denied, DENIED, SYSV_IPC};
 
-/// The complete rule list for a capability set: unconditional denials, the
-/// baseline argument rules, and the socket-family policy.
+/// The complete rule list for a capability set: unconditional denials
+/// (SysV IPC unless allowed), the baseline argument rules, the
+/// socket-family policy, and TCP Fast Open where Landlock restricts TCP.
 pub fn rules_for(caps: &CapabilitySet) -> (Vec<&'static Denied>, Vec<ArgRule>) {
     let mut arg_rules = table::baseline_arg_rules();
     arg_rules.extend(socket_rules(caps.network(), caps.allows_unix_sockets()));
+    if caps.restricts_tcp() {
+        arg_rules.extend(fastopen_rules());
+    }
     let keyring = ["keyctl", "add_key", "request_key"];
+    let sysv: &[Denied] = if caps.allows_sysv_ipc() {
+        &[]
+    } else {
+        SYSV_IPC
+    };
     let denied = DENIED
         .iter()
         .filter(|d| !(caps.allows_kernel_keyring() && keyring.contains(&d.name)))
@@ -32,6 +41,7 @@ pub fn rules_for(caps: &CapabilitySet) -> (Vec<&'static Denied>, Vec<ArgRule>) {
         .filter(|d| {
             !(caps.is_supervisor() && matches!(d.name, "pidfd_getfd" | "process_vm_writev"))
         })
+        .chain(sysv)
         .collect();
     (denied, arg_rules)
 }
@@ -145,7 +155,74 @@ mod tests {
 
     #[test]
     fn every_entry_has_a_reason() {
-        assert!(DENIED.iter().all(|d| !d.why.is_empty()));
+        assert!(DENIED.iter().chain(SYSV_IPC).all(|d| !d.why.is_empty()));
+    }
+
+    fn denied_names(caps: &CapabilitySet) -> Vec<&'static str> {
+        rules_for(caps).0.iter().map(|d| d.name).collect()
+    }
+
+    #[test]
+    fn sysv_ipc_is_refused_unless_allowed() {
+        let mut caps = CapabilitySet::new();
+        let sysv = [
+            "shmget",
+            "shmat",
+            "shmctl",
+            "shmdt",
+            "msgget",
+            "msgsnd",
+            "msgrcv",
+            "msgctl",
+            "semget",
+            "semop",
+            "semtimedop",
+            "semctl",
+            "mq_open",
+        ];
+        for n in sysv {
+            assert!(denied_names(&caps).contains(&n), "{n} must be refused");
+        }
+        caps.set_sysv_ipc(true);
+        let open = denied_names(&caps);
+        assert!(sysv.iter().all(|n| !open.contains(n)));
+        assert!(open.contains(&"ptrace"), "only the SysV entries open");
+        assert!(SYSV_IPC.iter().all(|d| d.errno == libc::EPERM));
+    }
+
+    fn arg_names(caps: &CapabilitySet) -> Vec<&'static str> {
+        rules_for(caps).1.iter().map(|r| r.name).collect()
+    }
+
+    #[test]
+    fn fastopen_is_refused_exactly_where_landlock_restricts_tcp() {
+        let mut caps = CapabilitySet::new();
+        assert!(
+            !arg_names(&caps).contains(&"sendto"),
+            "unrestricted network"
+        );
+        for policy in [
+            crate::NetworkPolicy::Blocked,
+            crate::NetworkPolicy::TcpPorts,
+        ] {
+            caps.set_network(policy);
+            let names = arg_names(&caps);
+            for n in ["sendto", "sendmsg", "sendmmsg", "setsockopt"] {
+                assert!(names.contains(&n), "{policy:?}: {n}");
+            }
+        }
+        let mut ports = CapabilitySet::new();
+        ports.allow_tcp_connect(443);
+        assert!(arg_names(&ports).contains(&"sendto"), "port rules alone");
+    }
+
+    #[test]
+    fn filter_compiles_with_and_without_sysv_ipc() {
+        let mut caps = CapabilitySet::new();
+        caps.set_network(crate::NetworkPolicy::TcpPorts);
+        compile(&caps).unwrap();
+        caps.set_sysv_ipc(true);
+        compile(&caps).unwrap();
     }
 
     #[test]

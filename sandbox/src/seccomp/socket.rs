@@ -4,7 +4,7 @@
 //! number (the filter's default is allow, so the allowlist is expressed as
 //! "deny each family not listed, and every number at or above `AF_MAX`").
 
-use libc::{EPERM, IPPROTO_MPTCP, SOCK_RAW};
+use libc::{EOPNOTSUPP, EPERM, IPPROTO_MPTCP, SOCK_RAW};
 
 /// The obsolete `SOCK_PACKET` type of `AF_INET` sockets (raw link-layer access).
 const SOCK_PACKET: i32 = 10;
@@ -30,10 +30,18 @@ pub fn allowed_socket_families(policy: NetworkPolicy) -> &'static [i32] {
     }
 }
 
-fn eq(arg: u32, v: i32) -> ArgCmp {
+/// The kernel reads `int` arguments as their low 32 bits; a comparison of
+/// the whole register would miss a value with garbage above them.
+const INT_MASK: u64 = 0xffff_ffff;
+
+/// `arg` as a C `int` equals `v`.
+fn int_eq(arg: u32, v: i32) -> ArgCmp {
     ArgCmp {
         arg,
-        cmp: Cmp::Eq(v as u64),
+        cmp: Cmp::MaskedEq {
+            mask: INT_MASK,
+            value: u64::from(v as u32),
+        },
     }
 }
 
@@ -49,7 +57,7 @@ pub fn socket_rules(policy: NetworkPolicy, unix: bool) -> Vec<ArgRule> {
         .filter(|af| !allowed.contains(af))
         .map(|af| ArgRule {
             name: "socket",
-            when: vec![eq(0, af)],
+            when: vec![int_eq(0, af)],
             errno: EPERM,
             why: "socket family not granted",
         })
@@ -72,6 +80,14 @@ pub fn socket_rules(policy: NetworkPolicy, unix: bool) -> Vec<ArgRule> {
         errno: EPERM,
         why: "socketpair is for unix sockets only",
     });
+    if !allowed.contains(&libc::AF_UNIX) {
+        rules.extend(UNADDRESSED_UNIX_TYPES.iter().map(|&(ty, why)| ArgRule {
+            name: "socketpair",
+            when: vec![masked_type(ty)],
+            errno: EPERM,
+            why,
+        }));
+    }
     for af in allowed
         .iter()
         .copied()
@@ -81,7 +97,7 @@ pub fn socket_rules(policy: NetworkPolicy, unix: bool) -> Vec<ArgRule> {
         rules.push(type_rule(af, SOCK_PACKET, "packet sockets"));
         rules.push(ArgRule {
             name: "socket",
-            when: vec![eq(0, af), eq(2, IPPROTO_MPTCP)],
+            when: vec![int_eq(0, af), int_eq(2, IPPROTO_MPTCP)],
             errno: EPERM,
             why: "MPTCP sockets (not covered by Landlock TCP rules)",
         });
@@ -93,7 +109,7 @@ pub fn socket_rules(policy: NetworkPolicy, unix: bool) -> Vec<ArgRule> {
         rules.push(ArgRule {
             name: "socket",
             when: vec![
-                eq(0, libc::AF_NETLINK),
+                int_eq(0, libc::AF_NETLINK),
                 ArgCmp {
                     arg: 2,
                     cmp: Cmp::Ne(libc::NETLINK_ROUTE as u64),
@@ -106,23 +122,99 @@ pub fn socket_rules(policy: NetworkPolicy, unix: bool) -> Vec<ArgRule> {
     rules
 }
 
+/// The socket type without `SOCK_NONBLOCK` / `SOCK_CLOEXEC` (the kernel's `SOCK_TYPE_MASK`).
+const SOCK_TYPE_MASK: u64 = 0xf;
+
+/// `arg 1 & SOCK_TYPE_MASK == ty`: the type argument of socket/socketpair.
+fn masked_type(ty: i32) -> ArgCmp {
+    ArgCmp {
+        arg: 1,
+        cmp: Cmp::MaskedEq {
+            mask: SOCK_TYPE_MASK,
+            value: ty as u64,
+        },
+    }
+}
+
 /// Deny `socket(af, ty | flags, _)`.
 fn type_rule(af: i32, ty: i32, why: &'static str) -> ArgRule {
     ArgRule {
         name: "socket",
-        when: vec![
-            eq(0, af),
-            ArgCmp {
-                arg: 1,
-                cmp: Cmp::MaskedEq {
-                    mask: 0xf,
-                    value: ty as u64,
-                },
-            },
-        ],
+        when: vec![int_eq(0, af), masked_type(ty)],
         errno: EPERM,
         why,
     }
+}
+
+/// `socketpair(AF_UNIX, …)` types refused where `socket(AF_UNIX)` is (no
+/// supervisor mediates unix addresses): an end of a datagram pair is
+/// connected to its peer, yet `sendto` with an address or a new `connect`
+/// reaches any pathname datagram socket the user can write to, and
+/// Landlock (ABI < 9) does not check unix addresses. Stream and
+/// sequenced-packet pairs stay: they are connected for good (`connect`
+/// answers EISCONN, a seqpacket `sendto` ignores its address).
+const UNADDRESSED_UNIX_TYPES: &[(i32, &str)] = &[
+    (
+        libc::SOCK_DGRAM,
+        "unix datagram pair: its ends can address any datagram socket outside",
+    ),
+    (
+        SOCK_RAW,
+        "unix SOCK_RAW pair: the kernel makes it a datagram pair",
+    ),
+];
+
+/// `MSG_FASTOPEN` in the flags argument of the send calls.
+const MSG_FASTOPEN: u64 = libc::MSG_FASTOPEN as u64;
+
+/// TCP Fast Open, refused wherever Landlock's TCP rules are the boundary
+/// ([`crate::CapabilitySet::restricts_tcp`]). A Fast Open send connects
+/// from inside `sendto`/`sendmsg`/`sendmmsg` (`MSG_FASTOPEN` with an
+/// address), past the connect hook where Landlock checks the port. The
+/// errno is `EOPNOTSUPP`, what the kernel answers when client Fast Open is
+/// switched off, so programs fall back to `connect(2)`, which Landlock
+/// checks. `TCP_FASTOPEN_CONNECT` (connect later, on the first write) is
+/// refused with it. The server side (`TCP_FASTOPEN` on a listener, its
+/// key, `TCP_FASTOPEN_NO_COOKIE`) stays: it only changes how connections
+/// to a port already bound under Landlock's bind rule are accepted.
+pub fn fastopen_rules() -> Vec<ArgRule> {
+    let flag = |arg| ArgCmp {
+        arg,
+        cmp: Cmp::MaskedEq {
+            mask: MSG_FASTOPEN,
+            value: MSG_FASTOPEN,
+        },
+    };
+    let why = "TCP Fast Open connects past Landlock's connect check";
+    vec![
+        ArgRule {
+            name: "sendto",
+            when: vec![flag(3)],
+            errno: EOPNOTSUPP,
+            why,
+        },
+        ArgRule {
+            name: "sendmsg",
+            when: vec![flag(2)],
+            errno: EOPNOTSUPP,
+            why,
+        },
+        ArgRule {
+            name: "sendmmsg",
+            when: vec![flag(3)],
+            errno: EOPNOTSUPP,
+            why,
+        },
+        ArgRule {
+            name: "setsockopt",
+            when: vec![
+                int_eq(1, libc::IPPROTO_TCP),
+                int_eq(2, libc::TCP_FASTOPEN_CONNECT),
+            ],
+            errno: EOPNOTSUPP,
+            why: "TCP_FASTOPEN_CONNECT (a deferred Fast Open connect)",
+        },
+    ]
 }
 
 /// Under [`NetworkPolicy::TcpPorts`]: within an IP family, only stream
@@ -140,7 +232,7 @@ fn tcp_only_rules(af: i32) -> Vec<ArgRule> {
     ];
     rules.push(ArgRule {
         name: "socket",
-        when: vec![eq(0, af), eq(2, libc::IPPROTO_SCTP)],
+        when: vec![int_eq(0, af), int_eq(2, libc::IPPROTO_SCTP)],
         errno: EPERM,
         why: "SCTP stream sockets (not covered by Landlock TCP rules)",
     });
@@ -151,14 +243,33 @@ fn tcp_only_rules(af: i32) -> Vec<ArgRule> {
 mod tests {
     use super::*;
 
+    /// The comparison of an `int` argument with `v`.
+    fn int(v: i32) -> Cmp {
+        Cmp::MaskedEq {
+            mask: 0xffff_ffff,
+            value: v as u64,
+        }
+    }
+
+    /// The family of a one-comparison `socket` rule.
+    fn family(r: &ArgRule) -> Option<u64> {
+        match r.when[..] {
+            [ArgCmp {
+                arg: 0,
+                cmp:
+                    Cmp::MaskedEq {
+                        mask: 0xffff_ffff,
+                        value,
+                    },
+            }] if r.name == "socket" => Some(value),
+            _ => None,
+        }
+    }
+
     fn denied_families(policy: NetworkPolicy) -> Vec<u64> {
         socket_rules(policy, false)
             .iter()
-            .filter(|r| r.name == "socket" && r.when.len() == 1)
-            .filter_map(|r| match r.when[0].cmp {
-                Cmp::Eq(v) => Some(v),
-                _ => None,
-            })
+            .filter_map(family)
             .collect()
     }
 
@@ -200,7 +311,7 @@ mod tests {
         for af in [libc::AF_INET, libc::AF_INET6] {
             let typed = |ty: i32| {
                 rules.iter().any(|r| {
-                    r.when.first().map(|c| c.cmp) == Some(Cmp::Eq(af as u64))
+                    r.when.first().map(|c| c.cmp) == Some(int(af))
                         && r.when.get(1).map(|c| c.cmp)
                             == Some(Cmp::MaskedEq {
                                 mask: 0xf,
@@ -219,14 +330,94 @@ mod tests {
     fn brokered_unix_sockets_open_only_af_unix() {
         let d: Vec<u64> = socket_rules(NetworkPolicy::Blocked, true)
             .iter()
-            .filter(|r| r.name == "socket" && r.when.len() == 1)
-            .filter_map(|r| match r.when[0].cmp {
-                Cmp::Eq(v) => Some(v),
-                _ => None,
-            })
+            .filter_map(family)
             .collect();
         assert!(!d.contains(&(libc::AF_UNIX as u64)));
         assert!(d.contains(&(libc::AF_INET as u64)));
+    }
+
+    /// The socketpair rules that refuse a unix socket type.
+    fn refused_pair_types(policy: NetworkPolicy, unix: bool) -> Vec<u64> {
+        socket_rules(policy, unix)
+            .iter()
+            .filter(|r| r.name == "socketpair")
+            .filter_map(|r| match r.when[..] {
+                [ArgCmp {
+                    arg: 1,
+                    cmp: Cmp::MaskedEq { mask: 0xf, value },
+                }] => Some(value),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn datagram_socketpairs_are_refused_where_unix_sockets_are() {
+        let dgram = [libc::SOCK_DGRAM as u64, SOCK_RAW as u64];
+        for policy in [
+            NetworkPolicy::Allowed,
+            NetworkPolicy::Blocked,
+            NetworkPolicy::TcpPorts,
+        ] {
+            let refused = refused_pair_types(policy, false);
+            assert_eq!(refused, dgram, "{policy:?} without a broker");
+            assert!(!refused.contains(&(libc::SOCK_STREAM as u64)));
+            assert!(!refused.contains(&(libc::SOCK_SEQPACKET as u64)));
+            assert!(
+                refused_pair_types(policy, true).is_empty(),
+                "{policy:?} brokered"
+            );
+        }
+        // Where socket(AF_UNIX) is open anyway, a pair adds nothing.
+        assert!(refused_pair_types(NetworkPolicy::UnixOnly, false).is_empty());
+    }
+
+    #[test]
+    fn fastopen_rules_check_the_flag_bit_and_the_int_options() {
+        let rules = fastopen_rules();
+        let flag = Cmp::MaskedEq {
+            mask: libc::MSG_FASTOPEN as u64,
+            value: libc::MSG_FASTOPEN as u64,
+        };
+        // The flags argument of each send call.
+        for (name, arg) in [("sendto", 3), ("sendmsg", 2), ("sendmmsg", 3)] {
+            let r = rules.iter().find(|r| r.name == name).unwrap();
+            assert_eq!((r.when.len(), r.when[0].arg, r.when[0].cmp), (1, arg, flag));
+            assert_eq!(r.errno, EOPNOTSUPP);
+        }
+        let opt = rules.iter().find(|r| r.name == "setsockopt").unwrap();
+        let low32 = int;
+        assert_eq!(opt.when[0].arg, 1);
+        assert_eq!(opt.when[0].cmp, low32(libc::IPPROTO_TCP));
+        assert_eq!(opt.when[1].arg, 2);
+        assert_eq!(opt.when[1].cmp, low32(libc::TCP_FASTOPEN_CONNECT));
+        // The server side stays.
+        assert!(!rules
+            .iter()
+            .any(|r| r.when.iter().any(|c| c.cmp == low32(libc::TCP_FASTOPEN))));
+    }
+
+    #[test]
+    fn int_arguments_are_compared_on_their_low_32_bits() {
+        // A full-register Eq would let socket(AF_INET, SOCK_STREAM,
+        // 1 << 32 | IPPROTO_MPTCP) through: the kernel keeps the low half.
+        for policy in [NetworkPolicy::Allowed, NetworkPolicy::TcpPorts] {
+            for r in socket_rules(policy, false) {
+                assert!(
+                    r.when.iter().all(|c| !matches!(c.cmp, Cmp::Eq(_))),
+                    "{policy:?}: {r:?}"
+                );
+            }
+            let mptcp = socket_rules(policy, false)
+                .into_iter()
+                .filter(|r| {
+                    r.when
+                        .iter()
+                        .any(|c| c.arg == 2 && c.cmp == int(IPPROTO_MPTCP))
+                })
+                .count();
+            assert_eq!(mptcp, 2, "{policy:?}: MPTCP in both IP families");
+        }
     }
 
     #[test]

@@ -112,6 +112,41 @@ pub const DENIED: &[Denied] = &[
     ),
 ];
 
+/// SysV IPC and POSIX message queues, refused unless the capability set
+/// allows them ([`crate::CapabilitySet::set_sysv_ipc`]). Their objects live
+/// in the IPC namespace, keyed by number or name and shared by every
+/// process of the user (permission bits are per user, not per sandbox);
+/// Landlock covers none of them. With a private IPC namespace they reach
+/// nothing outside and may stay open.
+pub const SYSV_IPC: &[Denied] = &[
+    deny(
+        "shmget",
+        "find or create a SysV shared memory segment by key",
+    ),
+    deny("shmat", "map a SysV shared memory segment"),
+    deny("shmctl", "read or change a SysV shared memory segment"),
+    deny(
+        "shmdt",
+        "SysV shared memory (nothing to detach without shmat)",
+    ),
+    deny("msgget", "find or create a SysV message queue by key"),
+    deny("msgsnd", "send to a SysV message queue"),
+    deny("msgrcv", "receive from a SysV message queue"),
+    deny("msgctl", "read or change a SysV message queue"),
+    deny("semget", "find or create a SysV semaphore set by key"),
+    deny("semop", "operate on a SysV semaphore set"),
+    deny("semtimedop", "operate on a SysV semaphore set"),
+    deny("semctl", "read or change a SysV semaphore set"),
+    // The multiplexer older ABIs reach the calls above through (absent
+    // on x86_64 and aarch64; libseccomp skips it where it does not exist).
+    deny("ipc", "SysV IPC multiplexer"),
+    // POSIX message queues sit in the same namespace (an internal mount
+    // Landlock does not see); every other mq_* call needs a descriptor
+    // from mq_open.
+    deny("mq_open", "open a POSIX message queue by name"),
+    deny("mq_unlink", "remove a POSIX message queue by name"),
+];
+
 /// How an argument is compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cmp {
