@@ -7,7 +7,11 @@
 
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use nono_e2e::{canary, is_root, nono, run, sandboxed, unsandboxed, Ran, Scratch, EPERM};
+use std::process::{Command, Stdio};
+
+use nono_e2e::{
+    canary, is_root, nono, run, sandboxed, sandboxed_cmd, unsandboxed, Ran, Scratch, EPERM,
+};
 
 const ENOENT: i32 = libc::ENOENT;
 const NO_NAMESPACE: &str = "cannot create a private IPC namespace";
@@ -171,6 +175,39 @@ fn a_private_namespace_keeps_what_the_agent_creates_inside() {
         outside.is_err(Some(ENOENT)),
         "nothing leaks out: {outside:?}"
     );
+}
+
+/// `nono MODE … -- probe ARGS` as root without CAP_SYS_ADMIN (as in a
+/// container that withholds it): nono expects a namespace and cannot make one.
+fn without_sys_admin(mode: &str, probe_args: &[&str]) -> Ran {
+    let nono = sandboxed_cmd(mode, &[], probe_args);
+    let out = Command::new("setpriv")
+        .arg("--bounding-set=-sys_admin")
+        .arg("--")
+        .arg(nono.get_program())
+        .args(nono.get_args())
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn setpriv");
+    Ran {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_namespace_that_cannot_be_made_means_refusal_never_sharing() {
+    if !is_root() {
+        return; // unprivileged, refusal is the plan (tests above)
+    }
+    let secret = canary("sysv-nocap");
+    let seg = Segment::with(&secret);
+    for mode in ["run", "wrap"] {
+        let r = without_sys_admin(mode, &["shm-read", &seg.key]);
+        assert!(r.stderr.contains(NO_NAMESPACE), "{mode}: {r:?}");
+        assert_unreachable(mode, &r, &secret, true);
+    }
 }
 
 fn sharing_profile(dir: &Scratch) -> String {

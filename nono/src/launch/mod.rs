@@ -73,11 +73,12 @@ pub fn launch(mut args: RunArgs, mode: Mode) -> Result<i32> {
         Mode::Run => supervise::run(plan),
         Mode::Wrap => {
             let mut plan = plan;
-            sysv::settle(plan.sysv, &mut plan.caps);
             if !plan.credentials.is_empty() {
                 plan.env
                     .extend(credentials::fetch_for_wrap(&plan.credentials)?);
             }
+            // Last, so only the sealed command enters the namespace.
+            sysv::settle(plan.sysv, &mut plan.caps);
             let code = child::seal_and_exec(&plan);
             sys::exit_now(code)
         }
