@@ -68,8 +68,8 @@ pub fn install_listener(syscalls: &[Brokered]) -> Result<OwnedFd> {
     // Once the broker holds a notification, only a fatal signal interrupts
     // the wait (Linux 5.19): a handled signal would otherwise restart the
     // syscall as a second notification while the broker still performs the
-    // first (a connect would then report EALREADY). Kernels or libseccomp
-    // builds without it keep the interruptible wait.
+    // first (a connect would then report EALREADY). libseccomp before 2.6
+    // cannot set it (it then keeps the interruptible wait; SECURITY.md).
     let _ = ctx.set_ctl_waitkill(true);
     for b in syscalls {
         match b.when_arg_nonzero {
