@@ -4,6 +4,7 @@
 mod child;
 mod command;
 mod credentials;
+mod denials;
 mod dry_run;
 mod elevation;
 mod helpers;

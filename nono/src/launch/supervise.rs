@@ -114,10 +114,19 @@ fn session(
         credentials::fetch(&plan.credentials, creds, "into the environment")?;
     }
     let decider = plan.elevation.as_ref().map(|(_, d)| d.clone());
-    let code = supervise(front, broker, mask, proxy.as_mut(), decider.as_ref());
+    let mut denials = super::denials::Denials::default();
+    let code = supervise(
+        front,
+        broker,
+        mask,
+        proxy.as_mut(),
+        decider.as_ref(),
+        &mut denials,
+    );
     if let Some(p) = proxy {
         p.finish();
     }
+    denials.summarise();
     code
 }
 
@@ -127,6 +136,7 @@ fn supervise(
     mask: &SigSet,
     mut proxy: Option<&mut proxy::Running>,
     decider: Option<&super::elevation::Decider>,
+    denials: &mut super::denials::Denials,
 ) -> Result<i32> {
     let agent = match front.recv_plain() {
         Ok(BrokerResponse::Started { pid }) => Pid::from_raw(pid),
@@ -162,7 +172,7 @@ fn supervise(
             }
         }
         if broker_ready {
-            if let Some(code) = finish(front, broker, decider)? {
+            if let Some(code) = finish(front, broker, decider, denials)? {
                 return Ok(code);
             }
         }
@@ -190,6 +200,7 @@ fn finish(
     front: &Front,
     broker: &mut Child,
     decider: Option<&super::elevation::Decider>,
+    denials: &mut super::denials::Denials,
 ) -> Result<Option<i32>> {
     let msg = front.recv_plain();
     let code = match msg {
@@ -201,15 +212,7 @@ fn finish(
             return Ok(None);
         }
         Ok(BrokerResponse::Brokered(ev)) => {
-            let verdict = if ev.allowed { "performed" } else { "denied" };
-            if ev.allowed {
-                ui::info(format!(
-                    "broker: {verdict} {} on {} ({})",
-                    ev.op, ev.path, ev.reason
-                ));
-            } else {
-                ui::warn(format!("{verdict} {} on {}: {}", ev.op, ev.path, ev.reason));
-            }
+            denials.record(&ev);
             return Ok(None);
         }
         Ok(BrokerResponse::Exited { code }) => code,

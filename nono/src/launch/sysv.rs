@@ -115,6 +115,7 @@ mod tests {
                 listen_ports: vec![],
                 containment,
                 session_token: String::new(),
+                local_ports: false,
             }),
             open_ports: vec![],
         }

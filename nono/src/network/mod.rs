@@ -32,6 +32,9 @@ pub struct ProxyPlan {
     pub listen_ports: Vec<u16>,
     pub containment: Containment,
     pub session_token: String,
+    /// `--listen-port`/`--open-port`: the agent may have loopback peers of
+    /// its own, which its clients must reach directly.
+    pub local_ports: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -168,6 +171,7 @@ pub fn plan(p: &ProxyArgs, policy: &PolicyArgs, prof: &Profile) -> Result<Networ
             bypass: p.upstream_bypass.clone(),
             port: p.proxy_port.unwrap_or(0),
             containment: containment(&listen_ports, &open_ports),
+            local_ports: !listen_ports.is_empty() || !open_ports.is_empty(),
             listen_ports,
             session_token: random_hex()?,
         }),
@@ -186,8 +190,18 @@ pub fn agent_env(
         .into_iter()
         .map(|k| (k.to_string(), url.clone()))
         .collect();
+    // Loopback bypasses the proxy only where the agent can have loopback
+    // peers of its own (--listen-port/--open-port). Otherwise nothing on
+    // its loopback is reachable directly, so loopback requests go to the
+    // proxy too: an allowed `--allow-domain 127.0.0.1:PORT` works for
+    // ordinary clients and every other loopback port gets the proxy's 403.
+    let bypass = if plan.local_ports {
+        "localhost,127.0.0.1,::1"
+    } else {
+        ""
+    };
     for k in ["NO_PROXY", "no_proxy"] {
-        env.push((k.into(), "localhost,127.0.0.1,::1".into()));
+        env.push((k.into(), bypass.into()));
     }
     env.push(("NODE_USE_ENV_PROXY".into(), "1".into()));
     for r in &plan.routes {

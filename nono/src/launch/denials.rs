@@ -1,0 +1,136 @@
+//! The broker's decisions, for the user. Quiet by default: allowed calls
+//! and expected misses — a unix socket that does not exist, or a
+//! well-known optional system socket that libc probes (nscd, the systemd
+//! resolver and user database) — show only with `-v`. Real denials show
+//! live with `-v` and are summarised once when the session ends, each with
+//! the flag or profile field that grants it.
+
+use std::collections::BTreeMap;
+
+use ipc::broker::BrokeredEvent;
+
+use crate::ui;
+
+/// Sockets programs probe and do without. Never granted by default, so in
+/// `--block-net` and proxy modes no resolver socket can carry DNS out.
+const OPTIONAL_SOCKETS: &[&str] = &[
+    "/var/run/nscd/socket",                    // glibc's name service cache
+    "/run/nscd/socket",                        // the same, where /var/run is not a link
+    "/run/systemd/resolve/io.systemd.Resolve", // nss-resolve's varlink socket
+    "/run/systemd/userdb/",                    // nss-systemd's user database
+];
+
+/// Whether a denial is an expected miss, not worth a warning.
+pub fn expected(ev: &BrokeredEvent) -> bool {
+    let missing = ev.reason == nix::errno::Errno::ENOENT.desc();
+    let optional = OPTIONAL_SOCKETS.iter().any(|s| {
+        if s.ends_with('/') {
+            ev.path.starts_with(s)
+        } else {
+            ev.path == *s
+        }
+    });
+    missing || (ev.op == "connect" && optional)
+}
+
+/// Denials seen in this session, in first-seen order, with counts.
+#[derive(Debug, Default)]
+pub struct Denials {
+    seen: BTreeMap<(String, String), (usize, u64, String)>,
+}
+
+impl Denials {
+    /// Take one broker event: print it at `-v`, remember real denials.
+    pub fn record(&mut self, ev: &BrokeredEvent) {
+        let verdict = if ev.allowed { "performed" } else { "denied" };
+        ui::info(format!(
+            "broker: {verdict} {} on {} ({})",
+            ev.op, ev.path, ev.reason
+        ));
+        if ev.allowed || expected(ev) {
+            return;
+        }
+        let next = self.seen.len();
+        let entry = self
+            .seen
+            .entry((ev.op.clone(), ev.path.clone()))
+            .or_insert((next, 0, ev.reason.clone()));
+        entry.1 += 1;
+    }
+
+    /// Print the summary (nothing when nothing was denied).
+    pub fn summarise(&self) {
+        if self.seen.is_empty() {
+            return;
+        }
+        let total: u64 = self.seen.values().map(|v| v.1).sum();
+        ui::warn(format!("the sandbox denied {total} brokered call(s):"));
+        let mut rows: Vec<_> = self.seen.iter().collect();
+        rows.sort_by_key(|(_, v)| v.0);
+        for ((op, path), (_, n, reason)) in rows {
+            let times = if *n > 1 {
+                format!(" ({n} times)")
+            } else {
+                String::new()
+            };
+            ui::warn(format!("  denied {op} on {path}{times}: {reason}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(op: &str, path: &str, reason: &str) -> BrokeredEvent {
+        BrokeredEvent {
+            allowed: false,
+            op: op.into(),
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn missing_and_optional_sockets_are_expected() {
+        let enoent = nix::errno::Errno::ENOENT.desc();
+        assert!(expected(&ev("connect", "/var/run/nscd/socket", enoent)));
+        assert!(expected(&ev("connect", "/run/nscd/socket", "not granted")));
+        assert!(expected(&ev(
+            "connect",
+            "/run/systemd/userdb/io.systemd.Multiplexer",
+            "x"
+        )));
+        assert!(expected(&ev("connect", "/tmp/none.sock", enoent)));
+        assert!(!expected(&ev(
+            "connect",
+            "/tmp/agent.sock",
+            "not a granted unix socket"
+        )));
+        assert!(!expected(&ev(
+            "chmod",
+            "/etc/passwd",
+            "outside the write grants"
+        )));
+        assert!(!expected(&ev(
+            "connect",
+            "/run/systemd/userdbx",
+            "not granted"
+        )));
+    }
+
+    #[test]
+    fn repeated_denials_are_counted_once() {
+        let mut d = Denials::default();
+        for _ in 0..3 {
+            d.record(&ev("chmod", "/x", "outside"));
+        }
+        d.record(&ev(
+            "connect",
+            "/var/run/nscd/socket",
+            "No such file or directory",
+        ));
+        assert_eq!(d.seen.len(), 1);
+        assert_eq!(d.seen.values().next().map(|v| v.1), Some(3));
+    }
+}
