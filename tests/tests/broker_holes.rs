@@ -172,3 +172,60 @@ fn a_session_survives_ctrl_z_and_fg() {
     );
     assert!(!err.contains("ended unexpectedly"), "{err}");
 }
+
+const SIGNALLED_CONNECTS: &str = r#"
+import signal, socket, sys
+hits = 0
+def tick(*_):
+    global hits
+    hits += 1
+signal.signal(signal.SIGALRM, tick)
+signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
+errors = {}
+for _ in range(int(sys.argv[2])):
+    s = socket.socket()
+    try:
+        s.connect(("127.0.0.1", int(sys.argv[1])))
+    except OSError as e:
+        errors[e.errno] = errors.get(e.errno, 0) + 1
+    s.close()
+signal.setitimer(signal.ITIMER_REAL, 0, 0)
+print("signals", hits, "errors", errors, flush=True)
+"#;
+
+/// A handled signal arriving while the broker performs a connect must not
+/// restart the call as a second one (which would report EALREADY or
+/// EISCONN): the agent waits killably once the broker holds the call.
+#[test]
+fn handled_signals_do_not_repeat_a_brokered_connect() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let n = 1500;
+    // Accepts what arrives; connects that overflowed its queue are simply
+    // dropped by the kernel, so the thread is left running, not joined.
+    std::thread::spawn(move || {
+        for _ in 0..n {
+            if listener.accept().is_err() {
+                break;
+            }
+        }
+    });
+    let out = Command::new(nono_bin())
+        .args(["run", "--", "/usr/bin/python3", "-c", SIGNALLED_CONNECTS])
+        .args([port.to_string(), n.to_string()])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("errors {}"),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let signals: u64 = stdout
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    assert!(signals > 100, "the timer really interrupted: {stdout}");
+}

@@ -70,9 +70,17 @@ fn real_denials_are_summarised_once_at_the_end() {
     );
     let r = run_sh(&["--read", &dir.s()], &[], &script);
     assert!(r.stdout.contains("done"), "{r:?}");
-    let lines: Vec<&str> = r.stderr.lines().filter(|l| l.contains("denied chmod")).collect();
+    let lines: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("denied chmod"))
+        .collect();
     assert_eq!(lines.len(), 1, "{}", r.stderr);
     assert!(lines[0].contains("(3 times)"), "{}", r.stderr);
-    assert!(r.stderr.contains("--allow or --write grants it"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--allow or --write grants it"),
+        "{}",
+        r.stderr
+    );
     assert!(!r.stderr.contains("nscd"), "{}", r.stderr);
 }

@@ -65,12 +65,6 @@ pub fn install_listener(syscalls: &[Brokered]) -> Result<OwnedFd> {
     {
         ctx.add_arch(ScmpArch::native()).map_err(err("add arch"))?;
     }
-    // Once the broker holds a notification, only a fatal signal interrupts
-    // the wait (Linux 5.19): a handled signal would otherwise restart the
-    // syscall as a second notification while the broker still performs the
-    // first (a connect would then report EALREADY). libseccomp before 2.6
-    // cannot set it (it then keeps the interruptible wait; SECURITY.md).
-    let _ = ctx.set_ctl_waitkill(true);
     for b in syscalls {
         match b.when_arg_nonzero {
             None => ctx.add_rule(ScmpAction::Notify, resolve(b)?),
@@ -82,9 +76,39 @@ pub fn install_listener(syscalls: &[Brokered]) -> Result<OwnedFd> {
         }
         .map_err(err("add notify rule"))?;
     }
-    ctx.load().map_err(err("load notify filter"))?;
-    let fd = ctx.get_notify_fd().map_err(err("get listener"))?;
-    Ok(notify_sys::own(fd))
+    load_with_listener(&ctx)
+}
+
+/// Load the compiled program ourselves: libseccomp before 2.6 cannot ask
+/// for `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (Linux 5.19). With it, once
+/// the broker holds a notification only a fatal signal interrupts the wait:
+/// a handled signal would otherwise restart the syscall as a second
+/// notification while the broker still performs the first (a restarted
+/// connect would report EALREADY or EISCONN). Older kernels refuse the flag
+/// (EINVAL); the filter is then loaded without it.
+fn load_with_listener(ctx: &ScmpFilterContext) -> Result<OwnedFd> {
+    let fail = |stage: &'static str| {
+        move |e: std::io::Error| SandboxError::Seccomp {
+            stage,
+            message: e.to_string(),
+        }
+    };
+    let (rd, wr) = nix::unistd::pipe()
+        .map_err(std::io::Error::from)
+        .map_err(fail("export notify filter"))?;
+    ctx.export_bpf(&wr).map_err(|e| SandboxError::Seccomp {
+        stage: "export notify filter",
+        message: e.to_string(),
+    })?;
+    drop(wr);
+    let mut prog = Vec::new();
+    std::io::Read::read_to_end(&mut std::fs::File::from(rd), &mut prog)
+        .map_err(fail("export notify filter"))?;
+    match notify_sys::load_listener(&prog, true) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => notify_sys::load_listener(&prog, false),
+        r => r,
+    }
+    .map_err(fail("load notify filter"))
 }
 
 /// One suspended syscall.
