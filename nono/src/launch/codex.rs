@@ -110,7 +110,7 @@ fn config(
             }
         }
     }
-    Ok(toml::to_string(&t).context("cannot write Codex's configuration")?)
+    toml::to_string(&t).context("cannot write Codex's configuration")
 }
 
 /// Fill the overlay; returns the variables that point Codex at it.
