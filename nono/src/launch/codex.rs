@@ -97,16 +97,17 @@ fn config(
         };
         providers.insert(PROVIDER.into(), prov.into());
         t.insert("model_provider".into(), PROVIDER.into());
-        // A profile (`codex -p`) may name its own provider; nono's wins,
-        // or the traffic would bypass the proxy route and its key.
-        if let Some(profiles) = t.get_mut("profiles").and_then(|p| p.as_table_mut()) {
-            for (_, p) in profiles.iter_mut() {
-                if let Some(p) = p.as_table_mut() {
-                    if p.contains_key("model_provider") {
-                        p.insert("model_provider".into(), PROVIDER.into());
-                    }
-                    p.remove("sandbox_mode");
+    }
+    // A Codex profile (`codex -p`) may name its own provider or sandbox:
+    // nono's win, or the traffic would bypass the proxy route and its key,
+    // or Codex would try to start its own sandbox.
+    if let Some(profiles) = t.get_mut("profiles").and_then(|p| p.as_table_mut()) {
+        for (_, p) in profiles.iter_mut() {
+            if let Some(p) = p.as_table_mut() {
+                if route.is_some() && p.contains_key("model_provider") {
+                    p.insert("model_provider".into(), PROVIDER.into());
                 }
+                p.remove("sandbox_mode");
             }
         }
     }
@@ -159,6 +160,15 @@ mod tests {
         assert_eq!(t["model"].as_str(), Some("o3"));
         assert_eq!(t["sandbox_mode"].as_str(), Some("danger-full-access"));
         assert!(t.get("model_provider").is_none());
+    }
+
+    #[test]
+    fn codex_profiles_cannot_turn_its_own_sandbox_back_on() {
+        let user = "[profiles.fast]\nsandbox_mode = \"workspace-write\"\nmodel = \"m\"\n";
+        let t: toml::Table = config(Some(user), None, &[]).unwrap().parse().unwrap();
+        let fast = t["profiles"]["fast"].as_table().unwrap();
+        assert!(fast.get("sandbox_mode").is_none());
+        assert_eq!(fast["model"].as_str(), Some("m"));
     }
 
     #[test]

@@ -171,6 +171,12 @@ impl Plan {
             overrides.push((k.as_str(), v.clone()));
         }
         let mut codex = None;
+        if policy.profile.profile.codex.is_some() && mode == Mode::Wrap {
+            ui::info(
+                "nono wrap leaves Codex's configuration as it is: its own sandbox cannot start \
+                 inside nono, so run it with --dangerously-bypass-approvals-and-sandbox (or use nono run)",
+            );
+        }
         if let (Some(c), Some(s), Mode::Run) = (&policy.profile.profile.codex, &session, mode) {
             if let Some(home) = vars.expand(&c.home)? {
                 let root = s.policy_file.parent().context("session directory")?;
