@@ -1,5 +1,6 @@
 //! The real agent CLIs do real work under their built-in profiles: Claude
-//! Code (`claude -p`) and Codex (`codex exec`) run under `nono run` with
+//! Code (`claude -p`), Codex (`codex exec`) and OpenCode (`opencode run`,
+//! openai provider) run under `nono run` with
 //! `--allow-cwd` and `--credential`, talking to a local fake model API
 //! (tests/fixtures/fake_model_api.py) through nono's proxy. The fake scripts
 //! one shell tool call (write a file in the project, then record what the
@@ -201,6 +202,8 @@ fn env_value(dump: &str, var: &str) -> Option<String> {
 
 struct Case {
     profile: &'static str,
+    /// The agent's command.
+    cmd: &'static str,
     credential: &'static str,
     /// Redefinition of the built-in credential, pointed at the fake.
     credential_def: fn(port: u16) -> String,
@@ -254,12 +257,11 @@ impl Session {
     }
 
     fn run(&self, case: &Case, extra: &[&str]) -> Outcome {
-        let bin = agent(match case.profile {
-            "claude-code" => "claude",
-            _ => "codex",
-        });
+        let bin = agent(case.cmd);
         let mut c = Command::new(nono_bin());
+        // As a shell would start it: OpenCode takes its directory from $PWD.
         c.current_dir(&self.project.path)
+            .env("PWD", &self.project.path)
             .env("HOME", &self.home.path)
             .env("E2E_REAL_KEY", &self.key)
             .env_remove("ANTHROPIC_API_KEY")
@@ -388,6 +390,7 @@ fn check_run(case: &Case, s: &Session, o: &Outcome) {
 
 const CLAUDE: Case = Case {
     profile: "claude-code",
+    cmd: "claude",
     credential: "anthropic",
     credential_def: |port| {
         format!(
@@ -417,6 +420,7 @@ const CLAUDE: Case = Case {
 
 const CODEX: Case = Case {
     profile: "codex",
+    cmd: "codex",
     credential: "openai",
     credential_def: |port| {
         format!(
@@ -441,6 +445,28 @@ const CODEX: Case = Case {
         .map(String::from)
         .to_vec()
     },
+};
+
+/// OpenCode's openai provider honours OPENAI_BASE_URL and speaks the
+/// Responses API. (With `--credential anthropic` it would not work against
+/// the real API: OpenCode expects ANTHROPIC_BASE_URL to end in `/v1` and
+/// requests `<base>/messages`, while the route's upstream is the bare host,
+/// as Claude Code expects.)
+const OPENCODE: Case = Case {
+    profile: "opencode",
+    cmd: "opencode",
+    key_var: "OPENAI_API_KEY",
+    argv: |_| {
+        [
+            "run",
+            "-m",
+            "openai/gpt-5",
+            &format!("Create the file {FILE} in the current directory."),
+        ]
+        .map(String::from)
+        .to_vec()
+    },
+    ..CODEX
 };
 
 #[test]
@@ -468,6 +494,13 @@ fn codex_completes_a_tool_task_routed_by_its_profile() {
     );
     // Nothing of the user's Codex directory was edited.
     assert!(!s.home.join(".codex/config.toml").exists());
+}
+
+#[test]
+fn opencode_completes_a_tool_task_through_the_proxy() {
+    let s = Session::new(&OPENCODE);
+    let o = s.run(&OPENCODE, &[]);
+    check_run(&OPENCODE, &s, &o);
 }
 
 #[test]
