@@ -76,6 +76,21 @@ pub fn print(plan: &Plan) {
         },
     }
     println!("  [ipc] SysV IPC: {}", super::sysv::describe(plan.sysv));
+    let profile = &plan.policy.profile.profile;
+    for (k, v) in &profile.env_paths {
+        println!("  [env] {k}={v} (profile env_paths)");
+    }
+    if let Some(c) = &profile.codex {
+        println!(
+            "  [env] CODEX_HOME=<per-session copy of {}/config.toml with Codex's own sandbox off{}, other entries linked>",
+            c.home,
+            if plan.network.proxy.iter().flat_map(|p| &p.routes).any(|r| r.route.name == "openai") {
+                " and the openai route as model provider"
+            } else {
+                ""
+            }
+        );
+    }
     if !plan.credentials.is_empty() {
         println!(
             "  Would inject {} secret(s) as environment variables",

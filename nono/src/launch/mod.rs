@@ -2,6 +2,7 @@
 //! `wrap` (nono seals itself and execs).
 
 mod child;
+mod codex;
 mod command;
 mod credentials;
 mod denials;

@@ -44,6 +44,8 @@ pub struct Plan {
     pub sysv: super::sysv::SysvIpc,
     /// The agent's trust bundle and the session CA alone (proxy mode).
     pub ca_files: Option<(PathBuf, PathBuf)>,
+    /// Codex's per-session `CODEX_HOME` (profile `[codex]`, `run` only).
+    pub codex: Option<super::codex::Overlay>,
     /// Held so a `run` session's directory is removed when the plan is
     /// dropped. None in dry runs: nothing is created.
     #[allow(dead_code)]
@@ -161,11 +163,32 @@ impl Plan {
             }
             overrides.push((POLICY_ENV, s.policy_file.as_os_str().to_owned()));
         }
-        let (unix_grants, unix_fs) = super::unix::plan(
-            &args.later,
-            &policy.profile.profile,
-            &crate::policy::vars::Vars::from_env(grants::workdir(&args.policy.fs)?),
-        )?;
+        let vars = crate::policy::vars::Vars::from_env(grants::workdir(&args.policy.fs)?);
+        let (unix_grants, unix_fs) =
+            super::unix::plan(&args.later, &policy.profile.profile, &vars)?;
+        let env_paths = env_paths(&policy.profile.profile.env_paths, &vars)?;
+        for (k, v) in &env_paths {
+            overrides.push((k.as_str(), v.clone()));
+        }
+        let mut codex = None;
+        if policy.profile.profile.codex.is_some() && mode == Mode::Wrap {
+            ui::info(
+                "nono wrap leaves Codex's configuration as it is: its own sandbox cannot start \
+                 inside nono, so run it with --dangerously-bypass-approvals-and-sandbox (or use nono run)",
+            );
+        }
+        if let (Some(c), Some(s), Mode::Run) = (&policy.profile.profile.codex, &session, mode) {
+            if let Some(home) = vars.expand(&c.home)? {
+                let root = s.policy_file.parent().context("session directory")?;
+                let o = super::codex::prepare(root, home)?;
+                extra.extend(grants::existing(
+                    &o.dir,
+                    AccessMode::ReadWrite,
+                    Source::PrivateTmp,
+                ));
+                codex = Some(o);
+            }
+        }
         if mode == Mode::Wrap && !unix_grants.is_empty() {
             bail!("unix-socket grants need the broker, and nono wrap keeps no helper process. Use nono run instead.");
         }
@@ -258,6 +281,7 @@ impl Plan {
             elevation,
             sysv,
             ca_files,
+            codex,
             session,
         }))
     }
@@ -302,6 +326,30 @@ impl Plan {
             elevation: self.elevation.as_ref().map(|(w, _)| w.clone()),
         }
     }
+}
+
+/// Profile `env_paths`: variable -> expanded path. A path whose variable
+/// has no value here is skipped.
+fn env_paths(
+    raw: &std::collections::BTreeMap<String, String>,
+    vars: &crate::policy::vars::Vars,
+) -> Result<Vec<(String, OsString)>> {
+    let mut out = Vec::new();
+    for (k, v) in raw {
+        let valid = k.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+            && k.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            bail!("env_paths: invalid environment variable name '{k}' (use A-Z, 0-9, _)");
+        }
+        if env_policy::is_removed(k)? {
+            bail!("env_paths: nono removes {k} from every agent's environment; a profile cannot set it");
+        }
+        if let Some(p) = vars.expand(v).with_context(|| format!("env_paths.{k}"))? {
+            out.push((k.clone(), p.into_os_string()));
+        }
+    }
+    Ok(out)
 }
 
 /// The agent's network policy: proxy mode and `--open-port` under a

@@ -101,7 +101,11 @@ fn session(
         Err(e) => return Err(broker_died(broker, &e.to_string())),
     }
     let mut proxy = proxy::start(plan, front)?;
-    let extra_env = proxy.as_ref().map(|p| p.env.clone()).unwrap_or_default();
+    let mut extra_env = proxy.as_ref().map(|p| p.env.clone()).unwrap_or_default();
+    if let Some(o) = &plan.codex {
+        let more = super::codex::finish(o, plan.network.proxy.as_ref(), &extra_env)?;
+        extra_env.extend(more);
+    }
     front
         .send(
             &BrokerRequest::Launch(Box::new(plan.launch_spec(&extra_env))),

@@ -82,6 +82,10 @@ pub fn merge(mut base: Profile, child: &Profile) -> Profile {
     );
     base.secrets.extend(child.secrets.clone());
     base.env_credentials.extend(child.env_credentials.clone());
+    base.env_paths.extend(child.env_paths.clone());
+    if child.codex.is_some() {
+        base.codex = child.codex.clone();
+    }
     cat_opt(&mut base.undo, &child.undo, |b: &mut Undo, c| {
         cat(&mut b.exclude_patterns, &c.exclude_patterns);
         cat(&mut b.exclude_globs, &c.exclude_globs);

@@ -151,6 +151,19 @@ pub struct Commands {
     pub block: Vec<String>,
 }
 
+/// `[codex]`: Codex reads its model provider only from its configuration
+/// (it ignores `OPENAI_BASE_URL`), and its own nested sandbox cannot start
+/// inside nono. nono gives Codex a per-session `CODEX_HOME` whose
+/// `config.toml` is the user's, plus `sandbox_mode = "danger-full-access"`
+/// (nono is the external sandbox) and, with `--credential openai`, a model
+/// provider pointing at the proxy route with the phantom key. Every other
+/// entry links to `home`, the user's Codex directory.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CodexSection {
+    pub home: String,
+}
+
 /// `extends = "a"` or `extends = ["a", "b"]`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
@@ -194,6 +207,14 @@ pub struct Profile {
     /// Keystore account -> environment variable.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env_credentials: BTreeMap<String, String>,
+    /// Environment variables set to a path (profile variables such as
+    /// `$HOME` expanded), e.g. where an agent keeps its state. Skipped when
+    /// a variable has no value here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env_paths: BTreeMap<String, String>,
+    /// Codex: run it with a nono-provided `CODEX_HOME` (see `CodexSection`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codex: Option<CodexSection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undo: Option<Undo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
