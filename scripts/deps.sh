@@ -34,3 +34,12 @@ if ! /usr/bin/python3 -c 'import requests, openai' 2>/dev/null; then
     echo "installing python packages: requests openai"
     $SUDO /usr/bin/python3 -m pip install --quiet --break-system-packages requests openai
 fi
+# The agent CLIs the end-to-end agent tests run for real, system-wide so the
+# unprivileged pass finds them too.
+for pair in claude:@anthropic-ai/claude-code codex:@openai/codex opencode:opencode-ai; do
+    cmd=${pair%%:*} pkg=${pair#*:}
+    if ! command -v "$cmd" >/dev/null; then
+        echo "installing $pkg"
+        $SUDO npm install -g --no-fund --no-audit "$pkg" >/dev/null
+    fi
+done
