@@ -14,6 +14,7 @@ pub mod broker;
 mod channel;
 pub mod codec;
 pub mod credentials;
+pub mod hostrules;
 pub mod keyholder;
 pub mod proxy;
 mod sys;

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::addr;
+use crate::addr::{self, Literal};
 use crate::hosts::bypassed;
 
 /// Why a dial failed: the policy refused it (403) or the network did (502).
@@ -28,47 +28,53 @@ impl DialError {
 /// Where outbound connections go.
 #[derive(Debug, Clone)]
 pub struct Egress {
-    /// Addresses the user allowed literally.
-    pub literal: Vec<IpAddr>,
+    /// Addresses the user allowed literally, with their ports.
+    pub literal: Vec<Literal>,
     /// Upstream proxy `(host, port)`.
     pub upstream: Option<(String, u16)>,
     pub bypass: Vec<String>,
 }
 
-/// Resolve `host` and keep the first address that may be dialled.
+/// Resolve `host` and keep the first address that may be dialled on
+/// `port` (the checks are `ipc::hostrules`, shared with `nono why`).
 /// `named_by_user`: the address of something the user configured (the
 /// upstream proxy), where private addresses are expected.
 async fn resolve_checked(
     host: &str,
     port: u16,
-    literal: &[IpAddr],
+    literal: &[Literal],
     named_by_user: bool,
 ) -> Result<SocketAddr, DialError> {
-    if addr::METADATA_NAMES.contains(&host) {
-        return Err(DialError::Policy(
-            "cloud metadata names are always denied".into(),
-        ));
-    }
+    let by_user = |ip: IpAddr| [Literal::exact(ip, port)];
     if let Ok(ip) = host.parse::<IpAddr>() {
-        let own = [ip];
-        return match addr::refusal(ip, if named_by_user { &own } else { literal }) {
-            Some(why) => Err(DialError::Policy(format!("{ip}: {why}"))),
-            None => Ok(SocketAddr::new(ip, port)),
-        };
-    }
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| DialError::Network(format!("cannot resolve {host}: {e}")))?
-        .collect();
-    let mut last = format!("{host} has no addresses");
-    for a in addrs {
-        let own = [a.ip()];
-        match addr::refusal(a.ip(), if named_by_user { &own } else { literal }) {
-            None => return Ok(a),
-            Some(why) => last = format!("{host} resolves to {}: {why}", a.ip()),
+        if named_by_user {
+            return addr::precheck(host, port, &by_user(ip))
+                .map(|_| SocketAddr::new(ip, port))
+                .map_err(DialError::Policy);
         }
     }
-    Err(DialError::Policy(last))
+    if let Some(ip) = addr::precheck(host, port, literal).map_err(DialError::Policy)? {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let addrs: Vec<IpAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| DialError::Network(format!("cannot resolve {host}: {e}")))?
+        .map(|a| a.ip())
+        .collect();
+    if named_by_user {
+        // Each address counts as named by the user, metadata excepted.
+        let mut last = format!("{host} has no addresses");
+        for &a in &addrs {
+            match addr::first_dialable(host, port, &[a], &by_user(a)) {
+                Ok(ip) => return Ok(SocketAddr::new(ip, port)),
+                Err(why) => last = why,
+            }
+        }
+        return Err(DialError::Policy(last));
+    }
+    addr::first_dialable(host, port, &addrs, literal)
+        .map(|ip| SocketAddr::new(ip, port))
+        .map_err(DialError::Policy)
 }
 
 impl Egress {
@@ -79,10 +85,14 @@ impl Egress {
     }
 
     /// As [`Egress::dial`] for a host the user named in configuration (a
-    /// credential upstream): an IP literal there counts as allowed literally.
+    /// credential upstream): an IP literal there counts as allowed
+    /// literally, on that port.
     pub async fn dial_named(&self, host: &str, port: u16) -> Result<TcpStream, DialError> {
         match host.parse::<IpAddr>() {
-            Ok(ip) => self.dial_checked(host, port, &[ip]).await,
+            Ok(ip) => {
+                self.dial_checked(host, port, &[Literal::exact(ip, port)])
+                    .await
+            }
             Err(_) => self.dial(host, port).await,
         }
     }
@@ -91,20 +101,13 @@ impl Egress {
         &self,
         host: &str,
         port: u16,
-        literal: &[IpAddr],
+        literal: &[Literal],
     ) -> Result<TcpStream, DialError> {
         match &self.upstream {
             Some((uh, up)) if !bypassed(host, &self.bypass) => {
-                if addr::METADATA_NAMES.contains(&host) {
-                    return Err(DialError::Policy(
-                        "cloud metadata names are always denied".into(),
-                    ));
-                }
-                if let Ok(ip) = host.parse::<IpAddr>() {
-                    if let Some(why) = addr::refusal(ip, literal) {
-                        return Err(DialError::Policy(format!("{ip}: {why}")));
-                    }
-                }
+                // Names are resolved by the upstream proxy; what can be
+                // checked here is.
+                addr::precheck(host, port, literal).map_err(DialError::Policy)?;
                 // The upstream proxy itself was named by the user: private
                 // addresses are fine, metadata and link-local are not.
                 let proxy_ip = resolve_checked(uh, *up, &[], true).await?;

@@ -9,7 +9,7 @@ use hyper::{Request, Response, StatusCode};
 use crate::body::{self, Body};
 use crate::ctx::Ctx;
 use crate::hosts::{self, Access};
-use crate::{glob, relay, reverse};
+use crate::{relay, reverse};
 
 pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
     let method = req.method().to_string();
@@ -40,13 +40,11 @@ pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
         );
         return body::proxy_auth_required();
     }
-    let allowed = match ctx.allow.check(&host, port) {
+    let access = ctx.allow.check(&host, port);
+    let allowed = match &access {
         Access::Denied => None,
         Access::AllPaths => Some("allowed"),
-        Access::Paths(g) => g
-            .iter()
-            .any(|g| glob::matches(g, &path))
-            .then_some("allowed by a path rule"),
+        Access::Paths(_) => access.permits(&path).then_some("allowed by a path rule"),
     };
     let Some(reason) = allowed else {
         let why =

@@ -18,8 +18,8 @@
 //! - Never: logs or reports a credential, writes a file, or outlives the
 //!   front end (a closed channel ends the process).
 
-mod addr;
 mod allowlist;
+use ipc::hostrules::{addr, allowlist as hosts, glob};
 mod body;
 mod confine;
 mod connect;
@@ -27,8 +27,6 @@ mod ctx;
 mod dial;
 mod events;
 mod forward;
-mod glob;
-mod hosts;
 mod intercept;
 mod mitm;
 mod relay;

@@ -133,7 +133,7 @@ impl Unconfined {
         Ok(Parts {
             token: zeroize::Zeroizing::new(cfg.session_token.as_bytes().to_vec()),
             egress: Egress {
-                literal: allow.literal_ips(),
+                literal: allow.literals(),
                 upstream: upstream(cfg)?,
                 bypass: cfg.upstream_bypass.clone(),
             },

@@ -1,7 +1,11 @@
 //! Path globs for URL rules and endpoint rules: `*` matches one path
-//! segment, `**` zero or more. Request paths that could be normalised into
-//! something else upstream (`.`/`..` segments, encoded slashes, dots or
-//! backslashes, empty segments) never match.
+//! segment, `**` zero or more. Request paths that a server could
+//! interpret as some other path never match (refusing is the safe choice):
+//! `.`/`..` segments; empty segments (`//`, which nginx merges); `;` path
+//! parameters, raw or encoded (Tomcat and Spring drop `;…` from a segment,
+//! so `/allowed/..;/admin` is `/admin` there); encoded slashes, dots,
+//! backslashes, semicolons, NULs and percent signs (double encoding);
+//! backslashes and control characters.
 
 /// Validate a pattern (must start with `/`).
 pub fn check_pattern(p: &str) -> Result<String, String> {
@@ -16,9 +20,10 @@ pub fn check_pattern(p: &str) -> Result<String, String> {
 fn segments(path: &str) -> Option<Vec<&str>> {
     let rest = path.strip_prefix('/')?;
     let lower = rest.to_ascii_lowercase();
-    if ["%2e", "%2f", "%5c", "\\"]
+    if ["%2e", "%2f", "%5c", "%3b", "%25", "%00", "\\", ";"]
         .iter()
         .any(|b| lower.contains(b))
+        || rest.bytes().any(|b| b.is_ascii_control() || b == b' ')
     {
         return None;
     }
@@ -83,6 +88,15 @@ mod tests {
             "/my-org%2Fother",
             "/my-org/..\\other",
             "my-org/x",
+            "/my-org/..;/admin",
+            "/my-org/x;jsessionid=1",
+            "/my-org;/x",
+            "/my-org/%3b/x",
+            "/my-org/%252e%252e/admin",
+            "/my-org/%2F..%2Fadmin",
+            "/my-org/x%00",
+            "//my-org/x",
+            "/my-org/x//",
         ] {
             assert!(!matches("/my-org/**", p), "{p}");
         }

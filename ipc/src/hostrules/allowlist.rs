@@ -5,7 +5,8 @@
 
 use std::net::IpAddr;
 
-use crate::glob;
+use super::addr::Literal;
+use super::glob;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Pattern {
@@ -30,6 +31,17 @@ pub enum Access {
     AllPaths,
     /// Only these path globs (union of every matching URL rule).
     Paths(Vec<String>),
+}
+
+impl Access {
+    /// Whether a request for `path` (query excluded) is allowed.
+    pub fn permits(&self, path: &str) -> bool {
+        match self {
+            Access::Denied => false,
+            Access::AllPaths => true,
+            Access::Paths(globs) => globs.iter().any(|g| glob::matches(g, path)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -163,14 +175,33 @@ impl Allowlist {
         }
     }
 
-    /// IP addresses the user allowed literally (private and loopback
-    /// addresses are reachable only when listed here).
-    pub fn literal_ips(&self) -> Vec<IpAddr> {
+    /// IP addresses the user allowed literally, each with the port(s) of
+    /// its rule (private and loopback addresses are reachable only at an
+    /// allowed address *and* port).
+    pub fn literals(&self) -> Vec<Literal> {
         self.rules
             .iter()
             .filter_map(|r| match &r.pattern {
-                Pattern::Exact(h) => h.parse().ok(),
+                Pattern::Exact(h) => h.parse().ok().map(|ip| Literal::new(ip, r.port)),
                 Pattern::Suffix(_) => None,
+            })
+            .collect()
+    }
+
+    /// One line per rule, for `--dry-run` and `why`.
+    pub fn describe(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .map(|r| {
+                let host = match &r.pattern {
+                    Pattern::Exact(h) => h.clone(),
+                    Pattern::Suffix(s) => format!("*{s}"),
+                };
+                let ports = r.port.map_or("80, 443".to_string(), |p| p.to_string());
+                match &r.paths {
+                    None => format!("{host} (port {ports}, every path)"),
+                    Some(p) => format!("{host} (port {ports}, paths {})", p.join(" ")),
+                }
             })
             .collect()
     }
@@ -242,7 +273,7 @@ mod tests {
         assert_eq!(l.check("127.0.0.1", 8443), Access::AllPaths);
         assert_eq!(l.check("127.0.0.1", 443), Access::Denied);
         assert_eq!(l.check("::1", 9000), Access::AllPaths);
-        assert_eq!(l.literal_ips().len(), 2);
+        assert_eq!(l.literals().len(), 2);
         assert_eq!(l.ports(), vec![80, 443, 8443, 9000]);
     }
 
