@@ -68,6 +68,34 @@ fn pct(s: &[u8]) -> String {
         .collect()
 }
 
+/// The secret as it appears inside any base64 text (standard and URL-safe
+/// alphabets): for each of the three byte alignments, the characters that
+/// depend on the secret's bytes alone. This covers base64 of `Bearer
+/// <key>`, of `<user>:<key>` (basic auth) and of any text carrying the
+/// key, whatever precedes it.
+fn base64_forms(secret: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let mut out: Vec<Zeroizing<Vec<u8>>> = Vec::new();
+    for k in 0..3usize {
+        let mut buf = Zeroizing::new(vec![0u8; k]);
+        buf.extend_from_slice(secret);
+        // Characters wholly inside bits [8k, 8(k+n)).
+        let (start, end) = ((8 * k).div_ceil(6), (8 * buf.len()) / 6);
+        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            let enc = Zeroizing::new(engine.encode(&buf[..]).into_bytes());
+            if start < end
+                && end <= enc.len()
+                && !out
+                    .iter()
+                    .any(|o: &Zeroizing<Vec<u8>>| o[..] == enc[start..end])
+            {
+                out.push(Zeroizing::new(enc[start..end].to_vec()));
+            }
+        }
+    }
+    out
+}
+
 impl RouteState {
     pub fn new(route: Route, secret: Zeroizing<Vec<u8>>) -> Result<RouteState, String> {
         let (https, host, port, base) = parse_upstream(&route.upstream)?;
@@ -83,11 +111,7 @@ impl RouteState {
             ));
         }
         let mut forms = vec![Zeroizing::new(secret.to_vec())];
-        forms.push(Zeroizing::new(
-            base64::engine::general_purpose::STANDARD
-                .encode(&secret[..])
-                .into_bytes(),
-        ));
+        forms.extend(base64_forms(&secret));
         forms.push(Zeroizing::new(pct(&secret).into_bytes()));
         forms.retain(|f| f.len() >= 4);
         Ok(RouteState {
@@ -286,6 +310,30 @@ mod tests {
         let p = parts("/svc/x", &[("authorization", "Bearer PHANTOM0123")]);
         assert!(a.presented(&p));
         assert!(!b.presented(&p));
+    }
+
+    #[test]
+    fn base64_of_any_text_carrying_the_secret_is_masked() {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+        let forms = base64_forms(b"sk-real-secret");
+        for text in [
+            "Bearer sk-real-secret",
+            "user:sk-real-secret",
+            "xsk-real-secret!",
+            "ab sk-real-secret",
+        ] {
+            for enc in [STANDARD.encode(text), URL_SAFE.encode(text)] {
+                let mut b = enc.clone().into_bytes();
+                crate::scrub::mask(&mut b, &forms);
+                let left = String::from_utf8_lossy(&b).into_owned();
+                assert!(left.contains("****"), "{text}: {left}");
+                // What is left cannot decode to the secret.
+                assert!(!String::from_utf8_lossy(
+                    &STANDARD.decode(left.replace('*', "A")).unwrap_or_default()
+                )
+                .contains("sk-real-secret"));
+            }
+        }
     }
 
     #[test]

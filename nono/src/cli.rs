@@ -158,9 +158,10 @@ pub struct WhyArgs {
     #[arg(long, value_name = "HOST", conflicts_with = "scope")]
     pub host: Option<String>,
 
-    /// Network port, with --host.
-    #[arg(long, default_value_t = 443)]
-    pub port: u16,
+    /// Network port, with --host (default: the URL's port, else 80 for
+    /// http:// URLs, else 443).
+    #[arg(long)]
+    pub port: Option<u16>,
 
     /// Landlock scope to check: signal or abstract-unix-socket.
     #[arg(long, value_name = "SCOPE")]
@@ -176,6 +177,10 @@ pub struct WhyArgs {
 
     #[command(flatten)]
     pub policy: PolicyArgs,
+
+    /// Proxy-mode flags, as `run` takes them (for --host).
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
 }
 
 #[derive(Debug, Subcommand)]

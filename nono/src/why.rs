@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use crate::cli::WhyArgs;
 use crate::launch::POLICY_ENV;
 use crate::policy::decide::{self, Answer, Op, View};
+use crate::policy::decide_host;
 use crate::policy::resolve::{self, Materialize, WorkdirConsent};
 
 /// Exit status: 0 allowed, 1 denied (so scripts can branch on it).
@@ -22,7 +23,9 @@ pub fn run(mut args: WhyArgs) -> Result<i32> {
     let answer = if let Some(path) = &args.path {
         decide::path(&view, path, Op::parse(&args.op)?)
     } else if let Some(host) = &args.host {
-        decide::host(&view, host_of(host), args.port)
+        let (host, port, path) =
+            decide_host::target(host, args.port).map_err(anyhow::Error::msg)?;
+        decide::host(&view, &host, port, path.as_deref())
     } else if let Some(scope) = &args.scope {
         scope_answer(scope)?
     } else {
@@ -40,7 +43,8 @@ fn context_view(args: &WhyArgs) -> Result<View> {
         WorkdirConsent::Given,
         Materialize::Nothing,
     )?;
-    Ok(View::of(&policy))
+    let net = crate::network::plan(&args.proxy, &args.policy, &policy.profile.profile)?;
+    Ok(View::of(&policy).with_proxy(net.proxy.as_ref()))
 }
 
 fn self_view() -> Result<View> {
@@ -50,12 +54,6 @@ fn self_view() -> Result<View> {
     let text = std::fs::read(&file)
         .with_context(|| format!("--self: cannot read {}", file.to_string_lossy()))?;
     serde_json::from_slice(&text).context("--self: the sandbox's policy snapshot is malformed")
-}
-
-/// `https://host/path` -> `host`.
-fn host_of(h: &str) -> &str {
-    let rest = h.split_once("://").map_or(h, |(_, r)| r);
-    rest.split(['/', ':']).next().unwrap_or(rest)
 }
 
 fn scope_answer(scope: &str) -> Result<Answer> {

@@ -119,7 +119,9 @@ fn refusal_v4(ip: Ipv4Addr, literal: bool) -> Option<&'static str> {
     }
     let cgnat = o[0] == 100 && (64..128).contains(&o[1]);
     if (ip.is_loopback() || ip.is_private() || cgnat) && !literal {
-        return Some("loopback and private addresses need the literal address in --allow-domain");
+        return Some(
+            "loopback and private addresses need the literal address and port in --allow-domain",
+        );
     }
     None
 }
@@ -135,7 +137,9 @@ fn refusal_v6(ip: Ipv6Addr, literal: bool) -> Option<&'static str> {
     let unique_local = (first & 0xfe00) == 0xfc00;
     let site_local = (first & 0xffc0) == 0xfec0;
     if (ip.is_loopback() || unique_local || site_local) && !literal {
-        return Some("loopback and private addresses need the literal address in --allow-domain");
+        return Some(
+            "loopback and private addresses need the literal address and port in --allow-domain",
+        );
     }
     None
 }

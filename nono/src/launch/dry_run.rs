@@ -65,6 +65,16 @@ pub fn print(plan: &Plan) {
                             format!("Landlock + seccomp ({why})"),
                     }
                 );
+                // The proxy's own parser and matcher (`ipc::hostrules`).
+                if let Ok(rules) = ipc::hostrules::Allowlist::parse(&px.hosts) {
+                    for d in rules.describe() {
+                        println!("  [host] {d}");
+                    }
+                }
+                println!(
+                    "  [host] always denied: cloud metadata and link-local addresses; loopback and \
+                     private addresses only at an address:port allowed literally"
+                );
                 for r in &px.routes {
                     println!(
                         "  [credential] {} -> {} (key from {}; the agent gets {} and a phantom {})",

@@ -132,6 +132,13 @@ impl Plan {
         }
         let credentials = super::credentials::items(args, &policy.profile)?;
         let net = network::plan(&args.proxy, &args.policy, &policy.profile.profile)?;
+        let intercepts = match &net.proxy {
+            // The proxy's parser: a rule it would refuse fails here, dry runs included.
+            Some(px) => ipc::hostrules::Allowlist::parse(&px.hosts)
+                .map_err(|e| anyhow::anyhow!("host rule {e}"))?
+                .intercepts(),
+            None => false,
+        };
         if mode == Mode::Wrap && net.proxy.is_some() {
             bail!(
                 "nono wrap does not support proxy mode (the profile's network settings ask for it): \
@@ -223,7 +230,7 @@ impl Plan {
             None
         };
         if let Some(s) = &session {
-            s.write_policy(&View::of(&policy))?;
+            s.write_policy(&View::of(&policy).with_proxy(net.proxy.as_ref()))?;
         }
         let mut caps = grants::capability_set(&policy.rules)?;
         caps.set_network(policy.network);
@@ -251,6 +258,13 @@ impl Plan {
             let items: Vec<_> = px.routes.iter().map(|r| r.item.clone()).collect();
             sources.extend(super::credentials::source_vars(&items));
             sources.extend(network::REPLACED_VARS.iter().map(|v| v.to_string()));
+            if intercepts {
+                sources.extend(
+                    network::REMOVED_WITH_INTERCEPTION
+                        .iter()
+                        .map(|v| v.to_string()),
+                );
+            }
         }
         let env = env_policy::agent_env(
             std::env::vars_os().filter(|(k, _)| !sources.iter().any(|v| k == v.as_str())),

@@ -2,6 +2,7 @@
 //! credentials are injected, how the agent is contained, and the variables
 //! that point its clients at the proxy.
 
+mod ca_env;
 mod catalog;
 mod routes;
 
@@ -9,6 +10,7 @@ use anyhow::{bail, Result};
 
 use crate::cli::{PolicyArgs, ProxyArgs};
 use crate::policy::profile::Profile;
+pub use ca_env::REMOVED_WITH_INTERCEPTION;
 pub use routes::PlannedRoute;
 
 /// How the agent is kept from reaching anything but the proxy.
@@ -212,15 +214,7 @@ pub fn agent_env(
         env.push((r.env_var.clone(), r.route.phantom.clone()));
     }
     if let Some((bundle, ca_only)) = ca_bundle {
-        for k in [
-            "SSL_CERT_FILE",
-            "REQUESTS_CA_BUNDLE",
-            "CURL_CA_BUNDLE",
-            "GIT_SSL_CAINFO",
-        ] {
-            env.push((k.into(), bundle.into()));
-        }
-        env.push(("NODE_EXTRA_CA_CERTS".into(), ca_only.into()));
+        env.extend(ca_env::vars(bundle, ca_only));
     }
     env
 }

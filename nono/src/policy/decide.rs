@@ -8,8 +8,10 @@ use anyhow::{bail, Result};
 use sandbox::{AccessMode, GrantKind, NetworkPolicy};
 use serde::{Deserialize, Serialize};
 
+use super::decide_host::{self, ProxyView};
 use super::protect::{canonical_lenient, Denied};
 use super::resolve::Policy;
+use crate::network::ProxyPlan;
 
 /// One rule as `why` sees it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -45,6 +47,9 @@ pub struct View {
     /// Directories without a rule of their own (they contain protected paths).
     #[serde(default)]
     pub expanded: Vec<PathBuf>,
+    /// Proxy mode: the rules the session's proxy enforces.
+    #[serde(default)]
+    pub proxy: Option<ProxyView>,
 }
 
 impl View {
@@ -83,7 +88,19 @@ impl View {
             network_blocked: policy.network == NetworkPolicy::Blocked,
             network_proxied: policy.network == NetworkPolicy::TcpPorts,
             expanded: policy.expanded.clone(),
+            proxy: None,
         }
+    }
+
+    /// With the session's proxy (proxy mode reaches the network only
+    /// through it, whatever the profile's network setting).
+    pub fn with_proxy(mut self, px: Option<&ProxyPlan>) -> View {
+        if let Some(px) = px {
+            self.network_blocked = false;
+            self.network_proxied = true;
+            self.proxy = Some(ProxyView::of(px));
+        }
+        self
     }
 }
 
@@ -271,8 +288,9 @@ pub fn path(view: &View, raw: &Path, op: Op) -> Answer {
     }
 }
 
-/// Why a connection to `host:port` is allowed or denied.
-pub fn host(view: &View, host: &str, port: u16) -> Answer {
+/// Why a connection to `host:port` (a request for `path`) is allowed or
+/// denied.
+pub fn host(view: &View, host: &str, port: u16, path: Option<&str>) -> Answer {
     let base = Answer {
         status: "allowed",
         reason: "network_allowed",
@@ -283,6 +301,9 @@ pub fn host(view: &View, host: &str, port: u16) -> Answer {
         details: format!("Outbound connections to {host}:{port} are not restricted."),
         suggestion: None,
     };
+    if let Some(a) = decide_host::answer(view, host, port, path, base.clone()) {
+        return a;
+    }
     if view.network_blocked {
         Answer {
             status: "denied",

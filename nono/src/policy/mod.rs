@@ -3,6 +3,7 @@
 //! the result into a `CapabilitySet`.
 
 pub mod decide;
+pub mod decide_host;
 pub mod groups;
 pub mod load;
 pub mod merge;
