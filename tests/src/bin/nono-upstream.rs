@@ -1,7 +1,7 @@
 //! A local upstream for proxy tests and benchmarks: HTTP or HTTPS on
 //! 127.0.0.1, one JSON line per request in a log file, and a few endpoints:
 //! `/bulk/N` (N bytes), `/echo-auth` (the credential headers and query in
-//! the body), `/redirect` (a Location carrying the Authorization value),
+//! the body), `/echo-auth-b64` (the Authorization value, base64-encoded), `/redirect` (a Location carrying the Authorization value),
 //! anything else `ok`.
 //!
 //! Usage: nono-upstream PORT_FILE LOG_FILE [CERT_PEM KEY_PEM]
@@ -23,6 +23,24 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
 
 type Log = Arc<Mutex<std::fs::File>>;
+
+/// Standard base64 with padding (a few lines instead of a dependency).
+fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
 
 fn header(req: &Request<Incoming>, name: &str) -> String {
     req.headers()
@@ -62,6 +80,11 @@ async fn handle(log: Log, req: Request<Incoming>) -> Result<Response<Full<Bytes>
     let resp = if let Some(n) = path.strip_prefix("/bulk/") {
         let n: usize = n.parse().unwrap_or(0);
         Response::new(Full::new(Bytes::from(vec![b'x'; n])))
+    } else if path.ends_with("/echo-auth-b64") {
+        Response::new(Full::new(Bytes::from(format!(
+            "b64={}",
+            base64(auth.as_bytes())
+        ))))
     } else if path.ends_with("/echo-auth") {
         Response::new(Full::new(Bytes::from(echo)))
     } else if path.ends_with("/redirect") {
