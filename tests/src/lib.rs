@@ -36,6 +36,24 @@ pub fn probe_bin() -> PathBuf {
     bin_dir().join("nono-probe")
 }
 
+/// Standard base64 with padding (for the tests and `nono-upstream`).
+pub fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// A unique marker that must never appear where it is not allowed.
 pub fn canary(tag: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);

@@ -24,24 +24,6 @@ use tokio::net::TcpListener;
 
 type Log = Arc<Mutex<std::fs::File>>;
 
-/// Standard base64 with padding (a few lines instead of a dependency).
-fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in data.chunks(3) {
-        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 fn header(req: &Request<Incoming>, name: &str) -> String {
     req.headers()
         .get(name)
@@ -83,7 +65,7 @@ async fn handle(log: Log, req: Request<Incoming>) -> Result<Response<Full<Bytes>
     } else if path.ends_with("/echo-auth-b64") {
         Response::new(Full::new(Bytes::from(format!(
             "b64={}",
-            base64(auth.as_bytes())
+            nono_e2e::base64(auth.as_bytes())
         ))))
     } else if path.ends_with("/echo-auth") {
         Response::new(Full::new(Bytes::from(echo)))
