@@ -197,10 +197,8 @@ fn shm_read(key: libc::key_t) -> ! {
 fn shm_create(key: libc::key_t, text: &str) -> ! {
     let flags = libc::IPC_CREAT | libc::IPC_EXCL | 0o600;
     // SAFETY: shmget takes integers only.
-    let id = check(
-        unsafe { libc::shmget(key, 4096, flags) } as libc::c_long,
-        "shmget",
-    ) as i32;
+    let r = unsafe { libc::shmget(key, 4096, flags) };
+    let id = check(r as libc::c_long, "shmget") as i32;
     // SAFETY: attach read-write wherever the kernel chooses.
     let at = unsafe { libc::shmat(id, std::ptr::null(), 0) };
     if at as isize == -1 {
