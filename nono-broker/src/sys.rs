@@ -50,11 +50,7 @@ pub fn loopback_up() -> std::io::Result<()> {
 }
 
 fn check(r: libc::c_int) -> Result<(), nix::errno::Errno> {
-    if r < 0 {
-        Err(nix::errno::Errno::last())
-    } else {
-        Ok(())
-    }
+    ret(r as isize).map(drop)
 }
 
 /// chmod of the object `path` (a `/proc/self/fd/N` of a held descriptor).
@@ -146,7 +142,15 @@ fn thread_group(tid: u32) -> Result<u32, nix::errno::Errno> {
 
 /// A duplicate of descriptor `fd` of thread `tid` (pidfd_open + pidfd_getfd).
 pub fn borrow_fd(tid: u32, fd: i32) -> Result<std::os::fd::OwnedFd, nix::errno::Errno> {
-    let pidfd = thread_pidfd(tid)?;
+    use std::os::fd::AsFd;
+    getfd(thread_pidfd(tid)?.as_fd(), fd)
+}
+
+/// A duplicate of descriptor `fd` of the task behind `pidfd` (pidfd_getfd).
+pub fn getfd(
+    pidfd: std::os::fd::BorrowedFd<'_>,
+    fd: i32,
+) -> Result<std::os::fd::OwnedFd, nix::errno::Errno> {
     use std::os::fd::AsRawFd;
     // SAFETY: pidfd_getfd takes a pidfd, a descriptor number and flags.
     let dup = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };

@@ -75,23 +75,31 @@ pub fn u64s<const N: usize>(mem: &(impl AgentMem + ?Sized), addr: u64) -> Result
     Ok(out)
 }
 
-/// The agent's memory through `/proc/<tid>/mem`.
+/// The agent's memory through `/proc/<tid>/mem`, opened on the first read
+/// (many notified calls carry no pointer at all: listen, fchmod, fchown).
 #[derive(Debug)]
 pub struct ProcMem {
-    file: File,
+    tid: u32,
+    file: std::cell::OnceCell<Option<File>>,
 }
 
 impl ProcMem {
-    pub fn open(tid: u32) -> Result<ProcMem, Errno> {
-        File::open(format!("/proc/{tid}/mem"))
-            .map(|file| ProcMem { file })
-            .map_err(|_| Errno::EACCES)
+    pub fn of(tid: u32) -> ProcMem {
+        ProcMem {
+            tid,
+            file: std::cell::OnceCell::new(),
+        }
     }
 }
 
 impl AgentMem for ProcMem {
     fn read_at(&self, buf: &mut [u8], addr: u64) -> Result<usize, Errno> {
-        self.file.read_at(buf, addr).map_err(|_| Errno::EFAULT)
+        let file = self
+            .file
+            .get_or_init(|| File::open(format!("/proc/{}/mem", self.tid)).ok())
+            .as_ref()
+            .ok_or(Errno::EACCES)?;
+        file.read_at(buf, addr).map_err(|_| Errno::EFAULT)
     }
 }
 

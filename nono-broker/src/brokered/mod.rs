@@ -180,11 +180,7 @@ fn decide(
 ) -> Option<Verdict> {
     // A number outside the table means the filter and the table disagree.
     let call = b.numbers.call(n.nr)?;
-    let mem = match ProcMem::open(n.pid) {
-        Ok(m) => m,
-        Err(e) => return Some(Verdict::Reply(Err(e))),
-    };
-    let req = request(call, &n.args, &mem);
+    let req = request(call, &n.args, &ProcMem::of(n.pid));
     // The arguments are copied now; the thread id must still be that task.
     if !b.listener.valid(n.id) {
         return None;

@@ -37,8 +37,30 @@ struct Sock {
     ty: i32,
 }
 
-fn borrow(tid: u32, fd: i32) -> Result<Sock, Errno> {
-    let dup = sys::borrow_fd(tid, fd)?;
+/// The notifying thread: its id (for `/proc/<tid>` paths and its memory)
+/// and one pidfd, opened once per notification, for every descriptor the
+/// call names (the socket, SCM_RIGHTS descriptors).
+struct Task {
+    tid: u32,
+    pidfd: OwnedFd,
+}
+
+impl Task {
+    fn open(tid: u32) -> Result<Task, Errno> {
+        Ok(Task {
+            tid,
+            pidfd: sys::thread_pidfd(tid)?,
+        })
+    }
+
+    /// A duplicate of the task's descriptor `fd`.
+    fn dup(&self, fd: i32) -> Result<OwnedFd, Errno> {
+        sys::getfd(self.pidfd.as_fd(), fd)
+    }
+}
+
+fn borrow(t: &Task, fd: i32) -> Result<Sock, Errno> {
+    let dup = t.dup(fd)?;
     let domain = sys::sockopt_int(dup.as_fd(), libc::SO_DOMAIN);
     let ty = sys::sockopt_int(dup.as_fd(), libc::SO_TYPE);
     let (Ok(domain), Ok(ty)) = (domain, ty) else {
@@ -63,7 +85,7 @@ struct Target {
 
 /// Judge `addr` for a call on `s`; Err is the verdict to answer with.
 fn target(
-    tid: u32,
+    t: &Task,
     s: &Sock,
     addr: &[u8],
     bind: bool,
@@ -78,7 +100,7 @@ fn target(
     if s.domain != libc::AF_UNIX {
         return Ok(plain());
     }
-    match unix::resolve(tid, addr, bind, &g.unix) {
+    match unix::resolve(t.tid, addr, bind, &g.unix) {
         Resolved::NotAPath => Ok(plain()),
         Resolved::Granted { addr, hold, shown } => Ok(Target {
             addr,
@@ -117,26 +139,30 @@ pub fn decide(tid: u32, req: SockReq, g: &Grants) -> Verdict {
         | SockReq::Send { fd, .. }
         | SockReq::Batch { fd, .. } => *fd,
     };
-    let s = match borrow(tid, fd) {
+    let t = match Task::open(tid) {
+        Ok(t) => t,
+        Err(e) => return Verdict::Reply(Err(e)),
+    };
+    let s = match borrow(&t, fd) {
         Ok(s) => s,
         Err(e) => return Verdict::Reply(Err(e)),
     };
     match req {
-        SockReq::Connect { addr, .. } => connect(tid, s, &addr, g),
-        SockReq::Bind { addr, .. } => match target(tid, &s, &addr, true, "bind", g) {
+        SockReq::Connect { addr, .. } => connect(&t, s, &addr, g),
+        SockReq::Bind { addr, .. } => match target(&t, &s, &addr, true, "bind", g) {
             Ok(t) => done(sys::bind(s.fd.as_fd(), &t.addr), "bind", &t),
             Err(v) => v,
         },
         SockReq::Listen { backlog, .. } => listen(&s, backlog, g),
-        SockReq::Send { msg, flags, .. } => send(tid, s, msg, flags, g),
+        SockReq::Send { msg, flags, .. } => send(&t, s, msg, flags, g),
         SockReq::Batch {
             msgs, flags, vec, ..
-        } => batch(tid, s, msgs, flags, vec, g),
+        } => batch(&t, s, msgs, flags, vec, g),
     }
 }
 
-fn connect(tid: u32, s: Sock, addr: &[u8], g: &Grants) -> Verdict {
-    let t = match target(tid, &s, addr, false, "connect", g) {
+fn connect(task: &Task, s: Sock, addr: &[u8], g: &Grants) -> Verdict {
+    let t = match target(task, &s, addr, false, "connect", g) {
         Ok(t) => t,
         Err(v) => return v,
     };
@@ -192,7 +218,7 @@ struct Ready {
 }
 
 fn ready(
-    tid: u32,
+    task: &Task,
     s: &Sock,
     msg: Msg,
     flags: i32,
@@ -222,12 +248,12 @@ fn ready(
             shown: None,
         }
     } else {
-        target(tid, s, &msg.name, false, op, g)?
+        target(task, s, &msg.name, false, op, g)?
     };
     let mut rights = Vec::new();
     let control = if s.domain == libc::AF_UNIX && !msg.control.is_empty() {
         let mut swap = |theirs: i32| {
-            let ours = sys::borrow_fd(tid, theirs)?;
+            let ours = task.dup(theirs)?;
             let n = std::os::fd::AsRawFd::as_raw_fd(&ours);
             rights.push(ours);
             Ok(n)
@@ -255,9 +281,9 @@ fn nonblocking(s: &Sock, flags: i32) -> bool {
         || sys::status_flags(s.fd.as_fd()).is_ok_and(|f| f & libc::O_NONBLOCK != 0)
 }
 
-fn send(tid: u32, s: Sock, msg: Msg, flags: i32, g: &Grants) -> Verdict {
+fn send(task: &Task, s: Sock, msg: Msg, flags: i32, g: &Grants) -> Verdict {
     let op = "send";
-    let r = match ready(tid, &s, msg, flags, op, g) {
+    let r = match ready(task, &s, msg, flags, op, g) {
         Ok(r) => r,
         Err(v) => return v,
     };
@@ -294,12 +320,12 @@ fn send(tid: u32, s: Sock, msg: Msg, flags: i32, g: &Grants) -> Verdict {
     }
 }
 
-fn batch(tid: u32, s: Sock, msgs: Vec<Msg>, flags: i32, vec: u64, g: &Grants) -> Verdict {
+fn batch(task: &Task, s: Sock, msgs: Vec<Msg>, flags: i32, vec: u64, g: &Grants) -> Verdict {
     let op = "sendmmsg";
     let mut all = Vec::with_capacity(msgs.len());
     let mut refused = None;
     for m in msgs {
-        match ready(tid, &s, m, flags, op, g) {
+        match ready(task, &s, m, flags, op, g) {
             Ok(r) => all.push(r),
             Err(v) => {
                 refused = Some(v);
@@ -310,6 +336,7 @@ fn batch(tid: u32, s: Sock, msgs: Vec<Msg>, flags: i32, vec: u64, g: &Grants) ->
     if all.is_empty() {
         return refused.unwrap_or(Verdict::Reply(Ok(0)));
     }
+    let tid = task.tid;
     let send_all = move |fd: &OwnedFd, flags: i32| -> Result<i64, Errno> {
         let mut sent = 0u64;
         for (i, r) in all.iter().enumerate() {
@@ -372,8 +399,8 @@ mod tests {
         )
         .unwrap();
         let n = judged_number.as_raw_fd();
-        let tid = nix::unistd::gettid().as_raw() as u32;
-        let s = borrow(tid, n).unwrap();
+        let t = Task::open(nix::unistd::gettid().as_raw() as u32).unwrap();
+        let s = borrow(&t, n).unwrap();
         assert_eq!((s.domain, s.ty), (libc::AF_INET, libc::SOCK_STREAM));
         // The racing thread's move: a unix socket now sits at that number.
         let ux = socket(
@@ -404,8 +431,8 @@ mod tests {
             None,
         )
         .unwrap();
-        let tid = nix::unistd::gettid().as_raw() as u32;
-        let s = borrow(tid, tcp.as_raw_fd()).unwrap();
+        let t = Task::open(nix::unistd::gettid().as_raw() as u32).unwrap();
+        let s = borrow(&t, tcp.as_raw_fd()).unwrap();
         let mut caps = sandbox::CapabilitySet::new();
         caps.set_network(sandbox::NetworkPolicy::TcpPorts);
         let g = Grants::of(&caps, &[], None);
@@ -415,7 +442,7 @@ mod tests {
             declared: 1,
             control: Vec::new(),
         };
-        let v = ready(tid, &s, msg, libc::MSG_FASTOPEN, "send", &g);
+        let v = ready(&t, &s, msg, libc::MSG_FASTOPEN, "send", &g);
         assert!(matches!(
             v,
             Err(Verdict::Judged {
