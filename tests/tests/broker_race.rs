@@ -348,3 +348,20 @@ fn tcp_connect_from_worker_threads_reaches_loopback() {
         assert!(l.accept().is_ok(), "the connection arrives: {r:?}");
     }
 }
+
+#[test]
+fn sendmmsg_descriptor_swap_race_delivers_no_datagram_outside_the_grants() {
+    let dir = Scratch::new();
+    let sock = dir.join("outside.dgram");
+    let c = canary("sendmmsg-race");
+    let outside = Outside::datagrams(&sock, &c);
+    let p = sock.display().to_string();
+    // A UDP socket when judged, a unix datagram socket when run; the
+    // batch's address lives in the agent's memory like sendmsg's.
+    race(
+        "sendmmsg",
+        &[],
+        &["race-sendmmsg", &p, "", "udp", &c],
+        &outside,
+    );
+}

@@ -23,8 +23,9 @@ const MAX_TRIES: u64 = 50_000_000;
 pub fn run(action: &str, args: &[String]) -> ! {
     match action {
         "race-connect" => race_connect(arg(args, 2), arg(args, 3), arg(args, 4)),
-        "race-sendto" => race_send(false, args),
-        "race-sendmsg" => race_send(true, args),
+        "race-sendto" => race_send(Send::To, args),
+        "race-sendmsg" => race_send(Send::Msg, args),
+        "race-sendmmsg" => race_send(Send::Mmsg, args),
         _ => {
             if let Some(op) = action.strip_prefix("child-thread-") {
                 child_thread(op, arg(args, 2))
@@ -180,12 +181,22 @@ fn race_connect(path: &str, secs: &str, decoy: &str) -> ! {
     report(t)
 }
 
-/// `race-sendto PATH SECONDS DECOY PAYLOAD` and
-/// `race-sendmsg PATH SECONDS DECOY PAYLOAD [rights]`: an addressed
+/// Which addressed send a `race-send*` action makes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Send {
+    To,
+    Msg,
+    /// sendmmsg with a batch of one message.
+    Mmsg,
+}
+
+/// `race-sendto PATH SECONDS DECOY PAYLOAD`,
+/// `race-sendmsg PATH SECONDS DECOY PAYLOAD [rights]` and `race-sendmmsg`
+/// (same arguments): an addressed
 /// datagram to the unix datagram socket at PATH on a descriptor that is a
 /// DECOY socket (udp, tcp, unix-stream) when judged; with `rights`, sendmsg
 /// also passes a descriptor (SCM_RIGHTS).
-fn race_send(msg: bool, args: &[String]) -> ! {
+fn race_send(call: Send, args: &[String]) -> ! {
     let (path, secs, decoy, payload) = (arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5));
     let rights = args.get(6).map(String::as_str) == Some("rights");
     let (sa, len) = sockaddr_un(path);
@@ -198,7 +209,7 @@ fn race_send(msg: bool, args: &[String]) -> ! {
         kind(decoy),
         (libc::AF_UNIX, libc::SOCK_DGRAM),
         || {
-            if !msg {
+            if call == Send::To {
                 // SAFETY: data and sa are valid for the lengths given.
                 return unsafe {
                     libc::sendto(
@@ -234,6 +245,16 @@ fn race_send(msg: bool, args: &[String]) -> ! {
                     (*c).cmsg_len = libc::CMSG_LEN(4) as usize;
                     std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<i32>(), fd);
                 }
+            }
+            if call == Send::Mmsg {
+                let mut batch = libc::mmsghdr {
+                    msg_hdr: m,
+                    msg_len: 0,
+                };
+                // SAFETY: batch holds one msghdr pointing at live buffers of the lengths it declares.
+                let sent = unsafe { libc::sendmmsg(RACE_FD, &mut batch, 1, flags) };
+                // One message sent is a win; none (0) or an error is not.
+                return if sent == 1 { 0 } else { -1 };
             }
             // SAFETY: m points at live buffers of the lengths it declares.
             unsafe { libc::sendmsg(RACE_FD, &m, flags) as libc::c_long }
