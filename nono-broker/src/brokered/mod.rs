@@ -191,7 +191,7 @@ fn decide(
     };
     let g = &b.grants;
     Some(match req {
-        Request::Sock(s) => sock::decide(n.pid, s, g),
+        Request::Sock(s) => sock::decide(n.pid, s, g, &|| b.listener.valid(n.id)),
         Request::Meta(named, op) => match meta::perform(n.pid, &named, &op, g) {
             Ok(path) => Verdict::Judged {
                 reply: Ok(0),

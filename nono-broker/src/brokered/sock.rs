@@ -131,7 +131,10 @@ fn done(reply: Result<i64, Errno>, op: &'static str, t: &Target) -> Verdict {
     }
 }
 
-pub fn decide(tid: u32, req: SockReq, g: &Grants) -> Verdict {
+/// `pending`: whether the notification is still pending, checked once the
+/// pidfd is open, so the pidfd names the very task that made the call (not
+/// a later task that reused its thread id).
+pub fn decide(tid: u32, req: SockReq, g: &Grants, pending: &dyn Fn() -> bool) -> Verdict {
     let fd = match &req {
         SockReq::Connect { fd, .. }
         | SockReq::Bind { fd, .. }
@@ -140,7 +143,8 @@ pub fn decide(tid: u32, req: SockReq, g: &Grants) -> Verdict {
         | SockReq::Batch { fd, .. } => *fd,
     };
     let t = match Task::open(tid) {
-        Ok(t) => t,
+        Ok(t) if pending() => t,
+        Ok(_) => return Verdict::Reply(Err(Errno::ESRCH)),
         Err(e) => return Verdict::Reply(Err(e)),
     };
     let s = match borrow(&t, fd) {
