@@ -121,8 +121,11 @@ pub enum BrokerRequest {
     /// Move into a new network namespace with only loopback (a new user
     /// namespace too when unprivileged) and listen on 127.0.0.1:`port`
     /// (0: any) there, for the proxy. The agent will share the namespace.
+    /// Also listen on each of `forwards` (loopback addresses the user
+    /// allowed as destinations), which the proxy relays to the host.
     Network {
         port: u16,
+        forwards: Vec<std::net::SocketAddr>,
     },
     Launch(Box<LaunchSpec>),
     /// Forward a signal to the agent.
@@ -140,9 +143,12 @@ pub enum BrokerResponse {
     Hello {
         version: u32,
     },
-    /// Answer to `Network`, with the listening socket as the one descriptor.
+    /// Answer to `Network`: the proxy's listening socket first, then one
+    /// per address of `forwards` (those that could be bound, in order;
+    /// an IPv6 address is skipped where the namespace has no IPv6).
     Network {
         port: u16,
+        forwards: Vec<std::net::SocketAddr>,
     },
     /// The agent was forked (pid in the front end's namespace).
     Started {

@@ -25,8 +25,11 @@ pub use channel::{socketpair, Endpoint};
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest frame, in bytes, on send and on receive.
 pub const MAX_FRAME: usize = 128 * 1024;
-/// Most descriptors passed with one frame.
-pub const MAX_FDS: usize = 4;
+/// Most descriptors passed with one frame (the proxy's listener plus up
+/// to [`MAX_FORWARDS`] forwarded loopback addresses).
+pub const MAX_FDS: usize = 16;
+/// Most loopback destinations forwarded into the agent's namespace.
+pub const MAX_FORWARDS: usize = MAX_FDS - 1;
 /// The descriptor number a helper finds its channel at.
 pub const CHANNEL_FD: i32 = 3;
 /// The descriptor of the keyholder-to-consumer credentials channel.

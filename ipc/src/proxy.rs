@@ -43,6 +43,16 @@ pub struct Route {
     pub endpoints: Vec<EndpointRule>,
 }
 
+/// A loopback address in the agent's namespace whose connections the
+/// proxy relays, byte for byte, to `host:port` on the host (an allowlist
+/// rule without path limits; the proxy checks it and the address again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortForward {
+    pub listen: std::net::SocketAddr,
+    pub host: String,
+    pub port: u16,
+}
+
 /// Everything the proxy enforces for one session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyConfig {
@@ -57,6 +67,8 @@ pub struct ProxyConfig {
     pub upstream_bypass: Vec<String>,
     /// PEM file of trusted roots for upstream TLS (read before confining).
     pub trust_file: Vec<u8>,
+    /// One per listening socket after the first, in order.
+    pub forwards: Vec<PortForward>,
 }
 
 /// One decision, for the audit trail and the post-run summary.
@@ -77,7 +89,7 @@ pub enum ProxyRequest {
     Hello {
         version: u32,
     },
-    /// Sent with one descriptor: the listening TCP socket.
+    /// Sent with the listening TCP socket, then one per `forwards` entry.
     Configure(Box<ProxyConfig>),
 }
 

@@ -5,7 +5,7 @@
 //! only the caller's own uid and gid.
 
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener};
 
 use nix::errno::Errno;
 use nix::sched::{unshare, CloneFlags};
@@ -46,10 +46,29 @@ fn enter() -> Result<(), String> {
     written
 }
 
-/// Enter the namespace, bring `lo` up and listen on 127.0.0.1:`port`.
-pub fn contain(port: u16) -> Result<TcpListener, String> {
+/// Enter the namespace, bring `lo` up, listen on each of `forwards` (an
+/// IPv6 address is skipped when the namespace has no IPv6) and then on
+/// 127.0.0.1:`port` for the proxy (binding the forwards first keeps an
+/// ephemeral proxy port off them).
+pub fn contain(
+    port: u16,
+    forwards: &[SocketAddr],
+) -> Result<(TcpListener, Vec<(SocketAddr, TcpListener)>), String> {
     enter()?;
     sys::loopback_up().map_err(|e| format!("cannot bring up loopback: {e}"))?;
-    TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
-        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))
+    let mut bound = Vec::new();
+    for at in forwards {
+        match TcpListener::bind(at) {
+            Ok(l) => bound.push((*at, l)),
+            Err(e) if at.is_ipv6() && e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => {}
+            Err(e) => {
+                return Err(format!(
+                    "cannot listen on {at} for the allowed destination: {e}"
+                ))
+            }
+        }
+    }
+    let proxy = TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{port} for the proxy: {e}"))?;
+    Ok((proxy, bound))
 }

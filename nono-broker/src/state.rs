@@ -74,12 +74,20 @@ impl Unconfined {
         )
         .map_err(ipc_err)?;
         let mut next = chan.recv_plain().map_err(ipc_err)?;
-        if let BrokerRequest::Network { port } = next {
-            let listener = netns::contain(port).map_err(|e| refuse(&chan, e))?;
+        if let BrokerRequest::Network { port, forwards } = next {
+            if forwards.len() > ipc::MAX_FORWARDS {
+                return Err(refuse(&chan, "too many forwarded destinations".into()));
+            }
+            let (listener, bound) =
+                netns::contain(port, &forwards).map_err(|e| refuse(&chan, e))?;
             let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-            chan.send(&BrokerResponse::Network { port }, &[listener.as_fd()])
+            let mut fds = vec![listener.as_fd()];
+            fds.extend(bound.iter().map(|(_, l)| l.as_fd()));
+            let forwards = bound.iter().map(|(a, _)| *a).collect();
+            chan.send(&BrokerResponse::Network { port, forwards }, &fds)
                 .map_err(ipc_err)?;
-            drop(listener); // the proxy holds it now
+            drop(fds);
+            drop((listener, bound)); // the proxy holds them now
             next = chan.recv_plain().map_err(ipc_err)?;
         }
         let mut spec = match next {

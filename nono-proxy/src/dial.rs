@@ -97,6 +97,23 @@ impl Egress {
         }
     }
 
+    /// A loopback address the user allowed literally (a forwarded
+    /// destination): checked as named by the user, dialled directly (an
+    /// upstream proxy's loopback is not the host's).
+    pub async fn dial_loopback(&self, ip: IpAddr, port: u16) -> Result<TcpStream, DialError> {
+        if !ip.is_loopback() {
+            return Err(DialError::Policy(format!("{ip} is not a loopback address")));
+        }
+        if let Some(why) = addr::refusal(ip, port, &[Literal::exact(ip, port)]) {
+            return Err(DialError::Policy(format!("{ip}: {why}")));
+        }
+        let s = TcpStream::connect(SocketAddr::new(ip, port))
+            .await
+            .map_err(|e| DialError::Network(format!("cannot connect to {ip}:{port}: {e}")))?;
+        let _ = s.set_nodelay(true);
+        Ok(s)
+    }
+
     async fn dial_checked(
         &self,
         host: &str,

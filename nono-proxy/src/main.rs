@@ -29,6 +29,7 @@ mod events;
 mod forward;
 mod intercept;
 mod mitm;
+mod portfwd;
 mod relay;
 mod reverse;
 mod routes;

@@ -7,7 +7,7 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use ipc::credentials::{receive_all, CredentialMessage, NoReply};
-use ipc::proxy::{ProxyConfig, ProxyRequest, ProxyResponse};
+use ipc::proxy::{PortForward, ProxyConfig, ProxyRequest, ProxyResponse};
 use ipc::{Endpoint, PROTOCOL_VERSION};
 use nix::sys::socket::{getsockopt, sockopt};
 
@@ -30,6 +30,7 @@ pub struct Unconfined {
 pub struct Confined {
     chan: Arc<Channel>,
     listener: TcpListener,
+    forwards: Vec<(PortForward, TcpListener)>,
     parts: Parts,
 }
 
@@ -44,18 +45,43 @@ struct Parts {
     ca: Option<Ca>,
 }
 
+/// The configuration, the agent-facing listener and the forwards.
+type Handshake = (ProxyConfig, TcpListener, Vec<(PortForward, TcpListener)>);
+
 fn ipc_err(e: ipc::IpcError) -> String {
     format!("channel: {e}")
 }
 
-fn listener(fds: Vec<OwnedFd>) -> Result<TcpListener, String> {
-    let [fd]: [OwnedFd; 1] = fds
-        .try_into()
-        .map_err(|_| "Configure must carry exactly one descriptor".to_string())?;
+fn as_listener(fd: OwnedFd) -> Result<TcpListener, String> {
     if !getsockopt(&fd, sockopt::AcceptConn).map_err(|e| format!("listener: {e}"))? {
-        return Err("the descriptor is not a listening socket".into());
+        return Err("a descriptor is not a listening socket".into());
     }
     Ok(TcpListener::from(fd))
+}
+
+/// The agent-facing listener, then one per forwarded destination.
+fn listeners(
+    fds: Vec<OwnedFd>,
+    forwards: &[PortForward],
+) -> Result<(TcpListener, Vec<(PortForward, TcpListener)>), String> {
+    if fds.len() != forwards.len() + 1 {
+        return Err(format!(
+            "Configure must carry {} descriptor(s), not {}",
+            forwards.len() + 1,
+            fds.len()
+        ));
+    }
+    let mut fds = fds.into_iter();
+    let main = as_listener(fds.next().ok_or("no listener")?)?;
+    let mut out = Vec::new();
+    for (f, fd) in forwards.iter().zip(fds) {
+        let l = as_listener(fd)?;
+        if l.local_addr().map_err(|e| format!("listener: {e}"))? != f.listen {
+            return Err(format!("the listener for {} is bound elsewhere", f.listen));
+        }
+        out.push((f.clone(), l));
+    }
+    Ok((main, out))
 }
 
 fn upstream(cfg: &ProxyConfig) -> Result<Option<(String, u16)>, String> {
@@ -77,7 +103,7 @@ impl Unconfined {
         }
     }
 
-    fn handshake(&self) -> Result<(ProxyConfig, TcpListener), String> {
+    fn handshake(&self) -> Result<Handshake, String> {
         match self.chan.recv_plain().map_err(ipc_err)? {
             ProxyRequest::Hello { version } if version == PROTOCOL_VERSION => {}
             ProxyRequest::Hello { version } => return Err(format!("protocol version {version}")),
@@ -92,7 +118,10 @@ impl Unconfined {
             )
             .map_err(ipc_err)?;
         match self.chan.recv().map_err(ipc_err)? {
-            (ProxyRequest::Configure(cfg), fds) => Ok((*cfg, listener(fds)?)),
+            (ProxyRequest::Configure(cfg), fds) => {
+                let (main, forwards) = listeners(fds, &cfg.forwards)?;
+                Ok((*cfg, main, forwards))
+            }
             (ProxyRequest::Hello { .. }, _) => Err("expected Configure".into()),
         }
     }
@@ -146,7 +175,7 @@ impl Unconfined {
 
     /// Receive the configuration and credentials, then confine.
     pub fn configure_and_confine(mut self) -> Result<Confined, String> {
-        let (cfg, listener) = self.handshake()?;
+        let (cfg, listener, forwards) = self.handshake()?;
         let parts = match self.build(&cfg) {
             Ok(p) => p,
             Err(e) => return Err(self.refuse(e)),
@@ -154,12 +183,14 @@ impl Unconfined {
         let mut ports = parts.allow.ports();
         ports.extend(parts.routes.iter().map(|r| r.port));
         ports.extend(parts.egress.upstream.as_ref().map(|u| u.1));
+        ports.extend(forwards.iter().map(|(f, _)| f.port));
         if let Err(e) = confine::apply(&ports) {
             return Err(self.refuse(e));
         }
         Ok(Confined {
             chan: Arc::new(self.chan),
             listener,
+            forwards,
             parts,
         })
     }
@@ -191,6 +222,7 @@ impl Confined {
         let Confined {
             chan,
             listener,
+            forwards,
             parts,
         } = self;
         let ca_pem = parts.ca.as_ref().map(Ca::cert_pem);
@@ -224,6 +256,9 @@ impl Confined {
             .enable_all()
             .build()
             .map_err(|e| format!("runtime: {e}"))?;
+        for (fwd, l) in forwards {
+            rt.spawn(crate::portfwd::run(fwd, l, ctx.clone()));
+        }
         rt.block_on(crate::serve::run(listener, ctx))
             .map_err(|e| format!("serving: {e}"))
     }

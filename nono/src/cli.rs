@@ -260,9 +260,10 @@ pub struct ProxyArgs {
     /// https://HOST/PATH/** (paths need TLS interception). Repeatable.
     #[arg(long, alias = "proxy-allow", value_name = "HOST|URL")]
     pub allow_domain: Vec<String>,
-    /// Inject the credential of a service through the proxy (openai,
-    /// anthropic, gemini, google-ai, github, gitlab, or a profile's
-    /// custom_credentials). Repeatable.
+    /// Inject the credential of a service through the proxy: openai,
+    /// anthropic, gemini, google-ai (keystore accounts openai_api_key,
+    /// anthropic_api_key, gemini, google_api_key), github, gitlab, or a
+    /// profile's custom_credentials. Repeatable.
     #[arg(long, alias = "proxy-credential", value_name = "SERVICE")]
     pub credential: Vec<String>,
     /// Restrict a credential service to METHOD:PATH rules. Repeatable.

@@ -363,7 +363,7 @@ fn secret_service_credential_reaches_the_upstream_through_the_proxy_only() {
     .unwrap();
     let out = in_keyring(&format!(
         "printf %s '{secret}' | secret-tool store --label=t service nono username svc_token; \
-         $NONO run --profile {p} --credential svc -- sh -c 'env; curl -sS -H \"Authorization: Bearer $SVC_API_KEY\" \"$SVC_BASE_URL/echo-auth\"; echo; echo rc=$?' 2>&1",
+         $NONO run --profile {p} --credential svc -- sh -c 'env; curl -sS -H \"Authorization: Bearer $SVC_TOKEN\" \"$SVC_BASE_URL/echo-auth\"; echo; echo rc=$?' 2>&1",
         p = profile.display()
     ));
     assert!(

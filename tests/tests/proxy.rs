@@ -149,7 +149,7 @@ fn profile_with_credential(dir: &Scratch, upstream: &str, key: &str, extra: &str
     std::fs::write(
         &p,
         format!(
-            r#"{{"extends":"default","network":{{"custom_credentials":{{"testsvc":{{"upstream":"{upstream}","credential_key":"{key}","inject_header":"Authorization","credential_format":"Bearer {{}}"{extra}}}}}}}}}"#
+            r#"{{"extends":"default","network":{{"custom_credentials":{{"testsvc":{{"upstream":"{upstream}","credential_key":"{key}","env_var":"TESTSVC_API_KEY","inject_header":"Authorization","credential_format":"Bearer {{}}"{extra}}}}}}}}}"#
         ),
     )
     .unwrap();

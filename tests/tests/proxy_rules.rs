@@ -22,7 +22,7 @@ fn credential_profile(dir: &Scratch, upstream: &str, key: &str, extra: &str) -> 
     std::fs::write(
         &p,
         format!(
-            r#"{{"extends":"default","network":{{"custom_credentials":{{"testsvc":{{"upstream":"{upstream}","credential_key":"{key}"{extra}}}}}}}}}"#
+            r#"{{"extends":"default","network":{{"custom_credentials":{{"testsvc":{{"upstream":"{upstream}","credential_key":"{key}","env_var":"TESTSVC_API_KEY"{extra}}}}}}}}}"#
         ),
     )
     .unwrap();

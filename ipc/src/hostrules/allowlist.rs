@@ -3,7 +3,7 @@
 //! and 443; any other port must be named. A URL rule with a path limits
 //! that host to the matching paths (for `https`, through TLS interception).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::addr::Literal;
 use super::glob;
@@ -188,6 +188,40 @@ impl Allowlist {
             .collect()
     }
 
+    /// Loopback destinations the user allowed on a named port with every
+    /// path (`127.0.0.1:PORT`, other 127/8 addresses, `[::1]:PORT`,
+    /// `localhost:PORT`): the
+    /// address to listen on inside the agent's namespace, and the rule's
+    /// host and port to relay to. Rules limited to paths are left out: a
+    /// byte relay could not hold them.
+    pub fn loopback_forwards(&self) -> Vec<(SocketAddr, String, u16)> {
+        let v4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+        let mut out: Vec<(SocketAddr, String, u16)> = Vec::new();
+        for r in &self.rules {
+            let (Pattern::Exact(host), Some(port), None) = (&r.pattern, r.port, &r.paths) else {
+                continue;
+            };
+            let listen: Vec<IpAddr> = match host.as_str() {
+                "localhost" => vec![v4, v6],
+                h => match h.parse::<IpAddr>() {
+                    Ok(ip) if ip.is_loopback() => vec![ip],
+                    _ => continue,
+                },
+            };
+            for ip in listen {
+                let at = SocketAddr::new(ip, port);
+                // A literal rule wins over `localhost` for the same address.
+                match out.iter().position(|(a, _, _)| *a == at) {
+                    Some(i) if host != "localhost" => out[i] = (at, host.clone(), port),
+                    Some(_) => {}
+                    None => out.push((at, host.clone(), port)),
+                }
+            }
+        }
+        out
+    }
+
     /// One line per rule, for `--dry-run` and `why`.
     pub fn describe(&self) -> Vec<String> {
         self.rules
@@ -246,6 +280,34 @@ mod tests {
 
     fn list(e: &[&str]) -> Allowlist {
         Allowlist::parse(&e.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+    }
+
+    #[test]
+    fn loopback_forwards_are_named_ports_without_paths() {
+        let l = list(&[
+            "127.0.0.1:8081",
+            "localhost:9000",
+            "[::1]:9000",
+            "127.0.0.1",
+            "http://127.0.0.1:7000/api/**",
+            "10.0.0.1:8080",
+            "127.0.0.2:8082",
+            "api.example.com:8443",
+        ]);
+        let got: Vec<String> = l
+            .loopback_forwards()
+            .iter()
+            .map(|(a, h, p)| format!("{a} {h}:{p}"))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "127.0.0.1:8081 127.0.0.1:8081",
+                "127.0.0.1:9000 localhost:9000",
+                "[::1]:9000 ::1:9000",
+                "127.0.0.2:8082 127.0.0.2:8082",
+            ]
+        );
     }
 
     #[test]

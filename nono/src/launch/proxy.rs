@@ -6,7 +6,7 @@
 //! proxy's decision events are collected for the post-run summary.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -14,7 +14,7 @@ use std::process::{Child, Command};
 use anyhow::{bail, Context, Result};
 use ipc::broker::{BrokerRequest, BrokerResponse};
 use ipc::credentials::{CredentialMessage, NoReply};
-use ipc::proxy::{ProxyConfig, ProxyEvent, ProxyRequest, ProxyResponse};
+use ipc::proxy::{PortForward, ProxyConfig, ProxyEvent, ProxyRequest, ProxyResponse};
 use ipc::{Endpoint, CHANNEL_FD, CREDENTIALS_FD, PROTOCOL_VERSION};
 
 use super::plan::Plan;
@@ -50,20 +50,55 @@ fn trust_file() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(SYSTEM_TRUST))
 }
 
-/// The listening socket the agent will reach, and its port.
-fn listener(px: &ProxyPlan, broker: &BrokerFront) -> Result<(OwnedFd, u16)> {
+/// The proxy's listening socket, its port, and the forwarded loopback
+/// destinations with their listening sockets.
+struct Listeners {
+    proxy: OwnedFd,
+    port: u16,
+    forwards: Vec<(PortForward, OwnedFd)>,
+}
+
+/// The listening sockets the agent will reach.
+fn listeners(px: &ProxyPlan, broker: &BrokerFront) -> Result<Listeners> {
     match &px.containment {
         Containment::Namespace => {
+            let wanted: Vec<SocketAddr> = px.forwards.iter().map(|(a, _, _)| *a).collect();
             broker
-                .send(&BrokerRequest::Network { port: px.port }, &[])
+                .send(
+                    &BrokerRequest::Network {
+                        port: px.port,
+                        forwards: wanted,
+                    },
+                    &[],
+                )
                 .context("the broker (nono-broker) ended unexpectedly")?;
             match broker
                 .recv()
                 .context("the broker (nono-broker) ended unexpectedly")?
             {
-                (BrokerResponse::Network { port }, fds) if fds.len() == 1 => {
-                    let fd = fds.into_iter().next().context("listener")?;
-                    Ok((fd, port))
+                (BrokerResponse::Network { port, forwards }, fds)
+                    if fds.len() == forwards.len() + 1 =>
+                {
+                    let mut fds = fds.into_iter();
+                    let proxy = fds.next().context("listener")?;
+                    let mut out = Vec::new();
+                    for (at, fd) in forwards.into_iter().zip(fds) {
+                        let Some((_, host, port)) = px.forwards.iter().find(|(a, _, _)| *a == at)
+                        else {
+                            bail!("the broker answered with an address nono did not ask for");
+                        };
+                        let fwd = PortForward {
+                            listen: at,
+                            host: host.clone(),
+                            port: *port,
+                        };
+                        out.push((fwd, fd));
+                    }
+                    Ok(Listeners {
+                        proxy,
+                        port,
+                        forwards: out,
+                    })
                 }
                 (BrokerResponse::Failed { message, .. }, _) => {
                     bail!("cannot contain the command's network: {message}")
@@ -79,12 +114,16 @@ fn listener(px: &ProxyPlan, broker: &BrokerFront) -> Result<(OwnedFd, u16)> {
             let l = TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, px.port))
                 .with_context(|| format!("cannot listen on 127.0.0.1:{}", px.port))?;
             let port = l.local_addr()?.port();
-            Ok((OwnedFd::from(l), port))
+            Ok(Listeners {
+                proxy: OwnedFd::from(l),
+                port,
+                forwards: Vec::new(),
+            })
         }
     }
 }
 
-fn config(px: &ProxyPlan, trust: &Path) -> ProxyConfig {
+fn config(px: &ProxyPlan, trust: &Path, forwards: Vec<PortForward>) -> ProxyConfig {
     use std::os::unix::ffi::OsStrExt;
     ProxyConfig {
         session_token: px.session_token.clone(),
@@ -93,6 +132,7 @@ fn config(px: &ProxyPlan, trust: &Path) -> ProxyConfig {
         upstream_proxy: px.upstream_proxy.clone(),
         upstream_bypass: px.bypass.clone(),
         trust_file: trust.as_os_str().as_bytes().to_vec(),
+        forwards,
     }
 }
 
@@ -130,7 +170,11 @@ pub fn start(plan: &mut Plan, broker: &BrokerFront) -> Result<Option<Running>> {
     let Some(px) = plan.network.proxy.clone() else {
         return Ok(None);
     };
-    let (listen_fd, port) = listener(&px, broker)?;
+    let Listeners {
+        proxy: listen_fd,
+        port,
+        forwards,
+    } = listeners(&px, broker)?;
     let (keyholder_end, proxy_creds) = if px.routes.is_empty() {
         (None, None)
     } else {
@@ -156,12 +200,18 @@ pub fn start(plan: &mut Plan, broker: &BrokerFront) -> Result<Option<Running>> {
         Ok(ProxyResponse::Hello { version }) if version == PROTOCOL_VERSION => {}
         _ => return Err(died(&mut child)),
     }
+    let (forwards, forward_fds): (Vec<PortForward>, Vec<OwnedFd>) = forwards.into_iter().unzip();
+    let forward_ports: Vec<u16> = forwards.iter().map(|f| f.listen.port()).collect();
+    let forward_addrs: Vec<SocketAddr> = forwards.iter().map(|f| f.listen).collect();
+    let mut fds = vec![listen_fd.as_fd()];
+    fds.extend(forward_fds.iter().map(|f| f.as_fd()));
     chan.send(
-        &ProxyRequest::Configure(Box::new(config(&px, &trust))),
-        &[listen_fd.as_fd()],
+        &ProxyRequest::Configure(Box::new(config(&px, &trust, forwards))),
+        &fds,
     )
     .map_err(|_| died(&mut child))?;
-    drop(listen_fd);
+    drop(fds);
+    drop((listen_fd, forward_fds));
     if let Some(k) = keyholder_end {
         let items: Vec<_> = px.routes.iter().map(|r| r.item.clone()).collect();
         if let Err(e) = credentials::fetch(&items, k, "for the proxy") {
@@ -183,20 +233,26 @@ pub fn start(plan: &mut Plan, broker: &BrokerFront) -> Result<Option<Running>> {
         None => None,
     };
     plan.caps.allow_tcp_connect(port);
+    // In the agent's namespace the only listeners on these ports are the
+    // proxy's forwards.
+    for p in &forward_ports {
+        plan.caps.allow_tcp_connect(*p);
+    }
     let env = network::agent_env(
         &px,
         port,
         ca.as_ref().map(|(b, c)| (b.as_str(), c.as_str())),
     );
     ui::info(format!(
-        "proxy on 127.0.0.1:{port} ({} host rule(s), {} credential route(s){})",
+        "proxy on 127.0.0.1:{port} ({} host rule(s), {} credential route(s){}{})",
         px.hosts.len(),
         px.routes.len(),
         if ca.is_some() {
             ", TLS interception for path rules"
         } else {
             ""
-        }
+        },
+        relayed(&forward_addrs),
     ));
     Ok(Some(Running {
         chan,
@@ -205,6 +261,15 @@ pub fn start(plan: &mut Plan, broker: &BrokerFront) -> Result<Option<Running>> {
         allowed: 0,
         denied: BTreeMap::new(),
     }))
+}
+
+/// `; relays 127.0.0.1:8081, [::1]:8081` for the start-up line.
+fn relayed(addrs: &[SocketAddr]) -> String {
+    if addrs.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = addrs.iter().map(SocketAddr::to_string).collect();
+    format!("; relays {}", list.join(", "))
 }
 
 fn describe(e: &ProxyEvent) -> String {

@@ -116,6 +116,7 @@ mod tests {
                 containment,
                 session_token: String::new(),
                 local_ports: false,
+                forwards: vec![],
             }),
             open_ports: vec![],
         }

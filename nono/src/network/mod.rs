@@ -6,7 +6,10 @@ mod ca_env;
 mod catalog;
 mod routes;
 
+use std::net::SocketAddr;
+
 use anyhow::{bail, Result};
+use ipc::hostrules::allowlist::Allowlist;
 
 use crate::cli::{PolicyArgs, ProxyArgs};
 use crate::policy::profile::Profile;
@@ -37,6 +40,11 @@ pub struct ProxyPlan {
     /// `--listen-port`/`--open-port`: the agent may have loopback peers of
     /// its own, which its clients must reach directly.
     pub local_ports: bool,
+    /// Allowed loopback destinations (`--allow-domain 127.0.0.1:PORT`)
+    /// listened on inside the agent's namespace and relayed by the proxy,
+    /// for clients that ignore the proxy variables: (address there, host
+    /// and port of the rule). Namespace containment only.
+    pub forwards: Vec<(SocketAddr, String, u16)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -165,20 +173,51 @@ pub fn plan(p: &ProxyArgs, policy: &PolicyArgs, prof: &Profile) -> Result<Networ
     let routes = routes::plan(&names, &endpoints, &cat, &prof.network.custom_credentials)?;
     let mut listen_ports = prof.network.listen_port.clone();
     listen_ports.extend(&p.listen_port);
+    let hosts = hosts(p, prof, &cat)?;
+    let containment = containment(&listen_ports, &open_ports);
+    let port = p.proxy_port.unwrap_or(0);
+    let forwards = match containment {
+        Containment::Namespace => forwards(&hosts, port)?,
+        Containment::Landlock(_) => Vec::new(),
+    };
     Ok(NetworkPlan {
         proxy: Some(ProxyPlan {
-            hosts: hosts(p, prof, &cat)?,
+            hosts,
             routes,
             upstream_proxy: p.upstream_proxy.clone(),
             bypass: p.upstream_bypass.clone(),
-            port: p.proxy_port.unwrap_or(0),
-            containment: containment(&listen_ports, &open_ports),
+            port,
+            containment,
             local_ports: !listen_ports.is_empty() || !open_ports.is_empty(),
             listen_ports,
             session_token: random_hex()?,
+            forwards,
         }),
         open_ports,
     })
+}
+
+/// The loopback destinations to forward into the agent's namespace.
+fn forwards(hosts: &[String], proxy_port: u16) -> Result<Vec<(SocketAddr, String, u16)>> {
+    // Malformed entries are reported with context where the proxy plan is
+    // checked; here they simply forward nothing.
+    let Ok(list) = Allowlist::parse(hosts) else {
+        return Ok(Vec::new());
+    };
+    let out = list.loopback_forwards();
+    if out.len() > ipc::MAX_FORWARDS {
+        bail!(
+            "{} loopback destinations allowed (--allow-domain 127.0.0.1:PORT ...); at most {} are supported",
+            out.len(),
+            ipc::MAX_FORWARDS
+        );
+    }
+    if let Some((at, _, _)) = out.iter().find(|(a, _, _)| {
+        proxy_port != 0 && a.port() == proxy_port && a.ip() == std::net::Ipv4Addr::LOCALHOST
+    }) {
+        bail!("--proxy-port {proxy_port} is also an allowed destination ({at}); choose another proxy port");
+    }
+    Ok(out)
 }
 
 /// Variables that route the agent's clients through the proxy.

@@ -93,6 +93,20 @@ fn reference(name: &str, d: &CredentialDef) -> String {
         .unwrap_or_else(|| format!("{}_api_key", name.replace('-', "_")))
 }
 
+/// Where the phantom token goes when the definition names no `env_var`:
+/// a keystore account uppercased (`github_token` -> `GITHUB_TOKEN`), the
+/// variable of an `env://` reference, else `<SERVICE>_API_KEY`.
+fn default_env_var(name: &str, d: &CredentialDef) -> String {
+    match d.credential_key.as_deref() {
+        Some(k) if k.contains("://") => match k.strip_prefix("env://") {
+            Some(var) => var.to_string(),
+            None => format!("{}_API_KEY", upper(name)),
+        },
+        Some(account) => upper(account),
+        None => format!("{}_API_KEY", upper(name)),
+    }
+}
+
 pub fn plan(
     names: &[String],
     endpoints: &[(String, EndpointRule)],
@@ -131,7 +145,7 @@ pub fn plan(
         let env_var = d
             .env_var
             .clone()
-            .unwrap_or_else(|| format!("{}_API_KEY", upper(name)));
+            .unwrap_or_else(|| default_env_var(name, &d));
         out.push(PlannedRoute {
             route: Route {
                 name: name.clone(),
@@ -149,4 +163,71 @@ pub fn plan(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned(name: &str, custom: &BTreeMap<String, serde_json::Value>) -> PlannedRoute {
+        let catalog = super::super::catalog::load().unwrap();
+        plan(&[name.to_string()], &[], &catalog, custom)
+            .unwrap()
+            .remove(0)
+    }
+
+    #[test]
+    fn presets_read_their_keystore_accounts() {
+        let none = BTreeMap::new();
+        for (svc, account, var, base) in [
+            (
+                "openai",
+                "openai_api_key",
+                "OPENAI_API_KEY",
+                "OPENAI_BASE_URL",
+            ),
+            (
+                "anthropic",
+                "anthropic_api_key",
+                "ANTHROPIC_API_KEY",
+                "ANTHROPIC_BASE_URL",
+            ),
+            ("gemini", "gemini", "GEMINI", "GEMINI_BASE_URL"),
+            (
+                "google-ai",
+                "google_api_key",
+                "GOOGLE_API_KEY",
+                "GOOGLE_AI_BASE_URL",
+            ),
+            ("github", "github_token", "GITHUB_TOKEN", "GITHUB_BASE_URL"),
+        ] {
+            let r = planned(svc, &none);
+            assert_eq!(r.item.reference, account, "{svc}");
+            assert_eq!(r.env_var, var, "{svc}");
+            assert_eq!(r.base_url_var, base, "{svc}");
+        }
+    }
+
+    #[test]
+    fn custom_credentials_name_their_variable_after_the_key() {
+        let custom: BTreeMap<String, serde_json::Value> = serde_json::from_str(
+            r#"{
+                "github": {"upstream": "https://api.github.com", "credential_key": "github_token",
+                           "credential_format": "Bearer {}"},
+                "envy": {"upstream": "https://e.example", "credential_key": "env://MY_TOKEN"},
+                "vault": {"upstream": "https://v.example", "credential_key": "file:///run/k"},
+                "named": {"upstream": "https://n.example", "credential_key": "k", "env_var": "N_KEY"}
+            }"#,
+        )
+        .unwrap();
+        assert_eq!(planned("github", &custom).env_var, "GITHUB_TOKEN");
+        assert_eq!(planned("envy", &custom).env_var, "MY_TOKEN");
+        assert_eq!(planned("vault", &custom).env_var, "VAULT_API_KEY");
+        assert_eq!(planned("named", &custom).env_var, "N_KEY");
+        // The profile's definition wins over the preset of the same name.
+        let InjectMode::Header { format, .. } = planned("github", &custom).route.inject else {
+            panic!("header mode");
+        };
+        assert_eq!(format, "Bearer {}");
+    }
 }
