@@ -508,20 +508,34 @@ fn claude_code_keeps_its_state_on_a_fresh_home() {
     let s = Session::new(&CLAUDE);
     let first = s.run(&CLAUDE, &[]);
     check_run(&CLAUDE, &s, &first);
-    // Claude's global state: ~/.claude.json, or inside its config dir.
-    let state = [".claude/.claude.json", ".claude.json"]
-        .map(|p| s.home.join(p))
-        .into_iter()
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
+    // Claude's global state, saved in its config dir and mirrored to the
+    // user's ~/.claude.json after the run.
+    let json = |p: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_else(|e| {
             panic!(
-                "Claude's global state (.claude.json) was not saved: {}",
+                "{}: {e}: {}",
+                p.display(),
                 context("claude-code", &s, &first)
             )
-        });
-    let before: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+        }))
+        .unwrap()
+    };
+    let (state, user_file) = (
+        s.home.join(".claude/.claude.json"),
+        s.home.join(".claude.json"),
+    );
+    let before = json(&state);
     assert!(before["userID"].is_string(), "{before}");
+    assert_eq!(
+        json(&user_file),
+        before,
+        "not copied back to ~/.claude.json"
+    );
+    // A change made outside nono (newer) reaches the next session.
+    let mut edited = before.clone();
+    edited["nonoE2eOutside"] = serde_json::json!(true);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(&user_file, edited.to_string()).unwrap();
     let requests_before = s.fake.requests().len();
 
     // The second run continues the first conversation: only possible if
@@ -530,11 +544,19 @@ fn claude_code_keeps_its_state_on_a_fresh_home() {
     let ctx = context("claude-code (second run)", &s, &second);
     assert_eq!(second.code, Some(0), "{ctx}");
     assert!(second.stdout.contains(MARKER), "{ctx}");
-    let after: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let after = json(&state);
     assert_eq!(
         after["userID"], before["userID"],
         "Claude started from scratch: its state did not persist"
+    );
+    assert_eq!(
+        after["nonoE2eOutside"], true,
+        "the outside change was not seen"
+    );
+    assert_eq!(
+        json(&user_file),
+        after,
+        "the second run was not copied back"
     );
     let continued = s.fake.requests()[requests_before..].iter().any(|r| {
         r["path"].as_str().unwrap_or("").starts_with("/v1/messages")
@@ -550,5 +572,5 @@ fn claude_code_keeps_its_state_on_a_fresh_home() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, [".claude", "other.txt"], "{ctx}");
+    assert_eq!(names, [".claude", ".claude.json", "other.txt"], "{ctx}");
 }

@@ -90,6 +90,9 @@ pub fn print(plan: &Plan) {
     for (k, v) in &profile.env_paths {
         println!("  [env] {k}={v} (profile env_paths)");
     }
+    for (inside, outside) in &profile.mirror_files {
+        println!("  [fs] {inside} mirrors {outside} (copied in before, changes copied back after; profile mirror_files)");
+    }
     if let Some(c) = &profile.codex {
         println!(
             "  [env] CODEX_HOME=<per-session copy of {}/config.toml with Codex's own sandbox off{}, other entries linked>",

@@ -10,6 +10,7 @@ mod dry_run;
 mod elevation;
 mod helpers;
 mod later;
+mod mirror;
 mod plan;
 mod proxy;
 mod session;

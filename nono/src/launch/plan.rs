@@ -1,6 +1,7 @@
 //! Everything decided before launch: policy, capability set, program, argv
 //! and environment. Built once, then shown (`--dry-run`) or executed.
 
+use std::collections::BTreeMap;
 use std::ffi::{CString, OsString};
 use std::io::{BufRead, IsTerminal, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -44,6 +45,8 @@ pub struct Plan {
     pub sysv: super::sysv::SysvIpc,
     /// The agent's trust bundle and the session CA alone (proxy mode).
     pub ca_files: Option<(PathBuf, PathBuf)>,
+    /// Profile `mirror_files`, copied back after a `run` session.
+    pub mirrors: Vec<super::mirror::Mirror>,
     /// Codex's per-session `CODEX_HOME` (profile `[codex]`, `run` only).
     pub codex: Option<super::codex::Overlay>,
     /// Held so a `run` session's directory is removed when the plan is
@@ -177,6 +180,11 @@ impl Plan {
         for (k, v) in &env_paths {
             overrides.push((k.as_str(), v.clone()));
         }
+        let mirrors = if args.dry_run {
+            Vec::new()
+        } else {
+            mirrors(&policy.profile.profile.mirror_files, &vars)?
+        };
         let mut codex = None;
         if policy.profile.profile.codex.is_some() && mode == Mode::Wrap {
             ui::info(
@@ -296,6 +304,7 @@ impl Plan {
             sysv,
             ca_files,
             codex,
+            mirrors,
             session,
         }))
     }
@@ -340,6 +349,28 @@ impl Plan {
             elevation: self.elevation.as_ref().map(|(w, _)| w.clone()),
         }
     }
+}
+
+/// Profile `mirror_files`: bring each copy up to date. A mirror that
+/// cannot be made safely is skipped with a warning (the agent then starts
+/// without the user's state; nothing is widened).
+fn mirrors(
+    map: &BTreeMap<String, String>,
+    vars: &crate::policy::vars::Vars,
+) -> Result<Vec<super::mirror::Mirror>> {
+    let mut out = Vec::new();
+    for (inside, outside) in map {
+        let (Some(i), Some(o)) = (vars.expand(inside)?, vars.expand(outside)?) else {
+            continue;
+        };
+        match super::mirror::prepare(i, o) {
+            Ok(m) => out.push(m),
+            Err(e) => ui::warn(format!(
+                "profile mirror_files {inside}: {e:#}; not mirrored"
+            )),
+        }
+    }
+    Ok(out)
 }
 
 /// Profile `env_paths`: variable -> expanded path. A path whose variable

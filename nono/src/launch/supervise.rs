@@ -131,6 +131,9 @@ fn session(
         p.finish();
     }
     denials.summarise();
+    for m in &plan.mirrors {
+        m.finish();
+    }
     code
 }
 

@@ -83,6 +83,7 @@ pub fn merge(mut base: Profile, child: &Profile) -> Profile {
     base.secrets.extend(child.secrets.clone());
     base.env_credentials.extend(child.env_credentials.clone());
     base.env_paths.extend(child.env_paths.clone());
+    base.mirror_files.extend(child.mirror_files.clone());
     if child.codex.is_some() {
         base.codex = child.codex.clone();
     }

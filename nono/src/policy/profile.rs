@@ -212,6 +212,11 @@ pub struct Profile {
     /// a variable has no value here.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env_paths: BTreeMap<String, String>,
+    /// A copy in a granted directory -> the user's file it mirrors (copied
+    /// in before the session, a changed copy back after; see
+    /// `launch/mirror.rs`), for state an agent replaces atomically.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mirror_files: BTreeMap<String, String>,
     /// Codex: run it with a nono-provided `CODEX_HOME` (see `CodexSection`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codex: Option<CodexSection>,
