@@ -144,7 +144,17 @@ pub struct SetupArgs {
     pub check_only: bool,
 }
 
+/// `why` takes every flag `run` takes, so a run's command line can be
+/// asked about as it is; the proxy flags that decide no host are accepted
+/// but left out of its help.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("credential", |a| a.hide(true)),
+    mut_arg("allow_endpoint", |a| a.hide(true)),
+    mut_arg("proxy_port", |a| a.hide(true)),
+    mut_arg("listen_port", |a| a.hide(true)),
+    mut_arg("open_port", |a| a.hide(true))
+)]
 pub struct WhyArgs {
     /// The filesystem path to check.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["host", "scope"])]
