@@ -57,7 +57,12 @@ pub fn run() -> ExitCode {
     };
     match confined.start_agent().and_then(state::Running::serve) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fatal(&e),
+        Err(e) => {
+            // The front end went away or serving failed: end the session's
+            // every process, not just the agent.
+            sandbox::reap::kill_all();
+            fatal(&e)
+        }
     }
 }
 

@@ -7,10 +7,11 @@ use std::os::fd::AsFd;
 use ipc::broker::{BrokerRequest, BrokerResponse};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, SigSet, Signal};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::sys::wait::WaitStatus;
 
 use crate::brokered;
 use crate::state::Running;
+use sandbox::reap;
 
 /// Signals the broker takes through its signalfd. Terminal signals reach
 /// the agent directly (same process group); the broker ignores them.
@@ -59,6 +60,8 @@ pub fn run(r: Running) -> Result<(), String> {
         }
         if sig_ready {
             if let Some(end) = on_signal(&r)? {
+                // Nothing the agent started outlives it.
+                reap::kill_all();
                 let _ = r.chan.send(&end, &[]);
                 return Ok(());
             }
@@ -102,16 +105,14 @@ fn on_signal(r: &Running) -> Result<Option<BrokerResponse>, String> {
     if info.ssi_signo != Signal::SIGCHLD as u32 {
         return Ok(None);
     }
-    loop {
-        match waitpid(r.agent, Some(WaitPidFlag::WNOHANG)).map_err(|e| format!("waitpid: {e}"))? {
-            WaitStatus::Exited(_, code) => return Ok(Some(BrokerResponse::Exited { code })),
-            WaitStatus::Signaled(_, sig, _) => {
-                return Ok(Some(BrokerResponse::Signaled { signal: sig as i32 }))
-            }
-            WaitStatus::StillAlive => return Ok(None),
-            _ => continue,
+    // Orphans re-parented to the broker are reaped here too.
+    Ok(match reap::reap_orphans(r.agent)? {
+        Some(WaitStatus::Exited(_, code)) => Some(BrokerResponse::Exited { code }),
+        Some(WaitStatus::Signaled(_, sig, _)) => {
+            Some(BrokerResponse::Signaled { signal: sig as i32 })
         }
-    }
+        _ => None,
+    })
 }
 
 /// Put an elevation to the front end and wait for its answer (signals it

@@ -153,6 +153,7 @@ impl Confined {
         mask.thread_block()
             .map_err(|e| format!("cannot block signals: {e}"))?;
         let parent = nix::unistd::getpid();
+        sandbox::reap::become_subreaper().map_err(|e| refuse(&self.chan, e))?;
         let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
         let pid = match sys::fork() {
             // The C strings (credentials included) exist only in the child.

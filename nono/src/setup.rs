@@ -88,6 +88,11 @@ pub fn run(args: &SetupArgs) -> Result<i32> {
         "SysV IPC isolation",
         crate::launch::sysv::for_setup(nix::unistd::geteuid().is_root(), s.user_namespaces)
     );
+    println!(
+        "  {:<48} {}",
+        "session owns its processes (nono run)",
+        "subreaper: every descendant killed when the session ends (nono wrap: none)"
+    );
     if !args.check_only {
         println!("(no files created; profile generation arrives with user profiles)");
     }

@@ -8,6 +8,22 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// Start `cmd`'s child in a session of its own, away from the user's
+/// terminal: no terminal-generated signal (Ctrl-C, Ctrl-Z, hang-up) reaches
+/// it. For the helpers that never use the terminal (proxy, keyholder).
+pub fn own_session(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setsid is async-signal-safe and touches no memory; it only fails for a group leader, which a freshly forked child is not.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Make `cmd`'s child find each descriptor at its target number (and
 /// nothing else of ours: every other descriptor of the front end is
 /// close-on-exec), with an empty signal mask.

@@ -27,6 +27,7 @@ mod landlock_rules;
 mod notify_sys;
 mod privileges;
 mod probe;
+pub mod reap;
 pub mod seccomp;
 mod sys;
 

@@ -122,6 +122,7 @@ pub fn fetch(items: &[CredentialItem], consumer: OwnedFd, purpose: &str) -> Resu
     let (front, end) = ipc::socketpair::<KeyholderRequest, KeyholderResponse>()?;
     let mut cmd = Command::new(&exe);
     cmd.env_clear().envs(keyholder_env(items));
+    sys::own_session(&mut cmd);
     sys::place_fds(
         &mut cmd,
         vec![(end.into_fd(), CHANNEL_FD), (consumer, CREDENTIALS_FD)],

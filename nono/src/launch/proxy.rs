@@ -159,6 +159,7 @@ fn spawn(creds: Option<OwnedFd>) -> Result<(ProxyChannel, Child)> {
     let mut fds = vec![(end.into_fd(), CHANNEL_FD)];
     fds.extend(creds.map(|c| (c, CREDENTIALS_FD)));
     sys::place_fds(&mut cmd, fds);
+    sys::own_session(&mut cmd);
     let child = cmd
         .spawn()
         .with_context(|| format!("cannot start {}", exe.display()))?;

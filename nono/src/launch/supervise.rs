@@ -51,6 +51,9 @@ pub fn run(mut plan: Plan) -> Result<i32> {
         .context("cannot create the broker channel")?;
     let mask = watched();
     mask.thread_block().context("cannot block signals")?;
+    // Second line behind the broker's own subreaping: if the broker dies,
+    // what the agent left behind is re-parented here, not to init.
+    sandbox::reap::become_subreaper().map_err(anyhow::Error::msg)?;
     let (keyholder_end, broker_creds) = ipc::socketpair::<CredentialMessage, NoReply>()?;
     let mut cmd = Command::new(&broker_exe);
     cmd.env_clear();
@@ -75,6 +78,13 @@ pub fn run(mut plan: Plan) -> Result<i32> {
     if code.is_err() {
         let _ = broker.kill();
         let _ = broker.wait();
+    }
+    // Every helper has been waited for; anything left is the agent's.
+    let left = sandbox::reap::kill_all();
+    if left > 0 {
+        ui::info(format!(
+            "stopped {left} process(es) the command left behind"
+        ));
     }
     drop(plan); // removes the session directory
     code
