@@ -89,9 +89,8 @@ pub fn run(args: &SetupArgs) -> Result<i32> {
         crate::launch::sysv::for_setup(nix::unistd::geteuid().is_root(), s.user_namespaces)
     );
     println!(
-        "  {:<48} {}",
-        "session owns its processes (nono run)",
-        "subreaper: every descendant killed when the session ends (nono wrap: none)"
+        "  {:<48} subreaper: every descendant killed when the session ends (nono wrap: none)",
+        "session owns its processes (nono run)"
     );
     if !args.check_only {
         println!("(no files created; profile generation arrives with user profiles)");
