@@ -1,7 +1,8 @@
 //! `ipc::broker`: the front end and `nono-broker`, the agent's parent.
 //!
 //! Order (enforced by the broker's state machine): `Hello` → optionally
-//! `Network` once → `Launch` once → any number of `Signal`. The broker answers `Hello`, then `Started` or
+//! `Network` once → optionally `Terminal` once → `Launch` once → any
+//! number of `Signal`. The broker answers `Hello`, then `Started` or
 //! `Failed`, and finally exactly one of `Exited` / `Signaled`.
 
 use serde::{Deserialize, Serialize};
@@ -127,6 +128,10 @@ pub enum BrokerRequest {
         port: u16,
         forwards: Vec<std::net::SocketAddr>,
     },
+    /// Sent with one descriptor, the slave side of a pseudo-terminal the
+    /// front end relays: the agent gets it as its controlling terminal (in
+    /// a session of its own) in place of every terminal among its fds 0-2.
+    Terminal,
     Launch(Box<LaunchSpec>),
     /// Forward a signal to the agent.
     Signal {

@@ -4,6 +4,7 @@
 
 use nix::sys::signal::Signal;
 use nix::unistd::{getppid, Pid};
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 
 use sandbox::seccomp::notify::install_listener;
@@ -18,11 +19,18 @@ pub fn seal_and_exec(
     parent: Pid,
     handoff: UnixStream,
     elevation: bool,
+    terminal: Option<OwnedFd>,
 ) -> i32 {
     let _ = watched_signals().thread_unblock();
     // The agent must not outlive the broker.
     if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != parent {
         return 1;
+    }
+    if let Some(tty) = terminal {
+        if let Err(e) = crate::sys::take_terminal(tty) {
+            eprintln!("nono: cannot give the command its terminal: {e}");
+            return 1;
+        }
     }
     // A second, nested Landlock domain: the agent cannot signal or trace
     // the broker, which stays in the parent domain.

@@ -27,12 +27,15 @@ pub struct Launching {
     chan: Channel,
     spec: LaunchSpec,
     caps: CapabilitySet,
+    terminal: Option<OwnedFd>,
 }
 
 pub struct Confined {
     chan: Channel,
     spec: LaunchSpec,
     caps: CapabilitySet,
+    /// The pseudo-terminal's slave side for the agent, if any.
+    terminal: Option<OwnedFd>,
 }
 
 pub struct Running {
@@ -73,22 +76,45 @@ impl Unconfined {
             &[],
         )
         .map_err(ipc_err)?;
-        let mut next = chan.recv_plain().map_err(ipc_err)?;
+        let (mut next, mut fds) = chan.recv().map_err(ipc_err)?;
         if let BrokerRequest::Network { port, forwards } = next {
+            if !fds.is_empty() {
+                return Err(refuse(&chan, "descriptors with Network".into()));
+            }
             if forwards.len() > ipc::MAX_FORWARDS {
                 return Err(refuse(&chan, "too many forwarded destinations".into()));
             }
             let (listener, bound) =
                 netns::contain(port, &forwards).map_err(|e| refuse(&chan, e))?;
             let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-            let mut fds = vec![listener.as_fd()];
-            fds.extend(bound.iter().map(|(_, l)| l.as_fd()));
+            let mut out = vec![listener.as_fd()];
+            out.extend(bound.iter().map(|(_, l)| l.as_fd()));
             let forwards = bound.iter().map(|(a, _)| *a).collect();
-            chan.send(&BrokerResponse::Network { port, forwards }, &fds)
+            chan.send(&BrokerResponse::Network { port, forwards }, &out)
                 .map_err(ipc_err)?;
-            drop(fds);
+            drop(out);
             drop((listener, bound)); // the proxy holds them now
-            next = chan.recv_plain().map_err(ipc_err)?;
+            (next, fds) = chan.recv().map_err(ipc_err)?;
+        }
+        let mut terminal = None;
+        if let BrokerRequest::Terminal = next {
+            let [fd]: [OwnedFd; 1] = std::mem::take(&mut fds)
+                .try_into()
+                .map_err(|_| refuse(&chan, "Terminal must carry one descriptor".into()))?;
+            if !nix::unistd::isatty(&fd).unwrap_or(false) {
+                return Err(refuse(
+                    &chan,
+                    "the Terminal descriptor is not a terminal".into(),
+                ));
+            }
+            terminal = Some(fd);
+            (next, fds) = chan.recv().map_err(ipc_err)?;
+        }
+        if !fds.is_empty() {
+            return Err(refuse(
+                &chan,
+                "descriptors with a message that takes none".into(),
+            ));
         }
         let mut spec = match next {
             BrokerRequest::Launch(spec) => *spec,
@@ -100,7 +126,12 @@ impl Unconfined {
             return Err(String::new());
         }
         match wire::caps(&spec.caps) {
-            Ok(caps) => Ok(Launching { chan, spec, caps }),
+            Ok(caps) => Ok(Launching {
+                chan,
+                spec,
+                caps,
+                terminal,
+            }),
             Err(e) => Err(refuse(&chan, format!("invalid capability set: {e}"))),
         }
     }
@@ -140,6 +171,7 @@ impl Launching {
                 chan: self.chan,
                 spec: self.spec,
                 caps: self.caps,
+                terminal: self.terminal,
             }),
             Err(e) => Err(refuse(&self.chan, format!("cannot apply the sandbox: {e}"))),
         }
@@ -164,6 +196,7 @@ impl Confined {
                     parent,
                     theirs,
                     self.spec.elevation.is_some(),
+                    self.terminal,
                 ),
                 Err(e) => {
                     eprintln!("nono-broker: {e}");
@@ -174,6 +207,7 @@ impl Confined {
             Err(e) => return Err(refuse(&self.chan, format!("cannot fork: {e}"))),
         };
         drop(theirs);
+        drop(self.terminal); // the agent holds it now
         let listener = match handoff::receive(&ours, pid.as_raw() as u32) {
             Ok(fd) => Listener::new(fd),
             Err(e) => {

@@ -312,3 +312,26 @@ pub fn write_agent(tid: u32, addr: u64, bytes: &[u8]) -> Result<(), nix::errno::
         _ => Ok(()),
     }
 }
+
+/// In the forked agent: a session of its own with `tty` (the relayed
+/// pseudo-terminal) as its controlling terminal, in place of every
+/// terminal among fds 0-2, so the user's terminal is out of its reach.
+pub fn take_terminal(tty: std::os::fd::OwnedFd) -> Result<(), nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
+    nix::unistd::setsid()?;
+    let raw = tty.as_raw_fd();
+    // SAFETY: TIOCSCTTY takes an int argument (0: do not steal) and `raw` is an open terminal descriptor we own.
+    if unsafe { libc::ioctl(raw, libc::TIOCSCTTY, 0) } < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    for fd in 0..=2 {
+        // SAFETY: isatty and dup2 take plain integers; fds 0-2 are the process's own standard descriptors and `raw` stays open until `tty` drops below.
+        unsafe {
+            if libc::isatty(fd) == 1 && libc::dup2(raw, fd) < 0 {
+                return Err(nix::errno::Errno::last());
+            }
+        }
+    }
+    drop(tty);
+    Ok(())
+}

@@ -54,3 +54,33 @@ pub fn place_fds(cmd: &mut std::process::Command, fds: Vec<(std::os::fd::OwnedFd
         });
     }
 }
+
+/// The window size of the terminal at `fd`, if it is one.
+pub fn window_size(fd: std::os::fd::BorrowedFd<'_>) -> Option<libc::winsize> {
+    use std::os::fd::AsRawFd;
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one winsize into the struct we own.
+    (unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) } == 0).then_some(ws)
+}
+
+/// Set the window size of the terminal at `fd` (on a pseudo-terminal's
+/// master, the kernel then sends SIGWINCH to its foreground group).
+pub fn set_window_size(fd: std::os::fd::BorrowedFd<'_>, ws: &libc::winsize) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: TIOCSWINSZ only reads the winsize we pass.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, ws) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Standard input, borrowed for the life of the process.
+pub fn stdin_fd() -> std::os::fd::BorrowedFd<'static> {
+    // SAFETY: fd 0 is open for the whole life of nono (std keeps it; nono never closes it).
+    unsafe { std::os::fd::BorrowedFd::borrow_raw(0) }
+}

@@ -13,6 +13,7 @@ mod later;
 mod mirror;
 mod plan;
 mod proxy;
+mod pty;
 mod session;
 mod supervise;
 pub mod sysv;

@@ -45,6 +45,8 @@ pub struct Plan {
     pub sysv: super::sysv::SysvIpc,
     /// The agent's trust bundle and the session CA alone (proxy mode).
     pub ca_files: Option<(PathBuf, PathBuf)>,
+    /// The agent's own pseudo-terminal (`run` with a terminal).
+    pub pty: Option<super::pty::Pty>,
     /// Profile `mirror_files`, copied back after a `run` session.
     pub mirrors: Vec<super::mirror::Mirror>,
     /// Codex's per-session `CODEX_HOME` (profile `[codex]`, `run` only).
@@ -154,7 +156,22 @@ impl Plan {
             (false, Mode::Wrap) => Some(SessionDir::for_wrap()?),
         };
         let mut overrides: Vec<(&str, OsString)> = Vec::new();
-        let mut extra = grants::own_terminals();
+        // With a pseudo-terminal of its own the agent gets that, and none
+        // of the user's terminals.
+        let pty = if mode == Mode::Run && !args.dry_run && super::pty::wanted() {
+            Some(super::pty::open()?)
+        } else {
+            None
+        };
+        let mut extra = match &pty {
+            Some(p) => vec![Grant {
+                path: p.slave_path.clone(),
+                mode: AccessMode::ReadWrite,
+                kind: GrantKind::File,
+                source: Source::Terminal,
+            }],
+            None => grants::own_terminals(),
+        };
         if let Some(s) = &session {
             s.create_policy_file()?;
             extra.push(Grant {
@@ -305,6 +322,7 @@ impl Plan {
             ca_files,
             codex,
             mirrors,
+            pty,
             session,
         }))
     }

@@ -116,6 +116,16 @@ fn session(
         let more = super::codex::finish(o, plan.network.proxy.as_ref(), &extra_env)?;
         extra_env.extend(more);
     }
+    let mut relay = None;
+    if let Some(mut pty) = plan.pty.take() {
+        let slave = pty
+            .take_slave()
+            .context("the pseudo-terminal's slave side")?;
+        front
+            .send(&BrokerRequest::Terminal, &[slave.as_fd()])
+            .context("the broker (nono-broker) ended unexpectedly")?;
+        relay = Some(super::pty::Relay::start(pty));
+    }
     front
         .send(
             &BrokerRequest::Launch(Box::new(plan.launch_spec(&extra_env))),
@@ -133,10 +143,16 @@ fn session(
         front,
         broker,
         mask,
-        proxy.as_mut(),
+        Helpers {
+            proxy: proxy.as_mut(),
+            relay: relay.as_mut(),
+        },
         decider.as_ref(),
         &mut denials,
     );
+    if let Some(mut r) = relay {
+        r.drain();
+    } // the user's terminal is restored here
     if let Some(p) = proxy {
         p.finish();
     }
@@ -147,14 +163,24 @@ fn session(
     code
 }
 
+/// What the supervisor serves besides the broker.
+struct Helpers<'a> {
+    proxy: Option<&'a mut proxy::Running>,
+    relay: Option<&'a mut super::pty::Relay>,
+}
+
 fn supervise(
     front: &Front,
     broker: &mut Child,
     mask: &SigSet,
-    mut proxy: Option<&mut proxy::Running>,
+    helpers: Helpers<'_>,
     decider: Option<&super::elevation::Decider>,
     denials: &mut super::denials::Denials,
 ) -> Result<i32> {
+    let Helpers {
+        mut proxy,
+        mut relay,
+    } = helpers;
     let agent = match front.recv_plain() {
         Ok(BrokerResponse::Started { pid }) => Pid::from_raw(pid),
         Ok(BrokerResponse::Failed { message, exit_code }) => {
@@ -173,12 +199,32 @@ fn supervise(
             PollFd::new(front.as_fd(), PollFlags::POLLIN),
             PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
         ];
-        fds.extend(proxy_fd.map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
-        poll(&mut fds, PollTimeout::NONE).context("poll")?;
+        fds.push(PollFd::new(
+            proxy_fd.unwrap_or(front.as_fd()),
+            if proxy_fd.is_some() {
+                PollFlags::POLLIN
+            } else {
+                PollFlags::empty()
+            },
+        ));
+        if let Some(r) = relay.as_deref() {
+            fds.extend(r.poll_fds());
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => r.context("poll")?,
+        };
         let (broker_ready, signal_ready) =
             (fds[0].any().unwrap_or(false), fds[1].any().unwrap_or(false));
-        let proxy_ready = fds.get(2).is_some_and(|f| f.any().unwrap_or(false));
+        let proxy_ready = proxy_fd.is_some() && fds[2].any().unwrap_or(false);
+        let tty_events = (fds.len() == 5).then(|| {
+            let ev = |f: &PollFd| f.revents().unwrap_or(PollFlags::empty());
+            (ev(&fds[3]), ev(&fds[4]))
+        });
         drop(fds);
+        if let (Some(r), Some((input, output))) = (relay.as_deref_mut(), tty_events) {
+            r.on_ready(input, output);
+        }
         if proxy_ready {
             if let Some(p) = proxy.as_deref_mut() {
                 if let Err(e) = p.on_readable() {
@@ -189,7 +235,7 @@ fn supervise(
             }
         }
         if broker_ready {
-            if let Some(code) = finish(front, broker, decider, denials)? {
+            if let Some(code) = finish(front, broker, decider, denials, relay.as_deref_mut())? {
                 return Ok(code);
             }
         }
@@ -202,6 +248,10 @@ fn supervise(
             };
             if sig == Signal::SIGCHLD || (info.ssi_code == SI_KERNEL && same_group(agent)) {
                 continue; // broker exit shows on the channel; tty signals reach the agent directly
+            }
+            if let (Signal::SIGWINCH, Some(r)) = (sig, relay.as_deref()) {
+                r.resize(); // the agent's terminal signals its foreground group
+                continue;
             }
             ui::info(format!("forwarding {sig} to the command"));
             front
@@ -218,11 +268,17 @@ fn finish(
     broker: &mut Child,
     decider: Option<&super::elevation::Decider>,
     denials: &mut super::denials::Denials,
+    relay: Option<&mut super::pty::Relay>,
 ) -> Result<Option<i32>> {
     let msg = front.recv_plain();
     let code = match msg {
         Ok(BrokerResponse::Elevation { path, access }) => {
-            let approve = decider.is_some_and(|d| d.decide(&path, &access));
+            let decide = || decider.is_some_and(|d| d.decide(&path, &access));
+            // nono's prompt is drawn on the user's terminal, in its own mode.
+            let approve = match relay {
+                Some(r) => r.cooked(decide),
+                None => decide(),
+            };
             front
                 .send(&BrokerRequest::ElevationAnswer { approve }, &[])
                 .context("the broker (nono-broker) ended unexpectedly")?;

@@ -1,0 +1,218 @@
+//! The agent's own pseudo-terminal (`nono run` with a terminal on stdin
+//! and stdout). The agent gets the slave side as its controlling terminal
+//! in a session of its own (the broker sets that up); the user's terminal
+//! stays with nono, in raw mode, and nono relays bytes both ways. So the
+//! agent never holds the user's terminal: it cannot inject input into it
+//! (TIOCSTI), take its foreground (TIOCSPGRP) or read what the user types
+//! after the session; Ctrl-C and the other special keys are interpreted by
+//! the agent's terminal and signal the agent's foreground group only
+//! (never nono or its helpers); window size changes are passed on.
+//! Leaving restores the user's terminal exactly as it was.
+
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{PollFd, PollFlags};
+use nix::sys::termios::{self, SetArg, Termios};
+
+use crate::sys;
+
+/// Most bytes buffered towards the agent before nono stops reading the
+/// user's keyboard (the agent is not reading its input).
+const INPUT_MAX: usize = 64 * 1024;
+
+/// A pseudo-terminal for the agent, before the session starts.
+#[derive(Debug)]
+pub struct Pty {
+    master: OwnedFd,
+    slave: Option<OwnedFd>,
+    /// `/dev/pts/N`, granted to the agent instead of the user's terminal.
+    pub slave_path: PathBuf,
+}
+
+/// Whether the agent gets a pseudo-terminal: the user's stdin and stdout
+/// are terminals.
+pub fn wanted() -> bool {
+    nix::unistd::isatty(io::stdin().as_fd()).unwrap_or(false)
+        && nix::unistd::isatty(io::stdout().as_fd()).unwrap_or(false)
+}
+
+/// Open one with the user's terminal settings and window size.
+pub fn open() -> Result<Pty> {
+    let stdin = io::stdin();
+    let settings = termios::tcgetattr(stdin.as_fd()).ok();
+    let size = sys::window_size(stdin.as_fd());
+    let pair = nix::pty::openpty(size.as_ref(), settings.as_ref())
+        .context("cannot open a pseudo-terminal for the command")?;
+    let slave_path =
+        nix::unistd::ttyname(&pair.slave).context("cannot name the command's pseudo-terminal")?;
+    fcntl(&pair.master, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))
+        .context("pseudo-terminal: non-blocking")?;
+    Ok(Pty {
+        master: pair.master,
+        slave: Some(pair.slave),
+        slave_path,
+    })
+}
+
+impl Pty {
+    /// The slave side, handed to the broker once (nono keeps no copy, so
+    /// the master reports the end once the agent's side is closed).
+    pub fn take_slave(&mut self) -> Option<OwnedFd> {
+        self.slave.take()
+    }
+}
+
+/// The user's terminal in raw mode, relayed to the agent's; restored on
+/// drop.
+pub struct Relay {
+    pty: Pty,
+    saved: Option<Termios>,
+    to_agent: Vec<u8>,
+    input_open: bool,
+    output_open: bool,
+}
+
+impl Relay {
+    pub fn start(pty: Pty) -> Relay {
+        let saved = termios::tcgetattr(io::stdin().as_fd()).ok();
+        let mut r = Relay {
+            pty,
+            saved,
+            to_agent: Vec::new(),
+            input_open: true,
+            output_open: true,
+        };
+        r.raw();
+        r
+    }
+
+    fn raw(&mut self) {
+        if let Some(saved) = &self.saved {
+            let mut raw = saved.clone();
+            termios::cfmakeraw(&mut raw);
+            let _ = termios::tcsetattr(io::stdin().as_fd(), SetArg::TCSADRAIN, &raw);
+        }
+    }
+
+    fn restore(&self) {
+        if let Some(saved) = &self.saved {
+            let _ = termios::tcsetattr(io::stdin().as_fd(), SetArg::TCSADRAIN, saved);
+        }
+    }
+
+    /// Run `f` with the user's terminal in its own mode (a prompt of nono's).
+    pub fn cooked<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        self.restore();
+        let out = f();
+        self.raw();
+        out
+    }
+
+    /// The user's terminal changed size: pass it on.
+    pub fn resize(&self) {
+        if let Some(ws) = sys::window_size(io::stdin().as_fd()) {
+            let _ = sys::set_window_size(self.pty.master.as_fd(), &ws);
+        }
+    }
+
+    /// What to poll: (user's stdin, the master) with their events.
+    pub fn poll_fds(&self) -> Vec<PollFd<'_>> {
+        let mut out = Vec::new();
+        let mut master = PollFlags::empty();
+        if self.output_open {
+            master |= PollFlags::POLLIN;
+        }
+        if !self.to_agent.is_empty() {
+            master |= PollFlags::POLLOUT;
+        }
+        let stdin = self.input_open && self.to_agent.len() < INPUT_MAX;
+        let stdin_fd: BorrowedFd<'static> = sys::stdin_fd();
+        let stdin_flags = if stdin {
+            PollFlags::POLLIN
+        } else {
+            PollFlags::empty()
+        };
+        out.push(PollFd::new(stdin_fd, stdin_flags));
+        out.push(PollFd::new(self.pty.master.as_fd(), master));
+        out
+    }
+
+    /// Handle what `poll` reported for the two descriptors of `poll_fds`.
+    pub fn on_ready(&mut self, stdin: PollFlags, master: PollFlags) {
+        if stdin.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR) {
+            self.read_input();
+        }
+        if master.contains(PollFlags::POLLOUT) {
+            self.write_input();
+        }
+        if master.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR) {
+            self.copy_output();
+        }
+    }
+
+    fn read_input(&mut self) {
+        let mut buf = [0u8; 4096];
+        match io::stdin().lock().read(&mut buf) {
+            Ok(0) => self.input_open = false,
+            Ok(n) => self.to_agent.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => self.input_open = false,
+        }
+    }
+
+    fn write_input(&mut self) {
+        match nix::unistd::write(&self.pty.master, &self.to_agent) {
+            Ok(n) => {
+                self.to_agent.drain(..n);
+            }
+            Err(Errno::EAGAIN | Errno::EINTR) => {}
+            Err(_) => self.to_agent.clear(),
+        }
+    }
+
+    /// Copy what the agent wrote to the user's terminal; false once the
+    /// agent's side is closed (EIO) or nothing is pending.
+    fn copy_output(&mut self) -> bool {
+        let mut buf = [0u8; 16384];
+        match nix::unistd::read(&self.pty.master, &mut buf) {
+            Ok(0) | Err(Errno::EIO) => {
+                self.output_open = false;
+                false
+            }
+            Ok(n) => {
+                let mut out = io::stdout().lock();
+                let _ = out.write_all(&buf[..n]).and_then(|()| out.flush());
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// After the agent ended: copy what it wrote last (bounded in time,
+    /// for descendants that still hold the terminal).
+    pub fn drain(&mut self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(200);
+        while self.output_open && std::time::Instant::now() < deadline {
+            let mut fds = [PollFd::new(self.pty.master.as_fd(), PollFlags::POLLIN)];
+            match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(50u16)) {
+                Ok(n) if n > 0 => {
+                    if !self.copy_output() {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.restore();
+    }
+}

@@ -1,0 +1,133 @@
+//! `nono run` on a terminal: the agent gets a pseudo-terminal of its own,
+//! relayed by nono; the user's terminal never reaches it and is restored
+//! afterwards. Keys, window size and job control behave as on a bare
+//! terminal. Each test drives nono through a real pseudo-terminal.
+
+use std::process::Command;
+use std::time::Duration;
+
+use nono_e2e::term::Term;
+use nono_e2e::upstream::Upstream;
+use nono_e2e::{nono_bin, Scratch};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn nono(args: &[&str]) -> Command {
+    let mut c = Command::new(nono_bin());
+    c.arg("run").arg("-s").args(args);
+    c
+}
+
+#[test]
+fn the_agent_gets_its_own_terminal_not_the_users() {
+    let mut t = Term::spawn_telling(
+        nono(&[
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo tty=$(tty); echo size=$(stty size); \
+             (: > \"$(tty)\") && echo own=opened; \
+             (: > \"$USER_TTY\") 2>/dev/null && echo user=opened || echo user=denied; \
+             echo DONE",
+        ]),
+        Some("USER_TTY"),
+    );
+    t.expect("DONE", LIMIT);
+    let user = t.path.clone();
+    let (code, screen) = t.finish(LIMIT);
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("size=33 101"), "{screen}");
+    let own = screen
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("tty="))
+        .expect("tty line")
+        .to_string();
+    assert!(own.starts_with("/dev/pts/") && own != user, "{screen}");
+    assert!(screen.contains("own=opened"), "{screen}");
+    assert!(screen.contains("user=denied"), "{screen}");
+}
+
+#[test]
+fn the_users_terminal_is_restored() {
+    let t = Term::spawn(nono(&["--", "/bin/sh", "-c", "sleep 0.2"]));
+    assert!(t.cooked());
+    let mut t = t;
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!t.cooked(), "raw while the agent runs");
+    t.expect("", LIMIT);
+    let start = std::time::Instant::now();
+    while t.child.try_wait().unwrap().is_none() {
+        assert!(start.elapsed() < LIMIT);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(t.cooked(), "not restored");
+}
+
+#[test]
+fn window_size_changes_reach_the_agent() {
+    let dir = Scratch::new();
+    let script = dir.join("winch.sh");
+    std::fs::write(
+        &script,
+        "trap 'echo winch=$(stty size)' WINCH\necho READY\nsleep 1\nsleep 1\necho END\n",
+    )
+    .unwrap();
+    let mut t = Term::spawn(nono(&[
+        "--read",
+        &dir.s(),
+        "--",
+        "/bin/sh",
+        script.to_str().unwrap(),
+    ]));
+    t.expect("READY", LIMIT);
+    t.resize(40, 120);
+    t.expect("winch=40 120", LIMIT);
+    let (code, screen) = t.finish(LIMIT);
+    assert_eq!(code, Some(0), "{screen}");
+}
+
+#[test]
+fn interactive_bash_has_job_control_and_its_exit_status() {
+    let mut t = Term::spawn(nono(&["--allow-cwd", "--", "/bin/bash", "--norc", "-i"]));
+    t.expect("bash", LIMIT);
+    t.type_in(b"echo $((6*7)); sleep 30 & jobs; kill %1; exit 3\r");
+    let (code, screen) = t.finish(LIMIT);
+    assert_eq!(code, Some(3), "{screen}");
+    assert!(screen.contains("42"), "{screen}");
+    assert!(screen.contains("Running"), "{screen}");
+    assert!(!screen.contains("no job control"), "{screen}");
+}
+
+/// Ctrl-C is a key the agent's terminal turns into SIGINT for the agent's
+/// foreground group only: the agent handles it and still uses the proxy.
+#[test]
+fn ctrl_c_reaches_only_the_agent_and_the_proxy_keeps_serving() {
+    let dir = Scratch::new();
+    let up = Upstream::start(&dir, "ctrlc", None);
+    let script = format!(
+        "import signal, time, urllib.request\n\
+         got = []\n\
+         signal.signal(signal.SIGINT, lambda *a: got.append(1))\n\
+         print('READY', flush=True)\n\
+         end = time.time() + 10\n\
+         while not got and time.time() < end: time.sleep(0.05)\n\
+         r = urllib.request.urlopen('http://127.0.0.1:{}/after-ctrl-c', timeout=10)\n\
+         print('interrupted', len(got), 'status', r.status, flush=True)\n",
+        up.port
+    );
+    let allow = format!("127.0.0.1:{}", up.port);
+    let mut t = Term::spawn(nono(&[
+        "--allow-domain",
+        &allow,
+        "--",
+        "/usr/bin/python3",
+        "-c",
+        &script,
+    ]));
+    t.expect("READY", LIMIT);
+    t.type_in(b"\x03");
+    t.expect("interrupted 1 status 200", LIMIT);
+    let (code, screen) = t.finish(LIMIT);
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(!screen.contains("ended unexpectedly"), "{screen}");
+}
