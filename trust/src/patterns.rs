@@ -71,6 +71,11 @@ pub fn is_instruction_file(rel: &str, includes: &[String]) -> bool {
 
 /// Whether `pattern` matches `rel` under the rules above.
 pub fn matches(pattern: &str, rel: &str) -> bool {
+    // Cheap rejection first: a literal last component must end the path.
+    let last = pattern.rsplit('/').next().unwrap_or(pattern);
+    if !last.contains(['*', '?']) && !rel.ends_with(last) {
+        return false;
+    }
     let path: Vec<&str> = rel.split('/').collect();
     let pat: Vec<&str> = pattern.split('/').collect();
     if pat.len() == 1 {

@@ -59,7 +59,10 @@ fn file_name(path: &Path) -> String {
 /// The user-level policy, if there is one. It must verify against itself
 /// when it has a bundle; without one it is used with a warning.
 pub fn user_policy() -> Result<Option<(PathBuf, TrustPolicy)>> {
-    let path = user_policy_path()?;
+    // Without HOME there is no user-level policy to find.
+    let Ok(path) = user_policy_path() else {
+        return Ok(None);
+    };
     if !path.exists() {
         return Ok(None);
     }
