@@ -38,6 +38,9 @@ pub enum Command {
     /// Create, inspect, and compare profiles.
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Sign, verify, and manage trust for instruction files consumed by agents.
+    #[command(subcommand)]
+    Trust(TrustCommand),
 }
 
 /// What the sandbox grants: shared by `run`, `wrap` and `why`.
@@ -91,6 +94,16 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub later: LaterArgs,
+
+    /// Skip the pre-exec trust scan of instruction files (development and
+    /// testing only: unsigned or tampered files reach the command).
+    #[arg(long)]
+    pub trust_override: bool,
+
+    /// Skip a directory name during the pre-exec trust scan (exact path
+    /// component). Does not change sandbox permissions. Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub skip_dir: Vec<String>,
 
     /// The command to run, after `--`.
     #[arg(
@@ -294,4 +307,108 @@ pub struct ProxyArgs {
     /// Allow localhost TCP connect and listen on a port. Repeatable.
     #[arg(long, value_name = "PORT")]
     pub open_port: Vec<u16>,
+}
+
+/// Which signing key: a keystore name or a `file:///` / `keystore://` reference.
+#[derive(Debug, Args, Default, Clone)]
+pub struct KeyArgs {
+    /// Key ID in the system keystore (default: "default").
+    #[arg(long, value_name = "KEY_ID", conflicts_with = "keyref")]
+    pub key: Option<String>,
+    /// Key reference URI: keystore://NAME or file:///PATH (PEM).
+    #[arg(long, value_name = "URI")]
+    pub keyref: Option<String>,
+}
+
+/// `keygen` and `export-key` name the key with `--id`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct KeyIdArgs {
+    /// Key identifier in the system keystore (default: "default").
+    #[arg(long, value_name = "NAME", conflicts_with = "keyref")]
+    pub id: Option<String>,
+    /// Key reference URI: keystore://NAME or file:///PATH (PEM).
+    #[arg(long, value_name = "URI")]
+    pub keyref: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Create a trust-policy.json in the current directory (or the user-level policy).
+    Init {
+        /// Scan subdirectories recursively.
+        #[arg(short, long)]
+        recursive: bool,
+        /// Additional directories to exclude (on top of .gitignore and the built-in list).
+        #[arg(long, value_name = "DIR", num_args = 1..)]
+        exclude_dirs: Vec<String>,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Overwrite an existing policy.
+        #[arg(long)]
+        force: bool,
+        /// Write the user-level policy (~/.config/nono/trust-policy.json), the trust anchor.
+        #[arg(long)]
+        user: bool,
+    },
+    /// Sign files, producing bundles for verification.
+    Sign {
+        /// Files to sign (one: FILE.bundle; several: .nono-trust.bundle).
+        #[arg(value_name = "FILES", required_unless_present = "all")]
+        files: Vec<std::path::PathBuf>,
+        /// Sign all instruction files matching the trust policy's patterns.
+        #[arg(long, conflicts_with = "files")]
+        all: bool,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Sigstore keyless signing (CI with OIDC only).
+        #[arg(long, conflicts_with_all = ["key", "keyref"])]
+        keyless: bool,
+        /// Trust policy file (default: ./trust-policy.json if present).
+        #[arg(long, value_name = "FILE")]
+        policy: Option<std::path::PathBuf>,
+    },
+    /// Sign a trust policy file (writes POLICY.bundle).
+    SignPolicy {
+        /// The policy (default: ./trust-policy.json).
+        #[arg(value_name = "PATH", conflicts_with = "user")]
+        path: Option<std::path::PathBuf>,
+        /// Sign the user-level policy (~/.config/nono/trust-policy.json).
+        #[arg(long)]
+        user: bool,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// Verify files against the trust policy (default: the user-level policy).
+    Verify {
+        #[arg(value_name = "FILES", required_unless_present = "all")]
+        files: Vec<std::path::PathBuf>,
+        /// Verify all instruction files under the current directory.
+        #[arg(long, conflicts_with = "files")]
+        all: bool,
+        /// Trust policy file.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<std::path::PathBuf>,
+    },
+    /// List instruction files under the current directory and their status.
+    List {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate an ECDSA P-256 signing key pair.
+    Keygen {
+        #[command(flatten)]
+        key: KeyIdArgs,
+        /// Overwrite an existing key.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the public key for a trust policy's public_key field.
+    ExportKey {
+        #[command(flatten)]
+        key: KeyIdArgs,
+        /// PEM instead of base64 DER.
+        #[arg(long)]
+        pem: bool,
+    },
 }

@@ -5,7 +5,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::launch::{self, Mode};
-use crate::{profile_cmd, setup, ui, why};
+use crate::{profile_cmd, setup, trust_cmd, ui, why};
 
 /// Exit code for nono's own errors (bad arguments, sandbox failure).
 pub const EXIT_NONO_ERROR: i32 = 1;
@@ -22,6 +22,7 @@ pub fn main() -> i32 {
         Command::Setup(args) => setup::run(&args),
         Command::Why(args) => why::run(args),
         Command::Profile(cmd) => profile_cmd::run(cmd),
+        Command::Trust(cmd) => trust_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

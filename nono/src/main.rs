@@ -12,6 +12,7 @@ mod policy;
 mod profile_cmd;
 mod setup;
 mod sys;
+mod trust_cmd;
 mod ui;
 mod why;
 

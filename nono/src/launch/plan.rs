@@ -128,6 +128,15 @@ impl Plan {
             Materialize::StateDirs
         };
         let mut policy = resolve::resolve(&args.policy, profile, consent, materialize)?;
+        let workdir = grants::workdir(&args.policy.fs)?;
+        if let Err(code) = crate::trust_cmd::scan::before_launch(
+            args.trust_override,
+            &args.skip_dir,
+            &workdir,
+            &mut policy,
+        )? {
+            return Ok(Err(code));
+        }
         for dir in &policy.expanded {
             ui::info(format!(
                 "{} contains protected paths: its existing entries are granted one by one; \

@@ -1,0 +1,142 @@
+//! Which key signs: a PEM file the user names (`--keyref file:///PATH`) or
+//! a keystore key (`--key`/`--id NAME`, `keystore://NAME`), whose private
+//! half must stay in `nono-keyholder`.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use trust::{keys, LocalKey, Signer};
+use zeroize::Zeroizing;
+
+/// Where a signing key lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    File(PathBuf),
+    Keystore(String),
+}
+
+impl KeySource {
+    /// From `--keyref` (wins) or the keystore name (default `default`).
+    pub fn new(keyref: Option<&str>, name: Option<&str>, name_flag: &str) -> Result<KeySource> {
+        let Some(r) = keyref else {
+            return Ok(KeySource::Keystore(name.unwrap_or("default").to_string()));
+        };
+        if let Some(p) = r.strip_prefix("file://") {
+            if !p.starts_with('/') {
+                bail!("--keyref {r}: a file reference needs an absolute path (file:///PATH)");
+            }
+            return Ok(KeySource::File(PathBuf::from(p)));
+        }
+        if let Some(n) = r.strip_prefix("keystore://").filter(|n| !n.is_empty()) {
+            return Ok(KeySource::Keystore(n.to_string()));
+        }
+        bail!("--keyref {r}: expected file:///PATH or keystore://NAME (or use {name_flag} NAME)")
+    }
+
+    /// The key's name, recorded in bundles and policies: the keystore name,
+    /// or the file's stem (never the path, which bundles would publish).
+    pub fn key_id(&self) -> String {
+        match self {
+            KeySource::Keystore(n) => n.clone(),
+            KeySource::File(p) => p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "file-key".into()),
+        }
+    }
+
+    pub fn signer(&self) -> Result<Box<dyn Signer>> {
+        match self {
+            KeySource::File(p) => Ok(Box::new(read_pem(p)?)),
+            KeySource::Keystore(n) => Err(keystore_unavailable(n)),
+        }
+    }
+
+    pub fn public_key_der(&self) -> Result<Vec<u8>> {
+        Ok(self.signer()?.public_key_der())
+    }
+}
+
+fn keystore_unavailable(name: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "keystore key '{name}': keystore-backed trust keys are not available in this build yet \
+         (their private key must be created and used only by nono-keyholder, which cannot do that \
+         yet); use a file-backed key instead: --keyref file:///PATH/key.pem \
+         (create one with nono trust keygen --keyref file:///PATH/key.pem)"
+    )
+}
+
+fn read_pem(path: &Path) -> Result<LocalKey> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("--keyref: cannot read the key file {}", path.display()))?,
+    );
+    LocalKey::from_pem(&text).with_context(|| format!("--keyref {}", path.display()))
+}
+
+/// `nono trust keygen`.
+pub fn keygen(source: &KeySource, force: bool) -> Result<i32> {
+    let path = match source {
+        KeySource::File(p) => p,
+        KeySource::Keystore(n) => return Err(keystore_unavailable(n)),
+    };
+    let key = LocalKey::generate();
+    let pem = key.to_pem()?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).mode(0o600);
+    if force {
+        opts.create(true).truncate(true);
+    } else {
+        opts.create_new(true);
+    }
+    let mut f = opts.open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => anyhow::anyhow!(
+            "{} already exists; pass --force to overwrite it",
+            path.display()
+        ),
+        _ => anyhow::anyhow!("cannot create the key file {}: {e}", path.display()),
+    })?;
+    f.write_all(pem.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!(
+        "Generated an ECDSA P-256 key pair: {} (private, mode 0600)",
+        path.display()
+    );
+    println!("{}", keys::public_key_base64(&key.public_key_der()));
+    Ok(0)
+}
+
+/// `nono trust export-key`.
+pub fn export(source: &KeySource, pem: bool) -> Result<i32> {
+    let der = source.public_key_der()?;
+    if pem {
+        print!("{}", keys::public_key_pem(&der)?);
+    } else {
+        println!("{}", keys::public_key_base64(&der));
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_references() {
+        let f = KeySource::new(Some("file:///k/dev.pem"), None, "--id").unwrap();
+        assert_eq!(f, KeySource::File("/k/dev.pem".into()));
+        assert_eq!(f.key_id(), "dev");
+        assert_eq!(
+            KeySource::new(Some("keystore://ci"), None, "--id").unwrap(),
+            KeySource::Keystore("ci".into())
+        );
+        assert_eq!(
+            KeySource::new(None, None, "--id").unwrap(),
+            KeySource::Keystore("default".into())
+        );
+        assert!(KeySource::new(Some("file://rel.pem"), None, "--id").is_err());
+        assert!(KeySource::new(Some("op://x/y"), None, "--id").is_err());
+    }
+}
