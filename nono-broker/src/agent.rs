@@ -9,7 +9,6 @@ use std::os::unix::net::UnixStream;
 use sandbox::seccomp::notify::install_listener;
 use sandbox::{close_fds_from, CapabilitySet, Sandbox};
 
-use crate::serve::watched_signals;
 use crate::wire::Exec;
 
 pub fn seal_and_exec(
@@ -19,7 +18,11 @@ pub fn seal_and_exec(
     handoff: UnixStream,
     elevation: bool,
 ) -> i32 {
-    let _ = watched_signals().thread_unblock();
+    // As a shell leaves them: SIGPIPE default (the broker's runtime
+    // ignores it), nothing blocked (the broker blocks its signalfd's).
+    if sandbox::exec::default_signals().is_err() {
+        return 1;
+    }
     // The agent must not outlive the broker.
     if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != parent {
         return 1;

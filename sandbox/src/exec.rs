@@ -1,11 +1,20 @@
 //! What a failed `execve` inside a sandbox means, as a shell would report it:
 //! 127 when the program (or its interpreter) is not there, 126 when it
-//! cannot be executed, with a message saying which grant would fix it.
+//! cannot be executed, with a message saying which grant would fix it; and
+//! the signal state the program starts with.
 
 use std::ffi::CStr;
 use std::path::Path;
 
 use nix::errno::Errno;
+
+/// The signal state a program expects from `execve`, as a shell leaves it:
+/// SIGPIPE at its default action (so `yes | head -1` ends `yes` quietly
+/// with status 141) and an empty signal mask. Call it right before exec.
+pub fn default_signals() -> nix::Result<()> {
+    crate::sys::sigpipe_default()?;
+    nix::sys::signal::SigSet::empty().thread_set_mask()
+}
 
 /// Exit code and message for `execve(program)` failing with `errno`.
 pub fn failure(program: &CStr, errno: Errno) -> (i32, String) {

@@ -10,6 +10,12 @@ use crate::commands::EXIT_NONO_ERROR;
 use crate::ui;
 
 pub fn seal_and_exec(plan: &Plan) -> i32 {
+    // As a shell leaves them: SIGPIPE default (Rust's runtime ignores it),
+    // nothing blocked.
+    if let Err(e) = sandbox::exec::default_signals() {
+        ui::error(format!("cannot reset signal handling: {e}"));
+        return EXIT_NONO_ERROR;
+    }
     let report = match Sandbox::apply(&plan.caps) {
         Ok(r) => r,
         Err(e) => {
