@@ -51,6 +51,8 @@ pub fn run(mut plan: Plan) -> Result<i32> {
         .context("cannot create the broker channel")?;
     let mask = watched();
     mask.thread_block().context("cannot block signals")?;
+    // A stderr nobody reads must not stall the loop below (and the agent).
+    crate::stderr::queue();
     let (keyholder_end, broker_creds) = ipc::socketpair::<CredentialMessage, NoReply>()?;
     let mut cmd = Command::new(&broker_exe);
     cmd.env_clear();
