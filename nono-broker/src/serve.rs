@@ -81,7 +81,7 @@ fn on_request(r: &Running) -> Result<(), String> {
         }
         Ok(
             BrokerRequest::Hello { .. }
-            | BrokerRequest::Launch(_)
+            | BrokerRequest::Launch { .. }
             | BrokerRequest::Network { .. }
             | BrokerRequest::ElevationAnswer { .. },
         ) => Err("unexpected request while running".into()),

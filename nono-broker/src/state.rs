@@ -73,8 +73,11 @@ impl Unconfined {
             &[],
         )
         .map_err(ipc_err)?;
-        let mut next = chan.recv_plain().map_err(ipc_err)?;
+        let (mut next, mut passed) = chan.recv().map_err(ipc_err)?;
         if let BrokerRequest::Network { port, forwards } = next {
+            if !passed.is_empty() {
+                return Err("descriptors with Network".into());
+            }
             if forwards.len() > ipc::MAX_FORWARDS {
                 return Err(refuse(&chan, "too many forwarded destinations".into()));
             }
@@ -88,10 +91,10 @@ impl Unconfined {
                 .map_err(ipc_err)?;
             drop(fds);
             drop((listener, bound)); // the proxy holds them now
-            next = chan.recv_plain().map_err(ipc_err)?;
+            (next, passed) = chan.recv().map_err(ipc_err)?;
         }
         let mut spec = match next {
-            BrokerRequest::Launch(spec) => *spec,
+            BrokerRequest::Launch { size } => open_plan(&chan, passed, size)?,
             _ => return Err("expected Launch".into()),
         };
         if let Err(e) = credentials::receive(creds, &mut spec) {
@@ -104,6 +107,15 @@ impl Unconfined {
             Err(e) => Err(refuse(&chan, format!("invalid capability set: {e}"))),
         }
     }
+}
+
+/// The launch plan from the one sealed memory file sent with `Launch`.
+fn open_plan(chan: &Channel, mut fds: Vec<OwnedFd>, size: u64) -> Result<LaunchSpec, String> {
+    let (Some(fd), true) = (fds.pop(), fds.is_empty()) else {
+        return Err("Launch must come with exactly one descriptor".into());
+    };
+    ipc::broker::open_plan(fd, size)
+        .map_err(|e| refuse(chan, format!("cannot read the launch plan: {e}")))
 }
 
 /// Tell the front end nothing was started, and return the message.

@@ -31,6 +31,10 @@ pub fn failure(program: &CStr, errno: Errno) -> (i32, String) {
             127,
             format!("cannot execute {prog}: not found inside the sandbox (its interpreter or loader may be outside the grants)"),
         ),
+        Errno::E2BIG => (
+            126,
+            format!("cannot execute {prog}: its arguments and environment exceed the kernel's limit for exec (128 KiB per string; all together a quarter of the stack size limit, see `ulimit -s`); pass less on the command line or in the environment"),
+        ),
         other => (126, format!("cannot execute {prog}: {}", other.desc())),
     }
 }
@@ -47,5 +51,8 @@ mod tests {
         assert!(msg.ends_with("--read /opt/tool/bin"), "{msg}");
         assert_eq!(failure(p, Errno::ENOENT).0, 127);
         assert_eq!(failure(p, Errno::ENOEXEC).0, 126);
+        let (code, msg) = failure(p, Errno::E2BIG);
+        assert_eq!(code, 126);
+        assert!(msg.contains("ulimit -s"), "{msg}");
     }
 }

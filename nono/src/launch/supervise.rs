@@ -108,12 +108,11 @@ fn session(
         let more = super::codex::finish(o, plan.network.proxy.as_ref(), &extra_env)?;
         extra_env.extend(more);
     }
+    let (sealed, size) = super::plan::seal_launch(&plan.launch_spec(&extra_env))?;
     front
-        .send(
-            &BrokerRequest::Launch(Box::new(plan.launch_spec(&extra_env))),
-            &[],
-        )
+        .send(&BrokerRequest::Launch { size }, &[sealed.as_fd()])
         .context("the broker (nono-broker) ended unexpectedly")?;
+    drop(sealed);
     if plan.credentials.is_empty() {
         drop(creds);
     } else {
