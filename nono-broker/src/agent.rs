@@ -30,7 +30,7 @@ pub fn seal_and_exec(
     // A second, nested Landlock domain: the agent cannot signal or trace
     // the broker, which stays in the parent domain.
     if let Err(e) = Sandbox::apply(caps) {
-        eprintln!("nono: cannot apply the sandbox: {e}");
+        say!("nono: cannot apply the sandbox: {e}");
         return 1;
     }
     // Last filter: the brokered syscalls go to the broker. Its listener
@@ -44,22 +44,22 @@ pub fn seal_and_exec(
                 return 1;
             }
             if let Err(e) = crate::handoff::send(&handoff, &listener) {
-                eprintln!("nono: {e}");
+                say!("nono: {e}");
                 return 1;
             }
         }
         Err(e) => {
-            eprintln!("nono: cannot install the broker's seccomp filter: {e}");
+            say!("nono: cannot install the broker's seccomp filter: {e}");
             return 1;
         }
     }
     drop(handoff);
     if let Err(e) = close_fds_from(3) {
-        eprintln!("nono: {e}");
+        say!("nono: {e}");
         return 1;
     }
     let Err(errno) = nix::unistd::execve(&exec.program, &exec.argv, &exec.env);
     let (code, message) = sandbox::exec::failure(&exec.program, errno);
-    eprintln!("nono: {message}");
+    say!("nono: {message}");
     code
 }

@@ -177,7 +177,7 @@ impl Confined {
                     self.spec.elevation.is_some(),
                 ),
                 Err(e) => {
-                    eprintln!("nono-broker: {e}");
+                    say!("nono-broker: {e}");
                     1
                 }
             }),

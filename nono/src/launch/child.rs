@@ -10,12 +10,6 @@ use crate::commands::EXIT_NONO_ERROR;
 use crate::ui;
 
 pub fn seal_and_exec(plan: &Plan) -> i32 {
-    // As a shell leaves them: SIGPIPE default (Rust's runtime ignores it),
-    // nothing blocked.
-    if let Err(e) = sandbox::exec::default_signals() {
-        ui::error(format!("cannot reset signal handling: {e}"));
-        return EXIT_NONO_ERROR;
-    }
     let report = match Sandbox::apply(&plan.caps) {
         Ok(r) => r,
         Err(e) => {
@@ -26,6 +20,13 @@ pub fn seal_and_exec(plan: &Plan) -> i32 {
     log_report(&report);
     if let Err(e) = close_fds_from(3) {
         ui::error(e);
+        return EXIT_NONO_ERROR;
+    }
+    // As a shell leaves them: SIGPIPE default (Rust's runtime ignores it),
+    // nothing blocked. Last, so nono's own messages above cannot be
+    // ended by SIGPIPE.
+    if let Err(e) = sandbox::exec::default_signals() {
+        ui::error(format!("cannot reset signal handling: {e}"));
         return EXIT_NONO_ERROR;
     }
     let Err(errno) = nix::unistd::execve(&plan.program, &plan.argv, &plan.env);
