@@ -4,9 +4,18 @@
 //! `Network` once → optionally `Terminal` once → `Launch` once → any
 //! number of `Signal`. The broker answers `Hello`, then `Started` or
 //! `Failed`, and finally exactly one of `Exited` / `Signaled`.
+//!
+//! The [`LaunchSpec`] (argv, environment, grants: as large as the user's
+//! command and policy) does not fit a frame: `Launch` carries its size and
+//! one descriptor, a sealed memory file holding it ([`seal_plan`],
+//! [`open_plan`]).
+
+use std::os::fd::OwnedFd;
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
+
+use crate::{codec, sealed, Result, MAX_PLAN};
 
 /// Access of one grant, as on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,7 +141,11 @@ pub enum BrokerRequest {
     /// front end relays: the agent gets it as its controlling terminal (in
     /// a session of its own) in place of every terminal among its fds 0-2.
     Terminal,
-    Launch(Box<LaunchSpec>),
+    /// Start the agent: sent with exactly one descriptor, a sealed memory
+    /// file of `size` bytes holding the encoded [`LaunchSpec`].
+    Launch {
+        size: u64,
+    },
     /// Forward a signal to the agent.
     Signal {
         signal: i32,
@@ -178,4 +191,70 @@ pub enum BrokerResponse {
     Signaled {
         signal: i32,
     },
+}
+
+/// The launch plan in a sealed memory file, and its size (for `Launch`).
+pub fn seal_plan(spec: &LaunchSpec) -> Result<(OwnedFd, u64)> {
+    let bytes = Zeroizing::new(codec::encode_plan(spec)?);
+    let fd = sealed::seal(c"nono-launch-plan", &bytes)?;
+    Ok((fd, bytes.len() as u64))
+}
+
+/// The launch plan from the descriptor that came with `Launch { size }`:
+/// seals and size are checked before anything is read (at most
+/// [`MAX_PLAN`] bytes).
+pub fn open_plan(fd: OwnedFd, size: u64) -> Result<LaunchSpec> {
+    let bytes = Zeroizing::new(sealed::read(fd, size, MAX_PLAN)?);
+    decode_plan(&bytes)
+}
+
+/// Decode a launch plan's bytes (also the fuzz target's entry point).
+pub fn decode_plan(bytes: &[u8]) -> Result<LaunchSpec> {
+    codec::decode_plan(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(env_bytes: usize, grants: usize) -> LaunchSpec {
+        LaunchSpec {
+            program: b"/bin/true".to_vec(),
+            argv: vec![b"true".to_vec()],
+            env: vec![Zeroizing::new(vec![b'x'; env_bytes])],
+            caps: WireCaps {
+                grants: (0..grants)
+                    .map(|i| WireGrant {
+                        path: format!("/home/u/entry-{i}").into_bytes(),
+                        access: WireAccess::ReadWrite,
+                        tree: true,
+                    })
+                    .collect(),
+                network: WireNetwork::Allowed,
+                tcp_connect_ports: vec![],
+                tcp_bind_ports: vec![],
+                sysv_ipc: WireSysvIpc::Private,
+            },
+            credential_vars: vec![],
+            unix_grants: vec![],
+            elevation: None,
+        }
+    }
+
+    #[test]
+    fn plans_far_above_a_frame_cross_sealed() {
+        let big = spec(2 << 20, 30_000);
+        let (fd, size) = seal_plan(&big).unwrap();
+        assert!(size > crate::MAX_FRAME as u64 * 16);
+        assert_eq!(open_plan(fd, size).unwrap(), big);
+    }
+
+    #[test]
+    fn plans_over_the_limit_are_refused_with_sizes() {
+        let huge = spec(MAX_PLAN, 0);
+        assert!(matches!(
+            seal_plan(&huge),
+            Err(crate::IpcError::PayloadTooLarge(n, MAX_PLAN)) if n > MAX_PLAN
+        ));
+    }
 }

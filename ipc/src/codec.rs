@@ -5,23 +5,21 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::{IpcError, Result, MAX_FRAME};
+use crate::{IpcError, Result, MAX_FRAME, MAX_PLAN};
 
-fn config() -> impl bincode::config::Config {
+fn config<const LIMIT: usize>() -> impl bincode::config::Config {
     bincode::config::standard()
         .with_little_endian()
         .with_fixed_int_encoding()
-        .with_limit::<MAX_FRAME>()
+        .with_limit::<LIMIT>()
 }
 
 /// Encode `msg`; fails if the frame would exceed [`MAX_FRAME`].
 pub fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>> {
-    let bytes = bincode::serde::encode_to_vec(msg, config())
-        .map_err(|e| IpcError::Encode(e.to_string()))?;
-    if bytes.len() > MAX_FRAME {
-        return Err(IpcError::FrameTooLarge(bytes.len()));
-    }
-    Ok(bytes)
+    encode_within::<T, MAX_FRAME>(msg).map_err(|e| match e {
+        IpcError::PayloadTooLarge(n, _) => IpcError::FrameTooLarge(n),
+        e => e,
+    })
 }
 
 /// Decode exactly one message from `frame`; the size limit bounds every
@@ -30,10 +28,36 @@ pub fn decode<T: DeserializeOwned>(frame: &[u8]) -> Result<T> {
     if frame.len() > MAX_FRAME {
         return Err(IpcError::FrameTooLarge(frame.len()));
     }
-    let (msg, used) = bincode::serde::decode_from_slice(frame, config())
+    decode_within::<T, MAX_FRAME>(frame)
+}
+
+/// Encode a payload for a sealed memory file, within [`MAX_PLAN`].
+pub fn encode_plan<T: Serialize>(msg: &T) -> Result<Vec<u8>> {
+    encode_within::<T, MAX_PLAN>(msg)
+}
+
+/// Decode a payload read from a sealed memory file, within [`MAX_PLAN`].
+pub fn decode_plan<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    if bytes.len() > MAX_PLAN {
+        return Err(IpcError::PayloadTooLarge(bytes.len(), MAX_PLAN));
+    }
+    decode_within::<T, MAX_PLAN>(bytes)
+}
+
+fn encode_within<T: Serialize, const LIMIT: usize>(msg: &T) -> Result<Vec<u8>> {
+    let bytes = bincode::serde::encode_to_vec(msg, config::<LIMIT>())
+        .map_err(|e| IpcError::Encode(e.to_string()))?;
+    if bytes.len() > LIMIT {
+        return Err(IpcError::PayloadTooLarge(bytes.len(), LIMIT));
+    }
+    Ok(bytes)
+}
+
+fn decode_within<T: DeserializeOwned, const LIMIT: usize>(bytes: &[u8]) -> Result<T> {
+    let (msg, used) = bincode::serde::decode_from_slice(bytes, config::<LIMIT>())
         .map_err(|e| IpcError::Decode(e.to_string()))?;
-    if used != frame.len() {
-        return Err(IpcError::TrailingBytes(frame.len() - used));
+    if used != bytes.len() {
+        return Err(IpcError::TrailingBytes(bytes.len() - used));
     }
     Ok(msg)
 }
@@ -65,10 +89,17 @@ mod tests {
             decode::<BrokerRequest>(&vec![0u8; MAX_FRAME + 1]),
             Err(IpcError::FrameTooLarge(_))
         ));
-        // A Launch whose argv claims 2^62 entries must fail on the limit, not allocate.
-        let mut f = 1u32.to_le_bytes().to_vec(); // variant index of Launch
+        // A Network whose forwards claim 2^64 entries must fail on the limit, not allocate.
+        let mut f = 1u32.to_le_bytes().to_vec(); // variant index of Network
+        f.extend_from_slice(&0u16.to_le_bytes());
         f.extend_from_slice(&u64::MAX.to_le_bytes());
         assert!(decode::<BrokerRequest>(&f).is_err());
+        // The same for a launch plan whose program claims 2^64 bytes.
+        assert!(decode_plan::<crate::broker::LaunchSpec>(&u64::MAX.to_le_bytes()).is_err());
+        assert!(matches!(
+            decode_plan::<crate::broker::LaunchSpec>(&vec![0u8; MAX_PLAN + 1]),
+            Err(IpcError::PayloadTooLarge(_, MAX_PLAN))
+        ));
         let huge = BrokerRequest::Signal { signal: 1 };
         assert!(encode(&huge).is_ok());
     }

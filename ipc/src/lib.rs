@@ -6,7 +6,9 @@
 //! only send its own family's messages. Frames are encoded by [`codec`]
 //! (bincode 2 behind a wrapper) with a hard size limit checked on send and
 //! on receive before decoding; trailing bytes are rejected; at most
-//! [`MAX_FDS`] descriptors travel with one frame. Malformed or unexpected
+//! [`MAX_FDS`] descriptors travel with one frame. A payload larger than a
+//! frame (the broker's launch plan) goes in a [`sealed`] memory file,
+//! bounded by [`MAX_PLAN`]. Malformed or unexpected
 //! input from the less trusted side is an error that ends the session:
 //! nothing here tries to resynchronise.
 
@@ -17,6 +19,7 @@ pub mod credentials;
 pub mod hostrules;
 pub mod keyholder;
 pub mod proxy;
+pub mod sealed;
 mod sys;
 
 pub use channel::{socketpair, Endpoint};
@@ -25,6 +28,11 @@ pub use channel::{socketpair, Endpoint};
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest frame, in bytes, on send and on receive.
 pub const MAX_FRAME: usize = 128 * 1024;
+/// Largest payload passed in a sealed memory file ([`sealed`]): the
+/// broker's launch plan (argv, environment, grants). Far above what the
+/// kernel accepts for exec (argv + environment: a quarter of the stack
+/// limit, at most 6 MiB); it only bounds the broker's allocation.
+pub const MAX_PLAN: usize = 64 * 1024 * 1024;
 /// Most descriptors passed with one frame (the proxy's listener plus up
 /// to [`MAX_FORWARDS`] forwarded loopback addresses).
 pub const MAX_FDS: usize = 16;
@@ -41,6 +49,10 @@ pub const CREDENTIALS_FD: i32 = 4;
 pub enum IpcError {
     #[error("frame of {0} bytes exceeds the {MAX_FRAME}-byte limit")]
     FrameTooLarge(usize),
+    #[error("a payload of {0} bytes exceeds the {1}-byte limit")]
+    PayloadTooLarge(usize, usize),
+    #[error("sealed payload refused: {0}")]
+    Sealed(&'static str),
     #[error("{0} descriptors exceed the limit of {MAX_FDS}")]
     TooManyFds(usize),
     #[error("cannot encode message: {0}")]

@@ -10,7 +10,6 @@ use std::os::unix::net::UnixStream;
 use sandbox::seccomp::notify::install_listener;
 use sandbox::{close_fds_from, CapabilitySet, Sandbox};
 
-use crate::serve::watched_signals;
 use crate::wire::Exec;
 
 pub fn seal_and_exec(
@@ -21,21 +20,25 @@ pub fn seal_and_exec(
     elevation: bool,
     terminal: Option<OwnedFd>,
 ) -> i32 {
-    let _ = watched_signals().thread_unblock();
+    // As a shell leaves them: SIGPIPE default (the broker's runtime
+    // ignores it), nothing blocked (the broker blocks its signalfd's).
+    if sandbox::exec::default_signals().is_err() {
+        return 1;
+    }
     // The agent must not outlive the broker.
     if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != parent {
         return 1;
     }
     if let Some(tty) = terminal {
         if let Err(e) = crate::sys::take_terminal(tty) {
-            eprintln!("nono: cannot give the command its terminal: {e}");
+            say!("nono: cannot give the command its terminal: {e}");
             return 1;
         }
     }
     // A second, nested Landlock domain: the agent cannot signal or trace
     // the broker, which stays in the parent domain.
     if let Err(e) = Sandbox::apply(caps) {
-        eprintln!("nono: cannot apply the sandbox: {e}");
+        say!("nono: cannot apply the sandbox: {e}");
         return 1;
     }
     // Last filter: the brokered syscalls go to the broker. Its listener
@@ -49,22 +52,22 @@ pub fn seal_and_exec(
                 return 1;
             }
             if let Err(e) = crate::handoff::send(&handoff, &listener) {
-                eprintln!("nono: {e}");
+                say!("nono: {e}");
                 return 1;
             }
         }
         Err(e) => {
-            eprintln!("nono: cannot install the broker's seccomp filter: {e}");
+            say!("nono: cannot install the broker's seccomp filter: {e}");
             return 1;
         }
     }
     drop(handoff);
     if let Err(e) = close_fds_from(3) {
-        eprintln!("nono: {e}");
+        say!("nono: {e}");
         return 1;
     }
     let Err(errno) = nix::unistd::execve(&exec.program, &exec.argv, &exec.env);
     let (code, message) = sandbox::exec::failure(&exec.program, errno);
-    eprintln!("nono: {message}");
+    say!("nono: {message}");
     code
 }

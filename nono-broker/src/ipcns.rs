@@ -17,7 +17,7 @@ pub fn settle(caps: &mut CapabilitySet, wanted: WireSysvIpc) {
         WireSysvIpc::Private => match unshare(CloneFlags::CLONE_NEWIPC) {
             Ok(()) => true,
             Err(e) => {
-                eprintln!(
+                say!(
                     "nono-broker: cannot create a private IPC namespace ({e}); \
                      SysV IPC is refused instead"
                 );

@@ -23,6 +23,17 @@
 //!   agent's memory could still change, or outlives the front end or the
 //!   agent. Malformed or out-of-order input ends the session.
 
+/// `eprintln!` that never panics: a closed stderr (EPIPE) drops the line
+/// instead of aborting the broker or the agent-to-be.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = std::io::Write::write_fmt(
+            &mut std::io::stderr(),
+            format_args!("{}\n", format_args!($($arg)*)),
+        );
+    }};
+}
+
 mod agent;
 mod allowlist;
 pub mod brokered;
@@ -68,7 +79,7 @@ pub fn run() -> ExitCode {
 
 fn fatal(e: &str) -> ExitCode {
     if !e.is_empty() {
-        eprintln!("nono-broker: {e}");
+        say!("nono-broker: {e}");
     }
     ExitCode::FAILURE
 }

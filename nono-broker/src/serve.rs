@@ -84,7 +84,7 @@ fn on_request(r: &Running) -> Result<(), String> {
         }
         Ok(
             BrokerRequest::Hello { .. }
-            | BrokerRequest::Launch(_)
+            | BrokerRequest::Launch { .. }
             | BrokerRequest::Network { .. }
             | BrokerRequest::Terminal
             | BrokerRequest::ElevationAnswer { .. },

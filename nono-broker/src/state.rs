@@ -76,9 +76,9 @@ impl Unconfined {
             &[],
         )
         .map_err(ipc_err)?;
-        let (mut next, mut fds) = chan.recv().map_err(ipc_err)?;
+        let (mut next, mut passed) = chan.recv().map_err(ipc_err)?;
         if let BrokerRequest::Network { port, forwards } = next {
-            if !fds.is_empty() {
+            if !passed.is_empty() {
                 return Err(refuse(&chan, "descriptors with Network".into()));
             }
             if forwards.len() > ipc::MAX_FORWARDS {
@@ -94,11 +94,11 @@ impl Unconfined {
                 .map_err(ipc_err)?;
             drop(out);
             drop((listener, bound)); // the proxy holds them now
-            (next, fds) = chan.recv().map_err(ipc_err)?;
+            (next, passed) = chan.recv().map_err(ipc_err)?;
         }
         let mut terminal = None;
         if let BrokerRequest::Terminal = next {
-            let [fd]: [OwnedFd; 1] = std::mem::take(&mut fds)
+            let [fd]: [OwnedFd; 1] = std::mem::take(&mut passed)
                 .try_into()
                 .map_err(|_| refuse(&chan, "Terminal must carry one descriptor".into()))?;
             if !nix::unistd::isatty(&fd).unwrap_or(false) {
@@ -108,16 +108,10 @@ impl Unconfined {
                 ));
             }
             terminal = Some(fd);
-            (next, fds) = chan.recv().map_err(ipc_err)?;
-        }
-        if !fds.is_empty() {
-            return Err(refuse(
-                &chan,
-                "descriptors with a message that takes none".into(),
-            ));
+            (next, passed) = chan.recv().map_err(ipc_err)?;
         }
         let mut spec = match next {
-            BrokerRequest::Launch(spec) => *spec,
+            BrokerRequest::Launch { size } => open_plan(&chan, passed, size)?,
             _ => return Err("expected Launch".into()),
         };
         if let Err(e) = credentials::receive(creds, &mut spec) {
@@ -135,6 +129,15 @@ impl Unconfined {
             Err(e) => Err(refuse(&chan, format!("invalid capability set: {e}"))),
         }
     }
+}
+
+/// The launch plan from the one sealed memory file sent with `Launch`.
+fn open_plan(chan: &Channel, mut fds: Vec<OwnedFd>, size: u64) -> Result<LaunchSpec, String> {
+    let (Some(fd), true) = (fds.pop(), fds.is_empty()) else {
+        return Err("Launch must come with exactly one descriptor".into());
+    };
+    ipc::broker::open_plan(fd, size)
+        .map_err(|e| refuse(chan, format!("cannot read the launch plan: {e}")))
 }
 
 /// Tell the front end nothing was started, and return the message.
@@ -199,7 +202,7 @@ impl Confined {
                     self.terminal,
                 ),
                 Err(e) => {
-                    eprintln!("nono-broker: {e}");
+                    say!("nono-broker: {e}");
                     1
                 }
             }),

@@ -51,6 +51,10 @@ fn main() -> ExitCode {
 }
 
 fn fatal(e: &str) -> ExitCode {
-    eprintln!("nono-keyholder: {e}");
+    // Never a panic on a closed stderr.
+    let _ = std::io::Write::write_fmt(
+        &mut std::io::stderr(),
+        format_args!("nono-keyholder: {e}\n"),
+    );
     ExitCode::FAILURE
 }

@@ -67,6 +67,7 @@ fn main() -> ExitCode {
 }
 
 fn fatal(e: &str) -> ExitCode {
-    eprintln!("nono-proxy: {e}");
+    // Never a panic on a closed stderr.
+    let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!("nono-proxy: {e}\n"));
     ExitCode::FAILURE
 }

@@ -5,12 +5,22 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::launch::{self, Mode};
-use crate::{profile_cmd, setup, trust_cmd, ui, why};
+use crate::{out, profile_cmd, setup, stderr, trust_cmd, ui, why};
 
 /// Exit code for nono's own errors (bad arguments, sandbox failure).
 pub const EXIT_NONO_ERROR: i32 = 1;
 
+/// Run the command line; the exit status accounts for a stdout that could
+/// not be written (see `out`) and waits a bounded time for nono's queued
+/// messages (see `stderr`).
 pub fn main() -> i32 {
+    let code = dispatch();
+    let code = out::exit_status(code);
+    stderr::finish();
+    code
+}
+
+fn dispatch() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_exit(e),
@@ -41,6 +51,10 @@ fn clap_exit(e: clap::Error) -> i32 {
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => EXIT_NONO_ERROR,
         _ => EXIT_NONO_ERROR,
     };
-    let _ = e.print();
+    if code == 0 {
+        out::record(e.print());
+    } else {
+        let _ = e.print();
+    }
     code
 }

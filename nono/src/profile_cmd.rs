@@ -6,6 +6,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 use crate::cli::ProfileCommand;
+use crate::out::{out, outln};
 use crate::policy::groups;
 use crate::policy::load::{self, Origin, BUILTIN};
 
@@ -25,11 +26,11 @@ pub fn run(cmd: ProfileCommand) -> Result<i32> {
         ProfileCommand::Validate { file } => validate(&file),
         ProfileCommand::Groups { name } => show_groups(name.as_deref()),
         ProfileCommand::Schema => {
-            print!("{SCHEMA}");
+            out!("{SCHEMA}");
             Ok(0)
         }
         ProfileCommand::Guide => {
-            print!("{GUIDE}");
+            out!("{GUIDE}");
             Ok(0)
         }
     }
@@ -48,7 +49,7 @@ fn init(name: &str, extends: &str, output: Option<&std::path::Path>) -> Result<i
     });
     let text = serde_json::to_string_pretty(&skeleton)? + "\n";
     match output {
-        None => print!("{text}"),
+        None => out!("{text}"),
         Some(path) => {
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
@@ -58,26 +59,26 @@ fn init(name: &str, extends: &str, output: Option<&std::path::Path>) -> Result<i
                     format!("cannot create {} (it must not exist yet)", path.display())
                 })?;
             std::io::Write::write_all(&mut f, text.as_bytes())?;
-            eprintln!("wrote {}", path.display());
+            crate::ui::note(format!("wrote {}", path.display()));
         }
     }
     Ok(0)
 }
 
 fn list() -> Result<i32> {
-    println!("Built-in profiles:");
+    outln!("Built-in profiles:");
     for (name, _) in BUILTIN {
         let d = load::load(name)
             .map(|l| l.profile.meta.description.unwrap_or_default())
             .unwrap_or_default();
-        println!("  {name:<20} {d}");
+        outln!("  {name:<20} {d}");
     }
     let user = load::user_profiles();
     if let Some(dir) = load::user_dir() {
-        println!("User profiles ({}):", dir.display());
+        outln!("User profiles ({}):", dir.display());
     }
     if user.is_empty() {
-        println!("  (none)");
+        outln!("  (none)");
     }
     for (name, path) in user {
         let note = if BUILTIN.iter().any(|(b, _)| *b == name) {
@@ -85,7 +86,7 @@ fn list() -> Result<i32> {
         } else {
             ""
         };
-        println!("  {name:<20} {}{note}", path.display());
+        outln!("  {name:<20} {}{note}", path.display());
     }
     Ok(0)
 }
@@ -116,9 +117,9 @@ fn resolved_json(spec: &str) -> Result<Value> {
 fn show(spec: &str, json: bool) -> Result<i32> {
     let v = resolved_json(spec)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        print!(
+        out!(
             "{}",
             toml::to_string_pretty(&v).context("cannot render as TOML")?
         );
@@ -152,12 +153,12 @@ fn diff(a: &str, b: &str) -> Result<i32> {
     let (mut fa, mut fb) = (BTreeSet::new(), BTreeSet::new());
     flatten("", &resolved_json(a)?, &mut fa);
     flatten("", &resolved_json(b)?, &mut fb);
-    println!("--- {a}\n+++ {b}");
+    outln!("--- {a}\n+++ {b}");
     for line in fa.difference(&fb) {
-        println!("- {line}");
+        outln!("- {line}");
     }
     for line in fb.difference(&fa) {
-        println!("+ {line}");
+        outln!("+ {line}");
     }
     Ok(if fa == fb { 0 } else { 1 })
 }
@@ -176,7 +177,7 @@ fn validate(file: &std::path::Path) -> Result<i32> {
     for g in l.profile.group_names() {
         groups::get(&g).with_context(|| format!("{}: security.groups", file.display()))?;
     }
-    println!("{}: valid (profile '{}')", file.display(), l.name);
+    outln!("{}: valid (profile '{}')", file.display(), l.name);
     Ok(0)
 }
 
@@ -184,13 +185,13 @@ fn show_groups(name: Option<&str>) -> Result<i32> {
     match name {
         Some(n) => {
             let g = groups::get(n)?;
-            println!("[groups.{n}]");
-            print!("{}", toml::to_string_pretty(g)?);
+            outln!("[groups.{n}]");
+            out!("{}", toml::to_string_pretty(g)?);
         }
         None => {
             for (n, g) in groups::all()? {
                 let tag = if g.required { " (always on)" } else { "" };
-                println!("{n:<26} {}{tag}", g.description);
+                outln!("{n:<26} {}{tag}", g.description);
             }
         }
     }

@@ -7,6 +7,7 @@ use sandbox::{Feature, SupportInfo};
 
 use crate::cli::SetupArgs;
 use crate::commands::EXIT_NONO_ERROR;
+use crate::out::outln;
 
 fn yes(b: bool) -> &'static str {
     if b {
@@ -19,13 +20,13 @@ fn yes(b: bool) -> &'static str {
 pub fn run(args: &SetupArgs) -> Result<i32> {
     let s = SupportInfo::detect();
     let abi = s.landlock.kernel_abi;
-    println!("nono {}", env!("CARGO_PKG_VERSION"));
-    println!("Platform:  linux ({})", s.arch);
-    println!("Kernel:    {}", s.kernel_release);
+    outln!("nono {}", env!("CARGO_PKG_VERSION"));
+    outln!("Platform:  linux ({})", s.arch);
+    outln!("Kernel:    {}", s.kernel_release);
     if abi == 0 {
-        println!("Landlock:  not available (not built in, or not in the lsm= boot list)");
+        outln!("Landlock:  not available (not built in, or not in the lsm= boot list)");
     } else {
-        println!("Landlock:  ABI {abi}");
+        outln!("Landlock:  ABI {abi}");
     }
     let features = [
         Feature::Filesystem,
@@ -37,25 +38,25 @@ pub fn run(args: &SetupArgs) -> Result<i32> {
         Feature::AbstractUnixScope,
     ];
     for f in features {
-        println!(
+        outln!(
             "  {:<48} {} (ABI {})",
             f.describe(),
             yes(s.landlock.supports(f)),
             f.min_abi()
         );
     }
-    println!("seccomp:");
-    println!(
+    outln!("seccomp:");
+    outln!(
         "  {:<48} {}",
         "filters (syscall denials, socket families)",
         yes(s.seccomp_filter)
     );
-    println!(
+    outln!(
         "  {:<48} {}",
         "user notification (brokered operations)",
         yes(s.seccomp_user_notif)
     );
-    println!(
+    outln!(
         "  {:<48} {}",
         "unprivileged user namespaces (network isolation)",
         yes(s.user_namespaces)
@@ -66,24 +67,24 @@ pub fn run(args: &SetupArgs) -> Result<i32> {
         .all(|f| s.landlock.supports(*f))
         && s.seccomp_filter;
     let block_net = default_seal && s.landlock.supports(Feature::TcpRules);
-    println!("Protections enforceable here:");
-    println!(
+    outln!("Protections enforceable here:");
+    outln!(
         "  {:<48} {}",
         "default seal (nono run / nono wrap)",
         yes(default_seal)
     );
-    println!("  {:<48} {}", "--block-net", yes(block_net));
+    outln!("  {:<48} {}", "--block-net", yes(block_net));
     let contained = if s.user_namespaces || nix::unistd::geteuid().is_root() {
         "network namespace (loopback only)"
     } else {
         "Landlock + seccomp only (no user namespaces; warned at run)"
     };
-    println!(
+    outln!(
         "  {:<48} {}",
         "proxy mode containment",
         if block_net { contained } else { "no" }
     );
-    println!(
+    outln!(
         "  {:<48} {}",
         "SysV IPC isolation",
         crate::launch::sysv::for_setup(nix::unistd::geteuid().is_root(), s.user_namespaces)
@@ -93,13 +94,13 @@ pub fn run(args: &SetupArgs) -> Result<i32> {
         "session owns its processes (nono run)"
     );
     if !args.check_only {
-        println!("(no files created; profile generation arrives with user profiles)");
+        outln!("(no files created; profile generation arrives with user profiles)");
     }
     if default_seal {
-        println!("Status: ready");
+        outln!("Status: ready");
         Ok(0)
     } else {
-        println!(
+        outln!(
             "Status: this kernel cannot enforce nono's default seal; nono run will refuse to start"
         );
         Ok(EXIT_NONO_ERROR)

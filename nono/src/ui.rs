@@ -1,8 +1,11 @@
-//! Messages to the user. Errors always print; warnings unless `--silent`;
-//! info at `-v` and up. Everything goes to stderr so the command's own
-//! stdout stays clean.
+//! Messages to the user. Errors always print; warnings and notes unless
+//! `--silent`; info at `-v` and up. Everything goes to stderr so the
+//! command's own stdout stays clean, through [`crate::stderr`], which never
+//! panics or stalls on a closed or slow stderr.
 
 use std::sync::atomic::{AtomicU8, Ordering};
+
+use crate::stderr;
 
 static LEVEL: AtomicU8 = AtomicU8::new(1);
 
@@ -17,18 +20,25 @@ pub fn verbosity() -> u8 {
 }
 
 pub fn error(msg: impl std::fmt::Display) {
-    eprintln!("nono: {msg}");
+    stderr::line(&format!("nono: {msg}"));
 }
 
 pub fn warn(msg: impl std::fmt::Display) {
     if LEVEL.load(Ordering::Relaxed) >= 1 {
-        eprintln!("nono: warning: {msg}");
+        stderr::line(&format!("nono: warning: {msg}"));
+    }
+}
+
+/// A plain status line (e.g. "wrote FILE"), unless `--silent`.
+pub fn note(msg: impl std::fmt::Display) {
+    if LEVEL.load(Ordering::Relaxed) >= 1 {
+        stderr::line(&msg.to_string());
     }
 }
 
 pub fn info(msg: impl std::fmt::Display) {
     if LEVEL.load(Ordering::Relaxed) >= 2 {
-        eprintln!("nono: {msg}");
+        stderr::line(&format!("nono: {msg}"));
     }
 }
 

@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::cli::WhyArgs;
 use crate::launch::POLICY_ENV;
+use crate::out::outln;
 use crate::policy::decide::{self, Answer, Op, View};
 use crate::policy::decide_host;
 use crate::policy::resolve::{self, Materialize, WorkdirConsent};
@@ -95,23 +96,23 @@ fn scope_answer(scope: &str) -> Result<Answer> {
 
 fn print(a: &Answer, json: bool) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string(a)?);
+        outln!("{}", serde_json::to_string(a)?);
         return Ok(());
     }
-    println!("{}", a.status.to_uppercase());
+    outln!("{}", a.status.to_uppercase());
     if let Some(p) = &a.path {
-        println!("  Path: {} ({})", p.display(), a.op.unwrap_or("read"));
+        outln!("  Path: {} ({})", p.display(), a.op.unwrap_or("read"));
     }
-    println!("  Reason: {}", a.reason);
+    outln!("  Reason: {}", a.reason);
     if let Some(c) = &a.category {
-        println!("  Category: {c}");
+        outln!("  Category: {c}");
     }
     if let Some(g) = &a.granted_by {
-        println!("  Granted by: {g}");
+        outln!("  Granted by: {g}");
     }
-    println!("  Details: {}", a.details);
+    outln!("  Details: {}", a.details);
     if let Some(s) = &a.suggestion {
-        println!("  To allow: {s}");
+        outln!("  To allow: {s}");
     }
     Ok(())
 }

@@ -181,16 +181,23 @@ impl CapabilitySet {
 
     /// The filesystem grants, merged: one entry per (path, kind) with the union of modes.
     pub fn grants(&self) -> Vec<FsGrant> {
-        let mut merged: Vec<FsGrant> = Vec::new();
+        // A map, not a scan per grant: policies reach tens of thousands.
+        let mut by_key: std::collections::BTreeMap<(&Path, GrantKind), AccessMode> =
+            std::collections::BTreeMap::new();
         for g in &self.grants {
-            match merged
-                .iter_mut()
-                .find(|m| m.path == g.path && m.kind == g.kind)
-            {
-                Some(m) => m.mode = m.mode.union(g.mode),
-                None => merged.push(g.clone()),
-            }
+            by_key
+                .entry((g.path.as_path(), g.kind))
+                .and_modify(|m| *m = m.union(g.mode))
+                .or_insert(g.mode);
         }
+        let mut merged: Vec<FsGrant> = by_key
+            .into_iter()
+            .map(|((path, kind), mode)| FsGrant {
+                path: path.to_path_buf(),
+                mode,
+                kind,
+            })
+            .collect();
         merged.sort();
         merged
     }

@@ -187,6 +187,7 @@ pub fn run(action: &str, args: &[String]) -> ! {
         "attempt-batch" => attempt_batch(arg(args, 2)),
         "race-open" => race_open(arg(args, 2), arg(args, 3), arg(args, 4)),
         "open-loop" => open_loop(arg(args, 2), arg(args, 3)),
+        "chmod-loop" => chmod_loop(arg(args, 2), arg(args, 3)),
         _ => {
             // Returns only when the action is not one of its own.
             crate::probe_net_ipc::run(action, args);
@@ -447,4 +448,14 @@ fn open_loop(path: &str, n: &str) -> ! {
     }
     println!("OK {} ns/open", start.elapsed().as_nanos() / n as u128);
     exit(0)
+}
+
+/// chmod `path` `n` times (each one a brokered call); report how many failed.
+fn chmod_loop(path: &str, n: &str) -> ! {
+    use std::os::unix::fs::PermissionsExt;
+    let n: u64 = n.parse().unwrap_or_else(|_| exit(2));
+    let failed = (0..n)
+        .filter(|_| std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).is_err())
+        .count();
+    ok(format!("failed={failed}"))
 }

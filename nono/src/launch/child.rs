@@ -22,6 +22,13 @@ pub fn seal_and_exec(plan: &Plan) -> i32 {
         ui::error(e);
         return EXIT_NONO_ERROR;
     }
+    // As a shell leaves them: SIGPIPE default (Rust's runtime ignores it),
+    // nothing blocked. Last, so nono's own messages above cannot be
+    // ended by SIGPIPE.
+    if let Err(e) = sandbox::exec::default_signals() {
+        ui::error(format!("cannot reset signal handling: {e}"));
+        return EXIT_NONO_ERROR;
+    }
     let Err(errno) = nix::unistd::execve(&plan.program, &plan.argv, &plan.env);
     exec_failure(plan, errno)
 }

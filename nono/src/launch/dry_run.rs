@@ -4,12 +4,13 @@ use sandbox::NetworkPolicy;
 
 use super::plan::Plan;
 use crate::grants::Source;
+use crate::out::outln;
 use crate::ui;
 
 pub fn print(plan: &Plan) {
     let p = &plan.policy;
-    println!("Capabilities that would be granted:");
-    println!(
+    outln!("Capabilities that would be granted:");
+    outln!(
         "  profile: {} ({})",
         p.profile.name,
         p.profile.origin.describe()
@@ -19,82 +20,85 @@ pub fn print(plan: &Plan) {
         .iter()
         .filter(|g| !matches!(g.source, Source::Group(_)))
     {
-        println!(
+        outln!(
             "  [{}] {}  ({})",
             g.mode.short(),
             g.path.display(),
             g.source.describe()
         );
     }
-    println!("  [rw] $TMPDIR (private to the session)");
+    outln!("  [rw] $TMPDIR (private to the session)");
     let from_groups = p
         .grants
         .iter()
         .filter(|g| matches!(g.source, Source::Group(_)))
         .count();
-    println!(
+    outln!(
         "  [..] {from_groups} paths from groups: {}",
         p.groups.join(", ")
     );
     let active = p.active_protections();
-    println!(
+    outln!(
         "  [protected] {} paths stay denied even inside grants",
         active.len()
     );
     if p.rules.len() != p.grants.len() {
-        println!(
+        outln!(
             "  (grants containing protected paths are expanded around them: {} rules)",
             p.rules.len()
         );
     }
     for b in &p.bypass {
-        println!("  [bypass] {}", b.display());
+        outln!("  [bypass] {}", b.display());
     }
     match p.network {
-        NetworkPolicy::Allowed => println!("  [net] allowed"),
-        NetworkPolicy::Blocked | NetworkPolicy::UnixOnly => println!("  [net] blocked"),
-        NetworkPolicy::TcpPorts => match &plan.network.proxy {
-            Some(px) => {
-                println!("  [net] through the nono proxy only");
-                println!(
-                    "  [proxy] {} host rule(s); containment: {}",
-                    px.hosts.len(),
-                    match &px.containment {
-                        crate::network::Containment::Namespace => "network namespace".to_string(),
-                        crate::network::Containment::Landlock(why) =>
-                            format!("Landlock + seccomp ({why})"),
+        NetworkPolicy::Allowed => outln!("  [net] allowed"),
+        NetworkPolicy::Blocked | NetworkPolicy::UnixOnly => outln!("  [net] blocked"),
+        NetworkPolicy::TcpPorts => {
+            match &plan.network.proxy {
+                Some(px) => {
+                    outln!("  [net] through the nono proxy only");
+                    outln!(
+                        "  [proxy] {} host rule(s); containment: {}",
+                        px.hosts.len(),
+                        match &px.containment {
+                            crate::network::Containment::Namespace =>
+                                "network namespace".to_string(),
+                            crate::network::Containment::Landlock(why) =>
+                                format!("Landlock + seccomp ({why})"),
+                        }
+                    );
+                    // The proxy's own parser and matcher (`ipc::hostrules`).
+                    if let Ok(rules) = ipc::hostrules::Allowlist::parse(&px.hosts) {
+                        for d in rules.describe() {
+                            outln!("  [host] {d}");
+                        }
                     }
-                );
-                // The proxy's own parser and matcher (`ipc::hostrules`).
-                if let Ok(rules) = ipc::hostrules::Allowlist::parse(&px.hosts) {
-                    for d in rules.describe() {
-                        println!("  [host] {d}");
-                    }
-                }
-                println!(
+                    outln!(
                     "  [host] always denied: cloud metadata and link-local addresses; loopback and \
                      private addresses only at an address:port allowed literally"
                 );
-                for r in &px.routes {
-                    println!(
+                    for r in &px.routes {
+                        outln!(
                         "  [credential] {} -> {} (key from {}; the agent gets {} and a phantom {})",
                         r.route.name, r.route.upstream, r.item.reference, r.base_url_var, r.env_var
                     );
+                    }
                 }
+                None => outln!("  [net] TCP only, on ports {:?}", plan.network.open_ports),
             }
-            None => println!("  [net] TCP only, on ports {:?}", plan.network.open_ports),
-        },
+        }
     }
-    println!("  [ipc] SysV IPC: {}", super::sysv::describe(plan.sysv));
+    outln!("  [ipc] SysV IPC: {}", super::sysv::describe(plan.sysv));
     let profile = &plan.policy.profile.profile;
     for (k, v) in &profile.env_paths {
-        println!("  [env] {k}={v} (profile env_paths)");
+        outln!("  [env] {k}={v} (profile env_paths)");
     }
     for (inside, outside) in &profile.mirror_files {
-        println!("  [fs] {inside} mirrors {outside} (copied in before, changes copied back after; profile mirror_files)");
+        outln!("  [fs] {inside} mirrors {outside} (copied in before, changes copied back after; profile mirror_files)");
     }
     if let Some(c) = &profile.codex {
-        println!(
+        outln!(
             "  [env] CODEX_HOME=<per-session copy of {}/config.toml with Codex's own sandbox off{}, other entries linked>",
             c.home,
             if plan.network.proxy.iter().flat_map(|p| &p.routes).any(|r| r.route.name == "openai") {
@@ -105,7 +109,7 @@ pub fn print(plan: &Plan) {
         );
     }
     if !plan.credentials.is_empty() {
-        println!(
+        outln!(
             "  Would inject {} secret(s) as environment variables",
             plan.credentials.len()
         );
@@ -115,20 +119,20 @@ pub fn print(plan: &Plan) {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    println!("Would execute: {}", cmd.join(" "));
+    outln!("Would execute: {}", cmd.join(" "));
     if ui::verbosity() >= 1 {
-        println!("Rules given to Landlock:");
+        outln!("Rules given to Landlock:");
         for g in &p.rules {
-            println!(
+            outln!(
                 "  [{}] {}  ({})",
                 g.mode.short(),
                 g.path.display(),
                 g.source.describe()
             );
         }
-        println!("Protected paths:");
+        outln!("Protected paths:");
         for pr in &active {
-            println!("  {}  ({}, {})", pr.path.display(), pr.category, pr.origin);
+            outln!("  {}  ({}, {})", pr.path.display(), pr.category, pr.origin);
         }
         print_enforcement(plan);
     }
@@ -137,7 +141,7 @@ pub fn print(plan: &Plan) {
 fn print_enforcement(plan: &Plan) {
     let support = sandbox::SupportInfo::detect();
     let abi = support.landlock.kernel_abi;
-    println!("Landlock: kernel ABI {abi}");
+    outln!("Landlock: kernel ABI {abi}");
     for f in [
         sandbox::Feature::Filesystem,
         sandbox::Feature::Refer,
@@ -154,9 +158,9 @@ fn print_enforcement(plan: &Plan) {
             (false, true) => "not requested",
             (false, false) => "not requested, not supported",
         };
-        println!("  {:<48} {state}", f.describe());
+        outln!("  {:<48} {state}", f.describe());
     }
-    println!(
+    outln!(
         "seccomp: {}",
         if support.seccomp_filter {
             "filter enforced"

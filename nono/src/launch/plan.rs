@@ -378,6 +378,22 @@ impl Plan {
     }
 }
 
+/// The launch request in a sealed memory file for the broker, and its
+/// size. Any plan the kernel could exec fits; above `ipc::MAX_PLAN` the
+/// message names the limit and what to do.
+pub fn seal_launch(spec: &ipc::broker::LaunchSpec) -> Result<(std::os::fd::OwnedFd, u64)> {
+    match ipc::broker::seal_plan(spec) {
+        Ok(sealed) => Ok(sealed),
+        Err(ipc::IpcError::PayloadTooLarge(n, max)) => bail!(
+            "the launch plan (command line, environment and {} filesystem rules) is {} MiB, over nono's {} MiB limit for it; grant parent directories instead of many single paths, or start the command with a smaller environment",
+            spec.caps.grants.len(),
+            n >> 20,
+            max >> 20
+        ),
+        Err(e) => Err(e).context("cannot hand the launch plan to the broker"),
+    }
+}
+
 /// Profile `mirror_files`: bring each copy up to date. A mirror that
 /// cannot be made safely is skipped with a warning (the agent then starts
 /// without the user's state; nothing is widened).

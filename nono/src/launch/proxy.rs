@@ -206,11 +206,17 @@ pub fn start(plan: &mut Plan, broker: &BrokerFront) -> Result<Option<Running>> {
     let forward_addrs: Vec<SocketAddr> = forwards.iter().map(|f| f.listen).collect();
     let mut fds = vec![listen_fd.as_fd()];
     fds.extend(forward_fds.iter().map(|f| f.as_fd()));
-    chan.send(
+    match chan.send(
         &ProxyRequest::Configure(Box::new(config(&px, &trust, forwards))),
         &fds,
-    )
-    .map_err(|_| died(&mut child))?;
+    ) {
+        Ok(()) => {}
+        Err(ipc::IpcError::FrameTooLarge(n)) => {
+            let _ = died(&mut child);
+            bail!("the proxy configuration ({} hosts) is {n} bytes, over the {}-byte limit of one message to nono-proxy; allow fewer hosts, e.g. one '*.example.com' instead of many subdomains", px.hosts.len(), ipc::MAX_FRAME);
+        }
+        Err(_) => return Err(died(&mut child)),
+    }
     drop(fds);
     drop((listen_fd, forward_fds));
     if let Some(k) = keyholder_end {

@@ -54,6 +54,8 @@ pub fn run(mut plan: Plan) -> Result<i32> {
     // Second line behind the broker's own subreaping: if the broker dies,
     // what the agent left behind is re-parented here, not to init.
     sandbox::reap::become_subreaper().map_err(anyhow::Error::msg)?;
+    // A stderr nobody reads must not stall the loop below (and the agent).
+    crate::stderr::queue();
     let (keyholder_end, broker_creds) = ipc::socketpair::<CredentialMessage, NoReply>()?;
     let mut cmd = Command::new(&broker_exe);
     cmd.env_clear();
@@ -126,12 +128,11 @@ fn session(
             .context("the broker (nono-broker) ended unexpectedly")?;
         relay = Some(super::pty::Relay::start(pty));
     }
+    let (sealed, size) = super::plan::seal_launch(&plan.launch_spec(&extra_env))?;
     front
-        .send(
-            &BrokerRequest::Launch(Box::new(plan.launch_spec(&extra_env))),
-            &[],
-        )
+        .send(&BrokerRequest::Launch { size }, &[sealed.as_fd()])
         .context("the broker (nono-broker) ended unexpectedly")?;
+    drop(sealed);
     if plan.credentials.is_empty() {
         drop(creds);
     } else {

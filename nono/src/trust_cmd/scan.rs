@@ -21,8 +21,6 @@ use crate::ui;
 
 /// Where the session's write protections come from.
 const ORIGIN: &str = "nono trust";
-/// More sandbox rules than this for the protections are not added.
-const MAX_EXTRA_RULES: usize = 1024;
 
 /// Run the scan; `Ok(Err(code))` means the launch must stop (reported).
 pub fn before_launch(
@@ -175,19 +173,6 @@ fn protect_paths(policy: &mut Policy, paths: Vec<PathBuf>) -> Result<()> {
     }
     let (rules, expanded) =
         protect::apply(&policy.grants, &policy.active_protections(), &policy.bypass)?;
-    let added = rules.len().saturating_sub(policy.rules.len());
-    if added > MAX_EXTRA_RULES {
-        // Each expanded directory becomes one rule per entry; past this the
-        // launch request outgrows the broker's frame limit.
-        policy.protections.retain(|p| p.origin != ORIGIN);
-        ui::warn(format!(
-            "the signed instruction files stay writable for this session: protecting them would \
-             take {added} more \
-             sandbox rules (limit {MAX_EXTRA_RULES}); the next launch still \
-             refuses any that changed. Grant fewer directories or use --skip-dir to reduce them"
-        ));
-        return Ok(());
-    }
     policy.rules = rules;
     policy.expanded = expanded;
     Ok(())
