@@ -31,6 +31,8 @@ pub enum Command {
     Run(RunArgs),
     /// Apply the sandbox and exec into the command; no nono process remains.
     Wrap(RunArgs),
+    /// Start an interactive shell inside the sandbox (supervised, as run).
+    Shell(ShellArgs),
     /// Verify installation and report what this kernel can enforce.
     Setup(SetupArgs),
     /// Explain why a path, host or scope is allowed or denied.
@@ -112,6 +114,17 @@ pub struct RunArgs {
         value_name = "COMMAND"
     )]
     pub command: Vec<OsString>,
+}
+
+/// `nono shell`: the flags of `run`, plus the shell to start.
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// Override the shell binary (default: $SHELL, else /bin/sh).
+    #[arg(long, value_name = "PATH")]
+    pub shell: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Filesystem grants.

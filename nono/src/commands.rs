@@ -29,6 +29,7 @@ fn dispatch() -> i32 {
     let result = match cli.command {
         Command::Run(args) => launch::launch(args, Mode::Run),
         Command::Wrap(args) => launch::launch(args, Mode::Wrap),
+        Command::Shell(args) => launch::shell(args),
         Command::Setup(args) => setup::run(&args),
         Command::Why(args) => why::run(args),
         Command::Profile(cmd) => profile_cmd::run(cmd),

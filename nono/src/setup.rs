@@ -89,7 +89,7 @@ pub fn run(args: &SetupArgs) -> Result<i32> {
         "SysV IPC isolation",
         crate::launch::sysv::for_setup(nix::unistd::geteuid().is_root(), s.user_namespaces)
     );
-    println!(
+    outln!(
         "  {:<48} subreaper: every descendant killed when the session ends (nono wrap: none)",
         "session owns its processes (nono run)"
     );

@@ -107,3 +107,11 @@ pub fn finish() {
     drop(q.tx);
     let _ = q.done.recv_timeout(DRAIN_TIMEOUT);
 }
+
+/// `eprintln!` that never panics and never blocks the supervisor (see
+/// [`line`]).
+macro_rules! errln {
+    ($($arg:tt)*) => { $crate::stderr::line(&format!($($arg)*)) };
+}
+
+pub(crate) use errln;

@@ -173,7 +173,16 @@ fn informational_commands_end_quietly_with_141_on_a_closed_stdout() {
             .expect("spawn nono");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(141), "nono {args:?}: {stderr}");
-        assert!(stderr.is_empty(), "nono {args:?} said: {stderr}");
+        // Nothing about the closed pipe: no panic, no error; only `-v`
+        // runs may say what they decided.
+        let verbose = args.contains(&"-v");
+        assert!(
+            (stderr.is_empty() || verbose)
+                && stderr.lines().all(|l| l.starts_with("nono: "))
+                && !stderr.contains("anicked")
+                && !stderr.to_lowercase().contains("broken pipe"),
+            "nono {args:?} said: {stderr}"
+        );
         // The same commands still succeed when stdout is read.
         let ok = nono_cmd(args).stdin(Stdio::null()).output().expect("spawn");
         assert!(!ok.stdout.is_empty(), "nono {args:?} printed nothing");

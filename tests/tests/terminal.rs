@@ -131,3 +131,28 @@ fn ctrl_c_reaches_only_the_agent_and_the_proxy_keeps_serving() {
     assert_eq!(code, Some(0), "{screen}");
     assert!(!screen.contains("ended unexpectedly"), "{screen}");
 }
+
+#[test]
+fn nono_shell_starts_the_users_shell_with_a_marked_prompt() {
+    for shell in ["/bin/bash", "/bin/sh"] {
+        let mut c = Command::new(nono_bin());
+        c.args(["shell", "-s", "--allow-cwd"]).env("SHELL", shell);
+        let mut t = Term::spawn(c);
+        t.expect("(nono) ", LIMIT);
+        t.type_in(b"echo inside=$NONO_SHELL; exit 4\r");
+        let (code, screen) = t.finish(LIMIT);
+        assert_eq!(code, Some(4), "{shell}: {screen}");
+        assert!(screen.contains("inside=1"), "{shell}: {screen}");
+    }
+    // --shell overrides $SHELL; a command is refused.
+    let mut c = Command::new(nono_bin());
+    c.args(["shell", "-s", "--shell", "/bin/sh"])
+        .env("SHELL", "/bin/false");
+    let mut t = Term::spawn(c);
+    t.expect("(nono) $ ", LIMIT);
+    t.type_in(b"exit 0\r");
+    assert_eq!(t.finish(LIMIT).0, Some(0));
+    let r = nono_e2e::nono(&["shell", "--", "true"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(r.stderr.contains("nono shell takes no command"), "{r:?}");
+}

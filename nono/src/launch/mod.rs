@@ -15,6 +15,7 @@ mod plan;
 mod proxy;
 mod pty;
 mod session;
+mod shell;
 mod supervise;
 pub mod sysv;
 mod unix;
@@ -45,7 +46,25 @@ impl Mode {
     }
 }
 
-pub fn launch(mut args: RunArgs, mode: Mode) -> Result<i32> {
+/// `nono shell`: `run` with the user's shell and a marked prompt.
+pub fn shell(args: crate::cli::ShellArgs) -> Result<i32> {
+    let mut run = args.run;
+    if !run.command.is_empty() {
+        bail!("nono shell takes no command; to run one, use nono run -- <COMMAND>");
+    }
+    run.command = vec![shell::program(args.shell)];
+    launch_with(run, Mode::Run, shell::prepare)
+}
+
+pub fn launch(args: RunArgs, mode: Mode) -> Result<i32> {
+    launch_with(args, mode, |_| Ok(()))
+}
+
+fn launch_with(
+    mut args: RunArgs,
+    mode: Mode,
+    adjust: impl FnOnce(&mut Plan) -> Result<()>,
+) -> Result<i32> {
     crate::envconfig::apply(&mut args.policy)?;
     crate::envconfig::apply_proxy(&mut args.proxy)?;
     later::check(&args.later, &args.proxy, mode)?;
@@ -62,10 +81,13 @@ pub fn launch(mut args: RunArgs, mode: Mode) -> Result<i32> {
             mode.name()
         );
     }
-    let plan = match Plan::build(&args, mode)? {
+    let mut plan = match Plan::build(&args, mode)? {
         Ok(plan) => plan,
         Err(code) => return Ok(code),
     };
+    if !args.dry_run {
+        adjust(&mut plan)?;
+    }
     if args.dry_run {
         dry_run::print(&plan);
         return Ok(0);

@@ -2,6 +2,8 @@
 //! a keystore key (`--key`/`--id NAME`, `keystore://NAME`), whose private
 //! half must stay in `nono-keyholder`.
 
+use crate::out::{out, outln};
+use crate::stderr::errln;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -100,11 +102,11 @@ pub fn keygen(source: &KeySource, force: bool) -> Result<i32> {
     })?;
     f.write_all(pem.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    eprintln!(
+    errln!(
         "Generated an ECDSA P-256 key pair: {} (private, mode 0600)",
         path.display()
     );
-    println!("{}", keys::public_key_base64(&key.public_key_der()));
+    outln!("{}", keys::public_key_base64(&key.public_key_der()));
     Ok(0)
 }
 
@@ -112,9 +114,9 @@ pub fn keygen(source: &KeySource, force: bool) -> Result<i32> {
 pub fn export(source: &KeySource, pem: bool) -> Result<i32> {
     let der = source.public_key_der()?;
     if pem {
-        print!("{}", keys::public_key_pem(&der)?);
+        out!("{}", keys::public_key_pem(&der)?);
     } else {
-        println!("{}", keys::public_key_base64(&der));
+        outln!("{}", keys::public_key_base64(&der));
     }
     Ok(0)
 }

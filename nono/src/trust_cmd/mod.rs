@@ -16,6 +16,7 @@ use trust::policy::FILE_NAME;
 use trust::TrustPolicy;
 
 use crate::cli::TrustCommand;
+use crate::out::outln;
 use check::Finding;
 use keys::KeySource;
 
@@ -151,7 +152,7 @@ fn verify(files: Vec<PathBuf>, all: bool, policy_path: Option<&Path>) -> Result<
         .map(|(root, f)| check::file(root, f, &policy))
         .collect();
     for f in &findings {
-        println!("{}: {}", f.rel, f.describe());
+        outln!("{}: {}", f.rel, f.describe());
     }
     Ok(if findings.iter().all(Finding::is_verified) {
         0
@@ -191,12 +192,12 @@ fn list(json: bool) -> Result<i32> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
     } else if findings.is_empty() {
-        println!("no instruction files under {}", dir.display());
+        outln!("no instruction files under {}", dir.display());
     } else {
         for f in &findings {
-            println!("{:<40} {}", f.rel, f.describe());
+            outln!("{:<40} {}", f.rel, f.describe());
         }
     }
     Ok(0)

@@ -17,6 +17,7 @@ use crate::commands::EXIT_NONO_ERROR;
 use crate::grants::Source;
 use crate::policy::protect::{self, canonical_lenient, Denied, Protection};
 use crate::policy::resolve::Policy;
+use crate::stderr::errln;
 use crate::ui;
 
 /// Where the session's write protections come from.
@@ -30,7 +31,7 @@ pub fn before_launch(
     policy: &mut Policy,
 ) -> Result<Result<(), i32>> {
     if override_ {
-        eprintln!(
+        errln!(
             "nono: WARNING: --trust-override: instruction files are NOT verified for this session; \
              unsigned or tampered files reach the command (development and testing only)"
         );
@@ -56,11 +57,11 @@ pub fn before_launch(
     if !failed.is_empty() {
         match eff.enforcement {
             Enforcement::Deny => {
-                eprintln!("FATAL: instruction files failed trust verification");
+                errln!("FATAL: instruction files failed trust verification");
                 for f in &failed {
-                    eprintln!("  {} ({})", shown(&f.path, workdir), f.reason());
+                    errln!("  {} ({})", shown(&f.path, workdir), f.reason());
                 }
-                eprintln!("nono: sign them (nono trust sign), or pass --trust-override (development only)");
+                errln!("nono: sign them (nono trust sign), or pass --trust-override (development only)");
                 return Ok(Err(EXIT_NONO_ERROR));
             }
             Enforcement::Warn => {

@@ -10,6 +10,8 @@ use trust::{bundle, keys as tkeys, Publisher, Purpose, Subject, TrustPolicy};
 
 use super::keys::KeySource;
 use super::{anchor, cwd, discover, named, patterns_policy};
+use crate::out::outln;
+use crate::stderr::errln;
 use crate::ui;
 
 /// `nono trust init`: a policy trusting the key, listing the instruction
@@ -61,7 +63,7 @@ pub fn init(
     let policy = TrustPolicy::new(publisher, includes);
     std::fs::write(&path, policy.to_json()?)
         .with_context(|| format!("cannot write {}", path.display()))?;
-    println!(
+    outln!(
         "Created {} (publisher {}, {} instruction file(s))",
         path.display(),
         policy.publishers[0].name,
@@ -72,7 +74,7 @@ pub fn init(
     } else {
         "nono trust sign-policy"
     };
-    eprintln!("Next: sign it with {next}");
+    errln!("Next: sign it with {next}");
     Ok(0)
 }
 
@@ -127,7 +129,7 @@ pub fn files(
         )?;
         let out = anchor::sidecar(one);
         write_bundle(&out, &b)?;
-        println!(
+        outln!(
             "Signed {} with key {key_id}: {}",
             one.display(),
             out.display()
@@ -153,7 +155,7 @@ pub fn files(
     let b = bundle::sign(subjects, Purpose::InstructionFile, &key_id, signer.as_ref())?;
     let out = dir.join(MULTI_BUNDLE);
     write_bundle(&out, &b)?;
-    println!(
+    outln!(
         "Signed {} files with key {key_id}: {}",
         targets.len(),
         out.display()
@@ -185,7 +187,7 @@ pub fn policy(source: &KeySource, path: Option<PathBuf>, user: bool) -> Result<i
     )?;
     let out = anchor::sidecar(&path);
     write_bundle(&out, &b)?;
-    println!(
+    outln!(
         "Signed {} with key {key_id}: {}",
         path.display(),
         out.display()
