@@ -97,6 +97,12 @@ pub struct RunArgs {
     #[command(flatten)]
     pub later: LaterArgs,
 
+    /// Stop the command if it has not entered its full-screen interface
+    /// (the terminal's alternate screen) within SECS seconds; 0 turns the
+    /// check off (the default). Needs a terminal; not for nono wrap.
+    #[arg(long, env = "NONO_STARTUP_TIMEOUT", value_name = "SECS")]
+    pub startup_timeout: Option<u64>,
+
     /// Skip the pre-exec trust scan of instruction files (development and
     /// testing only: unsigned or tampered files reach the command).
     #[arg(long)]

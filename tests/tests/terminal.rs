@@ -156,3 +156,42 @@ fn nono_shell_starts_the_users_shell_with_a_marked_prompt() {
     assert_eq!(r.code, Some(1), "{r:?}");
     assert!(r.stderr.contains("nono shell takes no command"), "{r:?}");
 }
+
+#[test]
+fn startup_timeout_stops_a_command_that_never_draws_its_interface() {
+    // A banner is not an interface: stopped after 1 s (SIGTERM: 143).
+    let mut c = nono(&[
+        "--startup-timeout",
+        "1",
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo banner; sleep 30",
+    ]);
+    c.env_remove("NONO_STARTUP_TIMEOUT");
+    let t = Term::spawn(c);
+    let start = std::time::Instant::now();
+    let (code, screen) = t.finish(LIMIT);
+    assert_eq!(code, Some(143), "{screen}");
+    assert!(start.elapsed() < Duration::from_secs(10), "{screen}");
+    // nono -s is silent; without it the message names the flag.
+    let mut c = Command::new(nono_bin());
+    c.args(["run", "--", "/bin/sh", "-c", "sleep 30"])
+        .env("NONO_STARTUP_TIMEOUT", "1");
+    let (code, screen) = Term::spawn(c).finish(LIMIT);
+    assert_eq!(code, Some(143), "{screen}");
+    assert!(screen.contains("--startup-timeout"), "{screen}");
+    // Entering the alternate screen in time disarms it.
+    let mut c = nono(&[
+        "--startup-timeout",
+        "1",
+        "--",
+        "/bin/sh",
+        "-c",
+        "printf '\\033[?1049h'; sleep 2; printf '\\033[?1049l'; echo survived",
+    ]);
+    c.env_remove("NONO_STARTUP_TIMEOUT");
+    let (code, screen) = Term::spawn(c).finish(LIMIT);
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("survived"), "{screen}");
+}

@@ -16,6 +16,7 @@ mod proxy;
 mod pty;
 mod session;
 mod shell;
+mod startup;
 mod supervise;
 pub mod sysv;
 mod unix;
@@ -88,6 +89,14 @@ fn launch_with(
     if !args.dry_run {
         adjust(&mut plan)?;
     }
+    plan.startup_timeout = match (args.startup_timeout, mode) {
+        (None | Some(0), _) => None,
+        (Some(_), Mode::Wrap) => {
+            ui::info("--startup-timeout has no effect with nono wrap (no supervisor)");
+            None
+        }
+        (Some(s), Mode::Run) => Some(std::time::Duration::from_secs(s)),
+    };
     if args.dry_run {
         dry_run::print(&plan);
         return Ok(0);

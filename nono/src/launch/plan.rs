@@ -45,6 +45,8 @@ pub struct Plan {
     pub sysv: super::sysv::SysvIpc,
     /// The agent's trust bundle and the session CA alone (proxy mode).
     pub ca_files: Option<(PathBuf, PathBuf)>,
+    /// `--startup-timeout` (`run` only).
+    pub startup_timeout: Option<std::time::Duration>,
     /// The agent's own pseudo-terminal (`run` with a terminal).
     pub pty: Option<super::pty::Pty>,
     /// Profile `mirror_files`, copied back after a `run` session.
@@ -332,6 +334,7 @@ impl Plan {
             codex,
             mirrors,
             pty,
+            startup_timeout: None,
             session,
         }))
     }

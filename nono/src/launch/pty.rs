@@ -75,7 +75,14 @@ pub struct Relay {
     to_agent: Vec<u8>,
     input_open: bool,
     output_open: bool,
+    /// Whether the agent switched to the alternate screen (a full-screen
+    /// interface), and the last bytes seen, for sequences split by reads.
+    alt_screen: bool,
+    tail: Vec<u8>,
 }
+
+/// Escape sequences that switch to the alternate screen.
+const ALT_SCREEN: [&[u8]; 3] = [b"\x1b[?1049h", b"\x1b[?1047h", b"\x1b[?47h"];
 
 impl Relay {
     pub fn start(pty: Pty) -> Relay {
@@ -86,6 +93,8 @@ impl Relay {
             to_agent: Vec::new(),
             input_open: true,
             output_open: true,
+            alt_screen: false,
+            tail: Vec::new(),
         };
         r.raw();
         r
@@ -185,12 +194,30 @@ impl Relay {
                 false
             }
             Ok(n) => {
+                self.watch(&buf[..n]);
                 let mut out = io::stdout().lock();
                 let _ = out.write_all(&buf[..n]).and_then(|()| out.flush());
                 true
             }
             Err(_) => false,
         }
+    }
+
+    fn watch(&mut self, bytes: &[u8]) {
+        if self.alt_screen {
+            return;
+        }
+        self.tail.extend_from_slice(bytes);
+        self.alt_screen = ALT_SCREEN
+            .iter()
+            .any(|seq| self.tail.windows(seq.len()).any(|w| w == *seq));
+        let keep = self.tail.len().saturating_sub(8);
+        self.tail.drain(..keep);
+    }
+
+    /// Whether the agent has entered a full-screen interface.
+    pub fn in_alt_screen(&self) -> bool {
+        self.alt_screen
     }
 
     /// After the agent ended: copy what it wrote last (bounded in time,

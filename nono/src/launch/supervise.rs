@@ -138,6 +138,17 @@ fn session(
     } else {
         credentials::fetch(&plan.credentials, creds, "into the environment")?;
     }
+    let mut watchdog = match (plan.startup_timeout, &relay) {
+        (Some(limit), Some(_)) => Some(super::startup::Watchdog::new(
+            limit,
+            &String::from_utf8_lossy(plan.program.as_bytes()),
+        )),
+        (Some(_), None) => {
+            ui::warn("--startup-timeout needs a terminal (it watches for the full-screen interface); ignored");
+            None
+        }
+        (None, _) => None,
+    };
     let decider = plan.elevation.as_ref().map(|(_, d)| d.clone());
     let mut denials = super::denials::Denials::default();
     let code = supervise(
@@ -147,6 +158,7 @@ fn session(
         Helpers {
             proxy: proxy.as_mut(),
             relay: relay.as_mut(),
+            watchdog: watchdog.as_mut(),
         },
         decider.as_ref(),
         &mut denials,
@@ -168,6 +180,7 @@ fn session(
 struct Helpers<'a> {
     proxy: Option<&'a mut proxy::Running>,
     relay: Option<&'a mut super::pty::Relay>,
+    watchdog: Option<&'a mut super::startup::Watchdog>,
 }
 
 fn supervise(
@@ -181,6 +194,7 @@ fn supervise(
     let Helpers {
         mut proxy,
         mut relay,
+        mut watchdog,
     } = helpers;
     let agent = match front.recv_plain() {
         Ok(BrokerResponse::Started { pid }) => Pid::from_raw(pid),
@@ -211,7 +225,10 @@ fn supervise(
         if let Some(r) = relay.as_deref() {
             fds.extend(r.poll_fds());
         }
-        match poll(&mut fds, PollTimeout::NONE) {
+        let timeout = watchdog
+            .as_deref()
+            .map_or(PollTimeout::NONE, |w| w.poll_timeout());
+        match poll(&mut fds, timeout) {
             Err(nix::errno::Errno::EINTR) => continue,
             r => r.context("poll")?,
         };
@@ -225,6 +242,12 @@ fn supervise(
         drop(fds);
         if let (Some(r), Some((input, output))) = (relay.as_deref_mut(), tty_events) {
             r.on_ready(input, output);
+        }
+        let alt = relay.as_deref().is_some_and(|r| r.in_alt_screen());
+        if let Some(sig) = watchdog.as_deref_mut().and_then(|w| w.check(alt)) {
+            front
+                .send(&BrokerRequest::Signal { signal: sig as i32 }, &[])
+                .context("the broker (nono-broker) ended unexpectedly")?;
         }
         if proxy_ready {
             if let Some(p) = proxy.as_deref_mut() {
