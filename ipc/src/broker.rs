@@ -139,8 +139,12 @@ pub enum BrokerRequest {
     },
     /// Sent with one descriptor, the slave side of a pseudo-terminal the
     /// front end relays: the agent gets it as its controlling terminal (in
-    /// a session of its own) in place of every terminal among its fds 0-2.
-    Terminal,
+    /// a session of its own) and as each of its fds 0-2 marked in `replace`
+    /// (those that are the user's terminal; all three for a detached
+    /// session).
+    Terminal {
+        replace: [bool; 3],
+    },
     /// Start the agent: sent with exactly one descriptor, a sealed memory
     /// file of `size` bytes holding the encoded [`LaunchSpec`].
     Launch {

@@ -18,7 +18,7 @@ pub fn seal_and_exec(
     parent: Pid,
     handoff: UnixStream,
     elevation: bool,
-    terminal: Option<OwnedFd>,
+    terminal: Option<(OwnedFd, [bool; 3])>,
 ) -> i32 {
     // As a shell leaves them: SIGPIPE default (the broker's runtime
     // ignores it), nothing blocked (the broker blocks its signalfd's).
@@ -29,8 +29,8 @@ pub fn seal_and_exec(
     if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != parent {
         return 1;
     }
-    if let Some(tty) = terminal {
-        if let Err(e) = crate::sys::take_terminal(tty) {
+    if let Some((tty, replace)) = terminal {
+        if let Err(e) = crate::sys::take_terminal(tty, replace) {
             say!("nono: cannot give the command its terminal: {e}");
             return 1;
         }

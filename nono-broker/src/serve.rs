@@ -86,7 +86,7 @@ fn on_request(r: &Running) -> Result<(), String> {
             BrokerRequest::Hello { .. }
             | BrokerRequest::Launch { .. }
             | BrokerRequest::Network { .. }
-            | BrokerRequest::Terminal
+            | BrokerRequest::Terminal { .. }
             | BrokerRequest::ElevationAnswer { .. },
         ) => Err("unexpected request while running".into()),
         Err(ipc::IpcError::Closed) => Err("the front end went away; stopping the agent".into()),

@@ -27,15 +27,16 @@ pub struct Launching {
     chan: Channel,
     spec: LaunchSpec,
     caps: CapabilitySet,
-    terminal: Option<OwnedFd>,
+    terminal: Option<(OwnedFd, [bool; 3])>,
 }
 
 pub struct Confined {
     chan: Channel,
     spec: LaunchSpec,
     caps: CapabilitySet,
-    /// The pseudo-terminal's slave side for the agent, if any.
-    terminal: Option<OwnedFd>,
+    /// The pseudo-terminal's slave side for the agent, if any, and which
+    /// of fds 0-2 it replaces.
+    terminal: Option<(OwnedFd, [bool; 3])>,
 }
 
 pub struct Running {
@@ -97,7 +98,7 @@ impl Unconfined {
             (next, passed) = chan.recv().map_err(ipc_err)?;
         }
         let mut terminal = None;
-        if let BrokerRequest::Terminal = next {
+        if let BrokerRequest::Terminal { replace } = next {
             let [fd]: [OwnedFd; 1] = std::mem::take(&mut passed)
                 .try_into()
                 .map_err(|_| refuse(&chan, "Terminal must carry one descriptor".into()))?;
@@ -107,7 +108,7 @@ impl Unconfined {
                     "the Terminal descriptor is not a terminal".into(),
                 ));
             }
-            terminal = Some(fd);
+            terminal = Some((fd, replace));
             (next, passed) = chan.recv().map_err(ipc_err)?;
         }
         let mut spec = match next {

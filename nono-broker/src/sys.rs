@@ -314,9 +314,12 @@ pub fn write_agent(tid: u32, addr: u64, bytes: &[u8]) -> Result<(), nix::errno::
 }
 
 /// In the forked agent: a session of its own with `tty` (the relayed
-/// pseudo-terminal) as its controlling terminal, in place of every
-/// terminal among fds 0-2, so the user's terminal is out of its reach.
-pub fn take_terminal(tty: std::os::fd::OwnedFd) -> Result<(), nix::errno::Errno> {
+/// pseudo-terminal) as its controlling terminal and as each of fds 0-2
+/// marked in `replace`, so the user's terminal is out of its reach.
+pub fn take_terminal(
+    tty: std::os::fd::OwnedFd,
+    replace: [bool; 3],
+) -> Result<(), nix::errno::Errno> {
     use std::os::fd::AsRawFd;
     nix::unistd::setsid()?;
     let raw = tty.as_raw_fd();
@@ -324,12 +327,10 @@ pub fn take_terminal(tty: std::os::fd::OwnedFd) -> Result<(), nix::errno::Errno>
     if unsafe { libc::ioctl(raw, libc::TIOCSCTTY, 0) } < 0 {
         return Err(nix::errno::Errno::last());
     }
-    for fd in 0..=2 {
-        // SAFETY: isatty and dup2 take plain integers; fds 0-2 are the process's own standard descriptors and `raw` stays open until `tty` drops below.
-        unsafe {
-            if libc::isatty(fd) == 1 && libc::dup2(raw, fd) < 0 {
-                return Err(nix::errno::Errno::last());
-            }
+    for (fd, _) in (0..=2).zip(replace).filter(|(_, r)| *r) {
+        // SAFETY: dup2 takes plain integers; `raw` stays open until `tty` drops below.
+        if unsafe { libc::dup2(raw, fd) } < 0 {
+            return Err(nix::errno::Errno::last());
         }
     }
     drop(tty);

@@ -33,6 +33,41 @@ pub enum Command {
     Wrap(RunArgs),
     /// Start an interactive shell inside the sandbox (supervised, as run).
     Shell(ShellArgs),
+    /// List live supervised sessions.
+    Ps {
+        /// Output JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// End a session and every process in it.
+    Stop {
+        /// Session id (or a unique prefix) or name.
+        session: String,
+        /// SIGKILL at once instead of SIGTERM first.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show a session's command, state, helpers and policy.
+    Inspect {
+        /// Session id (or a unique prefix) or name.
+        session: String,
+        /// Output JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a session's terminal output.
+    Logs {
+        /// Session id (or a unique prefix) or name.
+        session: String,
+        /// Keep printing new output until the session ends.
+        #[arg(short, long)]
+        follow: bool,
+    },
+    /// Attach this terminal to a session's terminal (detach: Ctrl-] then d).
+    Attach {
+        /// Session id (or a unique prefix) or name.
+        session: String,
+    },
     /// Verify installation and report what this kernel can enforce.
     Setup(SetupArgs),
     /// Explain why a path, host or scope is allowed or denied.
@@ -96,6 +131,24 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub later: LaterArgs,
+
+    /// A name for the session (unique among live sessions; shown by nono ps).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Start the session in the background, without this terminal; prints
+    /// its id and the attach command once it is ready.
+    #[arg(long)]
+    pub detached: bool,
+
+    /// How long a detached start may take to become attachable (seconds).
+    #[arg(
+        long,
+        env = "NONO_DETACH_STARTUP_TIMEOUT",
+        value_name = "SECS",
+        default_value_t = 30
+    )]
+    pub detach_timeout: u64,
 
     /// Stop the command if it has not entered its full-screen interface
     /// (the terminal's alternate screen) within SECS seconds; 0 turns the

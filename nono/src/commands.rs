@@ -5,7 +5,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::launch::{self, Mode};
-use crate::{out, profile_cmd, setup, stderr, trust_cmd, ui, why};
+use crate::{out, profile_cmd, sessions, setup, stderr, trust_cmd, ui, why};
 
 /// Exit code for nono's own errors (bad arguments, sandbox failure).
 pub const EXIT_NONO_ERROR: i32 = 1;
@@ -30,6 +30,11 @@ fn dispatch() -> i32 {
         Command::Run(args) => launch::launch(args, Mode::Run),
         Command::Wrap(args) => launch::launch(args, Mode::Wrap),
         Command::Shell(args) => launch::shell(args),
+        Command::Ps { json } => sessions::commands::ps(json),
+        Command::Stop { session, force } => sessions::commands::stop(&session, force),
+        Command::Inspect { session, json } => sessions::commands::inspect(&session, json),
+        Command::Logs { session, follow } => sessions::commands::logs(&session, follow),
+        Command::Attach { session } => sessions::attach::run(&session),
         Command::Setup(args) => setup::run(&args),
         Command::Why(args) => why::run(args),
         Command::Profile(cmd) => profile_cmd::run(cmd),

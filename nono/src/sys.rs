@@ -81,6 +81,23 @@ pub fn set_window_size(fd: std::os::fd::BorrowedFd<'_>, ws: &libc::winsize) -> s
 
 /// Standard input, borrowed for the life of the process.
 pub fn stdin_fd() -> std::os::fd::BorrowedFd<'static> {
-    // SAFETY: fd 0 is open for the whole life of nono (std keeps it; nono never closes it).
-    unsafe { std::os::fd::BorrowedFd::borrow_raw(0) }
+    std_fd(0)
+}
+
+/// Standard descriptor 0, 1 or 2, borrowed for the life of the process.
+pub fn std_fd(fd: i32) -> std::os::fd::BorrowedFd<'static> {
+    assert!((0..=2).contains(&fd), "not a standard descriptor");
+    // SAFETY: fds 0-2 are open for the whole life of nono (std keeps them; nono never closes them).
+    unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }
+}
+
+/// Take ownership of an inherited descriptor, if it is open.
+pub fn adopt_fd(fd: i32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: F_GETFD only queries the descriptor table.
+    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return None;
+    }
+    // SAFETY: the descriptor is open and nothing else in this process owns it (callers adopt each inherited descriptor once, at start).
+    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }

@@ -6,6 +6,7 @@ mod codex;
 mod command;
 mod credentials;
 mod denials;
+mod detach;
 mod dry_run;
 mod elevation;
 mod helpers;
@@ -82,6 +83,14 @@ fn launch_with(
             mode.name()
         );
     }
+    if args.detached && !args.dry_run {
+        if mode == Mode::Wrap {
+            bail!("--detached needs nono run: nono wrap keeps no supervisor to detach");
+        }
+        if !detach::is_child() {
+            return detach::start(args.detach_timeout);
+        }
+    }
     let mut plan = match Plan::build(&args, mode)? {
         Ok(plan) => plan,
         Err(code) => return Ok(code),
@@ -89,6 +98,8 @@ fn launch_with(
     if !args.dry_run {
         adjust(&mut plan)?;
     }
+    // After the plan (which asked is_child), before any helper starts.
+    plan.ready = detach::take_ready();
     plan.startup_timeout = match (args.startup_timeout, mode) {
         (None | Some(0), _) => None,
         (Some(_), Mode::Wrap) => {

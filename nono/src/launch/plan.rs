@@ -45,6 +45,12 @@ pub struct Plan {
     pub sysv: super::sysv::SysvIpc,
     /// The agent's trust bundle and the session CA alone (proxy mode).
     pub ca_files: Option<(PathBuf, PathBuf)>,
+    /// `--name` of the session.
+    pub session_name: Option<String>,
+    /// A detached session (no user terminal; attach clients only).
+    pub headless: bool,
+    /// The detached start's readiness pipe (the background copy only).
+    pub ready: Option<std::os::fd::OwnedFd>,
     /// `--startup-timeout` (`run` only).
     pub startup_timeout: Option<std::time::Duration>,
     /// The agent's own pseudo-terminal (`run` with a terminal).
@@ -169,7 +175,8 @@ impl Plan {
         let mut overrides: Vec<(&str, OsString)> = Vec::new();
         // With a pseudo-terminal of its own the agent gets that, and none
         // of the user's terminals.
-        let pty = if mode == Mode::Run && !args.dry_run && super::pty::wanted() {
+        let headless = mode == Mode::Run && super::detach::is_child();
+        let pty = if mode == Mode::Run && !args.dry_run && (headless || super::pty::wanted()) {
             Some(super::pty::open()?)
         } else {
             None
@@ -335,6 +342,9 @@ impl Plan {
             mirrors,
             pty,
             startup_timeout: None,
+            session_name: args.name.clone(),
+            headless,
+            ready: None,
             session,
         }))
     }

@@ -11,7 +11,7 @@
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use nix::errno::Errno;
@@ -19,6 +19,9 @@ use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{PollFd, PollFlags};
 use nix::sys::termios::{self, SetArg, Termios};
 
+use crate::sessions::output::Output;
+use crate::sessions::point::{Point, Request};
+use crate::sessions::wire::Frame;
 use crate::sys;
 
 /// Most bytes buffered towards the agent before nono stops reading the
@@ -45,7 +48,12 @@ pub fn wanted() -> bool {
 pub fn open() -> Result<Pty> {
     let stdin = io::stdin();
     let settings = termios::tcgetattr(stdin.as_fd()).ok();
-    let size = sys::window_size(stdin.as_fd());
+    let size = sys::window_size(stdin.as_fd()).or(Some(libc::winsize {
+        ws_row: 24,
+        ws_col: 80,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    }));
     let pair = nix::pty::openpty(size.as_ref(), settings.as_ref())
         .context("cannot open a pseudo-terminal for the command")?;
     let slave_path =
@@ -71,6 +79,11 @@ impl Pty {
 /// drop.
 pub struct Relay {
     pty: Pty,
+    /// A detached session: no user terminal, only attach clients.
+    headless: bool,
+    /// The session's kept output and its attach socket.
+    log: Option<Output>,
+    point: Option<Point>,
     saved: Option<Termios>,
     to_agent: Vec<u8>,
     input_open: bool,
@@ -85,10 +98,24 @@ pub struct Relay {
 const ALT_SCREEN: [&[u8]; 3] = [b"\x1b[?1049h", b"\x1b[?1047h", b"\x1b[?47h"];
 
 impl Relay {
-    pub fn start(pty: Pty) -> Relay {
-        let saved = termios::tcgetattr(io::stdin().as_fd()).ok();
+    /// Relay between the agent's terminal and the user's (unless
+    /// `headless`), keeping output in and taking attach clients on the
+    /// session's directory.
+    pub fn start(pty: Pty, headless: bool, session: Option<&Path>) -> Result<Relay> {
+        let saved = if headless {
+            None
+        } else {
+            termios::tcgetattr(io::stdin().as_fd()).ok()
+        };
+        let point = match session {
+            Some(dir) => Some(Point::bind(dir, headless)?),
+            None => None,
+        };
         let mut r = Relay {
             pty,
+            headless,
+            log: session.map(Output::new),
+            point,
             saved,
             to_agent: Vec::new(),
             input_open: true,
@@ -97,7 +124,7 @@ impl Relay {
             tail: Vec::new(),
         };
         r.raw();
-        r
+        Ok(r)
     }
 
     fn raw(&mut self) {
@@ -129,9 +156,10 @@ impl Relay {
         }
     }
 
-    /// What to poll: (user's stdin, the master) with their events.
+    /// What to poll, always four entries: the user's stdin, the master,
+    /// the attach socket, an attached client (absent ones wait for nothing).
     pub fn poll_fds(&self) -> Vec<PollFd<'_>> {
-        let mut out = Vec::new();
+        let none = |fd| PollFd::new(fd, PollFlags::empty());
         let mut master = PollFlags::empty();
         if self.output_open {
             master |= PollFlags::POLLIN;
@@ -139,28 +167,92 @@ impl Relay {
         if !self.to_agent.is_empty() {
             master |= PollFlags::POLLOUT;
         }
-        let stdin = self.input_open && self.to_agent.len() < INPUT_MAX;
+        let master_fd = self.pty.master.as_fd();
         let stdin_fd: BorrowedFd<'static> = sys::stdin_fd();
-        let stdin_flags = if stdin {
-            PollFlags::POLLIN
-        } else {
-            PollFlags::empty()
-        };
-        out.push(PollFd::new(stdin_fd, stdin_flags));
-        out.push(PollFd::new(self.pty.master.as_fd(), master));
+        let reading = !self.headless && self.input_open && self.to_agent.len() < INPUT_MAX;
+        let mut out = vec![
+            if reading {
+                PollFd::new(stdin_fd, PollFlags::POLLIN)
+            } else {
+                none(stdin_fd)
+            },
+            PollFd::new(master_fd, master),
+        ];
+        match &self.point {
+            Some(p) => {
+                out.push(PollFd::new(p.listener_fd(), PollFlags::POLLIN));
+                out.push(match p.client_fd() {
+                    Some((fd, pending)) => {
+                        let mut f = PollFlags::POLLIN;
+                        if pending {
+                            f |= PollFlags::POLLOUT;
+                        }
+                        PollFd::new(fd, f)
+                    }
+                    None => none(master_fd),
+                });
+            }
+            None => out.extend([none(master_fd), none(master_fd)]),
+        }
         out
     }
 
-    /// Handle what `poll` reported for the two descriptors of `poll_fds`.
-    pub fn on_ready(&mut self, stdin: PollFlags, master: PollFlags) {
-        if stdin.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR) {
+    /// Handle what `poll` reported for the four entries of `poll_fds`.
+    pub fn on_ready(&mut self, ev: [PollFlags; 4]) {
+        let any_in = PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR;
+        if ev[0].intersects(any_in) {
             self.read_input();
         }
-        if master.contains(PollFlags::POLLOUT) {
+        if ev[2].contains(PollFlags::POLLIN) {
+            self.accept();
+        }
+        if ev[3].intersects(any_in) {
+            self.serve_client();
+        }
+        if ev[1].contains(PollFlags::POLLOUT) {
             self.write_input();
         }
-        if master.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR) {
+        if ev[1].intersects(any_in) {
             self.copy_output();
+        }
+        if ev[3].contains(PollFlags::POLLOUT) {
+            if let Some(p) = &mut self.point {
+                p.flush();
+            }
+        }
+    }
+
+    fn accept(&mut self) {
+        let Some(p) = &mut self.point else { return };
+        if p.accept() {
+            // The recent screen (and an acknowledgement when empty).
+            let recent = self.log.as_ref().map(Output::recent).unwrap_or_default();
+            p.send(&Frame::Output(recent));
+        }
+    }
+
+    fn serve_client(&mut self) {
+        let Some(p) = &mut self.point else { return };
+        for req in p.read() {
+            match req {
+                Request::Input(b) => self.to_agent.extend_from_slice(&b),
+                Request::Size { rows, cols } => {
+                    let ws = libc::winsize {
+                        ws_row: rows,
+                        ws_col: cols,
+                        ws_xpixel: 0,
+                        ws_ypixel: 0,
+                    };
+                    let _ = sys::set_window_size(self.pty.master.as_fd(), &ws);
+                }
+            }
+        }
+    }
+
+    /// The session ended with `code`: tell an attached client.
+    pub fn end(&mut self, code: i32) {
+        if let Some(p) = &mut self.point {
+            p.end(code);
         }
     }
 
@@ -194,9 +286,18 @@ impl Relay {
                 false
             }
             Ok(n) => {
-                self.watch(&buf[..n]);
-                let mut out = io::stdout().lock();
-                let _ = out.write_all(&buf[..n]).and_then(|()| out.flush());
+                let bytes = &buf[..n];
+                self.watch(bytes);
+                if !self.headless {
+                    let mut out = io::stdout().lock();
+                    let _ = out.write_all(bytes).and_then(|()| out.flush());
+                }
+                if let Some(log) = &mut self.log {
+                    log.append(bytes);
+                }
+                if let Some(p) = &mut self.point {
+                    p.send(&Frame::Output(bytes.to_vec()));
+                }
                 true
             }
             Err(_) => false,

@@ -56,6 +56,7 @@ pub fn run(mut plan: Plan) -> Result<i32> {
     sandbox::reap::become_subreaper().map_err(anyhow::Error::msg)?;
     // A stderr nobody reads must not stall the loop below (and the agent).
     crate::stderr::queue();
+    let live = register(&plan)?;
     let (keyholder_end, broker_creds) = ipc::socketpair::<CredentialMessage, NoReply>()?;
     let mut cmd = Command::new(&broker_exe);
     cmd.env_clear();
@@ -76,6 +77,7 @@ pub fn run(mut plan: Plan) -> Result<i32> {
         &mut plan,
         &mask,
         keyholder_end.into_fd(),
+        &live,
     );
     if code.is_err() {
         let _ = broker.kill();
@@ -89,7 +91,26 @@ pub fn run(mut plan: Plan) -> Result<i32> {
         ));
     }
     drop(plan); // removes the session directory
+    drop(live); // and the session's record
     code
+}
+
+/// List this session (nono ps) while it runs.
+fn register(plan: &Plan) -> Result<crate::sessions::Live> {
+    crate::sessions::start(crate::sessions::Start {
+        name: plan.session_name.as_deref(),
+        argv: &plan.argv,
+        workdir: std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default(),
+        profile: Some(plan.policy.profile.name.clone()),
+        detached: plan.headless,
+        terminal: plan.pty.is_some(),
+        policy_file: plan
+            .session
+            .as_ref()
+            .map(|s| s.policy_file.display().to_string()),
+    })
 }
 
 fn session(
@@ -98,6 +119,7 @@ fn session(
     plan: &mut Plan,
     mask: &SigSet,
     creds: OwnedFd,
+    live: &crate::sessions::Live,
 ) -> Result<i32> {
     front
         .send(
@@ -123,10 +145,19 @@ fn session(
         let slave = pty
             .take_slave()
             .context("the pseudo-terminal's slave side")?;
+        let replace = if plan.headless {
+            [true; 3]
+        } else {
+            [0, 1, 2].map(|fd| nix::unistd::isatty(sys::std_fd(fd)).unwrap_or(false))
+        };
         front
-            .send(&BrokerRequest::Terminal, &[slave.as_fd()])
+            .send(&BrokerRequest::Terminal { replace }, &[slave.as_fd()])
             .context("the broker (nono-broker) ended unexpectedly")?;
-        relay = Some(super::pty::Relay::start(pty));
+        relay = Some(super::pty::Relay::start(
+            pty,
+            plan.headless,
+            Some(&live.dir),
+        )?);
     }
     let (sealed, size) = super::plan::seal_launch(&plan.launch_spec(&extra_env))?;
     front
@@ -151,6 +182,7 @@ fn session(
     };
     let decider = plan.elevation.as_ref().map(|(_, d)| d.clone());
     let mut denials = super::denials::Denials::default();
+    let ready = plan.ready.take().map(|fd| (fd, live));
     let code = supervise(
         front,
         broker,
@@ -159,12 +191,14 @@ fn session(
             proxy: proxy.as_mut(),
             relay: relay.as_mut(),
             watchdog: watchdog.as_mut(),
+            ready,
         },
         decider.as_ref(),
         &mut denials,
     );
     if let Some(mut r) = relay {
         r.drain();
+        r.end(*code.as_ref().unwrap_or(&1));
     } // the user's terminal is restored here
     if let Some(p) = proxy {
         p.finish();
@@ -181,6 +215,8 @@ struct Helpers<'a> {
     proxy: Option<&'a mut proxy::Running>,
     relay: Option<&'a mut super::pty::Relay>,
     watchdog: Option<&'a mut super::startup::Watchdog>,
+    /// A detached start's readiness pipe, told once the agent runs.
+    ready: Option<(OwnedFd, &'a crate::sessions::Live)>,
 }
 
 fn supervise(
@@ -195,6 +231,7 @@ fn supervise(
         mut proxy,
         mut relay,
         mut watchdog,
+        ready,
     } = helpers;
     let agent = match front.recv_plain() {
         Ok(BrokerResponse::Started { pid }) => Pid::from_raw(pid),
@@ -206,6 +243,9 @@ fn supervise(
         Ok(_) => bail!("the broker answered out of order"),
         Err(e) => return Err(broker_died(broker, &e.to_string())),
     };
+    if let Some((pipe, live)) = ready {
+        super::detach::ready(pipe, live);
+    }
     let sfd =
         SignalFd::with_flags(mask, SfdFlags::SFD_CLOEXEC).context("cannot create signalfd")?;
     loop {
@@ -235,13 +275,13 @@ fn supervise(
         let (broker_ready, signal_ready) =
             (fds[0].any().unwrap_or(false), fds[1].any().unwrap_or(false));
         let proxy_ready = proxy_fd.is_some() && fds[2].any().unwrap_or(false);
-        let tty_events = (fds.len() == 5).then(|| {
+        let tty_events = (fds.len() == 7).then(|| {
             let ev = |f: &PollFd| f.revents().unwrap_or(PollFlags::empty());
-            (ev(&fds[3]), ev(&fds[4]))
+            [ev(&fds[3]), ev(&fds[4]), ev(&fds[5]), ev(&fds[6])]
         });
         drop(fds);
-        if let (Some(r), Some((input, output))) = (relay.as_deref_mut(), tty_events) {
-            r.on_ready(input, output);
+        if let (Some(r), Some(events)) = (relay.as_deref_mut(), tty_events) {
+            r.on_ready(events);
         }
         let alt = relay.as_deref().is_some_and(|r| r.in_alt_screen());
         if let Some(sig) = watchdog.as_deref_mut().and_then(|w| w.check(alt)) {

@@ -1,0 +1,199 @@
+//! Supervised sessions: ids and names, `nono ps`, detached start, `logs`,
+//! `attach` (through a real pseudo-terminal), `inspect`, `stop`; and no
+//! process or record left behind. Each test keeps its session records in
+//! a scratch state directory.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nono_e2e::term::Term;
+use nono_e2e::{nono_bin, Scratch};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn nono(state: &Scratch, args: &[&str]) -> Command {
+    let mut c = Command::new(nono_bin());
+    c.args(args)
+        .env("XDG_STATE_HOME", state.path.as_os_str())
+        .env_remove("NONO_STARTUP_TIMEOUT")
+        .stdin(Stdio::null());
+    c
+}
+
+fn output(state: &Scratch, args: &[&str]) -> (Option<i32>, String, String) {
+    let o = nono(state, args).output().unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < LIMIT, "{what} never happened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether `pid` exists and is not a zombie waiting for its parent.
+fn running(pid: i64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            let state = s[s.rfind(')').unwrap() + 2..].chars().next();
+            !matches!(state, Some('Z' | 'X'))
+        })
+        .unwrap_or(false)
+}
+
+const TICKER: &str = "i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.2; done";
+
+#[test]
+fn detached_start_ps_logs_attach_stop_leaves_nothing() {
+    let state = Scratch::new();
+    let (code, out, err) = output(
+        &state,
+        &[
+            "run",
+            "--detached",
+            "--name",
+            "ticker",
+            "--",
+            "/bin/sh",
+            "-c",
+            TICKER,
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Attach with: nono attach "))
+        .expect("attach line")
+        .to_string();
+    let (_, ps, _) = output(&state, &["ps"]);
+    assert!(
+        ps.contains(&id) && ps.contains("ticker") && ps.contains("detached"),
+        "{ps}"
+    );
+    let (_, json, _) = output(&state, &["ps", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let pid = v[0]["pid"].as_i64().unwrap();
+    wait_for("output", || {
+        output(&state, &["logs", "ticker"]).1.contains("tick-3")
+    });
+    let (_, inspect, _) = output(&state, &["inspect", "--json", &id]);
+    let v: serde_json::Value = serde_json::from_str(&inspect).unwrap();
+    assert_eq!(v["state"], "detached", "{inspect}");
+    assert!(
+        v["helpers"].to_string().contains("nono-broker"),
+        "{inspect}"
+    );
+    // Attach, see fresh output, detach with Ctrl-]: the session runs on.
+    let mut t = Term::spawn(nono(&state, &["attach", "ticker"]));
+    let start = output(&state, &["logs", "ticker"])
+        .1
+        .matches("tick-")
+        .count();
+    t.expect(&format!("tick-{}", start + 3), LIMIT);
+    t.type_in(b"\x1d");
+    let (code, screen) = t.finish(LIMIT);
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(output(&state, &["ps"]).1.contains("ticker"));
+    // A name is unique among live sessions.
+    let (code, _, err) = output(&state, &["run", "--name", "ticker", "--", "true"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("already has that name"), "{err}");
+    // Stop ends it, every process with it, and its record.
+    let (code, _, err) = output(&state, &["stop", &id]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!running(pid), "the supervisor runs on");
+    assert_eq!(output(&state, &["ps"]).1.trim(), "no live sessions");
+    let leftovers: Vec<_> = std::fs::read_dir(state.join("nono/sessions"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn attach_types_into_the_session_and_ends_with_its_status() {
+    let state = Scratch::new();
+    let (code, out, err) = output(
+        &state,
+        &[
+            "run",
+            "--detached",
+            "--name",
+            "asker",
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo question; read x; echo got=$x; exit 7",
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let mut t = Term::spawn(nono(&state, &["attach", "asker"]));
+    t.expect("question", LIMIT);
+    t.type_in(b"hello\r");
+    t.expect("got=hello", LIMIT);
+    let (code, screen) = t.finish(LIMIT);
+    assert_eq!(code, Some(7), "{screen}");
+    wait_for("the record to go", || {
+        output(&state, &["ps"]).1.trim() == "no live sessions"
+    });
+}
+
+#[test]
+fn a_foreground_session_is_listed_and_refuses_a_second_terminal() {
+    let state = Scratch::new();
+    let mut fg = Term::spawn(nono(
+        &state,
+        &[
+            "run",
+            "--name",
+            "fg",
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo up; sleep 30",
+        ],
+    ));
+    fg.expect("up", LIMIT);
+    let (_, ps, _) = output(&state, &["ps"]);
+    assert!(ps.contains("fg") && ps.contains("running"), "{ps}");
+    let (code, _, err) = output(&state, &["attach", "fg"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("attached to its own terminal"), "{err}");
+    // Output on a terminal is kept for logs too.
+    assert!(output(&state, &["logs", "fg"]).1.contains("up"));
+    let (code, _, err) = output(&state, &["stop", "fg"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _) = fg.finish(LIMIT);
+    assert_eq!(code, Some(143));
+    assert_eq!(output(&state, &["ps"]).1.trim(), "no live sessions");
+}
+
+#[test]
+fn a_crashed_supervisor_leaves_no_live_session() {
+    let state = Scratch::new();
+    let mut c = nono(
+        &state,
+        &["run", "--name", "crash", "--", "/bin/sh", "-c", "sleep 30"],
+    );
+    let mut child = c
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the session", || {
+        output(&state, &["ps"]).1.contains("crash")
+    });
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    wait_for("ps to notice", || {
+        output(&state, &["ps"]).1.trim() == "no live sessions"
+    });
+    assert!(std::fs::read_dir(state.join("nono/sessions"))
+        .map(|d| d.count() == 0)
+        .unwrap_or(true));
+}
