@@ -197,3 +197,48 @@ fn a_crashed_supervisor_leaves_no_live_session() {
         .map(|d| d.count() == 0)
         .unwrap_or(true));
 }
+
+/// The records live in nono's protected state directory: even with the
+/// whole state directory granted, the agent can neither read nor write them.
+#[test]
+fn the_agent_cannot_reach_session_records() {
+    let state = Scratch::new();
+    let (code, out, err) = output(
+        &state,
+        &[
+            "run",
+            "--detached",
+            "--name",
+            "secret",
+            "--",
+            "/bin/sh",
+            "-c",
+            "sleep 20",
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let sessions = state.join("nono/sessions");
+    let script = format!(
+        "ls {s} >/dev/null 2>&1 && echo listed; \
+         cat {s}/*/session.json 2>/dev/null && echo read; \
+         (echo x > {s}/planted) 2>/dev/null && echo wrote; echo done",
+        s = sessions.display()
+    );
+    let (code, out, err) = output(
+        &state,
+        &[
+            "run",
+            "-s",
+            "--allow",
+            &state.s(),
+            "--",
+            "/bin/sh",
+            "-c",
+            &script,
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim(), "done", "{out}");
+    assert!(!sessions.join("planted").exists());
+    assert_eq!(output(&state, &["stop", "secret"]).0, Some(0));
+}
