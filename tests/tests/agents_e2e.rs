@@ -572,5 +572,32 @@ fn claude_code_keeps_its_state_on_a_fresh_home() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, [".claude", ".claude.json", "other.txt"], "{ctx}");
+    // ($HOME/.local/state/nono is nono's own session records, written by
+    // nono outside the sandbox and closed to the agent.)
+    assert_eq!(
+        names,
+        [".claude", ".claude.json", ".local", "other.txt"],
+        "{ctx}"
+    );
+    let local: Vec<_> = walk(&s.home.join(".local"));
+    let nono_state = s.home.join(".local/state/nono");
+    assert!(
+        local
+            .iter()
+            .all(|p| p.starts_with(&nono_state) || nono_state.starts_with(p)),
+        "{local:?}"
+    );
+}
+
+/// Every path under `dir` (directories included).
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        }
+        out.push(p);
+    }
+    out
 }
