@@ -23,7 +23,7 @@ pub mod error;
 pub mod keys;
 pub mod patterns;
 pub mod policy;
-mod time;
+pub mod time;
 pub mod verify;
 
 pub use bundle::{Bundle, Purpose, Subject};
