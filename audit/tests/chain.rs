@@ -1,6 +1,5 @@
 //! The integrity layer against edits, deletions and reordering on disk.
 
-
 #![allow(clippy::unwrap_used)]
 use audit::{verify, Policy, Recorder, Session};
 
