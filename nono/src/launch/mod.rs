@@ -74,8 +74,9 @@ pub fn launch(mut args: RunArgs, mode: Mode) -> Result<i32> {
         ui::warn(sysv::SHARED_WARNING);
     }
     match mode {
-        Mode::Run => supervise::run(plan),
+        Mode::Run => crate::record::run(&args, plan, supervise::run),
         Mode::Wrap => {
+            crate::record::check_wrap(&args)?;
             let mut plan = plan;
             if !plan.credentials.is_empty() {
                 plan.env

@@ -11,15 +11,17 @@ pub struct Vars {
     pub home: Option<PathBuf>,
     pub xdg_config: Option<PathBuf>,
     pub xdg_data: Option<PathBuf>,
+    pub xdg_state: Option<PathBuf>,
     pub tmpdir: PathBuf,
     pub uid: u32,
 }
 
-const NAMES: [&str; 6] = [
+const NAMES: [&str; 7] = [
     "WORKDIR",
     "HOME",
     "XDG_CONFIG_HOME",
     "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
     "TMPDIR",
     "UID",
 ];
@@ -40,6 +42,8 @@ impl Vars {
                 .or_else(|| home.as_ref().map(|h| h.join(".config"))),
             xdg_data: env_dir("XDG_DATA_HOME")
                 .or_else(|| home.as_ref().map(|h| h.join(".local/share"))),
+            xdg_state: env_dir("XDG_STATE_HOME")
+                .or_else(|| home.as_ref().map(|h| h.join(".local/state"))),
             home,
             tmpdir: env_dir("TMPDIR").unwrap_or_else(|| PathBuf::from("/tmp")),
             uid: nix::unistd::getuid().as_raw(),
@@ -53,6 +57,7 @@ impl Vars {
             "HOME" => dir(&self.home),
             "XDG_CONFIG_HOME" => dir(&self.xdg_config),
             "XDG_DATA_HOME" => dir(&self.xdg_data),
+            "XDG_STATE_HOME" => dir(&self.xdg_state),
             "TMPDIR" => Some(self.tmpdir.display().to_string()),
             "UID" => Some(self.uid.to_string()),
             other => bail!("unknown variable ${other} (known: ${})", NAMES.join(", $")),
@@ -113,6 +118,7 @@ mod tests {
             home: Some("/h".into()),
             xdg_config: Some("/h/.config".into()),
             xdg_data: Some("/h/.local/share".into()),
+            xdg_state: Some("/h/.local/state".into()),
             tmpdir: "/tmp".into(),
             uid: 1000,
         }
