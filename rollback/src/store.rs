@@ -1,7 +1,8 @@
 //! The content-addressed blob store, shared by every session using it:
 //! `blobs/<first two hex>/<sha256 hex>`, written through a temporary file
 //! in `blobs/tmp/` and renamed into place once complete, so a blob's name
-//! always matches its whole content. The metadata cache (`cache.json`)
+//! always matches its whole content; one `syncfs` makes them durable
+//! before a manifest names them. The metadata cache (`cache.json`)
 //! maps a path to the (device, inode, size, mtime, ctime) it had when it was
 //! hashed; a file whose metadata still matches is not read again. ctime
 //! cannot be set by the file's owner, so a rewrite that restores the mtime
@@ -154,7 +155,6 @@ impl Store {
             let _ = std::fs::remove_file(&tmp);
             return Ok(hash);
         }
-        out.sync_data().map_err(io_write(&tmp))?;
         if let Some(parent) = dest.parent() {
             private_dir(parent)?;
         }
@@ -182,6 +182,16 @@ impl Store {
             });
         }
         Ok(bytes)
+    }
+
+    /// Flush every blob written so far to stable storage (one `syncfs`
+    /// before a manifest names them, rather than one fsync per blob).
+    pub fn sync(&self) -> Result<()> {
+        let dir = File::open(&self.dir).map_err(io_read(&self.dir))?;
+        nix::unistd::syncfs(&dir).map_err(|e| RollbackError::Write {
+            path: self.dir.clone(),
+            source: e.into(),
+        })
     }
 
     pub fn load_cache(&self) -> Cache {

@@ -171,6 +171,7 @@ impl Snapshots {
             Keeping::Rollback { dir, store, meta } => {
                 let mut cache = store.load_cache();
                 let m = take(&roots, &self.filter, Keep::Blobs(store), &mut cache)?;
+                store.sync()?;
                 store.save_cache(&cache)?;
                 meta.save(dir)?;
                 save_manifest(dir, phase, &m)?;
