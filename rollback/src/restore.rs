@@ -47,13 +47,15 @@ fn untouchable(path: &str, before: &RootManifest) -> bool {
 }
 
 /// The changes restore would undo (after the same filter and selection).
+/// `cache`: the store's metadata cache, so unchanged files are not re-read.
 pub fn pending(
     before: &RootManifest,
     filter: &Filter,
     only: &[String],
+    cache: &mut Cache,
 ) -> Result<(RootManifest, BTreeMap<String, Change>)> {
     let root = Path::new(&before.root);
-    let current = take_root(root, filter, Keep::HashOnly, &mut Cache::default())?;
+    let current = take_root(root, filter, Keep::HashOnly, cache)?;
     let changes = diff(&before.entries, &current.entries)
         .into_iter()
         .filter(|(p, _)| selected(p, only) && !untouchable(p, before) && !untouchable(p, &current))
@@ -68,7 +70,7 @@ pub fn restore_root(
     filter: &Filter,
     only: &[String],
 ) -> Result<Outcome> {
-    let (current, changes) = pending(before, filter, only)?;
+    let (current, changes) = pending(before, filter, only, &mut store.load_cache())?;
     let root_fd = open_root(Path::new(&before.root))?;
     let old: BTreeMap<&str, &Entry> = before
         .entries

@@ -154,7 +154,8 @@ fn restore(id: Option<String>, mut paths: Vec<PathBuf>, dry_run: bool) -> Result
             only.clear(); // the whole root was named
         }
         if dry_run {
-            let (_, changes) = rollback::restore::pending(b, &meta.filter, &only)?;
+            let (_, changes) =
+                rollback::restore::pending(b, &meta.filter, &only, &mut store.load_cache())?;
             for (p, c) in changes {
                 out::write(format_args!(
                     "would undo: {:<13} {}/{p}\n",
