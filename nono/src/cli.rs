@@ -78,6 +78,12 @@ pub enum Command {
     /// Sign, verify, and manage trust for instruction files consumed by agents.
     #[command(subcommand)]
     Trust(TrustCommand),
+    /// Recorded sessions: list, show, verify the audit trail.
+    #[command(subcommand)]
+    Audit(crate::record::args::AuditCommand),
+    /// Snapshots of supervised sessions: list, show, verify, restore.
+    #[command(subcommand)]
+    Rollback(crate::record::args::RollbackCommand),
 }
 
 /// What the sandbox grants: shared by `run`, `wrap` and `why`.
@@ -155,6 +161,9 @@ pub struct RunArgs {
     /// check off (the default). Needs a terminal; not for nono wrap.
     #[arg(long, env = "NONO_STARTUP_TIMEOUT", value_name = "SECS")]
     pub startup_timeout: Option<u64>,
+
+    #[command(flatten)]
+    pub record: crate::record::args::RecordArgs,
 
     /// Skip the pre-exec trust scan of instruction files (development and
     /// testing only: unsigned or tampered files reach the command).

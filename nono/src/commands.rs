@@ -39,6 +39,8 @@ fn dispatch() -> i32 {
         Command::Why(args) => why::run(args),
         Command::Profile(cmd) => profile_cmd::run(cmd),
         Command::Trust(cmd) => trust_cmd::run(cmd),
+        Command::Audit(cmd) => crate::record::audit_cmd::run(cmd),
+        Command::Rollback(cmd) => crate::record::rollback_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -11,6 +11,7 @@ mod network;
 mod out;
 mod policy;
 mod profile_cmd;
+mod record;
 mod sessions;
 mod setup;
 mod stderr;

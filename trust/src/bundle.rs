@@ -30,12 +30,16 @@ pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 pub const FILE_PREDICATE: &str = "https://nono.sh/attestation/instruction-file/v1";
 /// Predicate of a trust policy's attestation.
 pub const POLICY_PREDICATE: &str = "https://nono.sh/attestation/trust-policy/v1";
+/// Predicate of a session audit attestation (subjects: the audit Merkle
+/// root and the session context; the predicate carries the context).
+pub const AUDIT_PREDICATE: &str = "https://nono.sh/attestation/audit-session/v1";
 
 /// What a bundle attests: instruction files or a trust policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     InstructionFile,
     TrustPolicy,
+    AuditSession,
 }
 
 impl Purpose {
@@ -43,6 +47,7 @@ impl Purpose {
         match self {
             Purpose::InstructionFile => FILE_PREDICATE,
             Purpose::TrustPolicy => POLICY_PREDICATE,
+            Purpose::AuditSession => AUDIT_PREDICATE,
         }
     }
 }
@@ -117,6 +122,10 @@ pub struct Predicate {
     pub signer: SignerInfo,
     /// RFC 3339, UTC.
     pub signed_at: String,
+    /// What the subjects are about (audit sessions: the redacted session
+    /// context), covered by the signature like the rest of the statement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,6 +168,17 @@ pub fn sign(
     key_id: &str,
     signer: &dyn Signer,
 ) -> Result<Bundle> {
+    sign_with_context(subjects, purpose, key_id, None, signer)
+}
+
+/// [`sign`], with a context object in the predicate.
+pub fn sign_with_context(
+    subjects: Vec<Subject>,
+    purpose: Purpose,
+    key_id: &str,
+    context: Option<serde_json::Value>,
+    signer: &dyn Signer,
+) -> Result<Bundle> {
     let statement = Statement {
         type_: STATEMENT_TYPE.to_string(),
         subject: subjects,
@@ -169,6 +189,7 @@ pub fn sign(
                 key_id: key_id.to_string(),
             },
             signed_at: crate::time::now_rfc3339(),
+            context,
         },
     };
     let payload = serde_json::to_vec(&statement).map_err(|e| TrustError::Sign(e.to_string()))?;

@@ -42,6 +42,7 @@ pub struct Denials {
 impl Denials {
     /// Take one broker event: print it at `-v`, remember real denials.
     pub fn record(&mut self, ev: &BrokeredEvent) {
+        crate::record::brokered(ev);
         let verdict = if ev.allowed { "performed" } else { "denied" };
         ui::info(format!(
             "broker: {verdict} {} on {} ({})",

@@ -116,8 +116,9 @@ fn launch_with(
         ui::warn(sysv::SHARED_WARNING);
     }
     match mode {
-        Mode::Run => supervise::run(plan),
+        Mode::Run => crate::record::run(&args, plan, supervise::run),
         Mode::Wrap => {
+            crate::record::check_wrap(&args)?;
             let mut plan = plan;
             if !plan.credentials.is_empty() {
                 plan.env

@@ -293,6 +293,7 @@ impl Running {
     pub fn on_readable(&mut self) -> Result<()> {
         match self.chan.recv_plain() {
             Ok(ProxyResponse::Event(e)) => {
+                crate::record::proxy(&e);
                 let what = describe(&e);
                 if e.allowed {
                     self.allowed += 1;

@@ -343,6 +343,7 @@ fn finish(
                 Some(r) => r.cooked(decide),
                 None => decide(),
             };
+            crate::record::elevation(&path, &access, approve);
             front
                 .send(&BrokerRequest::ElevationAnswer { approve }, &[])
                 .context("the broker (nono-broker) ended unexpectedly")?;

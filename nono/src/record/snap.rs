@@ -1,0 +1,293 @@
+//! Snapshots around a session: rollback (contents kept, restorable) or,
+//! with `--audit-integrity` alone, hashes of the tracked writable state.
+//! Tracked: the writable directory grants the user asked for (flags, the
+//! working directory, profile grants), not group grants (caches, tool
+//! state) nor the private temporary directory.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use rollback::manifest::diff;
+use rollback::session::{save_manifest, Meta, AFTER, BEFORE};
+use rollback::snapshot::{take, Keep};
+use rollback::{Filter, Manifest, Store};
+use sandbox::GrantKind;
+
+use crate::cli::RunArgs;
+use crate::grants::Source;
+use crate::launch::Plan;
+use crate::ui;
+
+#[derive(Debug)]
+enum Keeping {
+    Nothing,
+    Hashes(Store),
+    Rollback {
+        dir: PathBuf,
+        store: Store,
+        meta: Box<Meta>,
+    },
+}
+
+#[derive(Debug)]
+pub struct Snapshots {
+    roots: Vec<PathBuf>,
+    filter: Filter,
+    keeping: Keeping,
+    prompt: bool,
+    before: Option<Manifest>,
+    after: Option<Manifest>,
+}
+
+/// The writable directory grants the user asked for, outermost only.
+pub fn tracked_roots(plan: &Plan) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = plan
+        .policy
+        .grants
+        .iter()
+        .filter(|g| g.mode.writes() && g.kind == GrantKind::Tree)
+        .filter(|g| {
+            matches!(
+                g.source,
+                Source::Flag(_) | Source::Workdir | Source::Profile(_)
+            )
+        })
+        .map(|g| g.path.clone())
+        .collect();
+    roots.sort();
+    roots.dedup();
+    let all = roots.clone();
+    roots.retain(|r| !all.iter().any(|o| o != r && r.starts_with(o)));
+    roots
+}
+
+fn filter(args: &RunArgs) -> Filter {
+    let r = &args.record;
+    Filter {
+        all: r.rollback_all,
+        include: r.rollback_include.clone(),
+        exclude: r.rollback_exclude.clone(),
+        skip: args.skip_dir.clone(),
+    }
+}
+
+/// `--rollback-dest`: created if missing, outside every grant.
+fn dest_store(dest: &Path, plan: &Plan) -> Result<Store> {
+    std::fs::create_dir_all(dest)
+        .with_context(|| format!("--rollback-dest {}: cannot be created", dest.display()))?;
+    let dest = std::fs::canonicalize(dest)
+        .with_context(|| format!("--rollback-dest {}", dest.display()))?;
+    if let Some(g) = plan
+        .policy
+        .rules
+        .iter()
+        .find(|g| dest.starts_with(&g.path) || g.path.starts_with(&dest))
+    {
+        bail!(
+            "--rollback-dest {}: overlaps the grant {} ({}); the store must be out of the command's reach",
+            dest.display(),
+            g.path.display(),
+            g.source.describe()
+        );
+    }
+    Store::open(&dest)
+        .with_context(|| format!("--rollback-dest {}: cannot be written", dest.display()))
+}
+
+impl Snapshots {
+    /// Take the first snapshot (before the command starts).
+    pub fn before(id: &str, args: &RunArgs, plan: &Plan) -> Result<Snapshots> {
+        let r = &args.record;
+        let roots = tracked_roots(plan);
+        let rb_root = super::state::rollback_root()?;
+        let keeping = if r.rollback && !roots.is_empty() {
+            audit::session::private_dir(&rb_root)?;
+            let store = match &r.rollback_dest {
+                Some(d) => dest_store(d, plan)?,
+                None => Store::open(&rb_root)?,
+            };
+            let meta = Meta {
+                version: 1,
+                id: id.to_string(),
+                workdir: crate::grants::workdir(&args.policy.fs)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                roots: roots.iter().map(|p| p.display().to_string()).collect(),
+                filter: filter(args),
+                store: store.dir().display().to_string(),
+                started: trust::time::now_rfc3339(),
+                taken: Vec::new(),
+                restored: None,
+            };
+            Keeping::Rollback {
+                dir: rb_root.join(id),
+                store,
+                meta: Box::new(meta),
+            }
+        } else if r.audit_integrity && !roots.is_empty() {
+            audit::session::private_dir(&rb_root)?;
+            Keeping::Hashes(Store::open(&rb_root)?)
+        } else {
+            if r.rollback {
+                ui::warn(
+                    "--rollback: the command has no writable directory grant; nothing to snapshot",
+                );
+            }
+            Keeping::Nothing
+        };
+        let mut s = Snapshots {
+            roots,
+            filter: filter(args),
+            keeping,
+            prompt: !r.no_rollback_prompt,
+            before: None,
+            after: None,
+        };
+        s.before = s.take(BEFORE)?;
+        Ok(s)
+    }
+
+    /// The last snapshot (the command and everything it started are gone).
+    pub fn after(&mut self) {
+        match self.take(AFTER) {
+            Ok(m) => self.after = m,
+            Err(e) => ui::warn(format!("rollback: the final snapshot failed: {e:#}")),
+        }
+    }
+
+    fn take(&mut self, phase: &str) -> Result<Option<Manifest>> {
+        let roots: Vec<&Path> = self.roots.iter().map(PathBuf::as_path).collect();
+        let started = Instant::now();
+        let (m, kind) = match &mut self.keeping {
+            Keeping::Nothing => return Ok(None),
+            Keeping::Hashes(store) => {
+                let mut cache = store.load_cache();
+                let m = take(&roots, &self.filter, Keep::HashOnly, &mut cache)?;
+                store.save_cache(&cache)?;
+                (m, "fs_state")
+            }
+            Keeping::Rollback { dir, store, meta } => {
+                let mut cache = store.load_cache();
+                let m = take(&roots, &self.filter, Keep::Blobs(store), &mut cache)?;
+                store.sync()?;
+                store.save_cache(&cache)?;
+                meta.save(dir)?;
+                save_manifest(dir, phase, &m)?;
+                meta.taken.push(phase.trim_end_matches(".json").to_string());
+                meta.save(dir)?;
+                (m, "rollback_snapshot")
+            }
+        };
+        let took = started.elapsed();
+        if took.as_secs_f64() > 1.0 {
+            ui::note(format!(
+                "nono: snapshot of {} files ({} MB) took {:.1} s",
+                m.files(),
+                m.bytes() / 1_000_000,
+                took.as_secs_f64()
+            ));
+        }
+        super::event(kind, commitment(phase, &m));
+        Ok(Some(m))
+    }
+
+    /// What goes into `session.json`.
+    pub fn summary(&self) -> Option<serde_json::Value> {
+        let before = self.before.as_ref()?;
+        let roots = |m: &Manifest| -> serde_json::Value {
+            m.roots
+                .iter()
+                .map(|r| serde_json::json!({"root": r.root, "merkle_root": r.merkle_root}))
+                .collect()
+        };
+        let kind = match &self.keeping {
+            Keeping::Rollback { meta, .. } => {
+                serde_json::json!({"rollback": meta.id, "store": meta.store})
+            }
+            _ => serde_json::json!({"fs_state": true}),
+        };
+        Some(serde_json::json!({
+            "kind": kind,
+            "before": roots(before),
+            "after": self.after.as_ref().map(roots),
+        }))
+    }
+
+    /// After the command: list the changes and offer to restore them all.
+    pub fn review(&self) {
+        let (Keeping::Rollback { store, meta, .. }, Some(before), Some(after)) =
+            (&self.keeping, &self.before, &self.after)
+        else {
+            return;
+        };
+        let mut lines = Vec::new();
+        for b in &before.roots {
+            let a = after
+                .root(&b.root)
+                .map(|r| r.entries.as_slice())
+                .unwrap_or_default();
+            for (p, c) in diff(&b.entries, a) {
+                lines.push(format!("  {:<13} {}/{p}", c.label(), b.root));
+            }
+        }
+        if lines.is_empty() {
+            ui::info("rollback: nothing changed in the tracked directories");
+            return;
+        }
+        let interactive = self.prompt && std::io::stdin().is_terminal() && !ui::verbosity_silent();
+        if !interactive || !ask(&lines) {
+            ui::note(format!(
+                "nono: {} change(s) in the tracked directories; review with: nono rollback show {}; undo with: nono rollback restore {}",
+                lines.len(),
+                meta.id,
+                meta.id
+            ));
+            return;
+        }
+        for b in &before.roots {
+            match rollback::restore::restore_root(store, b, &self.filter, &[]) {
+                Ok(out) => super::rollback_cmd::report(&out),
+                Err(e) => ui::error(format!("rollback: {e}")),
+            }
+        }
+    }
+}
+
+fn commitment(phase: &str, m: &Manifest) -> serde_json::Value {
+    serde_json::json!({
+        "phase": phase.trim_end_matches(".json"),
+        "files": m.files(),
+        "bytes": m.bytes(),
+        "roots": m.roots.iter().map(|r| serde_json::json!({
+            "root": r.root, "merkle_root": r.merkle_root, "entries": r.entries.len(),
+            "excluded": r.excluded.len(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The review: the list of changes, then "restore all?" on the terminal.
+fn ask(lines: &[String]) -> bool {
+    let Ok(mut tty) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+    else {
+        return false;
+    };
+    let _ = writeln!(tty, "nono: the command changed {} path(s):", lines.len());
+    for l in lines.iter().take(200) {
+        let _ = writeln!(tty, "{l}");
+    }
+    if lines.len() > 200 {
+        let _ = writeln!(tty, "  ... and {} more", lines.len() - 200);
+    }
+    let _ = write!(
+        tty,
+        "nono: restore all of them to the state before the session? [y/N] "
+    );
+    let mut answer = String::new();
+    let _ = std::io::BufReader::new(&tty).read_line(&mut answer);
+    matches!(answer.trim(), "y" | "Y" | "yes")
+}

@@ -1,0 +1,172 @@
+//! A snapshot: per grant root, the sorted list of entries (relative path,
+//! kind, permission bits, content hash or link target) and a Merkle root
+//! committing to them; and the differences between two snapshots.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{io_read, Result, RollbackError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Relative to the root, `/`-separated, never empty.
+    pub path: String,
+    pub kind: Kind,
+    /// Permission bits (`0o7777`).
+    pub mode: u32,
+    #[serde(default)]
+    pub size: u64,
+    /// SHA-256 of a file's content (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+    /// A symbolic link's target, as stored in the link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootManifest {
+    /// The grant, absolute and canonical.
+    pub root: String,
+    pub entries: Vec<Entry>,
+    /// Relative paths left out, with the reason (never touched by restore).
+    pub excluded: BTreeMap<String, String>,
+    /// Entries that could not be recorded (unreadable, not UTF-8, special
+    /// files); restore leaves them alone.
+    #[serde(default)]
+    pub skipped: Vec<String>,
+    pub merkle_root: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub version: u32,
+    pub taken: String,
+    pub roots: Vec<RootManifest>,
+}
+
+impl Manifest {
+    pub fn files(&self) -> usize {
+        self.roots
+            .iter()
+            .map(|r| r.entries.iter().filter(|e| e.kind == Kind::File).count())
+            .sum()
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.roots
+            .iter()
+            .flat_map(|r| &r.entries)
+            .map(|e| e.size)
+            .sum()
+    }
+
+    pub fn load(path: &Path) -> Result<Manifest> {
+        let text = std::fs::read(path).map_err(io_read(path))?;
+        serde_json::from_slice(&text).map_err(|e| RollbackError::Malformed {
+            path: path.to_path_buf(),
+            why: e.to_string(),
+        })
+    }
+
+    pub fn root(&self, root: &str) -> Option<&RootManifest> {
+        self.roots.iter().find(|r| r.root == root)
+    }
+}
+
+fn entry_leaf(e: &Entry) -> [u8; 32] {
+    let mut d = Sha256::new();
+    d.update([0u8]);
+    d.update(serde_json::to_string(e).unwrap_or_default().as_bytes());
+    d.finalize().into()
+}
+
+/// The Merkle root over the entries (in their sorted order).
+pub fn merkle_root(root: &str, entries: &[Entry]) -> String {
+    let mut level: Vec<[u8; 32]> = entries.iter().map(entry_leaf).collect();
+    if level.is_empty() {
+        level.push(Sha256::digest(b"nono-rollback-empty-v1").into());
+    }
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| match pair.get(1) {
+                Some(r) => {
+                    let mut d = Sha256::new();
+                    d.update([1u8]);
+                    d.update(pair[0]);
+                    d.update(r);
+                    d.finalize().into()
+                }
+                None => pair[0],
+            })
+            .collect();
+    }
+    let mut d = Sha256::new();
+    d.update(b"nono-rollback-root-v1\0");
+    d.update(root.as_bytes());
+    d.update([0u8]);
+    d.update(level[0]);
+    hex(&d.finalize().into())
+}
+
+pub fn hex(h: &[u8; 32]) -> String {
+    h.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How an entry differs between two snapshots of one root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Created,
+    Deleted,
+    Modified,
+    Mode,
+    Retyped,
+}
+
+impl Change {
+    pub fn label(self) -> &'static str {
+        match self {
+            Change::Created => "created",
+            Change::Deleted => "deleted",
+            Change::Modified => "modified",
+            Change::Mode => "mode changed",
+            Change::Retyped => "type changed",
+        }
+    }
+}
+
+/// The changes from `before` to `after`, by path.
+pub fn diff(before: &[Entry], after: &[Entry]) -> BTreeMap<String, Change> {
+    let a: BTreeMap<&str, &Entry> = after.iter().map(|e| (e.path.as_str(), e)).collect();
+    let b: BTreeMap<&str, &Entry> = before.iter().map(|e| (e.path.as_str(), e)).collect();
+    let mut out = BTreeMap::new();
+    for (p, old) in &b {
+        let change = match a.get(p) {
+            None => Some(Change::Deleted),
+            Some(new) if new.kind != old.kind => Some(Change::Retyped),
+            Some(new) if new.hash != old.hash || new.target != old.target => Some(Change::Modified),
+            Some(new) if new.mode != old.mode => Some(Change::Mode),
+            Some(_) => None,
+        };
+        if let Some(c) = change {
+            out.insert(p.to_string(), c);
+        }
+    }
+    for p in a.keys().filter(|p| !b.contains_key(*p)) {
+        out.insert(p.to_string(), Change::Created);
+    }
+    out
+}

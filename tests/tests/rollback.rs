@@ -1,0 +1,287 @@
+//! Rollback on the real kernel: an agent in a sandbox changes a project in
+//! every way it can; `nono rollback restore` puts it back exactly, leaves
+//! excluded paths alone, and a killed snapshot leaves the store consistent.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use nono_e2e::{nono_bin, Ran, Scratch};
+
+struct Env {
+    dir: Scratch,
+    home: PathBuf,
+    proj: PathBuf,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = Scratch::new();
+        let (home, proj) = (dir.join("home"), dir.join("proj"));
+        fs::create_dir_all(&home).unwrap();
+        fs::create_dir_all(proj.join("src/deep")).unwrap();
+        fs::create_dir_all(proj.join("node_modules/pkg")).unwrap();
+        fs::write(proj.join("a.txt"), "alpha\n").unwrap();
+        fs::write(proj.join("src/lib.rs"), "fn main() {}\n").unwrap();
+        fs::write(proj.join("src/deep/run.sh"), "#!/bin/sh\n").unwrap();
+        fs::set_permissions(
+            proj.join("src/deep/run.sh"),
+            fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        fs::write(proj.join("gone.txt"), "delete me\n").unwrap();
+        fs::write(proj.join("old-name"), "renamed\n").unwrap();
+        fs::write(proj.join("node_modules/pkg/index.js"), "v1\n").unwrap();
+        fs::write(proj.join("build.log"), "log v1\n").unwrap();
+        symlink("a.txt", proj.join("link")).unwrap();
+        Env { dir, home, proj }
+    }
+
+    fn nono(&self, args: &[&str]) -> Ran {
+        let o = Command::new(nono_bin())
+            .args(args)
+            .current_dir(&self.proj)
+            .env("HOME", &self.home)
+            .env_remove("XDG_STATE_HOME")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("NONO_PROFILE")
+            .env_remove("NONO_ALLOW")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        Ran {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    fn last_id(&self) -> String {
+        let r = self.nono(&["rollback", "list", "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        v.as_array().unwrap().last().unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+/// Every path under `root`: kind, mode, content or link target.
+fn tree(root: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let m = fs::symlink_metadata(&p).unwrap();
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            let v = if m.file_type().is_symlink() {
+                format!("link {}", fs::read_link(&p).unwrap().display())
+            } else if m.is_dir() {
+                stack.push(p.clone());
+                format!("dir {:o}", m.permissions().mode() & 0o7777)
+            } else {
+                format!(
+                    "file {:o} {}",
+                    m.permissions().mode() & 0o7777,
+                    fs::read_to_string(&p).unwrap()
+                )
+            };
+            out.insert(rel, v);
+        }
+    }
+    out
+}
+
+const AGENT: &str =
+    "echo changed > a.txt; echo new > new.txt; mkdir -p newdir/x; echo y > newdir/x/y; \
+    rm gone.txt; mv old-name new-name; chmod 600 src/lib.rs; chmod 700 src/deep; \
+    rm link; ln -s /etc/passwd link; rm -r src/deep/run.sh; \
+    echo v2 > node_modules/pkg/index.js; echo log v2 > build.log";
+
+#[test]
+fn restore_undoes_modify_create_delete_rename_chmod_symlink() {
+    let e = Env::new();
+    let before = tree(&e.proj);
+    let p = e.proj.display().to_string();
+    let r = e.nono(&[
+        "run",
+        "--allow",
+        &p,
+        "--rollback",
+        "--no-rollback-prompt",
+        "--rollback-exclude",
+        "*.log",
+        "--",
+        "/bin/sh",
+        "-c",
+        AGENT,
+    ]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let after = tree(&e.proj);
+    assert_ne!(before, after);
+    let id = e.last_id();
+    let show = e.nono(&["rollback", "show", &id]);
+    assert!(
+        show.stdout.contains("created") && show.stdout.contains("deleted"),
+        "{show:?}"
+    );
+    assert_eq!(e.nono(&["rollback", "verify", &id]).code, Some(0));
+    let r = e.nono(&["rollback", "restore", &id]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let mut restored = tree(&e.proj);
+    // Excluded paths keep what the agent wrote.
+    assert_eq!(
+        restored.remove("build.log").as_deref(),
+        Some("file 644 log v2\n")
+    );
+    assert_eq!(
+        restored.remove("node_modules/pkg/index.js").as_deref(),
+        Some("file 644 v2\n")
+    );
+    let mut expected = before.clone();
+    expected.remove("build.log");
+    expected.remove("node_modules/pkg/index.js");
+    assert_eq!(restored, expected);
+    // The audit record carries the commitments.
+    let a = e.nono(&["audit", "show", &id, "--json"]);
+    assert!(
+        a.stdout.contains("rollback_snapshot") && a.stdout.contains("merkle_root"),
+        "{a:?}"
+    );
+}
+
+#[test]
+fn restore_of_some_paths_only() {
+    let e = Env::new();
+    let p = e.proj.display().to_string();
+    let r = e.nono(&[
+        "run",
+        "--allow",
+        &p,
+        "--rollback",
+        "--no-rollback-prompt",
+        "--",
+        "/bin/sh",
+        "-c",
+        AGENT,
+    ]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let id = e.last_id();
+    let r = e.nono(&["rollback", "restore", &id, "a.txt"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(fs::read_to_string(e.proj.join("a.txt")).unwrap(), "alpha\n");
+    assert!(e.proj.join("new.txt").exists(), "only a.txt was asked for");
+}
+
+#[test]
+fn rollback_dest_inside_a_grant_is_refused() {
+    let e = Env::new();
+    let p = e.proj.display().to_string();
+    let inside = e.proj.join("store").display().to_string();
+    let r = e.nono(&[
+        "run",
+        "--allow",
+        &p,
+        "--rollback",
+        "--rollback-dest",
+        &inside,
+        "--",
+        "/bin/true",
+    ]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(r.stderr.contains("out of the command's reach"), "{r:?}");
+    let outside = e.dir.join("elsewhere").display().to_string();
+    let r = e.nono(&[
+        "run",
+        "--allow",
+        &p,
+        "--rollback",
+        "--no-rollback-prompt",
+        "--rollback-dest",
+        &outside,
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo z > a.txt",
+    ]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(e.dir.join("elsewhere/blobs").is_dir());
+    assert_eq!(e.nono(&["rollback", "restore", &e.last_id()]).code, Some(0));
+    assert_eq!(fs::read_to_string(e.proj.join("a.txt")).unwrap(), "alpha\n");
+}
+
+#[test]
+fn a_killed_snapshot_leaves_the_store_consistent() {
+    let e = Env::new();
+    for d in 0..20 {
+        let dir = e.proj.join(format!("d{d}"));
+        fs::create_dir_all(&dir).unwrap();
+        for f in 0..50 {
+            fs::write(
+                dir.join(format!("f{f}")),
+                vec![(d * 50 + f) as u8; 64 * 1024],
+            )
+            .unwrap();
+        }
+    }
+    let p = e.proj.display().to_string();
+    for delay_ms in [5u64, 30, 80] {
+        let mut child = Command::new(nono_bin())
+            .args([
+                "run",
+                "--allow",
+                &p,
+                "--rollback",
+                "--no-rollback-prompt",
+                "--",
+                "/bin/true",
+            ])
+            .current_dir(&e.proj)
+            .env("HOME", &e.home)
+            .env_remove("XDG_STATE_HOME")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        fs::write(e.proj.join("d0/f0"), format!("round {delay_ms}")).unwrap();
+    }
+    // Every blob under its final name holds exactly the content it names.
+    let blobs = e.home.join(".local/state/nono/rollbacks/blobs");
+    for sub in fs::read_dir(&blobs).into_iter().flatten().flatten() {
+        if sub.file_name() == "tmp" {
+            continue;
+        }
+        for b in fs::read_dir(sub.path()).unwrap().flatten() {
+            let out = Command::new("sha256sum").arg(b.path()).output().unwrap();
+            let sum = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                sum.starts_with(&*b.file_name().to_string_lossy()),
+                "partial blob {}",
+                b.path().display()
+            );
+        }
+    }
+    let r = e.nono(&[
+        "run",
+        "--allow",
+        &p,
+        "--rollback",
+        "--no-rollback-prompt",
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo k > a.txt",
+    ]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let id = e.last_id();
+    assert_eq!(e.nono(&["rollback", "verify", &id]).code, Some(0));
+    assert_eq!(e.nono(&["rollback", "restore", &id]).code, Some(0));
+    assert_eq!(fs::read_to_string(e.proj.join("a.txt")).unwrap(), "alpha\n");
+}
