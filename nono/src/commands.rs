@@ -5,7 +5,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::launch::{self, Mode};
-use crate::{out, profile_cmd, setup, stderr, trust_cmd, ui, why};
+use crate::{learn, out, profile_cmd, setup, stderr, trust_cmd, ui, why};
 
 /// Exit code for nono's own errors (bad arguments, sandbox failure).
 pub const EXIT_NONO_ERROR: i32 = 1;
@@ -31,6 +31,7 @@ fn dispatch() -> i32 {
         Command::Wrap(args) => launch::launch(args, Mode::Wrap),
         Command::Setup(args) => setup::run(&args),
         Command::Why(args) => why::run(args),
+        Command::Learn(args) => learn::run(args),
         Command::Profile(cmd) => profile_cmd::run(cmd),
         Command::Trust(cmd) => trust_cmd::run(cmd),
     };

@@ -17,7 +17,7 @@ mod pty;
 mod session;
 mod supervise;
 pub mod sysv;
-mod unix;
+pub mod unix;
 
 use anyhow::{bail, Result};
 
