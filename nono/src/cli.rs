@@ -36,6 +36,24 @@ pub enum Command {
     /// Explain why a path, host or scope is allowed or denied.
     Why(WhyArgs),
     /// Discover what a command needs: runs it WITHOUT a sandbox, traced by strace.
+    #[command(
+        long_about = "Discover what a command needs: the files it reads and writes, the network \
+destinations it reaches and the unix sockets it uses.\n\n\
+On Linux, nono learn runs the command WITHOUT sandbox restrictions, traced by strace (install \
+with: apt install strace), following every process and thread. Only run commands you trust, or \
+use a throwaway environment. --sandboxed (record mode under the broker, nothing unconfined) is \
+not available yet and refuses to run.\n\n\
+By default the report lists only what the profile (--profile, else default) would deny; --all \
+lists everything. Paths are collapsed into grants (the working directory as $WORKDIR, home as ~, \
+three or more files of one directory as the directory). Protected paths are reported as needing \
+--bypass-protection and never put in the fragment. Network destinations are named from the DNS \
+answers seen, else shown as address:port; they are listed unless the profile's proxy already \
+allows them (a profile's network.allow_domain limits the command to them).\n\n\
+--json prints a profile fragment (filesystem.*, network.allow_domain, \
+filesystem.allow_unix_socket*; with --profile P it extends P) that nono run --profile takes as \
+it is; the command's own stdout then goes to stderr. Exit status: the command's, or 0 when \
+--timeout ended it."
+    )]
     Learn(LearnArgs),
     /// Create, inspect, and compare profiles.
     #[command(subcommand)]
@@ -154,24 +172,6 @@ pub struct FsArgs {
 
 /// `nono learn`.
 #[derive(Debug, Args)]
-#[command(
-    long_about = "Discover what a command needs: the files it reads and writes, the network \
-destinations it reaches and the unix sockets it uses.\n\n\
-On Linux, nono learn runs the command WITHOUT sandbox restrictions, traced by strace (install \
-with: apt install strace), following every process and thread. Only run commands you trust, or \
-use a throwaway environment. --sandboxed (record mode under the broker, nothing unconfined) is \
-not available yet and refuses to run.\n\n\
-By default the report lists only what the profile (--profile, else default) would deny; --all \
-lists everything. Paths are collapsed into grants (the working directory as $WORKDIR, home as ~, \
-three or more files of one directory as the directory). Protected paths are reported as needing \
---bypass-protection and never put in the fragment. Network destinations are named from the DNS \
-answers seen, else shown as address:port; they are listed unless the profile's proxy already \
-allows them (a profile's network.allow_domain limits the command to them).\n\n\
---json prints a profile fragment (filesystem.*, network.allow_domain, \
-filesystem.allow_unix_socket*; with --profile P it extends P) that nono run --profile takes as \
-it is; the command's own stdout then goes to stderr. Exit status: the command's, or 0 when \
---timeout ended it."
-)]
 pub struct LearnArgs {
     /// Compare against this profile: show only what it lacks (the fragment extends it).
     #[arg(short = 'p', long, value_name = "NAME|PATH")]

@@ -128,8 +128,11 @@ fn wait(mut child: Child, timeout: Option<Duration>, mask: &SigSet) -> Result<(O
     let mut stopping: Option<Instant> = None;
     let mut timed_out = false;
     loop {
-        if let Some(st) = child.try_wait().context("cannot wait for strace")? {
-            return Ok((code_of(st, &child, timed_out), timed_out));
+        match child.try_wait() {
+            Ok(Some(st)) => return Ok((code_of(st, timed_out), timed_out)),
+            Ok(None) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => return Ok((None, timed_out)),
+            Err(e) => return Err(e).context("cannot wait for strace"),
         }
         let now = Instant::now();
         if stopping.is_none() && timeout.is_some_and(|t| now - start >= t) {
@@ -143,7 +146,6 @@ fn wait(mut child: Child, timeout: Option<Duration>, mask: &SigSet) -> Result<(O
         }
         if stopping.is_some_and(|s| now - s >= GRACE) {
             terminate(&child, Signal::SIGKILL);
-            sandbox::reap::kill_all();
         }
         let mut fds = [PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::from(100u8)) {
@@ -192,7 +194,7 @@ fn descendants(pid: i32) -> Vec<i32> {
 }
 
 /// strace exits with the command's status (128 + N for a signal).
-fn code_of(st: std::process::ExitStatus, _child: &Child, timed_out: bool) -> Option<i32> {
+fn code_of(st: std::process::ExitStatus, timed_out: bool) -> Option<i32> {
     use std::os::unix::process::ExitStatusExt;
     if timed_out {
         return None;
