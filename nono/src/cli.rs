@@ -96,6 +96,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Suppress the diagnostic footer printed when the command exits non-zero.
+    #[arg(long)]
+    pub no_diagnostics: bool,
+
     /// Inject keystore credentials as environment variables (account names,
     /// uppercased: openai_api_key -> OPENAI_API_KEY; or REF=VAR). Comma-separated.
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]

@@ -8,6 +8,7 @@ mod credentials;
 mod denials;
 mod dry_run;
 mod elevation;
+mod footer;
 mod helpers;
 mod later;
 mod mirror;

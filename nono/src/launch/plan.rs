@@ -55,6 +55,8 @@ pub struct Plan {
     /// dropped. None in dry runs: nothing is created.
     #[allow(dead_code)]
     pub session: Option<SessionDir>,
+    /// The diagnostic footer after a failed run (`--no-diagnostics`: off).
+    pub diagnostics: bool,
 }
 
 fn cstring(bytes: &[u8], what: &str) -> Result<CString> {
@@ -333,6 +335,7 @@ impl Plan {
             mirrors,
             pty,
             session,
+            diagnostics: !args.no_diagnostics,
         }))
     }
 

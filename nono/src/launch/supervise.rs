@@ -155,9 +155,9 @@ fn session(
         r.drain();
     } // the user's terminal is restored here
     if let Some(p) = proxy {
-        p.finish();
+        p.finish(&mut denials);
     }
-    denials.summarise();
+    denials.summarise(&code, plan);
     for m in &plan.mirrors {
         m.finish();
     }
