@@ -254,7 +254,13 @@ pub struct WhyArgs {
     #[arg(long, value_name = "SCOPE")]
     pub scope: Option<String>,
 
-    /// Output JSON.
+    /// Output JSON: one object with `status` (allowed, denied,
+    /// not_enforceable), `reason` (granted_path, path_not_granted,
+    /// insufficient_access, sensitive_path, network_*, scope_*), `path`,
+    /// `op`, `category` (protected paths), `granted_by`, `details`,
+    /// `suggestion` (text), `suggested_flag` (the single flag to add, e.g.
+    /// "--read /x"; null when allowed, protected or when no flag grants it)
+    /// and `source` (who decided: user, profile, group:<name>, default).
     #[arg(long)]
     pub json: bool,
 
