@@ -72,6 +72,26 @@ pub enum Command {
     Setup(SetupArgs),
     /// Explain why a path, host or scope is allowed or denied.
     Why(WhyArgs),
+    /// Discover what a command needs: runs it WITHOUT a sandbox, traced by strace.
+    #[command(
+        long_about = "Discover what a command needs: the files it reads and writes, the network \
+destinations it reaches and the unix sockets it uses.\n\n\
+On Linux, nono learn runs the command WITHOUT sandbox restrictions, traced by strace (install \
+with: apt install strace), following every process and thread. Only run commands you trust, or \
+use a throwaway environment. --sandboxed (record mode under the broker, nothing unconfined) is \
+not available yet and refuses to run.\n\n\
+By default the report lists only what the profile (--profile, else default) would deny; --all \
+lists everything. Paths are collapsed into grants (the working directory as $WORKDIR, home as ~, \
+three or more files of one directory as the directory). Protected paths are reported as needing \
+--bypass-protection and never put in the fragment. Network destinations are named from the DNS \
+answers seen, else shown as address:port; they are listed unless the profile's proxy already \
+allows them (a profile's network.allow_domain limits the command to them).\n\n\
+--json prints a profile fragment (filesystem.*, network.allow_domain, \
+filesystem.allow_unix_socket*; with --profile P it extends P) that nono run --profile takes as \
+it is; the command's own stdout then goes to stderr. Exit status: the command's, or 0 when \
+--timeout ended it."
+    )]
+    Learn(LearnArgs),
     /// Create, inspect, and compare profiles.
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -118,6 +138,10 @@ pub struct RunArgs {
     /// Show what would be granted without applying the sandbox or executing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Suppress the diagnostic footer printed when the command exits non-zero.
+    #[arg(long)]
+    pub no_diagnostics: bool,
 
     /// Inject keystore credentials as environment variables (account names,
     /// uppercased: openai_api_key -> OPENAI_API_KEY; or REF=VAR). Comma-separated.
@@ -231,6 +255,46 @@ pub struct FsArgs {
     pub workdir: Option<PathBuf>,
 }
 
+/// `nono learn`.
+#[derive(Debug, Args)]
+pub struct LearnArgs {
+    /// Compare against this profile: show only what it lacks (the fragment extends it).
+    #[arg(short = 'p', long, value_name = "NAME|PATH")]
+    pub profile: Option<String>,
+
+    /// Print a profile fragment (JSON) instead of the report.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Stop the command (SIGTERM, then SIGKILL after 3 s) after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+
+    /// Show everything the command used, not only what the sandbox would deny.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Record under the broker instead of unconfined (not available yet: refuses).
+    #[arg(long)]
+    pub sandboxed: bool,
+
+    /// macOS legacy tracer; on Linux strace is always used.
+    #[arg(long, hide = true)]
+    pub trace: bool,
+
+    /// Working directory for $WORKDIR (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<PathBuf>,
+
+    /// The command to trace, after `--`.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<OsString>,
+}
+
 #[derive(Debug, Args)]
 pub struct SetupArgs {
     /// Only verify installation and sandbox support; create no files.
@@ -271,7 +335,13 @@ pub struct WhyArgs {
     #[arg(long, value_name = "SCOPE")]
     pub scope: Option<String>,
 
-    /// Output JSON.
+    /// Output JSON: one object with `status` (allowed, denied,
+    /// not_enforceable), `reason` (granted_path, path_not_granted,
+    /// insufficient_access, sensitive_path, network_*, scope_*), `path`,
+    /// `op`, `category` (protected paths), `granted_by`, `details`,
+    /// `suggestion` (text), `suggested_flag` (the single flag to add, e.g.
+    /// "--read /x"; null when allowed, protected or when no flag grants it)
+    /// and `source` (who decided: user, profile, group:<name>, default).
     #[arg(long)]
     pub json: bool,
 

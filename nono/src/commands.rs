@@ -5,7 +5,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::launch::{self, Mode};
-use crate::{out, profile_cmd, sessions, setup, stderr, trust_cmd, ui, why};
+use crate::{learn, out, profile_cmd, sessions, setup, stderr, trust_cmd, ui, why};
 
 /// Exit code for nono's own errors (bad arguments, sandbox failure).
 pub const EXIT_NONO_ERROR: i32 = 1;
@@ -37,6 +37,7 @@ fn dispatch() -> i32 {
         Command::Attach { session } => sessions::attach::run(&session),
         Command::Setup(args) => setup::run(&args),
         Command::Why(args) => why::run(args),
+        Command::Learn(args) => learn::run(args),
         Command::Profile(cmd) => profile_cmd::run(cmd),
         Command::Trust(cmd) => trust_cmd::run(cmd),
         Command::Audit(cmd) => crate::record::audit_cmd::run(cmd),

@@ -7,6 +7,7 @@ mod env_policy;
 mod envconfig;
 mod grants;
 mod launch;
+mod learn;
 mod network;
 mod out;
 mod policy;

@@ -91,6 +91,8 @@ fn scope_answer(scope: &str) -> Result<Answer> {
             feature.min_abi()
         ),
         suggestion: None,
+        suggested_flag: None,
+        source: Some("default".into()),
     })
 }
 

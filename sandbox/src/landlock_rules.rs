@@ -158,6 +158,28 @@ pub fn plan_rules(caps: &CapabilitySet, abi: ABI) -> Vec<PlannedRule> {
         .collect()
 }
 
+/// The path rules a capability set becomes at kernel ABI `kernel_abi`,
+/// each with the names of its rights (`read_file`, `make_reg`, ...), for
+/// listings such as `nono run --dry-run`.
+pub fn rule_listing(caps: &CapabilitySet, kernel_abi: u32) -> Vec<(PathBuf, Vec<String>)> {
+    plan_rules(caps, abi_from_version(kernel_abi))
+        .into_iter()
+        .map(|r| (r.path, r.access.iter().map(right_name).collect()))
+        .collect()
+}
+
+/// `MakeReg` as `make_reg`.
+fn right_name(a: AccessFs) -> String {
+    let mut out = String::new();
+    for (i, c) in format!("{a:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
 fn ll_err(stage: &'static str) -> impl Fn(landlock::RulesetError) -> SandboxError {
     move |e| SandboxError::Landlock {
         stage,

@@ -34,7 +34,7 @@ mod sys;
 pub use apply::{EnforcementReport, Sandbox};
 pub use capability::{AccessMode, CapabilitySet, FsGrant, GrantKind, NetworkPolicy};
 pub use error::SandboxError;
-pub use landlock_rules::{plan_rules, required_features, Feature, PlannedRule};
+pub use landlock_rules::{plan_rules, required_features, rule_listing, Feature, PlannedRule};
 pub use probe::{LandlockSupport, SupportInfo};
 pub use sys::close_fds_from;
 

@@ -6,7 +6,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::{EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND};
-use crate::ui;
 
 fn is_executable(p: &Path) -> bool {
     p.metadata()
@@ -15,12 +14,11 @@ fn is_executable(p: &Path) -> bool {
 }
 
 /// Resolve `program` like `execvp` would, against the host's `PATH`.
-/// `Err(code)` means the error was reported and nono should exit with `code`.
-pub fn resolve(program: &OsStr, path_var: Option<&OsString>) -> Result<PathBuf, i32> {
+/// `Err((code, message))`: nono should report it and exit with `code`.
+pub fn find(program: &OsStr, path_var: Option<&OsString>) -> Result<PathBuf, (i32, String)> {
     let p = Path::new(program);
     if p.as_os_str().is_empty() {
-        ui::error("empty command name");
-        return Err(EXIT_NOT_FOUND);
+        return Err((EXIT_NOT_FOUND, "empty command name".into()));
     }
     if p.components().count() > 1 || program.to_string_lossy().contains('/') {
         return check_explicit(p);
@@ -38,29 +36,30 @@ pub fn resolve(program: &OsStr, path_var: Option<&OsString>) -> Result<PathBuf, 
             found_not_exec = Some(cand);
         }
     }
-    match found_not_exec {
-        Some(c) => {
-            ui::error(format!("cannot execute {}: not executable", c.display()));
-            Err(EXIT_CANNOT_EXECUTE)
-        }
-        None => {
-            ui::error(format!("command not found: {}", p.display()));
-            Err(EXIT_NOT_FOUND)
-        }
-    }
+    Err(match found_not_exec {
+        Some(c) => (
+            EXIT_CANNOT_EXECUTE,
+            format!("cannot execute {}: not executable", c.display()),
+        ),
+        None => (
+            EXIT_NOT_FOUND,
+            format!("command not found: {}", p.display()),
+        ),
+    })
 }
 
-fn check_explicit(p: &Path) -> Result<PathBuf, i32> {
+fn check_explicit(p: &Path) -> Result<PathBuf, (i32, String)> {
     if !p.exists() {
-        ui::error(format!("command not found: {}", p.display()));
-        return Err(EXIT_NOT_FOUND);
+        return Err((
+            EXIT_NOT_FOUND,
+            format!("command not found: {}", p.display()),
+        ));
     }
     if !is_executable(p) {
-        ui::error(format!(
-            "cannot execute {}: not an executable file",
-            p.display()
+        return Err((
+            EXIT_CANNOT_EXECUTE,
+            format!("cannot execute {}: not an executable file", p.display()),
         ));
-        return Err(EXIT_CANNOT_EXECUTE);
     }
     Ok(std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
 }
@@ -72,12 +71,15 @@ mod tests {
     #[test]
     fn finds_in_path_and_maps_missing_to_127() {
         let path: OsString = "/usr/bin:/bin".into();
-        assert!(resolve(OsStr::new("sh"), Some(&path)).is_ok());
+        assert!(find(OsStr::new("sh"), Some(&path)).is_ok());
         assert_eq!(
-            resolve(OsStr::new("no-such-cmd-xyz"), Some(&path)),
+            find(OsStr::new("no-such-cmd-xyz"), Some(&path)).map_err(|e| e.0),
             Err(127)
         );
-        assert_eq!(resolve(OsStr::new("./no/such"), Some(&path)), Err(127));
+        assert_eq!(
+            find(OsStr::new("./no/such"), Some(&path)).map_err(|e| e.0),
+            Err(127)
+        );
     }
 
     #[test]
@@ -85,6 +87,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("script");
         std::fs::write(&f, "#!/bin/sh\n").unwrap();
-        assert_eq!(resolve(f.as_os_str(), None), Err(126));
+        assert_eq!(find(f.as_os_str(), None).map_err(|e| e.0), Err(126));
     }
 }

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use ipc::broker::BrokeredEvent;
+use ipc::proxy::ProxyEvent;
 
 use crate::ui;
 
@@ -33,10 +34,13 @@ pub fn expected(ev: &BrokeredEvent) -> bool {
     missing || (ev.op == "connect" && optional)
 }
 
-/// Denials seen in this session, in first-seen order, with counts.
+/// Denials seen in this session, in first-seen order, with counts; and
+/// what the proxy refused.
 #[derive(Debug, Default)]
 pub struct Denials {
-    seen: BTreeMap<(String, String), (usize, u64, String)>,
+    seen: BTreeMap<(String, String), (usize, u64, BrokeredEvent)>,
+    proxy: Vec<(ProxyEvent, u64)>,
+    proxy_allowed: u64,
 }
 
 impl Denials {
@@ -55,27 +59,82 @@ impl Denials {
         let entry = self
             .seen
             .entry((ev.op.clone(), ev.path.clone()))
-            .or_insert((next, 0, ev.reason.clone()));
+            .or_insert((next, 0, ev.clone()));
         entry.1 += 1;
     }
 
-    /// Print the summary (nothing when nothing was denied).
-    pub fn summarise(&self) {
-        if self.seen.is_empty() {
+    /// What the proxy allowed and refused (from `proxy::Running::finish`).
+    pub fn proxy(&mut self, allowed: u64, refused: Vec<(ProxyEvent, u64)>) {
+        self.proxy_allowed = allowed;
+        self.proxy = refused;
+    }
+
+    fn broker_rows(&self) -> Vec<(BrokeredEvent, u64)> {
+        let mut rows: Vec<_> = self.seen.values().collect();
+        rows.sort_by_key(|v| v.0);
+        rows.into_iter().map(|(_, n, e)| (e.clone(), *n)).collect()
+    }
+
+    /// After the session: the diagnostic footer when the command failed
+    /// (unless `--no-diagnostics`), else the summary of denials.
+    pub fn summarise(&self, code: &anyhow::Result<i32>, plan: &super::plan::Plan) {
+        match code {
+            Ok(c) if *c != 0 && plan.diagnostics => {
+                super::footer::print(plan, *c, &self.broker_rows(), &self.proxy)
+            }
+            Ok(c) if *c != 0 => {}
+            _ => self.summary(),
+        }
+    }
+
+    fn summary(&self) {
+        if !self.seen.is_empty() {
+            let total: u64 = self.seen.values().map(|v| v.1).sum();
+            ui::warn(format!("the sandbox denied {total} brokered call(s):"));
+            for (ev, n) in self.broker_rows() {
+                ui::warn(format!(
+                    "  denied {} on {}{}: {}",
+                    ev.op,
+                    ev.path,
+                    times(n),
+                    ev.reason
+                ));
+            }
+        }
+        let denied: u64 = self.proxy.iter().map(|p| p.1).sum();
+        if denied == 0 {
             return;
         }
-        let total: u64 = self.seen.values().map(|v| v.1).sum();
-        ui::warn(format!("the sandbox denied {total} brokered call(s):"));
-        let mut rows: Vec<_> = self.seen.iter().collect();
-        rows.sort_by_key(|(_, v)| v.0);
-        for ((op, path), (_, n, reason)) in rows {
-            let times = if *n > 1 {
-                format!(" ({n} times)")
+        ui::warn(format!(
+            "the proxy allowed {} and denied {denied} request(s):",
+            self.proxy_allowed
+        ));
+        for (e, n) in self.proxy.iter().take(20) {
+            let target = if e.port == 0 {
+                e.host.clone()
             } else {
-                String::new()
+                format!("{}:{}", e.host, e.port)
             };
-            ui::warn(format!("  denied {op} on {path}{times}: {reason}"));
+            ui::warn(format!(
+                "  denied {} {target}{} ({}){}",
+                e.kind,
+                e.path,
+                e.reason,
+                if *n > 1 {
+                    format!(" x{n}")
+                } else {
+                    String::new()
+                }
+            ));
         }
+    }
+}
+
+fn times(n: u64) -> String {
+    if n > 1 {
+        format!(" ({n} times)")
+    } else {
+        String::new()
     }
 }
 

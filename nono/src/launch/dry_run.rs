@@ -1,5 +1,7 @@
 //! `--dry-run`: what would be granted, without creating or executing anything.
 
+use std::os::unix::ffi::OsStrExt;
+
 use sandbox::NetworkPolicy;
 
 use super::plan::Plan;
@@ -21,10 +23,11 @@ pub fn print(plan: &Plan) {
         .filter(|g| !matches!(g.source, Source::Group(_)))
     {
         outln!(
-            "  [{}] {}  ({})",
+            "  [{}] {}  ({}){}",
             g.mode.short(),
             g.path.display(),
-            g.source.describe()
+            g.source.describe(),
+            expanded_note(p, &g.path)
         );
     }
     outln!("  [rw] $TMPDIR (private to the session)");
@@ -119,22 +122,91 @@ pub fn print(plan: &Plan) {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    outln!("Would execute: {}", cmd.join(" "));
-    if ui::verbosity() >= 1 {
-        outln!("Rules given to Landlock:");
-        for g in &p.rules {
-            outln!(
-                "  [{}] {}  ({})",
-                g.mode.short(),
-                g.path.display(),
-                g.source.describe()
-            );
+    print_brokered(plan);
+    let found =
+        std::path::Path::new(std::ffi::OsStr::from_bytes(plan.program.as_bytes())).is_file();
+    outln!(
+        "Would execute: {}{}",
+        cmd.join(" "),
+        if found {
+            ""
+        } else {
+            "  (not found: nothing is executed in a dry run)"
         }
+    );
+    print_rules(plan);
+    if ui::verbosity() >= 1 {
         outln!("Protected paths:");
         for pr in &active {
             outln!("  {}  ({}, {})", pr.path.display(), pr.category, pr.origin);
         }
         print_enforcement(plan);
+    }
+}
+
+/// A granted directory that contains protected paths has no rule of its
+/// own: what that means for it.
+fn expanded_note(p: &crate::policy::resolve::Policy, path: &std::path::Path) -> &'static str {
+    if p.expanded.iter().any(|e| e == path) {
+        " — contains protected paths: its entries are granted one by one, the directory \
+         itself is not listable and nothing new can be created directly in it"
+    } else {
+        ""
+    }
+}
+
+/// Every rule Landlock gets, with its exact rights, and the expanded
+/// directories (no rule of their own).
+fn print_rules(plan: &Plan) {
+    let p = &plan.policy;
+    let abi = sandbox::SupportInfo::detect().landlock.kernel_abi;
+    let listing = sandbox::rule_listing(&plan.caps, abi);
+    outln!(
+        "Rules given to Landlock (kernel ABI {abi}; {} rules):",
+        listing.len()
+    );
+    for (path, rights) in &listing {
+        let source = p
+            .rules
+            .iter()
+            .find(|g| &g.path == path)
+            .map(|g| g.source.describe())
+            .unwrap_or_default();
+        outln!("  {}  {}  ({source})", path.display(), rights.join(","));
+    }
+    for e in &p.expanded {
+        outln!(
+            "  {}: no rule (contains protected paths): its entries are granted one by one; \
+             the directory itself is not listable, nothing new can be created in it",
+            e.display()
+        );
+    }
+}
+
+/// What the broker grants beyond Landlock (`run` only).
+fn print_brokered(plan: &Plan) {
+    use ipc::broker::WireUnixScope;
+    for g in &plan.unix_grants {
+        let path = String::from_utf8_lossy(&g.path);
+        let scope = match g.scope {
+            WireUnixScope::Socket => "socket",
+            WireUnixScope::Dir => "sockets directly in",
+            WireUnixScope::Subtree => "sockets beneath",
+        };
+        outln!(
+            "  [unix] {} {scope} {path} (brokered)",
+            if g.bind { "connect+bind" } else { "connect" }
+        );
+    }
+    if plan.elevation.is_some() {
+        outln!("  [elevation] opens beyond the grants are asked for (brokered)");
+    }
+    if !plan.caps.tcp_connect_ports().is_empty() || !plan.caps.tcp_bind_ports().is_empty() {
+        outln!(
+            "  [tcp] connect ports {:?}, bind ports {:?} (Landlock)",
+            plan.caps.tcp_connect_ports(),
+            plan.caps.tcp_bind_ports()
+        );
     }
 }
 

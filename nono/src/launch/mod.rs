@@ -9,6 +9,7 @@ mod denials;
 mod detach;
 mod dry_run;
 mod elevation;
+mod footer;
 mod helpers;
 mod later;
 mod mirror;
@@ -20,7 +21,7 @@ mod shell;
 mod startup;
 mod supervise;
 pub mod sysv;
-mod unix;
+pub mod unix;
 
 use anyhow::{bail, Result};
 

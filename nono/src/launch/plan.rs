@@ -63,6 +63,8 @@ pub struct Plan {
     /// dropped. None in dry runs: nothing is created.
     #[allow(dead_code)]
     pub session: Option<SessionDir>,
+    /// The diagnostic footer after a failed run (`--no-diagnostics`: off).
+    pub diagnostics: bool,
 }
 
 fn cstring(bytes: &[u8], what: &str) -> Result<CString> {
@@ -124,9 +126,17 @@ impl Plan {
     /// `Ok(Err(code))`: the command cannot be run; the reason was reported.
     pub fn build(args: &RunArgs, mode: Mode) -> Result<Result<Plan, i32>> {
         let host_path = std::env::var_os("PATH");
-        let program = match command::resolve(&args.command[0], host_path.as_ref()) {
+        let program = match command::find(&args.command[0], host_path.as_ref()) {
             Ok(p) => p,
-            Err(code) => return Ok(Err(code)),
+            // A dry run executes nothing: it shows the plan and says so.
+            Err((_, msg)) if args.dry_run => {
+                ui::note(format!("nono: {msg} (a dry run executes nothing)"));
+                PathBuf::from(&args.command[0])
+            }
+            Err((code, msg)) => {
+                ui::error(msg);
+                return Ok(Err(code));
+            }
         };
         let profile = resolve::load_profile(&args.policy)?;
         let consent = workdir_consent(args, &profile)?;
@@ -346,6 +356,7 @@ impl Plan {
             headless,
             ready: None,
             session,
+            diagnostics: !args.no_diagnostics,
         }))
     }
 

@@ -40,7 +40,7 @@ pub struct Running {
     /// Variables for the agent.
     pub env: Vec<(String, String)>,
     allowed: u64,
-    denied: BTreeMap<String, u64>,
+    denied: BTreeMap<String, (ProxyEvent, u64)>,
 }
 
 fn trust_file() -> PathBuf {
@@ -301,7 +301,7 @@ impl Running {
                 } else {
                     ui::info(format!("proxy: denied {what}: {}", e.reason));
                     let key = format!("{what} ({})", e.reason);
-                    *self.denied.entry(key).or_insert(0) += 1;
+                    self.denied.entry(key).or_insert((e, 0)).1 += 1;
                 }
                 Ok(())
             }
@@ -310,8 +310,9 @@ impl Running {
         }
     }
 
-    /// Stop the proxy and print what it denied.
-    pub fn finish(mut self) {
+    /// Stop the proxy; what it refused goes to the session's denials
+    /// (summary or diagnostic footer).
+    pub fn finish(mut self, denials: &mut super::denials::Denials) {
         // Drain what is already queued.
         while nix::poll::poll(
             &mut [nix::poll::PollFd::new(
@@ -329,27 +330,12 @@ impl Running {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let denied: u64 = self.denied.values().sum();
-        if denied > 0 {
-            ui::warn(format!(
-                "the proxy allowed {} and denied {denied} request(s):",
-                self.allowed
-            ));
-            for (what, n) in self.denied.iter().take(20) {
-                ui::warn(format!(
-                    "  denied {what}{}",
-                    if *n > 1 {
-                        format!(" x{n}")
-                    } else {
-                        String::new()
-                    }
-                ));
-            }
-        } else {
+        if self.denied.is_empty() {
             ui::info(format!(
                 "the proxy allowed {} request(s) and denied none",
                 self.allowed
             ));
         }
+        denials.proxy(self.allowed, self.denied.into_values().collect());
     }
 }

@@ -201,9 +201,9 @@ fn session(
         r.end(*code.as_ref().unwrap_or(&1));
     } // the user's terminal is restored here
     if let Some(p) = proxy {
-        p.finish();
+        p.finish(&mut denials);
     }
-    denials.summarise();
+    denials.summarise(&code, plan);
     for m in &plan.mirrors {
         m.finish();
     }

@@ -155,6 +155,12 @@ pub struct Answer {
     pub details: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suggestion: Option<String>,
+    /// The single flag to add (`--read /x`); null when allowed, protected
+    /// or when no flag grants it.
+    pub suggested_flag: Option<String>,
+    /// Who decided: `user`, `profile`, `group:<name>` or `default`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl Answer {
@@ -182,8 +188,69 @@ fn grant_flag(op: Op, dir: bool) -> &'static str {
     }
 }
 
-/// Why `op` on `raw` is allowed or denied.
+/// Why `op` on `raw` is allowed or denied, with the flag to add and who
+/// decided.
 pub fn path(view: &View, raw: &Path, op: Op) -> Answer {
+    let mut a = path_answer(view, raw, op);
+    a.suggested_flag = a.suggestion.clone().filter(|s| {
+        let mut w = s.split(' ');
+        w.next()
+            .is_some_and(|f| f.starts_with("--") && f != "--bypass-protection")
+            && w.next().is_some()
+            && !s.contains(" together ")
+    });
+    let p = a.path.clone().unwrap_or_default();
+    a.source = Some(if a.reason == "sensitive_path" {
+        protection_hit(view, &p, op)
+            .map(|pr| source_kind(&pr.origin))
+            .unwrap_or_else(|| "default".into())
+    } else {
+        let need = op.mode();
+        covering(view, &p)
+            .into_iter()
+            .find(|r| !a.allowed() || (need.reads() && r.reads) || (need.writes() && r.writes))
+            .map(|r| source_kind(&r.source))
+            .unwrap_or_else(|| "default".into())
+    });
+    a
+}
+
+/// `group x` → `group:x`; profile fields → `profile`; flags → `user`;
+/// nono's own session grants → `default`.
+fn source_kind(s: &str) -> String {
+    if let Some(g) = s.strip_prefix("group ") {
+        format!("group:{g}")
+    } else if s.starts_with("profile ") {
+        "profile".into()
+    } else if s.starts_with("--") {
+        "user".into()
+    } else {
+        "default".into()
+    }
+}
+
+fn covering<'a>(view: &'a View, p: &Path) -> Vec<&'a ViewRule> {
+    view.rules
+        .iter()
+        .filter(|r| {
+            if r.tree {
+                p.starts_with(&r.path)
+            } else {
+                p == r.path
+            }
+        })
+        .collect()
+}
+
+/// A protected path strictly inside `dir` that a grant of `dir` for `op`
+/// would be expanded around: such a grant gives `dir` no rule of its own.
+fn expanding<'a>(view: &'a View, dir: &Path, op: Op) -> Option<&'a ViewProtection> {
+    view.protections.iter().find(|pr| {
+        pr.path != dir && pr.path.starts_with(dir) && (!pr.write_only || op.mode().writes())
+    })
+}
+
+fn path_answer(view: &View, raw: &Path, op: Op) -> Answer {
     let abs = std::path::absolute(raw).unwrap_or_else(|_| raw.to_path_buf());
     let p = canonical_lenient(&abs);
     let base = Answer {
@@ -195,6 +262,8 @@ pub fn path(view: &View, raw: &Path, op: Op) -> Answer {
         granted_by: None,
         details: String::new(),
         suggestion: None,
+        suggested_flag: None,
+        source: None,
     };
     if let Some(pr) = protection_hit(view, &p, op) {
         return Answer {
@@ -247,6 +316,28 @@ pub fn path(view: &View, raw: &Path, op: Op) -> Answer {
     };
     let flag = grant_flag(op, target.is_dir());
     let suggestion = Some(format!("{flag} {}", target.display()));
+    if let Some(pr) = expanding(view, &target, op).filter(|_| target.is_dir()) {
+        // A grant of the directory would be expanded around the protected
+        // path: the directory itself would still get no rule.
+        let details = format!(
+            "{} contains protected paths ({}: {}; {} in all), so any grant of it is expanded \
+             into its entries: the directory itself is not listable and nothing new can be \
+             created directly in it. No grant changes that; only --bypass-protection of the \
+             protected paths inside it would.",
+            target.display(),
+            pr.path.display(),
+            pr.category,
+            view.protections
+                .iter()
+                .filter(|q| q.path != target && q.path.starts_with(&target))
+                .count()
+        );
+        return Answer {
+            reason: "path_not_granted",
+            details,
+            ..base
+        };
+    }
     let parent = p.parent().map(Path::to_path_buf).unwrap_or_default();
     if covering.is_empty() && need.writes() && !p.exists() && view.expanded.contains(&parent) {
         return Answer {
@@ -300,6 +391,8 @@ pub fn host(view: &View, host: &str, port: u16, path: Option<&str>) -> Answer {
         granted_by: None,
         details: format!("Outbound connections to {host}:{port} are not restricted."),
         suggestion: None,
+        suggested_flag: None,
+        source: None,
     };
     if let Some(a) = decide_host::answer(view, host, port, path, base.clone()) {
         return a;

@@ -1,0 +1,204 @@
+//! `nono learn`: run a command unconfined under strace and report what it
+//! used that the sandbox would deny (`--all`: everything), as a report or
+//! as a profile fragment (`--json`).
+//!
+//! Decisions come from the policy code `nono why` uses, against the
+//! profile asked for (`--profile`, else `default`); protected paths are
+//! reported, never put in the fragment; the fragment is re-checked against
+//! the same code before it is printed.
+
+mod analyse;
+mod events;
+mod fragment;
+mod net;
+mod parse;
+mod report;
+mod trace;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use crate::cli::{FsArgs, LearnArgs, PolicyArgs};
+use crate::policy::decide::{self, View};
+use crate::policy::resolve::{self, Materialize, WorkdirConsent};
+use crate::ui;
+use analyse::{Dest, Net};
+use events::Thread;
+
+/// What the report and the fragment are made of.
+pub struct Findings {
+    pub fs: analyse::Fs,
+    pub grants: Vec<analyse::Cand>,
+    pub dests: Vec<Dest>,
+    pub net: Net,
+    pub unix: Vec<(PathBuf, bool)>,
+    pub still_denied: Vec<(analyse::Need, String)>,
+    /// The profile filters the network (proxy or blocked).
+    pub filtered: bool,
+}
+
+pub fn run(args: LearnArgs) -> Result<i32> {
+    if args.command.is_empty() {
+        bail!("no command given; usage: nono learn [OPTIONS] -- <COMMAND> [ARGS...]");
+    }
+    if args.sandboxed {
+        bail!(
+            "nono learn --sandboxed (record mode under the broker) is not available yet; \
+             plain nono learn runs the command unconfined under strace, so use it only on a \
+             command you trust (or in a throwaway environment), or run the command with \
+             nono run and read the diagnostic footer"
+        );
+    }
+    if args.trace {
+        ui::info("--trace selects the legacy macOS tracer; on Linux nono learn always uses strace");
+    }
+    let policy_args = PolicyArgs {
+        profile: args.profile.clone(),
+        fs: FsArgs {
+            workdir: args.workdir.clone(),
+            ..FsArgs::default()
+        },
+        ..PolicyArgs::default()
+    };
+    let loaded = resolve::load_profile(&policy_args)?;
+    let policy = resolve::resolve(
+        &policy_args,
+        loaded.clone(),
+        WorkdirConsent::Given,
+        Materialize::Nothing,
+    )?;
+    let net_plan = crate::network::plan(&Default::default(), &policy_args, &loaded.profile)?;
+    let view = View::of(&policy).with_proxy(net_plan.proxy.as_ref());
+    trace::strace()?;
+    ui::warn(format!(
+        "nono learn runs '{}' WITHOUT a sandbox, traced by strace: it can read, change and \
+         send anything you can. Use it only on a command you trust.",
+        args.command[0].to_string_lossy()
+    ));
+    let timeout = args.timeout.map(Duration::from_secs);
+    let traced = trace::run(&args.command, timeout, args.json)?;
+    let events = read_events(&traced)?;
+    let places = fragment::Places {
+        workdir: crate::grants::workdir(&policy_args.fs)?,
+        home: std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .and_then(|h| std::fs::canonicalize(h).ok()),
+    };
+    let found = findings(&events, &view, &args, &places, &policy_args, &loaded)?;
+    let extends = args.profile.as_deref();
+    let frag = fragment::build(
+        &found.grants,
+        &found.dests,
+        &found.net.listen,
+        &found.unix,
+        extends,
+        &places,
+    );
+    if args.json {
+        crate::out::outln!("{}", fragment::to_json(&frag)?);
+        report::refused_to_stderr(&found, &places);
+    } else {
+        report::print(&found, &places, &loaded.name, &args);
+    }
+    Ok(exit_code(&traced))
+}
+
+fn exit_code(t: &trace::Trace) -> i32 {
+    if t.timed_out {
+        0
+    } else {
+        t.code.unwrap_or(0)
+    }
+}
+
+fn read_events(t: &trace::Trace) -> Result<Vec<events::Event>> {
+    let cwd = std::env::current_dir().context("cannot determine the current directory")?;
+    let mut out = Vec::new();
+    let files = t.files()?;
+    for f in &files {
+        let text = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let mut th = Thread { cwd: cwd.clone() };
+        for l in String::from_utf8_lossy(&text).lines() {
+            if let Some(c) = parse::line(l) {
+                out.extend(th.events(&c));
+            }
+        }
+    }
+    ui::info(format!(
+        "traced {} thread(s), {} relevant call(s)",
+        files.len(),
+        out.len()
+    ));
+    Ok(out)
+}
+
+fn findings(
+    events: &[events::Event],
+    view: &View,
+    args: &LearnArgs,
+    places: &fragment::Places,
+    policy_args: &PolicyArgs,
+    loaded: &crate::policy::load::Loaded,
+) -> Result<Findings> {
+    let mut fs = analyse::judge(events, view);
+    let mut wanted = fs.needs.clone();
+    if args.all {
+        wanted.extend(fs.allowed.iter().cloned());
+    }
+    let grants = analyse::collapse(&wanted, &places.workdir, places.home.as_deref());
+    let net = analyse::network(events);
+    let filtered = view.network_blocked || view.network_proxied;
+    let mut dests = Vec::new();
+    for d in &net.dests {
+        let allowed = decide::host(view, &d.host, d.port, None).allowed();
+        if !filtered || !allowed || args.all {
+            dests.push(d.clone());
+        }
+    }
+    let unix = unix_needed(&net.unix, loaded, places, args.all)?;
+    let probe = fragment::build(&grants, &[], &[], &unix, None, places);
+    let still_denied = fragment::verify(loaded, &probe, policy_args, &fs.needs)?;
+    fs.needs
+        .retain(|n| !still_denied.iter().any(|(s, _)| s == n));
+    Ok(Findings {
+        fs,
+        grants,
+        dests,
+        net,
+        unix,
+        still_denied,
+        filtered,
+    })
+}
+
+/// Unix sockets the profile does not grant (all with `--all`).
+fn unix_needed(
+    seen: &[(PathBuf, bool)],
+    loaded: &crate::policy::load::Loaded,
+    places: &fragment::Places,
+    all: bool,
+) -> Result<Vec<(PathBuf, bool)>> {
+    use ipc::broker::WireUnixScope;
+    use std::os::unix::ffi::OsStrExt;
+    let vars = crate::policy::vars::Vars::from_env(places.workdir.clone());
+    let (granted, _) =
+        crate::launch::unix::plan(&Default::default(), &loaded.profile, &vars).unwrap_or_default();
+    let covers = |path: &PathBuf, bind: bool| {
+        granted.iter().any(|g| {
+            let gp = std::path::Path::new(std::ffi::OsStr::from_bytes(&g.path));
+            (g.bind || !bind)
+                && match g.scope {
+                    WireUnixScope::Socket => path == gp,
+                    WireUnixScope::Dir => path.parent() == Some(gp),
+                    WireUnixScope::Subtree => crate::policy::protect::under(path, gp),
+                }
+        })
+    };
+    Ok(seen
+        .iter()
+        .filter(|(p, b)| all || !covers(p, *b))
+        .cloned()
+        .collect())
+}

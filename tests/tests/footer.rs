@@ -1,0 +1,69 @@
+//! The diagnostic footer of `nono run`: after a non-zero exit, the denials
+//! nono saw with the flag that grants each, and the pointer to `nono learn`
+//! and `nono why` for what it cannot see; never after success, never with
+//! `--no-diagnostics` or `--silent`.
+
+use std::process::{Command, Stdio};
+
+use nono_e2e::{nono_bin, Scratch};
+
+fn run(pre: &[&str], flags: &[&str], script: &str) -> (Option<i32>, String) {
+    let out = Command::new(nono_bin())
+        .args(pre)
+        .arg("run")
+        .args(flags)
+        .args(["--", "/bin/sh", "-c", script])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn failed_run_shows_denials_with_their_grants() {
+    let d = Scratch::new();
+    let f = d.join("f");
+    std::fs::write(&f, "x").unwrap();
+    let script = format!("chmod 600 {}; exit 4", f.display());
+    let (code, err) = run(&[], &[], &script);
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("exited with status 4"), "{err}");
+    assert!(err.contains(&format!("chmod {}", f.display())), "{err}");
+    assert!(
+        err.contains(&format!("--write-file {}", f.display()))
+            && err.contains("filesystem.write_file"),
+        "{err}"
+    );
+    assert!(
+        err.contains("nono learn") && err.contains("nono why"),
+        "{err}"
+    );
+    // Applying the suggested flag makes the same call succeed.
+    let (code, err) = run(
+        &[],
+        &["--write-file", &f.display().to_string()],
+        &script.replace("exit 4", "exit 0"),
+    );
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn footer_is_quiet_on_success_and_when_suppressed() {
+    let (code, err) = run(&[], &[], "exit 0");
+    assert_eq!(code, Some(0));
+    assert!(!err.contains("exited with status"), "{err}");
+    let (code, err) = run(&[], &["--no-diagnostics"], "exit 3");
+    assert_eq!(code, Some(3));
+    assert!(err.is_empty(), "{err}");
+    let (code, err) = run(&["-s"], &[], "exit 3");
+    assert_eq!(code, Some(3));
+    assert!(err.is_empty(), "{err}");
+    let (_, err) = run(&[], &[], "exit 3");
+    assert!(
+        err.contains("exited with status 3") && err.contains("not visible to nono"),
+        "{err}"
+    );
+}
