@@ -9,7 +9,7 @@ mod denials;
 mod detach;
 mod dry_run;
 mod elevation;
-mod helpers;
+pub(crate) mod helpers;
 mod later;
 mod mirror;
 mod plan;

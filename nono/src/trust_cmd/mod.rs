@@ -6,6 +6,7 @@ mod anchor;
 mod check;
 mod discover;
 mod keys;
+mod keystore;
 pub mod scan;
 mod sign;
 
