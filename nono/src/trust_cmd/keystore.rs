@@ -124,7 +124,7 @@ fn failure(kind: FailureKind, message: &str, name: &str) -> anyhow::Error {
         FailureKind::NotFound => format!(
             "create it with nono trust keygen --id {name}, or use a file-backed key: --keyref file:///PATH/key.pem"
         ),
-        FailureKind::Exists => "pass --force to replace it (signatures made with the old key will no longer match its public key)".into(),
+        FailureKind::Exists => "pass --force to replace it (policies that list its current public key will not trust what the new key signs)".into(),
         FailureKind::Locked => "the keystore is locked; unlock it (e.g. log in to the desktop session) and run again".into(),
         FailureKind::Multiple => "several keystore items match; remove the extra ones (service nono, account trust-key:NAME)".into(),
         FailureKind::Backend | FailureKind::Unsupported => "is a Secret Service (e.g. gnome-keyring) running in this session, with DBUS_SESSION_BUS_ADDRESS set? Otherwise use a file-backed key: --keyref file:///PATH/key.pem".into(),
