@@ -36,6 +36,8 @@ pub enum FailureKind {
     Multiple,
     Unsupported,
     Backend,
+    /// A key to create exists already (`ipc::signing`).
+    Exists,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 //! Wire protocol between `nono` and its helpers.
 //!
 //! One `SOCK_SEQPACKET` socketpair per channel; one message family per
-//! channel ([`broker`], [`keyholder`], [`proxy`]), each a `…Request` /
+//! channel ([`broker`], [`keyholder`], [`signing`], [`proxy`]), each a `…Request` /
 //! `…Response` pair. An [`Endpoint`] is typed by the family, so a side can
 //! only send its own family's messages. Frames are encoded by [`codec`]
 //! (bincode 2 behind a wrapper) with a hard size limit checked on send and
@@ -20,6 +20,7 @@ pub mod hostrules;
 pub mod keyholder;
 pub mod proxy;
 pub mod sealed;
+pub mod signing;
 mod sys;
 
 pub use channel::{socketpair, Endpoint};

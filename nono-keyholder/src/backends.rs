@@ -73,7 +73,7 @@ fn secret(entry: Entry, name: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
         .map_err(|e| keystore(name, e))
 }
 
-fn keystore(name: &str, e: keyring::Error) -> Failure {
+pub fn keystore(name: &str, e: keyring::Error) -> Failure {
     match e {
         keyring::Error::NoEntry => (
             FailureKind::NotFound,

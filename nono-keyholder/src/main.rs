@@ -1,24 +1,30 @@
 //! `nono-keyholder`: the only process that reads keystores.
 //!
 //! # Security
-//! - Trusts: the front end, over the channel at fd 3 (`ipc::keyholder`).
-//! - Holds: that channel and the credentials channel to the consumer at
-//!   fd 4 (`ipc::credentials`; the broker in `nono run`, nono in `wrap`).
+//! - Trusts: the front end, over the channel at fd 3 (`ipc::keyholder`, or
+//!   `ipc::signing` when started with `--signing`).
+//! - Holds: that channel and, for credentials, the channel to the consumer
+//!   at fd 4 (`ipc::credentials`; the broker in `nono run`, nono in `wrap`).
 //! - Environment: cleared by nono except what a backend needs (the D-Bus
 //!   session address, `XDG_RUNTIME_DIR`, the variables named by `env://`
 //!   references, and `HOME`/`OP_*` for the 1Password CLI).
-//! - Confines itself after the request is known (Landlock: read-only system
-//!   libraries, the `file://` paths and the `op` binary; no TCP; signals
-//!   scoped; seccomp baseline, then the strict allowlist in `allowlist.rs`
-//!   unless it must run the 1Password CLI) before touching any keystore.
-//! - Sends secret values only to the consumer, in zeroizing buffers, and
-//!   tells the front end only how it went. Delivers all or nothing, once,
-//!   then exits.
+//! - Confines itself before touching any keystore (Landlock: read-only
+//!   system libraries, the `file://` paths and the `op` binary; no writes;
+//!   no TCP; signals scoped; seccomp baseline, then the strict allowlist in
+//!   `allowlist.rs` unless it must run the 1Password CLI).
+//! - Credentials: sends secret values only to the consumer, in zeroizing
+//!   buffers, and tells the front end only how it went. Delivers all or
+//!   nothing, once, then exits.
+//! - Signing keys: generates them and stores the private key in the
+//!   keystore; loads one per request to sign a digest, then drops it
+//!   (zeroized). The front end gets public keys and signatures only.
 
 mod allowlist;
 mod backends;
 mod confine;
 mod serve;
+mod signing;
+mod trustkeys;
 
 use std::process::ExitCode;
 
@@ -29,25 +35,36 @@ fn main() -> ExitCode {
     if let Err(e) = hygiene::no_dumps() {
         return fatal(&e.to_string());
     }
+    let result = match std::env::args_os().nth(1) {
+        None => credentials(),
+        Some(a) if a == "--signing" => signing(),
+        Some(_) => Err("usage: nono-keyholder [--signing] (started by nono only)".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fatal(&e),
+    }
+}
+
+fn credentials() -> Result<(), String> {
     hygiene::close_from(CREDENTIALS_FD + 1);
     let (Some(front), Some(consumer)) = (
         hygiene::take_inherited(CHANNEL_FD),
         hygiene::take_inherited(CREDENTIALS_FD),
     ) else {
-        return fatal("no channels at fds 3 and 4; only nono starts the keyholder");
+        return Err("no channels at fds 3 and 4; only nono starts the keyholder".into());
     };
-    let unconfined = match serve::Unconfined::handshake(front, consumer) {
-        Ok(u) => u,
-        Err(e) => return fatal(&e),
+    serve::Unconfined::handshake(front, consumer)?
+        .confine()?
+        .serve()
+}
+
+fn signing() -> Result<(), String> {
+    hygiene::close_from(CHANNEL_FD + 1);
+    let Some(front) = hygiene::take_inherited(CHANNEL_FD) else {
+        return Err("no channel at fd 3; only nono starts the keyholder".into());
     };
-    let confined = match unconfined.confine() {
-        Ok(c) => c,
-        Err(e) => return fatal(&e),
-    };
-    match confined.serve() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fatal(&e),
-    }
+    signing::Unconfined::new(front).confine()?.serve()
 }
 
 fn fatal(e: &str) -> ExitCode {

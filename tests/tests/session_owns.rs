@@ -164,8 +164,19 @@ print("interrupted", len(got), "status", r.status, flush=True)
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     let out = nono.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // What is tested here: the helpers survive a signal to nono's group
+    // and the agent handles it. (A SIGINT sent by a process to the whole
+    // group reaches the agent directly and again through nono's
+    // forwarding, so it may count 2; a terminal's Ctrl-C arrives exactly
+    // once: terminal.rs.)
+    let handled = rest
+        .split_whitespace()
+        .skip_while(|w| *w != "interrupted")
+        .nth(1)
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or(0);
     assert!(
-        rest.contains("interrupted 1 status 200"),
+        handled >= 1 && rest.contains("status 200"),
         "{rest} / {stderr}"
     );
     assert_eq!(out.status.code(), Some(0), "{stderr}");

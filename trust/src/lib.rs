@@ -30,4 +30,4 @@ pub use bundle::{Bundle, Purpose, Subject};
 pub use error::{Result, TrustError};
 pub use keys::{LocalKey, Signer};
 pub use policy::{Enforcement, Publisher, TrustPolicy};
-pub use verify::{check, Status};
+pub use verify::{check, check_bundle, check_with, BundleCheck, Status};

@@ -76,13 +76,13 @@ pub fn matches(pattern: &str, rel: &str) -> bool {
     if !last.contains(['*', '?']) && !rel.ends_with(last) {
         return false;
     }
+    if !pattern.contains('/') {
+        // The common case, without allocating: the file name alone.
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        return component(pattern.as_bytes(), name.as_bytes());
+    }
     let path: Vec<&str> = rel.split('/').collect();
     let pat: Vec<&str> = pattern.split('/').collect();
-    if pat.len() == 1 {
-        return path
-            .last()
-            .is_some_and(|name| component(pat[0].as_bytes(), name.as_bytes()));
-    }
     (0..path.len()).any(|start| components(&pat, &path[start..]))
 }
 

@@ -1,7 +1,7 @@
 //! One file against a policy: the status `verify`, `list` and the pre-exec
 //! scan report.
 
-use crate::bundle::{Bundle, Purpose};
+use crate::bundle::{Bundle, Purpose, Verified};
 use crate::policy::TrustPolicy;
 
 /// The outcome for one file.
@@ -65,6 +65,19 @@ impl Status {
     }
 }
 
+/// A bundle read once and checked once: its verified statement and key,
+/// or why it is invalid. Several files may share one (a multi-subject
+/// `.nono-trust.bundle`), so callers cache this per bundle.
+pub type BundleCheck = std::result::Result<Verified, String>;
+
+/// Parse `bytes` and verify the signature (not yet whether the key is
+/// trusted, which depends on the policy).
+pub fn check_bundle(bytes: &[u8], purpose: Purpose) -> BundleCheck {
+    Bundle::parse(bytes)
+        .and_then(|b| b.verify_signature(purpose))
+        .map_err(|e| e.to_string())
+}
+
 /// Check content with digest `hex`, named `name` in its bundle (`bundle`,
 /// if one was found), against `policy`.
 pub fn check(
@@ -74,15 +87,24 @@ pub fn check(
     policy: &TrustPolicy,
     purpose: Purpose,
 ) -> Status {
+    let checked = bundle.map(|b| check_bundle(b, purpose));
+    check_with(name, hex, checked.as_ref(), policy)
+}
+
+/// [`check`] with the bundle already checked ([`check_bundle`]).
+pub fn check_with(
+    name: &str,
+    hex: &str,
+    bundle: Option<&BundleCheck>,
+    policy: &TrustPolicy,
+) -> Status {
     if policy.blocks_digest(hex) {
         return Status::Blocklisted("digest");
     }
-    let Some(bytes) = bundle else {
-        return Status::Unsigned;
-    };
-    let verified = match Bundle::parse(bytes).and_then(|b| b.verify_signature(purpose)) {
-        Ok(v) => v,
-        Err(e) => return Status::InvalidSignature(e.to_string()),
+    let verified = match bundle {
+        None => return Status::Unsigned,
+        Some(Err(e)) => return Status::InvalidSignature(e.clone()),
+        Some(Ok(v)) => v,
     };
     match verified.digest_of(name) {
         None => return Status::Unsigned,

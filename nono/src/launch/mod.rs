@@ -10,7 +10,7 @@ mod detach;
 mod dry_run;
 mod elevation;
 mod footer;
-mod helpers;
+pub(crate) mod helpers;
 mod later;
 mod mirror;
 mod plan;

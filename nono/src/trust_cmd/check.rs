@@ -1,9 +1,10 @@
 //! One instruction file on disk against a policy: content, bundle, and the
 //! symbolic-link rule (a link may point only inside the scanned root).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use trust::{keys, Purpose, Status, TrustPolicy};
+use trust::{keys, BundleCheck, Purpose, Status, TrustPolicy};
 
 use super::anchor;
 use super::discover::Found;
@@ -64,8 +65,26 @@ impl Finding {
     }
 }
 
+/// Bundles read, parsed and signature-checked once each per scan (many
+/// files share one `.nono-trust.bundle`); `None` when unreadable.
+#[derive(Debug, Default)]
+pub struct Bundles(HashMap<PathBuf, Option<BundleCheck>>);
+
+impl Bundles {
+    fn get(&mut self, path: &Path) -> Option<&BundleCheck> {
+        self.0
+            .entry(path.to_path_buf())
+            .or_insert_with(|| {
+                std::fs::read(path)
+                    .ok()
+                    .map(|b| trust::check_bundle(&b, Purpose::InstructionFile))
+            })
+            .as_ref()
+    }
+}
+
 /// Check `found` (under `root`) against `policy`.
-pub fn file(root: &Path, found: &Found, policy: &TrustPolicy) -> Finding {
+pub fn file(root: &Path, found: &Found, policy: &TrustPolicy, bundles: &mut Bundles) -> Finding {
     let mut f = Finding {
         rel: found.rel.clone(),
         path: found.path.clone(),
@@ -95,15 +114,9 @@ pub fn file(root: &Path, found: &Found, policy: &TrustPolicy) -> Finding {
     };
     let digest = keys::sha256_hex(&content);
     let bundle = anchor::bundle_for(root, &found.path);
-    let bytes = bundle.as_ref().and_then(|(_, p)| std::fs::read(p).ok());
+    let checked = bundle.as_ref().and_then(|(_, p)| bundles.get(p));
     let name = bundle.as_ref().map(|(n, _)| n.as_str()).unwrap_or_default();
-    f.status = Ok(trust::check(
-        name,
-        &digest,
-        bytes.as_deref(),
-        policy,
-        Purpose::InstructionFile,
-    ));
+    f.status = Ok(trust::check_with(name, &digest, checked, policy));
     f.digest = Some(digest);
     f.bundle = bundle.map(|(_, p)| p);
     f

@@ -1,6 +1,6 @@
 //! Which key signs: a PEM file the user names (`--keyref file:///PATH`) or
 //! a keystore key (`--key`/`--id NAME`, `keystore://NAME`), whose private
-//! half must stay in `nono-keyholder`.
+//! half stays in `nono-keyholder` (`keystore.rs`).
 
 use crate::out::{out, outln};
 use crate::stderr::errln;
@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use trust::{keys, LocalKey, Signer};
 use zeroize::Zeroizing;
+
+use super::keystore::{Keyholder, KeystoreSigner};
 
 /// Where a signing key lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,22 +54,16 @@ impl KeySource {
     pub fn signer(&self) -> Result<Box<dyn Signer>> {
         match self {
             KeySource::File(p) => Ok(Box::new(read_pem(p)?)),
-            KeySource::Keystore(n) => Err(keystore_unavailable(n)),
+            KeySource::Keystore(n) => Ok(Box::new(KeystoreSigner::open(n)?)),
         }
     }
 
     pub fn public_key_der(&self) -> Result<Vec<u8>> {
-        Ok(self.signer()?.public_key_der())
+        match self {
+            KeySource::File(p) => Ok(read_pem(p)?.public_key_der()),
+            KeySource::Keystore(n) => Keyholder::start()?.public_key(n),
+        }
     }
-}
-
-fn keystore_unavailable(name: &str) -> anyhow::Error {
-    anyhow::anyhow!(
-        "keystore key '{name}': keystore-backed trust keys are not available in this build yet \
-         (their private key must be created and used only by nono-keyholder, which cannot do that \
-         yet); use a file-backed key instead: --keyref file:///PATH/key.pem \
-         (create one with nono trust keygen --keyref file:///PATH/key.pem)"
-    )
 }
 
 fn read_pem(path: &Path) -> Result<LocalKey> {
@@ -82,7 +78,7 @@ fn read_pem(path: &Path) -> Result<LocalKey> {
 pub fn keygen(source: &KeySource, force: bool) -> Result<i32> {
     let path = match source {
         KeySource::File(p) => p,
-        KeySource::Keystore(n) => return Err(keystore_unavailable(n)),
+        KeySource::Keystore(n) => return keygen_keystore(n, force),
     };
     let key = LocalKey::generate();
     let pem = key.to_pem()?;
@@ -107,6 +103,16 @@ pub fn keygen(source: &KeySource, force: bool) -> Result<i32> {
         path.display()
     );
     outln!("{}", keys::public_key_base64(&key.public_key_der()));
+    Ok(0)
+}
+
+/// `nono trust keygen [--id NAME]`: the keyholder creates and keeps it.
+fn keygen_keystore(name: &str, force: bool) -> Result<i32> {
+    let der = Keyholder::start()?.generate(name, force)?;
+    errln!(
+        "Generated an ECDSA P-256 key pair '{name}' in the system keystore (held by nono-keyholder)"
+    );
+    outln!("{}", keys::public_key_base64(&der));
     Ok(0)
 }
 

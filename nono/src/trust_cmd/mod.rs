@@ -6,6 +6,7 @@ mod anchor;
 mod check;
 mod discover;
 mod keys;
+mod keystore;
 pub mod scan;
 mod sign;
 
@@ -147,9 +148,10 @@ fn verify(files: Vec<PathBuf>, all: bool, policy_path: Option<&Path>) -> Result<
             dir.display()
         );
     }
+    let mut bundles = check::Bundles::default();
     let findings: Vec<Finding> = targets
         .iter()
-        .map(|(root, f)| check::file(root, f, &policy))
+        .map(|(root, f)| check::file(root, f, &policy, &mut bundles))
         .collect();
     for f in &findings {
         outln!("{}: {}", f.rel, f.describe());
@@ -176,9 +178,10 @@ fn list(json: bool) -> Result<i32> {
             TrustPolicy::parse(br#"{"version": 1}"#)?
         }
     };
+    let mut bundles = check::Bundles::default();
     let findings: Vec<Finding> = all_files(&dir, &policy)
         .iter()
-        .map(|f| check::file(&dir, f, &policy))
+        .map(|f| check::file(&dir, f, &policy, &mut bundles))
         .collect();
     if json {
         let rows: Vec<serde_json::Value> = findings

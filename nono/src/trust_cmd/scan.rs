@@ -97,9 +97,10 @@ fn scan(eff: &TrustPolicy, trees: &[PathBuf], files: &[PathBuf], skip: &[String]
         gitignore: false,
     };
     let mut out = Vec::new();
+    let mut bundles = check::Bundles::default();
     for root in trees {
         for found in discover::find(root, eff, &opts) {
-            out.push(check::file(root, &found, eff));
+            out.push(check::file(root, &found, eff, &mut bundles));
         }
     }
     for file in files {
@@ -113,7 +114,7 @@ fn scan(eff: &TrustPolicy, trees: &[PathBuf], files: &[PathBuf], skip: &[String]
                 path: file.clone(),
                 symlink: false,
             };
-            out.push(check::file(parent, &found, eff));
+            out.push(check::file(parent, &found, eff, &mut bundles));
         }
     }
     out

@@ -1,0 +1,94 @@
+//! `ipc::signing`: the front end and `nono-keyholder` for keystore-held
+//! signing keys (ECDSA P-256).
+//!
+//! The keyholder creates keys in the keystore and signs 32-byte digests
+//! with them. Its answers carry only public keys (DER
+//! SubjectPublicKeyInfo) and signatures (DER): no response type has room
+//! for a private key, so the front end cannot receive one. The caller
+//! computes what it wants signed (for trust bundles, the SHA-256 of the
+//! DSSE pre-authentication encoding); audit attestations reuse the same
+//! requests.
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::keyholder::FailureKind;
+
+/// Longest key name.
+pub const MAX_KEY_NAME: usize = 64;
+
+/// A key name: 1..=64 of `A-Z a-z 0-9 . _ -`, not starting with `.` or `-`.
+pub fn valid_key_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_KEY_NAME
+        && !name.starts_with(['.', '-'])
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SigningRequest {
+    Hello {
+        version: u32,
+    },
+    /// Create key `key` in the keystore; an existing one is replaced only
+    /// with `replace`. Answered with its public key.
+    Generate {
+        key: String,
+        replace: bool,
+    },
+    /// The public key of `key`.
+    PublicKey {
+        key: String,
+    },
+    /// Sign `digest` (already hashed) with `key`.
+    SignDigest {
+        key: String,
+        digest: [u8; 32],
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SigningResponse {
+    Hello {
+        version: u32,
+    },
+    /// DER SubjectPublicKeyInfo.
+    PublicKey {
+        der: Vec<u8>,
+    },
+    /// A DER ECDSA signature over the requested digest.
+    Signature {
+        der: Vec<u8>,
+    },
+    Failed {
+        kind: FailureKind,
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_names() {
+        for ok in ["default", "ci-2024", "a.b_c", "X"] {
+            assert!(valid_key_name(ok), "{ok}");
+        }
+        let long = "k".repeat(MAX_KEY_NAME + 1);
+        for bad in ["", "-x", ".x", "a/b", "a b", "a:b", "ü", long.as_str()] {
+            assert!(!valid_key_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let m = SigningRequest::SignDigest {
+            key: "default".into(),
+            digest: [9; 32],
+        };
+        let bytes = crate::codec::encode(&m).unwrap();
+        assert_eq!(crate::codec::decode::<SigningRequest>(&bytes).unwrap(), m);
+    }
+}
