@@ -347,3 +347,49 @@ fn keyless_refuses_clearly() {
     assert!(r.stderr.contains("network"), "{r:?}");
     assert!(!e.proj.join("GEMINI.md.bundle").exists());
 }
+
+/// The events of every audit record under the scratch HOME, one string.
+fn audit_events(e: &Env) -> String {
+    let root = e.home.join(".local/state/nono/audit");
+    let mut all = String::new();
+    for d in fs::read_dir(&root).into_iter().flatten().flatten() {
+        all.push_str(&fs::read_to_string(d.path().join("audit-events.ndjson")).unwrap_or_default());
+    }
+    all
+}
+
+#[test]
+fn the_scan_and_an_override_are_in_the_audit_record() {
+    let e = Env::new();
+    e.signed_project("default");
+    let r = e.agent(&[]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let events = audit_events(&e);
+    let scan = events
+        .lines()
+        .find(|l| l.contains("\"trust_scan\""))
+        .unwrap_or_else(|| panic!("no trust_scan event: {events}"));
+    let sum = std::process::Command::new("sha256sum")
+        .arg(e.proj.join("GEMINI.md"))
+        .output()
+        .unwrap();
+    let digest = String::from_utf8_lossy(&sum.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        scan.contains("GEMINI.md") && scan.contains(&digest),
+        "{scan}"
+    );
+    assert!(scan.contains("verified"), "{scan}");
+    let r = e.agent(&["--trust-override"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(
+        audit_events(&e)
+            .lines()
+            .any(|l| l.contains("\"trust_scan\"") && l.contains("\"override\"")),
+        "{}",
+        audit_events(&e)
+    );
+}

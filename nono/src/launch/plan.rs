@@ -45,6 +45,9 @@ pub struct Plan {
     pub sysv: super::sysv::SysvIpc,
     /// The agent's trust bundle and the session CA alone (proxy mode).
     pub ca_files: Option<(PathBuf, PathBuf)>,
+    /// The pre-exec trust scan's findings (or the override), for the audit
+    /// record.
+    pub trust_scan: Option<crate::trust_cmd::scan::Summary>,
     /// `--name` of the session.
     pub session_name: Option<String>,
     /// A detached session (no user terminal; attach clients only).
@@ -147,11 +150,13 @@ impl Plan {
         };
         let mut policy = resolve::resolve(&args.policy, profile, consent, materialize)?;
         let workdir = grants::workdir(&args.policy.fs)?;
+        let mut trust_scan = None;
         if let Err(code) = crate::trust_cmd::scan::before_launch(
             args.trust_override,
             &args.skip_dir,
             &workdir,
             &mut policy,
+            &mut trust_scan,
         )? {
             return Ok(Err(code));
         }
@@ -352,6 +357,7 @@ impl Plan {
             mirrors,
             pty,
             startup_timeout: None,
+            trust_scan,
             session_name: args.name.clone(),
             headless,
             ready: None,

@@ -115,6 +115,9 @@ pub fn run(args: &RunArgs, plan: Plan, supervise: impl FnOnce(Plan) -> Result<i3
             serde_json::json!({"diff": policy.diff()}),
         );
     }
+    if let Some(scan) = &plan.trust_scan {
+        event("trust_scan", scan.clone());
+    }
     let mut snaps = snap::Snapshots::before(&id, args, &plan)?;
     let code = supervise(plan);
     session.helpers.insert(

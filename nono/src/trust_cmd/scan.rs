@@ -24,13 +24,18 @@ use crate::ui;
 const ORIGIN: &str = "nono trust";
 
 /// Run the scan; `Ok(Err(code))` means the launch must stop (reported).
+/// What the scan found, for the session's audit record.
+pub type Summary = serde_json::Value;
+
 pub fn before_launch(
     override_: bool,
     skip: &[String],
     workdir: &Path,
     policy: &mut Policy,
+    summary: &mut Option<Summary>,
 ) -> Result<Result<(), i32>> {
     if override_ {
+        *summary = Some(serde_json::json!({"override": true}));
         errln!(
             "nono: WARNING: --trust-override: instruction files are NOT verified for this session; \
              unsigned or tampered files reach the command (development and testing only)"
@@ -45,9 +50,20 @@ pub fn before_launch(
         .collect();
     let Some((eff, policy_files)) = anchor::effective(&projects)? else {
         ui::info("no trust policy (user-level or in a granted directory): instruction files are not verified");
+        *summary = Some(serde_json::json!({"policy": null}));
         return Ok(Ok(()));
     };
     let findings = scan(&eff, &trees, &files, skip);
+    *summary = Some(serde_json::json!({
+        "enforcement": eff.enforcement,
+        "policies": policy_files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "files": findings.iter().map(|f| serde_json::json!({
+            "path": shown(&f.path, workdir),
+            "sha256": f.digest,
+            "status": f.describe(),
+            "verified": f.is_verified(),
+        })).collect::<Vec<_>>(),
+    }));
     let failed: Vec<&Finding> = findings.iter().filter(|f| !f.is_verified()).collect();
     ui::info(format!(
         "trust: {} instruction file(s) checked, {} failed",
