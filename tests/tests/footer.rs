@@ -67,3 +67,16 @@ fn footer_is_quiet_on_success_and_when_suppressed() {
         "{err}"
     );
 }
+
+#[test]
+fn no_footer_when_the_command_was_stopped_by_a_signal_and_nothing_was_denied() {
+    for (sig, code) in [("TERM", 143), ("INT", 130), ("HUP", 129)] {
+        let (got, err) = run(&[], &[], &format!("trap - {sig}; kill -{sig} $$; sleep 5"));
+        assert_eq!(got, Some(code), "{err}");
+        assert!(!err.contains("exited with status"), "SIG{sig}: {err}");
+    }
+    // Any other failure still gets it.
+    let (got, err) = run(&[], &[], "exit 3");
+    assert_eq!(got, Some(3));
+    assert!(err.contains("exited with status 3"), "{err}");
+}

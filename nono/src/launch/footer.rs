@@ -110,9 +110,23 @@ fn rows(
 }
 
 /// Print the footer for a command that exited with `code`.
+/// Deaths by a signal someone sent to stop the command (Ctrl-C, kill,
+/// hang-up, a closed pipe): with no denial seen there is nothing to
+/// diagnose.
+const STOPPED_BY: [i32; 5] = [
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGKILL,
+    libc::SIGPIPE,
+    libc::SIGTERM,
+];
+
 pub fn print(plan: &Plan, code: i32, broker: &[(BrokeredEvent, u64)], proxy: &[(ProxyEvent, u64)]) {
     let view = View::of(&plan.policy).with_proxy(plan.network.proxy.as_ref());
     let rows = rows(&view, broker, proxy);
+    if rows.is_empty() && STOPPED_BY.iter().any(|s| code == 128 + s) {
+        return;
+    }
     let cmd = plan
         .argv
         .first()
