@@ -16,6 +16,7 @@ mod mirror;
 mod plan;
 mod proxy;
 mod pty;
+pub use pty::RawMode;
 mod session;
 mod shell;
 mod startup;

@@ -84,7 +84,7 @@ pub struct Relay {
     /// The session's kept output and its attach socket.
     log: Option<Output>,
     point: Option<Point>,
-    saved: Option<Termios>,
+    user: RawMode,
     to_agent: Vec<u8>,
     input_open: bool,
     output_open: bool,
@@ -102,50 +102,34 @@ impl Relay {
     /// `headless`), keeping output in and taking attach clients on the
     /// session's directory.
     pub fn start(pty: Pty, headless: bool, session: Option<&Path>) -> Result<Relay> {
-        let saved = if headless {
-            None
+        let user = if headless {
+            RawMode::none()
         } else {
-            termios::tcgetattr(io::stdin().as_fd()).ok()
+            RawMode::enter()
         };
         let point = match session {
             Some(dir) => Some(Point::bind(dir, headless)?),
             None => None,
         };
-        let mut r = Relay {
+        Ok(Relay {
             pty,
             headless,
             log: session.map(Output::new),
             point,
-            saved,
+            user,
             to_agent: Vec::new(),
             input_open: true,
             output_open: true,
             alt_screen: false,
             tail: Vec::new(),
-        };
-        r.raw();
-        Ok(r)
-    }
-
-    fn raw(&mut self) {
-        if let Some(saved) = &self.saved {
-            let mut raw = saved.clone();
-            termios::cfmakeraw(&mut raw);
-            let _ = termios::tcsetattr(io::stdin().as_fd(), SetArg::TCSADRAIN, &raw);
-        }
-    }
-
-    fn restore(&self) {
-        if let Some(saved) = &self.saved {
-            let _ = termios::tcsetattr(io::stdin().as_fd(), SetArg::TCSADRAIN, saved);
-        }
+        })
     }
 
     /// Run `f` with the user's terminal in its own mode (a prompt of nono's).
     pub fn cooked<T>(&mut self, f: impl FnOnce() -> T) -> T {
-        self.restore();
+        self.user.leave();
         let out = f();
-        self.raw();
+        self.user.resume();
         out
     }
 
@@ -295,7 +279,7 @@ impl Relay {
                 if let Some(log) = &mut self.log {
                     log.append(bytes);
                 }
-                if let Some(p) = &mut self.point {
+                if let Some(p) = self.point.as_mut().filter(|p| p.attached()) {
                     p.send(&Frame::Output(bytes.to_vec()));
                 }
                 true
@@ -339,8 +323,40 @@ impl Relay {
     }
 }
 
-impl Drop for Relay {
+/// The user's terminal (stdin) in raw mode while this lives; its own
+/// settings come back on drop (or for a while with `leave`).
+pub struct RawMode(Option<Termios>);
+
+impl RawMode {
+    /// Raw mode, if stdin is a terminal.
+    pub fn enter() -> RawMode {
+        let mode = RawMode(termios::tcgetattr(io::stdin().as_fd()).ok());
+        mode.resume();
+        mode
+    }
+
+    /// No terminal to manage (a detached session).
+    pub fn none() -> RawMode {
+        RawMode(None)
+    }
+
+    pub fn resume(&self) {
+        if let Some(saved) = &self.0 {
+            let mut raw = saved.clone();
+            termios::cfmakeraw(&mut raw);
+            let _ = termios::tcsetattr(io::stdin().as_fd(), SetArg::TCSADRAIN, &raw);
+        }
+    }
+
+    pub fn leave(&self) {
+        if let Some(saved) = &self.0 {
+            let _ = termios::tcsetattr(io::stdin().as_fd(), SetArg::TCSADRAIN, saved);
+        }
+    }
+}
+
+impl Drop for RawMode {
     fn drop(&mut self) {
-        self.restore();
+        self.leave();
     }
 }

@@ -13,7 +13,6 @@ use anyhow::{bail, Context, Result};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::termios::{self, SetArg};
 
 use super::registry;
 use super::wire::{self, Frame};
@@ -21,30 +20,6 @@ use crate::sys;
 
 /// The detach key.
 const DETACH: u8 = 0x1d; // Ctrl-]
-
-/// The user's terminal in raw mode; restored on drop.
-struct Raw(Option<termios::Termios>);
-
-impl Raw {
-    fn enter() -> Raw {
-        let stdin = std::io::stdin();
-        let saved = termios::tcgetattr(stdin.as_fd()).ok();
-        if let Some(s) = &saved {
-            let mut raw = s.clone();
-            termios::cfmakeraw(&mut raw);
-            let _ = termios::tcsetattr(stdin.as_fd(), SetArg::TCSADRAIN, &raw);
-        }
-        Raw(saved)
-    }
-}
-
-impl Drop for Raw {
-    fn drop(&mut self) {
-        if let Some(s) = &self.0 {
-            let _ = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSADRAIN, s);
-        }
-    }
-}
 
 fn size_frame() -> Option<Frame> {
     sys::window_size(sys::stdin_fd()).map(|ws| Frame::Size {
@@ -87,7 +62,7 @@ pub fn run(key: &str) -> Result<i32> {
     winch.add(Signal::SIGWINCH);
     winch.thread_block()?;
     let sfd = SignalFd::with_flags(&winch, SfdFlags::SFD_CLOEXEC)?;
-    let raw = Raw::enter();
+    let raw = crate::launch::RawMode::enter();
     let code = relay(&mut sock, &sfd, buf)?;
     drop(raw);
     match code {

@@ -6,7 +6,6 @@ pub mod attach;
 pub mod commands;
 pub mod output;
 pub mod point;
-mod redact;
 pub mod registry;
 pub mod wire;
 
@@ -70,13 +69,6 @@ fn generated_name(program: &str, taken: &[Record]) -> String {
         .unwrap_or(base)
 }
 
-/// `YYYYMMDD-HHMMSS-<pid>` in UTC.
-fn new_id(started: u64, pid: i32) -> String {
-    let t = trust::time::rfc3339(started); // YYYY-MM-DDTHH:MM:SSZ
-    let digits: String = t.chars().filter(char::is_ascii_digit).collect();
-    format!("{}-{}-{pid}", &digits[..8], &digits[8..14])
-}
-
 /// Register this process's session.
 pub fn start(s: Start<'_>) -> Result<Live> {
     let live = registry::list()?;
@@ -100,12 +92,14 @@ pub fn start(s: Start<'_>) -> Result<Live> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let record = Record {
-        id: new_id(started, pid),
+        // The audit record of the same session has the same id.
+        id: audit::session::new_id(started, pid as u32),
         name,
         pid,
         start_ticks: registry::start_ticks(pid).unwrap_or(0),
         started,
-        command: redact::command(&words),
+        // Redacted as the audit record is (the user's [redaction] policy).
+        command: crate::record::state::redaction()?.args(&words),
         workdir: s.workdir,
         profile: s.profile,
         detached: s.detached,
@@ -122,7 +116,6 @@ mod tests {
 
     #[test]
     fn ids_and_names() {
-        assert_eq!(new_id(1_771_270_391, 20751), "20260216-193311-20751");
         assert!(valid_name("gold-core") && !valid_name("-x") && !valid_name("a b"));
         assert_eq!(generated_name("/usr/bin/claude", &[]), "claude-1");
     }

@@ -54,6 +54,10 @@ impl Point {
         self.listener.as_fd()
     }
 
+    pub fn attached(&self) -> bool {
+        self.client.is_some()
+    }
+
     /// The client's descriptor and whether it has output pending.
     pub fn client_fd(&self) -> Option<(BorrowedFd<'_>, bool)> {
         self.client
