@@ -242,3 +242,36 @@ fn the_agent_cannot_reach_session_records() {
     assert!(!sessions.join("planted").exists());
     assert_eq!(output(&state, &["stop", "secret"]).0, Some(0));
 }
+
+/// The session record (and so `ps`) carries the command redacted.
+#[test]
+fn a_token_in_the_command_is_redacted_in_the_record() {
+    let state = Scratch::new();
+    let secret = nono_e2e::canary("session-token");
+    let (code, out, err) = output(
+        &state,
+        &[
+            "run",
+            "--detached",
+            "--name",
+            "tok",
+            "--",
+            "/bin/sh",
+            "-c",
+            "sleep 20",
+            "--token",
+            &secret,
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (_, ps, _) = output(&state, &["ps", "--json"]);
+    assert!(ps.contains("--token") && !ps.contains(&secret), "{ps}");
+    for e in std::fs::read_dir(state.join("nono/sessions"))
+        .unwrap()
+        .flatten()
+    {
+        let record = std::fs::read_to_string(e.path().join("session.json")).unwrap();
+        assert!(!record.contains(&secret), "{record}");
+    }
+    assert_eq!(output(&state, &["stop", "tok"]).0, Some(0));
+}
