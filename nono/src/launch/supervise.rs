@@ -90,6 +90,11 @@ pub fn run(mut plan: Plan) -> Result<i32> {
             "stopped {left} process(es) the command left behind"
         ));
     }
+    // Only now, with no process of the agent left (even if the broker died
+    // before killing them), copy its mirrored state back.
+    for m in &plan.mirrors {
+        m.finish();
+    }
     drop(plan); // removes the session directory
     drop(live); // and the session's record
     code
@@ -204,9 +209,6 @@ fn session(
         p.finish(&mut denials);
     }
     denials.summarise(&code, plan);
-    for m in &plan.mirrors {
-        m.finish();
-    }
     code
 }
 
