@@ -42,6 +42,8 @@ pub struct Confined {
 pub struct Running {
     pub chan: Channel,
     pub agent: Pid,
+    /// The agent leads a process group of its own (on its terminal).
+    pub own_group: bool,
     pub signals: SignalFd,
     pub broker: brokered::Broker,
 }
@@ -191,6 +193,15 @@ impl Confined {
         let parent = nix::unistd::getpid();
         sandbox::reap::become_subreaper().map_err(|e| refuse(&self.chan, e))?;
         let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+        if let Some((tty, _)) = &self.terminal {
+            sys::lead_terminal(tty.as_fd()).map_err(|e| {
+                refuse(
+                    &self.chan,
+                    format!("cannot lead the command's terminal: {e}"),
+                )
+            })?;
+        }
+        let own_group = self.terminal.is_some();
         let pid = match sys::fork() {
             // The C strings (credentials included) exist only in the child.
             Ok(Forked::Child) => sys::exit_now(match wire::exec(&self.spec) {
@@ -233,6 +244,7 @@ impl Confined {
         Ok(Running {
             chan: self.chan,
             agent: pid,
+            own_group,
             signals,
             broker: brokered::Broker {
                 listener: std::sync::Arc::new(listener),

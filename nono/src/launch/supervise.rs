@@ -355,6 +355,14 @@ fn finish(
             denials.record(&ev);
             return Ok(None);
         }
+        Ok(BrokerResponse::Stopped { signal }) => {
+            if super::suspend::follow(relay, signal) {
+                front
+                    .send(&BrokerRequest::Resume, &[])
+                    .context("the broker (nono-broker) ended unexpectedly")?;
+            }
+            return Ok(None);
+        }
         Ok(BrokerResponse::Exited { code }) => code,
         Ok(BrokerResponse::Signaled { signal }) => 128 + signal,
         Ok(_) => return Err(broker_died(broker, "it answered out of order")),
