@@ -185,6 +185,27 @@ impl Launching {
 }
 
 impl Confined {
+    /// Set up the process groups before the fork: with a terminal of its
+    /// own the broker leads it (the agent takes a group of its own there);
+    /// without, the broker leaves nono's group for the agent to join
+    /// (returned).
+    fn place(&self) -> Result<Option<Pid>, String> {
+        match &self.terminal {
+            Some((tty, _)) => {
+                sys::lead_terminal(tty.as_fd()).map_err(|e| {
+                    refuse(
+                        &self.chan,
+                        format!("cannot lead the command's terminal: {e}"),
+                    )
+                })?;
+                Ok(None)
+            }
+            None => sys::leave_group()
+                .map(Some)
+                .map_err(|e| refuse(&self.chan, format!("cannot take a process group: {e}"))),
+        }
+    }
+
     /// Fork the agent, then lock the broker down to its serving syscalls.
     pub fn start_agent(self) -> Result<Running, String> {
         let mask = serve::watched_signals();
@@ -193,14 +214,7 @@ impl Confined {
         let parent = nix::unistd::getpid();
         sandbox::reap::become_subreaper().map_err(|e| refuse(&self.chan, e))?;
         let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
-        if let Some((tty, _)) = &self.terminal {
-            sys::lead_terminal(tty.as_fd()).map_err(|e| {
-                refuse(
-                    &self.chan,
-                    format!("cannot lead the command's terminal: {e}"),
-                )
-            })?;
-        }
+        let join = self.place()?;
         let own_group = self.terminal.is_some();
         let pid = match sys::fork() {
             // The C strings (credentials included) exist only in the child.
@@ -211,7 +225,10 @@ impl Confined {
                     parent,
                     theirs,
                     self.spec.elevation.is_some(),
-                    self.terminal,
+                    match join {
+                        Some(group) => agent::Group::Join(group),
+                        None => agent::Group::Terminal(self.terminal),
+                    },
                 ),
                 Err(e) => {
                     say!("nono-broker: {e}");

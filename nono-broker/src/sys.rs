@@ -329,6 +329,26 @@ pub fn lead_terminal(tty: std::os::fd::BorrowedFd<'_>) -> Result<(), nix::errno:
     Ok(())
 }
 
+/// Without a terminal of the agent's own: move the broker into a process
+/// group of its own and return nono's, which the agent joins. A signal to
+/// nono's job (`kill -9 %1`) then never reaches the broker, which ends the
+/// session's every process when nono goes away. SIGTTOU is ignored: the
+/// broker writes its messages from a background group.
+pub fn leave_group() -> Result<nix::unistd::Pid, nix::errno::Errno> {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    let front = nix::unistd::getpgrp();
+    // SAFETY: SIG_IGN installs no handler code; the broker is single-threaded here.
+    unsafe { signal(Signal::SIGTTOU, SigHandler::SigIgn) }?;
+    nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0))?;
+    Ok(front)
+}
+
+/// In the forked agent without a terminal of its own: back into nono's
+/// process group, the user's job.
+pub fn join_group(group: nix::unistd::Pid) -> Result<(), nix::errno::Errno> {
+    nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), group)
+}
+
 /// In the forked agent: a process group of its own, in the foreground of
 /// the terminal the broker leads, and the terminal as each of fds 0-2
 /// marked in `replace`.

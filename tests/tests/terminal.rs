@@ -202,7 +202,7 @@ fn startup_timeout_stops_a_command_that_never_draws_its_interface() {
 fn ctrl_z_then_fg_suspends_and_continues_the_session() {
     let nono = nono_bin();
     let mut t = Term::spawn(shell());
-    t.type_in(b"PS1='$ '; set -m\r");
+    t.type_in(b"PS1='$ '; PROMPT_COMMAND='echo status=$?'; set -m\r");
     let line = format!(
         "{} run -s -- /bin/sh -c 'echo READY $$ END$((6*7)); read x; echo got=$x'\r",
         nono.display()
@@ -229,9 +229,32 @@ fn ctrl_z_then_fg_suspends_and_continues_the_session() {
         std::thread::sleep(Duration::from_millis(20));
     }
     t.type_in(b"hello\r");
-    t.expect("got=hello", LIMIT);
-    t.type_in(b"echo rc=$?\r");
-    t.expect("rc=0", LIMIT);
+    // nono's exit status, as the shell saw it when the job ended.
+    t.expect_after("got=hello", "status=0", LIMIT);
+    t.type_in(b"exit\r");
+    let (code, screen) = t.finish(LIMIT);
+    assert_eq!(code, Some(0), "{screen}");
+}
+
+/// Without a terminal of its own (stdin redirected) the agent is in nono's
+/// process group: Ctrl-Z stops both (not the broker, which must not miss
+/// the end), and `fg` continues both.
+#[test]
+fn ctrl_z_then_fg_without_a_terminal_of_its_own() {
+    let mut t = Term::spawn(shell());
+    t.type_in(b"PS1='$ '; PROMPT_COMMAND='echo status=$?'; set -m\r");
+    let line = format!(
+        "{} run -s -- /bin/sh -c 'echo READY $$ END$((6*7)); sleep 1; echo woke=$((1+1))' </dev/null\r",
+        nono_bin().display()
+    );
+    t.type_in(line.as_bytes());
+    t.expect("END42", LIMIT);
+    t.type_in(b"\x1a");
+    t.expect("Stopped", LIMIT);
+    t.expect_after("Stopped", "status=148", LIMIT);
+    t.type_in(b"fg\r");
+    t.expect("woke=2", LIMIT);
+    t.expect_after("woke=2", "status=0", LIMIT);
     t.type_in(b"exit\r");
     let (code, screen) = t.finish(LIMIT);
     assert_eq!(code, Some(0), "{screen}");
