@@ -7,6 +7,7 @@ pub mod decide_host;
 pub mod groups;
 pub mod load;
 pub mod merge;
+pub mod procfs;
 pub mod profile;
 pub mod protect;
 pub mod resolve;
