@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 
 bash scripts/deps.sh
 
-echo "== fmt and clippy"
+echo "== fmt, clippy and the documentation checks"
 cargo fmt --all -- --check
 cargo clippy --release --workspace --all-targets --quiet -- -D warnings
+python3 scripts/check_docs.py
 
 echo "== build"
 cargo build --release --workspace --all-targets --quiet

@@ -19,6 +19,8 @@
 //!   keystore; loads one per request to sign a digest, then drops it
 //!   (zeroized). The front end gets public keys and signatures only.
 
+#![forbid(unsafe_code)]
+
 mod allowlist;
 mod backends;
 mod confine;

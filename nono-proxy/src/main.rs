@@ -18,6 +18,8 @@
 //! - Never: logs or reports a credential, writes a file, or outlives the
 //!   front end (a closed channel ends the process).
 
+#![forbid(unsafe_code)]
+
 mod allowlist;
 use ipc::hostrules::{addr, allowlist as hosts, glob};
 mod body;
