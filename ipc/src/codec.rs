@@ -90,18 +90,77 @@ mod tests {
             Err(IpcError::FrameTooLarge(_))
         ));
         // A Network whose forwards claim 2^64 entries must fail on the limit, not allocate.
-        let mut f = 1u32.to_le_bytes().to_vec(); // variant index of Network
+        let network = encode(&BrokerRequest::Network {
+            port: 0,
+            forwards: Vec::new(),
+        })
+        .unwrap();
+        for claim in [MAX_FRAME as u64 + 1, u64::MAX] {
+            let mut f = network[..4].to_vec(); // Network's own variant index
+            f.extend_from_slice(&0u16.to_le_bytes());
+            f.extend_from_slice(&claim.to_le_bytes());
+            assert!(decode::<BrokerRequest>(&f).is_err(), "claim {claim}");
+        }
+        let mut f = network[..4].to_vec();
         f.extend_from_slice(&0u16.to_le_bytes());
-        f.extend_from_slice(&u64::MAX.to_le_bytes());
-        assert!(decode::<BrokerRequest>(&f).is_err());
+        f.extend_from_slice(&(MAX_FRAME as u64 + 1).to_le_bytes());
+        assert_limit(decode::<BrokerRequest>(&f));
         // The same for a launch plan whose program claims 2^64 bytes.
-        assert!(decode_plan::<crate::broker::LaunchSpec>(&u64::MAX.to_le_bytes()).is_err());
+        let spec = crate::broker::LaunchSpec {
+            program: b"PROG".to_vec(),
+            argv: Vec::new(),
+            env: Vec::new(),
+            caps: crate::broker::WireCaps {
+                grants: Vec::new(),
+                network: crate::broker::WireNetwork::Allowed,
+                tcp_connect_ports: Vec::new(),
+                tcp_bind_ports: Vec::new(),
+                sysv_ipc: crate::broker::WireSysvIpc::Private,
+            },
+            credential_vars: Vec::new(),
+            unix_grants: Vec::new(),
+            elevation: None,
+        };
+        let mut plan = encode_plan(&spec).unwrap();
+        let at = plan.windows(4).position(|w| w == b"PROG").unwrap() - 8;
+        assert_eq!(plan[at..at + 8], 4u64.to_le_bytes());
+        // Byte vectors are read element by element (serde's cautious size
+        // hint bounds any preallocation), so a lying length runs out of
+        // input, which the sealed file's size already bounds.
+        for claim in [MAX_PLAN as u64 + 1, u64::MAX] {
+            plan[at..at + 8].copy_from_slice(&claim.to_le_bytes());
+            assert!(matches!(
+                decode_plan::<crate::broker::LaunchSpec>(&plan),
+                Err(IpcError::Decode(_))
+            ));
+        }
         assert!(matches!(
             decode_plan::<crate::broker::LaunchSpec>(&vec![0u8; MAX_PLAN + 1]),
             Err(IpcError::PayloadTooLarge(_, MAX_PLAN))
         ));
-        let huge = BrokerRequest::Signal { signal: 1 };
-        assert!(encode(&huge).is_ok());
+    }
+
+    /// Refused for claiming more than the limit, not for running out of
+    /// bytes first.
+    fn assert_limit<T: std::fmt::Debug>(r: Result<T>) {
+        match r {
+            Err(IpcError::Decode(m)) => assert!(m.to_lowercase().contains("limit"), "{m}"),
+            other => panic!("expected a limit error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_message_over_the_frame_limit_is_not_encoded() {
+        let huge = BrokerResponse::Failed {
+            message: "x".repeat(MAX_FRAME),
+            exit_code: 1,
+        };
+        assert!(encode(&huge).is_err());
+        let fits = BrokerResponse::Failed {
+            message: "x".repeat(MAX_FRAME / 2),
+            exit_code: 1,
+        };
+        assert!(decode::<BrokerResponse>(&encode(&fits).unwrap()).is_ok());
     }
 
     #[test]
