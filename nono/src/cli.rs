@@ -298,8 +298,15 @@ pub struct LearnArgs {
 #[derive(Debug, Args)]
 pub struct SetupArgs {
     /// Only verify installation and sandbox support; create no files.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "profiles")]
     pub check_only: bool,
+    /// Write example user profiles to ~/.config/nono/profiles/ (never over
+    /// an existing file).
+    #[arg(long)]
+    pub profiles: bool,
+    /// Show shell integration instructions (aliases); edits nothing.
+    #[arg(long)]
+    pub shell_integration: bool,
 }
 
 /// `why` takes every flag `run` takes, so a run's command line can be

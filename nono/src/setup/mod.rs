@@ -1,6 +1,11 @@
-//! `nono setup`: report the platform and what this kernel can enforce.
+//! `nono setup`: report the platform, what this kernel can enforce and
+//! whether the helpers are installed; `--profiles` writes example user
+//! profiles, `--shell-integration` prints shell aliases.
 //!
-//! Exit status is 0 only when the default seal can be enforced here.
+//! Exit status is 0 only when the default seal can be enforced here and
+//! every helper is in place.
+
+mod install;
 
 use anyhow::Result;
 use sandbox::{Feature, SupportInfo};
@@ -18,6 +23,10 @@ fn yes(b: bool) -> &'static str {
 }
 
 pub fn run(args: &SetupArgs) -> Result<i32> {
+    if args.shell_integration {
+        install::shell_integration();
+        return Ok(0);
+    }
     let s = SupportInfo::detect();
     let abi = s.landlock.kernel_abi;
     outln!("nono {}", env!("CARGO_PKG_VERSION"));
@@ -93,16 +102,24 @@ pub fn run(args: &SetupArgs) -> Result<i32> {
         "  {:<48} subreaper: every descendant killed when the session ends (nono wrap: none)",
         "session owns its processes (nono run)"
     );
-    if !args.check_only {
-        outln!("(no files created; profile generation arrives with user profiles)");
+    let missing = install::helpers();
+    if args.profiles && !args.check_only {
+        install::profiles()?;
     }
-    if default_seal {
-        outln!("Status: ready");
-        Ok(0)
-    } else {
+    if !default_seal {
         outln!(
             "Status: this kernel cannot enforce nono's default seal; nono run will refuse to start"
         );
         Ok(EXIT_NONO_ERROR)
+    } else if !missing.is_empty() {
+        outln!(
+            "Status: incomplete installation: {} missing next to nono; nono run will refuse to start \
+             (nono wrap works); reinstall nono with its helpers",
+            missing.join(", ")
+        );
+        Ok(EXIT_NONO_ERROR)
+    } else {
+        outln!("Status: ready");
+        Ok(0)
     }
 }
