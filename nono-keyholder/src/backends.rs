@@ -102,11 +102,39 @@ pub fn keystore(name: &str, e: keyring::Error) -> Failure {
     }
 }
 
+/// The most a `file://` credential may hold.
+const FILE_MAX: u64 = 1024 * 1024;
+
+/// A regular file's contents. Anything else is refused before it is read:
+/// a FIFO or a device could block the launch forever or never end.
 fn read_file(path: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
-    let mut v = Zeroizing::new(
-        std::fs::read(path)
-            .map_err(|e| (FailureKind::NotFound, format!("cannot read {path}: {e}")))?,
-    );
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let cannot = |e: std::io::Error| (FailureKind::NotFound, format!("cannot read {path}: {e}"));
+    // Non-blocking, so opening a FIFO with no writer returns at once.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
+    if !meta.is_file() {
+        return Err((
+            FailureKind::Unsupported,
+            format!("{path} is not a regular file (a pipe or device could block nono or never end); put the secret in a file"),
+        ));
+    }
+    if meta.len() > FILE_MAX {
+        return Err((
+            FailureKind::Unsupported,
+            format!(
+                "{path} holds {} bytes, more than the {FILE_MAX}-byte limit for a credential",
+                meta.len()
+            ),
+        ));
+    }
+    let mut v = Zeroizing::new(Vec::with_capacity(meta.len() as usize));
+    file.take(FILE_MAX).read_to_end(&mut v).map_err(cannot)?;
     if v.last() == Some(&b'\n') {
         v.pop();
     }

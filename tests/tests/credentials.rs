@@ -278,11 +278,10 @@ fn a_locked_keystore_is_reported_and_runs_nothing() {
     assert!(out.contains("not-ran"), "{out}");
 }
 
-/// The keyholder blocked on a FIFO (`file://` reference) mid-fetch: it is
-/// confined and hardened, and killing it ends the session cleanly.
+/// A `file://` reference to a FIFO (or any non-regular file) is refused
+/// at once with a clear line, instead of blocking the launch forever.
 #[test]
-fn the_keyholder_is_hardened_and_killing_it_ends_the_session() {
-    use std::time::{Duration, Instant};
+fn a_fifo_credential_source_is_refused_not_waited_on() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("secret.fifo");
     assert!(Command::new("mkfifo")
@@ -291,11 +290,51 @@ fn the_keyholder_is_hardened_and_killing_it_ends_the_session() {
         .unwrap()
         .success());
     let marker = dir.path().join("ran");
-    let nono = Command::new(nono_bin())
+    let out = Command::new(nono_bin())
         .args(["run", "--env-credential-map"])
         .arg(format!("file://{}", fifo.display()))
         .args(["TOKEN", "--", "touch"])
         .arg(&marker)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("is not a regular file"), "{err}");
+    assert!(!marker.exists());
+}
+
+/// The keyholder blocked mid-fetch (a session bus that accepts and never
+/// answers): it is confined and hardened, and killing it ends the session
+/// cleanly.
+#[test]
+fn the_keyholder_is_hardened_and_killing_it_ends_the_session() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let bus = dir.path().join("bus");
+    let listener = std::os::unix::net::UnixListener::bind(&bus).unwrap();
+    // Accept and hold every connection, saying nothing.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let marker = dir.path().join("ran");
+    let nono = Command::new(nono_bin())
+        .args([
+            "run",
+            "--env-credential-map",
+            "silent_bus_account",
+            "TOKEN",
+            "--",
+            "touch",
+        ])
+        .arg(&marker)
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", bus.display()),
+        )
+        .env("XDG_RUNTIME_DIR", dir.path())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -311,7 +350,7 @@ fn the_keyholder_is_hardened_and_killing_it_ends_the_session() {
         assert!(Instant::now() < deadline, "keyholder did not start");
         std::thread::sleep(Duration::from_millis(20));
     };
-    // Let it reach the blocking open of the FIFO, confined.
+    // Let it reach the silent bus, confined.
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(
         nono_e2e::procfs::status_field(keyholder, "NoNewPrivs:"),
