@@ -143,8 +143,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_diagnostics: bool,
 
-    /// Inject keystore credentials as environment variables (account names,
-    /// uppercased: openai_api_key -> OPENAI_API_KEY; or REF=VAR). Comma-separated.
+    /// Inject keystore credentials as environment variables: NAME (the
+    /// variable is NAME uppercased: openai_api_key -> OPENAI_API_KEY),
+    /// NAME=VAR, or REF=VAR with REF a reference (op://, env://, ...). Comma-separated.
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub env_credential: Vec<String>,
 

@@ -30,6 +30,16 @@ use crate::cli::RunArgs;
 use crate::{sys, ui};
 pub use plan::{Plan, POLICY_ENV};
 
+/// A name a credential or profile path may be given as (A-Z, 0-9, _).
+pub fn valid_env_name(v: &str) -> bool {
+    credentials::valid_var(v)
+}
+
+/// `profile validate`: the credential checks `run` makes on a profile.
+pub fn check_profile_credentials(profile: &crate::policy::load::Loaded) -> Result<()> {
+    credentials::profile_items(profile).map(|_| ())
+}
+
 /// Exit code when the command exists but cannot be executed.
 pub const EXIT_CANNOT_EXECUTE: i32 = 126;
 /// Exit code when the command cannot be found.

@@ -2,6 +2,7 @@
 //! explains. Everything here is data in, data out; the launch code turns
 //! the result into a `CapabilitySet`.
 
+pub mod check;
 pub mod decide;
 pub mod decide_host;
 pub mod groups;

@@ -165,11 +165,39 @@ pub struct CodexSection {
 }
 
 /// `extends = "a"` or `extends = ["a", "b"]`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum Extends {
     One(String),
     Many(Vec<String>),
+}
+
+/// Hand-written so a wrong value says what is expected in the profile's
+/// own terms (serde's untagged enums name the Rust type).
+impl<'de> Deserialize<'de> for Extends {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Extends;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a profile name or path, or a list of them")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Extends, E> {
+                Ok(Extends::One(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Extends, A::Error> {
+                let mut out = Vec::new();
+                while let Some(n) = a.next_element::<String>()? {
+                    out.push(n);
+                }
+                Ok(Extends::Many(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl Extends {
@@ -394,6 +422,23 @@ mod tests {
         let e = parse("[netwrok]\nblock = true\n", Format::Toml, "p.toml").unwrap_err();
         assert!(e.message.contains("did you mean `network`"), "{e}");
         assert_eq!(e.line, 1, "{e}");
+    }
+
+    #[test]
+    fn a_bad_extends_speaks_of_profiles_not_rust_types() {
+        let e = parse("{\"extends\": 3}", Format::Json, "p.json").unwrap_err();
+        assert!(e.message.contains("a profile name"), "{e}");
+        assert!(!e.to_string().contains("enum"), "{e}");
+        let e = parse("extends = { a = 1 }\n", Format::Toml, "p.toml").unwrap_err();
+        assert!(
+            e.message.contains("a profile name") && !e.message.contains("enum"),
+            "{e}"
+        );
+        let ok = parse("extends = [\"a\", \"b\"]\n", Format::Toml, "p.toml").unwrap();
+        assert_eq!(
+            ok.extends,
+            Some(Extends::Many(vec!["a".into(), "b".into()]))
+        );
     }
 
     #[test]
