@@ -30,6 +30,17 @@ use crate::cli::RunArgs;
 use crate::{sys, ui};
 pub use plan::{Plan, POLICY_ENV};
 
+/// The read-only mounts of git hooks and configuration (or a profile's
+/// `keep_read_only`) could not be made: fail closed, naming the way out.
+fn pin_failed(e: std::io::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot keep git hooks and configuration read-only: a private mount namespace is \
+         needed ({e}; unprivileged users need user namespaces). Run with \
+         --allow-git-config-writes (or --bypass-protection for a profile's keep_read_only \
+         paths) to go without this protection"
+    )
+}
+
 /// A name a credential or profile path may be given as (A-Z, 0-9, _).
 pub fn valid_env_name(v: &str) -> bool {
     credentials::valid_var(v)
@@ -135,6 +146,9 @@ fn launch_with(
             if !plan.credentials.is_empty() {
                 plan.env
                     .extend(credentials::fetch_for_wrap(&plan.credentials)?);
+            }
+            if let Some(p) = plan.pinning.take() {
+                sys::pin_read_only_now(&p).map_err(pin_failed)?;
             }
             // Last, so only the sealed command enters the namespace.
             sysv::settle(plan.sysv, &mut plan.caps);

@@ -68,6 +68,9 @@ pub struct Plan {
     pub session: Option<SessionDir>,
     /// The diagnostic footer after a failed run (`--no-diagnostics`: off).
     pub diagnostics: bool,
+    /// The read-only mounts of `policy.pins`, prepared (None: no pins, or
+    /// a dry run).
+    pub pinning: Option<crate::sys::Pinning>,
 }
 
 fn cstring(bytes: &[u8], what: &str) -> Result<CString> {
@@ -277,6 +280,11 @@ impl Plan {
             ca_files = Some(files);
         }
         policy.add_rules(extra)?;
+        let pinning = if args.dry_run {
+            None
+        } else {
+            pinning(&policy.pins)?
+        };
         policy.network = network_policy(policy.network, &net);
         let elevation = if elevate && !args.dry_run {
             let decider = match &args.later.elevation_decisions {
@@ -363,6 +371,7 @@ impl Plan {
             ready: None,
             session,
             diagnostics: !args.no_diagnostics,
+            pinning,
         }))
     }
 
@@ -422,6 +431,31 @@ pub fn seal_launch(spec: &ipc::broker::LaunchSpec) -> Result<(std::os::fd::Owned
         ),
         Err(e) => Err(e).context("cannot hand the launch plan to the broker"),
     }
+}
+
+/// The pins made ready to mount: missing hooks/config created, no
+/// symbolic link (a mount would follow it, and the link itself could be
+/// swapped).
+fn pinning(pins: &[crate::policy::persist::Pin]) -> Result<Option<crate::sys::Pinning>> {
+    if pins.is_empty() {
+        return Ok(None);
+    }
+    crate::policy::persist::materialize(pins)?;
+    for p in pins {
+        let link = std::fs::symlink_metadata(&p.path).is_ok_and(|m| m.file_type().is_symlink());
+        if link {
+            bail!(
+                "{} is a symbolic link, so it cannot be kept read-only ({}); {} runs without this protection",
+                p.path.display(),
+                p.category,
+                p.lift
+            );
+        }
+    }
+    let list: Vec<(PathBuf, bool)> = pins.iter().map(|p| (p.path.clone(), p.read_only)).collect();
+    crate::sys::prepare_pinning(&list)
+        .map(Some)
+        .context("cannot prepare the read-only mounts of git hooks and configuration")
 }
 
 /// Profile `mirror_files`: bring each copy up to date. A mirror that

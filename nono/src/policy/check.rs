@@ -78,6 +78,7 @@ fn paths(p: &Profile, b: &Blame) -> Result<()> {
         ),
         ("policy.add_deny_access", &p.policy.add_deny_access, None),
         ("policy.add_deny_write", &p.policy.add_deny_write, None),
+        ("policy.keep_read_only", &p.policy.keep_read_only, None),
     ];
     for (field, list, kind) in kinds {
         for raw in list {

@@ -8,6 +8,7 @@ pub mod decide_host;
 pub mod groups;
 pub mod load;
 pub mod merge;
+pub mod persist;
 pub mod profile;
 pub mod protect;
 pub mod resolve;

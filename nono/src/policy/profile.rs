@@ -114,6 +114,10 @@ pub struct Security {
     /// other processes instead of isolating or refusing it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_sysv_ipc: Option<bool>,
+    /// Let the agent change git hooks and git configuration in granted
+    /// directories (as `--allow-git-config-writes`); read-only by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_git_config_writes: Option<bool>,
 }
 
 /// The upstream JSON spelling of group selection.
@@ -131,6 +135,12 @@ pub struct PolicySection {
     pub add_deny_access: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub add_deny_write: Vec<String>,
+    /// Existing files or directories inside writable grants kept read-only
+    /// (bind-mounted read-only, so the grant around them stays whole), e.g.
+    /// an agent's hook-bearing settings. A missing one is skipped.
+    /// `--bypass-protection PATH` lifts one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep_read_only: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
