@@ -1,7 +1,6 @@
 //! Everything decided before launch: policy, capability set, program, argv
 //! and environment. Built once, then shown (`--dry-run`) or executed.
 
-use std::collections::BTreeMap;
 use std::ffi::{CString, OsString};
 use std::io::{BufRead, IsTerminal, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -236,7 +235,7 @@ impl Plan {
         let mirrors = if args.dry_run {
             Vec::new()
         } else {
-            mirrors(&policy.profile.profile.mirror_files, &vars)?
+            mirrors(&policy.profile.profile, &vars)?
         };
         let mut codex = None;
         if policy.profile.profile.codex.is_some() && mode == Mode::Wrap {
@@ -462,15 +461,20 @@ fn pinning(pins: &[crate::policy::persist::Pin]) -> Result<Option<crate::sys::Pi
 /// cannot be made safely is skipped with a warning (the agent then starts
 /// without the user's state; nothing is widened).
 fn mirrors(
-    map: &BTreeMap<String, String>,
+    profile: &crate::policy::profile::Profile,
     vars: &crate::policy::vars::Vars,
 ) -> Result<Vec<super::mirror::Mirror>> {
     let mut out = Vec::new();
-    for (inside, outside) in map {
+    for (inside, outside) in &profile.mirror_files {
         let (Some(i), Some(o)) = (vars.expand(inside)?, vars.expand(outside)?) else {
             continue;
         };
-        match super::mirror::prepare(i, o) {
+        let keys = profile
+            .mirror_user_keys
+            .get(inside)
+            .cloned()
+            .unwrap_or_default();
+        match super::mirror::prepare(i, o, keys) {
             Ok(m) => out.push(m),
             Err(e) => ui::warn(format!(
                 "profile mirror_files {inside}: {e:#}; not mirrored"

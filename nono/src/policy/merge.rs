@@ -89,6 +89,9 @@ pub fn merge(mut base: Profile, child: &Profile) -> Profile {
     base.env_credentials.extend(child.env_credentials.clone());
     base.env_paths.extend(child.env_paths.clone());
     base.mirror_files.extend(child.mirror_files.clone());
+    for (k, v) in &child.mirror_user_keys {
+        cat(base.mirror_user_keys.entry(k.clone()).or_default(), v);
+    }
     if child.codex.is_some() {
         base.codex = child.codex.clone();
     }

@@ -255,6 +255,11 @@ pub struct Profile {
     /// `launch/mirror.rs`), for state an agent replaces atomically.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub mirror_files: BTreeMap<String, String>,
+    /// A `mirror_files` copy (JSON) -> key paths (dot-separated, `*` for
+    /// any key) that are never copied back: the user's values stay, e.g.
+    /// commands an agent would start next time (`mcpServers`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mirror_user_keys: BTreeMap<String, Vec<String>>,
     /// Codex: run it with a nono-provided `CODEX_HOME` (see `CodexSection`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codex: Option<CodexSection>,
