@@ -122,12 +122,15 @@ fn repo_pins(root: &Path, rules: &[Grant], out: &mut Vec<Pin>) {
 }
 
 /// Git pins for every repository at or directly inside a writable tree
-/// grant, plus the user's global git configuration when it is writable.
-pub fn git(rules: &[Grant], home: Option<&Path>) -> Vec<Pin> {
+/// grant (`grants`, as asked: before expansion around protected paths),
+/// plus the user's global git configuration, each where one of the
+/// effective `rules` lets it be written.
+pub fn git(grants: &[Grant], rules: &[Grant], home: Option<&Path>) -> Vec<Pin> {
     let mut out = Vec::new();
     let mut roots: Vec<PathBuf> = Vec::new();
-    for r in rules
+    for r in grants
         .iter()
+        .chain(rules)
         .filter(|r| r.kind == GrantKind::Tree && r.mode.writes())
     {
         roots.push(r.path.clone());
@@ -210,7 +213,7 @@ mod tests {
         let root = std::fs::canonicalize(d.path()).unwrap();
         std::fs::create_dir_all(root.join("repo/.git/hooks")).unwrap();
         std::fs::write(root.join("repo/.git/config"), "").unwrap();
-        let pins = git(&[rw(&root)], None);
+        let pins = git(&[rw(&root)], &[rw(&root)], None);
         let ro: Vec<&Path> = pins
             .iter()
             .filter(|p| p.read_only)
@@ -232,7 +235,7 @@ mod tests {
             mode: AccessMode::Read,
             ..rw(&root)
         };
-        assert!(git(&[ro_grant], None).is_empty());
+        assert!(git(&[ro_grant.clone()], &[ro_grant], None).is_empty());
     }
 
     #[test]
@@ -248,14 +251,14 @@ mod tests {
             format!("gitdir: {}\n", main.join("worktrees/wt").display()),
         )
         .unwrap();
-        let pins = git(&[rw(&root.join("wt")), rw(&root.join("main"))], None);
+        let pins = git(&[], &[rw(&root.join("wt")), rw(&root.join("main"))], None);
         assert!(
             pins.iter()
                 .any(|p| p.path == main.join("config") && p.read_only),
             "{pins:?}"
         );
         // Only the worktree granted: the main repository is not writable anyway.
-        let pins = git(&[rw(&root.join("wt"))], None);
+        let pins = git(&[], &[rw(&root.join("wt"))], None);
         assert!(!pins.iter().any(|p| p.path.starts_with(&main)), "{pins:?}");
     }
 }

@@ -122,7 +122,14 @@ pub fn resolve(
     let (rules, expanded) = protect::apply(&all, &active, &bypass)?;
     let git_allowed =
         args.allow_git_config_writes || p.security.allow_git_config_writes == Some(true);
-    let pins = pins(&rules, kept, &bypass, git_allowed, vars.home.as_deref());
+    let pins = pins(
+        &all,
+        &rules,
+        kept,
+        &bypass,
+        git_allowed,
+        vars.home.as_deref(),
+    );
     let block = args.block_net || (!args.allow_net && p.network.block == Some(true));
     Ok(Policy {
         groups: group_names,
@@ -344,6 +351,7 @@ fn kept_read_only(name: &str, p: &Profile, vars: &Vars) -> Result<Vec<Pin>> {
 /// Every pin in force: the profile's (unless bypassed) and git's (unless
 /// allowed), each only where a writable rule reaches it.
 fn pins(
+    grants: &[Grant],
     rules: &[Grant],
     kept: Vec<Pin>,
     bypass: &[PathBuf],
@@ -362,7 +370,7 @@ fn pins(
         .filter(|k| writable(&k.path))
         .collect();
     if !git_allowed {
-        out.extend(persist::git(rules, home));
+        out.extend(persist::git(grants, rules, home));
     }
     persist::dedup(out)
 }
