@@ -154,15 +154,18 @@ pub fn prepare_pinning(paths: &[(std::path::PathBuf, bool)]) -> std::io::Result<
         mounts.push((c, flags));
     }
     let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
-    let cs = |s: String| std::ffi::CString::new(s).expect("no NUL in a number");
+    let cs = |s: String| {
+        std::ffi::CString::new(s)
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
+    };
     let cwd = std::env::current_dir()
         .ok()
         .and_then(|d| std::ffi::CString::new(d.as_os_str().as_bytes()).ok());
     Ok(Pinning {
         cwd,
         mounts,
-        uid_map: cs(format!("{uid} {uid} 1\n")),
-        gid_map: cs(format!("{gid} {gid} 1\n")),
+        uid_map: cs(format!("{uid} {uid} 1\n"))?,
+        gid_map: cs(format!("{gid} {gid} 1\n"))?,
     })
 }
 

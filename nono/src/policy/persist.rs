@@ -235,7 +235,7 @@ mod tests {
             mode: AccessMode::Read,
             ..rw(&root)
         };
-        assert!(git(&[ro_grant.clone()], &[ro_grant], None).is_empty());
+        assert!(git(std::slice::from_ref(&ro_grant), std::slice::from_ref(&ro_grant), None).is_empty());
     }
 
     #[test]
