@@ -88,6 +88,9 @@ fn paths(p: &Profile, b: &Blame) -> Result<()> {
             let (Some(path), Some(want)) = (path, kind) else {
                 continue;
             };
+            if raw.contains("WORKDIR") {
+                continue; // decided by --workdir at run time, not here
+            }
             let Some(g) = grants::existing(&path, sandbox::AccessMode::Read, Source::Workdir)
             else {
                 continue;

@@ -18,12 +18,14 @@
 //! cannot undo the mounts: seccomp denies every mount call and it holds no
 //! capability.
 //!
-//! Repositories found: `.git` directly in a writable tree grant or in one
-//! of its direct subdirectories (a deeper repository inside a broad grant
-//! such as `--allow ~` is not searched for; grant the repository itself).
-//! A `.git` *file* (worktree, submodule) is followed to its git directory
-//! and, for a worktree, to the common directory holding hooks and config;
-//! those are pinned when a writable grant reaches them. Submodules inside
+//! Repositories found: the one holding the working directory (at any
+//! depth), and `.git` directly in a writable tree grant or in one of its
+//! direct subdirectories (other, deeper repositories inside a broad grant
+//! such as `--allow ~` are not searched for).
+//! A `.git` *file* (worktree, submodule) is kept read-only itself (it names
+//! the git directory) and followed to its git directory and, for a
+//! worktree, to the common directory holding hooks and config; those are
+//! pinned when a writable grant reaches them. Submodules inside
 //! `.git/modules/` get their own hooks and config pinned.
 
 use std::path::{Path, PathBuf};
@@ -115,7 +117,8 @@ fn repo_pins(root: &Path, rules: &[Grant], out: &mut Vec<Pin>) {
             git_dir_pins(&gd, &mut found);
             found.push(git_pin(gd, false, "Git directory"));
         }
-        found.push(git_pin(dotgit.clone(), false, "Git directory link"));
+        // Read-only: rewritten, it would point git at a planted directory.
+        found.push(git_pin(dotgit.clone(), true, "Git directory link"));
     }
     found.push(git_pin(root.to_path_buf(), false, "Git repository"));
     out.extend(found.into_iter().filter(|p| writable(rules, &p.path)));
@@ -125,9 +128,10 @@ fn repo_pins(root: &Path, rules: &[Grant], out: &mut Vec<Pin>) {
 /// grant (`grants`, as asked: before expansion around protected paths),
 /// plus the user's global git configuration, each where one of the
 /// effective `rules` lets it be written.
-pub fn git(grants: &[Grant], rules: &[Grant], home: Option<&Path>) -> Vec<Pin> {
+pub fn git(grants: &[Grant], rules: &[Grant], home: Option<&Path>, workdir: &Path) -> Vec<Pin> {
     let mut out = Vec::new();
-    let mut roots: Vec<PathBuf> = Vec::new();
+    // The repository the command works in, however deep in a grant.
+    let mut roots: Vec<PathBuf> = workdir.ancestors().map(Path::to_path_buf).collect();
     for r in grants
         .iter()
         .chain(rules)
@@ -213,7 +217,7 @@ mod tests {
         let root = std::fs::canonicalize(d.path()).unwrap();
         std::fs::create_dir_all(root.join("repo/.git/hooks")).unwrap();
         std::fs::write(root.join("repo/.git/config"), "").unwrap();
-        let pins = git(&[rw(&root)], &[rw(&root)], None);
+        let pins = git(&[rw(&root)], &[rw(&root)], None, Path::new("/nonexistent"));
         let ro: Vec<&Path> = pins
             .iter()
             .filter(|p| p.read_only)
@@ -235,7 +239,29 @@ mod tests {
             mode: AccessMode::Read,
             ..rw(&root)
         };
-        assert!(git(std::slice::from_ref(&ro_grant), std::slice::from_ref(&ro_grant), None).is_empty());
+        assert!(git(
+            std::slice::from_ref(&ro_grant),
+            std::slice::from_ref(&ro_grant),
+            None,
+            Path::new("/nonexistent")
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn the_repository_of_the_working_directory_is_found_at_any_depth() {
+        let d = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(d.path()).unwrap();
+        let repo = root.join("a/b/c/repo");
+        std::fs::create_dir_all(repo.join(".git/hooks")).unwrap();
+        std::fs::create_dir_all(repo.join("src")).unwrap();
+        let pins = git(&[rw(&root)], &[rw(&root)], None, &repo.join("src"));
+        assert!(
+            pins.iter()
+                .any(|p| p.path == repo.join(".git/hooks") && p.read_only),
+            "{pins:?}"
+        );
+        assert!(git(&[rw(&root)], &[rw(&root)], None, &root).is_empty());
     }
 
     #[test]
@@ -251,14 +277,24 @@ mod tests {
             format!("gitdir: {}\n", main.join("worktrees/wt").display()),
         )
         .unwrap();
-        let pins = git(&[], &[rw(&root.join("wt")), rw(&root.join("main"))], None);
+        let pins = git(
+            &[],
+            &[rw(&root.join("wt")), rw(&root.join("main"))],
+            None,
+            Path::new("/nonexistent"),
+        );
         assert!(
             pins.iter()
                 .any(|p| p.path == main.join("config") && p.read_only),
             "{pins:?}"
         );
         // Only the worktree granted: the main repository is not writable anyway.
-        let pins = git(&[], &[rw(&root.join("wt"))], None);
+        let pins = git(
+            &[],
+            &[rw(&root.join("wt"))],
+            None,
+            Path::new("/nonexistent"),
+        );
         assert!(!pins.iter().any(|p| p.path.starts_with(&main)), "{pins:?}");
     }
 }

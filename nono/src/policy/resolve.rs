@@ -128,7 +128,7 @@ pub fn resolve(
         kept,
         &bypass,
         git_allowed,
-        vars.home.as_deref(),
+        (vars.home.as_deref(), &workdir),
     );
     let block = args.block_net || (!args.allow_net && p.network.block == Some(true));
     Ok(Policy {
@@ -356,7 +356,7 @@ fn pins(
     kept: Vec<Pin>,
     bypass: &[PathBuf],
     git_allowed: bool,
-    home: Option<&Path>,
+    (home, workdir): (Option<&Path>, &Path),
 ) -> Vec<Pin> {
     let writable = |p: &Path| {
         rules.iter().any(|r| {
@@ -370,7 +370,7 @@ fn pins(
         .filter(|k| writable(&k.path))
         .collect();
     if !git_allowed {
-        out.extend(persist::git(grants, rules, home));
+        out.extend(persist::git(grants, rules, home, workdir));
     }
     persist::dedup(out)
 }
