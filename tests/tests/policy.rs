@@ -711,3 +711,52 @@ fn the_agent_cannot_rewrite_its_policy_snapshot() {
         "snapshot intact: {r:?}"
     );
 }
+
+/// A worktree's `.git` is a file naming its git directory: it stays as it
+/// is, and the hooks and config of the repository it belongs to are
+/// read-only, while git works in the worktree.
+#[test]
+fn worktree_link_and_its_repository_hooks_stay_read_only() {
+    let h = Home::new();
+    let (repo, _) = repo_with_remote(&h);
+    let side = h.dir.join("side");
+    git(
+        &repo,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            &side.display().to_string(),
+            "-b",
+            "side",
+        ],
+    );
+    let link = fs::read_to_string(side.join(".git")).unwrap();
+    let script = format!(
+        "export GIT_CONFIG_NOSYSTEM=1; echo more >> f && git add f && git commit -qm in-worktree && echo GIT-OK; \
+         echo 'gitdir: /tmp/planted' > .git && echo LINK-WRITTEN; \
+         touch {hooks}/post-checkout && echo HOOK-WRITTEN; true",
+        hooks = repo.join(".git/hooks").display()
+    );
+    let mut c = h.nono(&[
+        "run",
+        "--allow",
+        &repo.display().to_string(),
+        "--allow",
+        &side.display().to_string(),
+        "--",
+        "/bin/sh",
+        "-c",
+        &script,
+    ]);
+    c.current_dir(&side);
+    let r = ran(c);
+    assert!(r.stdout.contains("GIT-OK"), "{r:?}");
+    assert!(
+        !r.stdout.contains("LINK-WRITTEN") && !r.stdout.contains("HOOK-WRITTEN"),
+        "{r:?}"
+    );
+    assert_eq!(fs::read_to_string(side.join(".git")).unwrap(), link);
+    assert!(!repo.join(".git/hooks/post-checkout").exists());
+    assert!(git(&side, &["log", "--format=%s"]).contains("in-worktree"));
+}

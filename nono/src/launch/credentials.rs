@@ -77,7 +77,10 @@ pub fn items(args: &RunArgs, profile: &Loaded) -> Result<Vec<CredentialItem>> {
     }
     for pair in args.env_credential_map.chunks(2) {
         if let [reference, var] = pair {
-            out.push(item(reference, var.clone())?);
+            out.push(
+                item(reference, var.clone())
+                    .with_context(|| format!("--env-credential-map {reference} {var}"))?,
+            );
         }
     }
     match args.secrets.as_deref() {
