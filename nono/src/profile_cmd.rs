@@ -200,6 +200,12 @@ fn validate(file: &std::path::Path) -> Result<i32> {
         &args,
         &policy.profile.profile,
     )?;
+    let vars = crate::policy::vars::Vars::from_env(crate::grants::workdir(&args.fs)?);
+    crate::launch::unix::plan(
+        &crate::cli::LaterArgs::default(),
+        &policy.profile.profile,
+        &vars,
+    )?;
     outln!("{}: valid (profile '{name}')", file.display());
     Ok(0)
 }

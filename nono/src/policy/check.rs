@@ -79,6 +79,32 @@ fn paths(p: &Profile, b: &Blame) -> Result<()> {
         ("policy.add_deny_access", &p.policy.add_deny_access, None),
         ("policy.add_deny_write", &p.policy.add_deny_write, None),
         ("policy.keep_read_only", &p.policy.keep_read_only, None),
+        ("filesystem.allow_unix_socket", &f.allow_unix_socket, None),
+        (
+            "filesystem.allow_unix_socket_bind",
+            &f.allow_unix_socket_bind,
+            None,
+        ),
+        (
+            "filesystem.allow_unix_socket_dir",
+            &f.allow_unix_socket_dir,
+            None,
+        ),
+        (
+            "filesystem.allow_unix_socket_dir_bind",
+            &f.allow_unix_socket_dir_bind,
+            None,
+        ),
+        (
+            "filesystem.allow_unix_socket_subtree",
+            &f.allow_unix_socket_subtree,
+            None,
+        ),
+        (
+            "filesystem.allow_unix_socket_subtree_bind",
+            &f.allow_unix_socket_subtree_bind,
+            None,
+        ),
     ];
     for (field, list, kind) in kinds {
         for raw in list {
