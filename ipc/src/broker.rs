@@ -2,8 +2,10 @@
 //!
 //! Order (enforced by the broker's state machine): `Hello` → optionally
 //! `Network` once → optionally `Terminal` once → `Launch` once → any
-//! number of `Signal`. The broker answers `Hello`, then `Started` or
-//! `Failed`, and finally exactly one of `Exited` / `Signaled`.
+//! number of `Signal` (and `Resume` after a `Stopped`). The broker answers
+//! `Hello`, then `Started` or `Failed`, any number of `Stopped` (agent
+//! suspended on its terminal), and finally exactly one of `Exited` /
+//! `Signaled`.
 //!
 //! The [`LaunchSpec`] (argv, environment, grants: as large as the user's
 //! command and policy) does not fit a frame: `Launch` carries its size and
@@ -158,6 +160,9 @@ pub enum BrokerRequest {
     ElevationAnswer {
         approve: bool,
     },
+    /// Continue the agent's stopped process group (after `Stopped`, once
+    /// the user brought nono back to the foreground).
+    Resume,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,6 +198,12 @@ pub enum BrokerResponse {
         code: i32,
     },
     Signaled {
+        signal: i32,
+    },
+    /// The agent was stopped by `signal` (Ctrl-Z on its terminal, or a
+    /// stop signal): the front end suspends itself the same way and sends
+    /// `Resume` when continued.
+    Stopped {
         signal: i32,
     },
 }

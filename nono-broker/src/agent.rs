@@ -12,16 +12,23 @@ use sandbox::{close_fds_from, CapabilitySet, Sandbox};
 
 use crate::wire::Exec;
 
+/// Where the agent runs: in nono's process group (the user's job), or as
+/// the foreground group of its own terminal (which of fds 0-2 it replaces).
+pub enum Group {
+    Join(Pid),
+    Terminal(Option<(OwnedFd, [bool; 3])>),
+}
+
 pub fn seal_and_exec(
     caps: &CapabilitySet,
     exec: &Exec,
     parent: Pid,
     handoff: UnixStream,
     elevation: bool,
-    terminal: Option<(OwnedFd, [bool; 3])>,
+    group: Group,
 ) -> i32 {
-    // As a shell leaves them: SIGPIPE default (the broker's runtime
-    // ignores it), nothing blocked (the broker blocks its signalfd's).
+    // As a shell leaves them: SIGPIPE and SIGTTOU default (the broker
+    // ignores them), nothing blocked (the broker blocks its signalfd's).
     if sandbox::exec::default_signals().is_err() {
         return 1;
     }
@@ -29,10 +36,19 @@ pub fn seal_and_exec(
     if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != parent {
         return 1;
     }
-    if let Some((tty, replace)) = terminal {
-        if let Err(e) = crate::sys::take_terminal(tty, replace) {
-            say!("nono: cannot give the command its terminal: {e}");
-            return 1;
+    match group {
+        Group::Terminal(Some((tty, replace))) => {
+            if let Err(e) = crate::sys::take_terminal(tty, replace) {
+                say!("nono: cannot give the command its terminal: {e}");
+                return 1;
+            }
+        }
+        Group::Terminal(None) => {}
+        Group::Join(front) => {
+            if let Err(e) = crate::sys::join_group(front) {
+                say!("nono: cannot put the command in nono's process group: {e}");
+                return 1;
+            }
         }
     }
     // A second, nested Landlock domain: the agent cannot signal or trace

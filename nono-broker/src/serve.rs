@@ -8,13 +8,17 @@ use ipc::broker::{BrokerRequest, BrokerResponse};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::wait::WaitStatus;
+use nix::unistd::Pid;
 
 use crate::brokered;
 use crate::state::Running;
 use sandbox::reap;
 
 /// Signals the broker takes through its signalfd. Terminal signals reach
-/// the agent directly (same process group); the broker ignores them.
+/// the agent directly (same process group, or the agent's own terminal);
+/// the broker ignores them. Terminal stop signals never stop the broker:
+/// on the agent's terminal it leads an orphaned group, whose stop signals
+/// the kernel discards.
 pub fn watched_signals() -> SigSet {
     let mut s = SigSet::empty();
     for sig in [
@@ -82,6 +86,10 @@ fn on_request(r: &Running) -> Result<(), String> {
             let _ = kill(r.agent, sig);
             Ok(())
         }
+        Ok(BrokerRequest::Resume) => {
+            resume(r);
+            Ok(())
+        }
         Ok(
             BrokerRequest::Hello { .. }
             | BrokerRequest::Launch { .. }
@@ -92,6 +100,17 @@ fn on_request(r: &Running) -> Result<(), String> {
         Err(ipc::IpcError::Closed) => Err("the front end went away; stopping the agent".into()),
         Err(e) => Err(format!("channel: {e}")),
     }
+}
+
+/// Continue the stopped agent: its whole group when it leads one (every
+/// process of a pipeline stopped by Ctrl-Z).
+fn resume(r: &Running) {
+    let target = if r.own_group {
+        Pid::from_raw(-r.agent.as_raw())
+    } else {
+        r.agent
+    };
+    let _ = kill(target, Signal::SIGCONT);
 }
 
 /// Drain the signalfd; `Some(final message)` once the agent has ended.
@@ -111,6 +130,13 @@ fn on_signal(r: &Running) -> Result<Option<BrokerResponse>, String> {
         Some(WaitStatus::Exited(_, code)) => Some(BrokerResponse::Exited { code }),
         Some(WaitStatus::Signaled(_, sig, _)) => {
             Some(BrokerResponse::Signaled { signal: sig as i32 })
+        }
+        Some(WaitStatus::Stopped(_, sig)) => {
+            // Not the end: tell the front end, which suspends itself alike.
+            let _ = r
+                .chan
+                .send(&BrokerResponse::Stopped { signal: sig as i32 }, &[]);
+            None
         }
         _ => None,
     })
@@ -134,6 +160,7 @@ fn ask_front(r: &Running, path: &str, access: &str) -> bool {
                     let _ = kill(r.agent, sig);
                 }
             }
+            Ok(BrokerRequest::Resume) => resume(r),
             _ => return false,
         }
     }

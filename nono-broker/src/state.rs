@@ -42,6 +42,8 @@ pub struct Confined {
 pub struct Running {
     pub chan: Channel,
     pub agent: Pid,
+    /// The agent leads a process group of its own (on its terminal).
+    pub own_group: bool,
     pub signals: SignalFd,
     pub broker: brokered::Broker,
 }
@@ -183,6 +185,27 @@ impl Launching {
 }
 
 impl Confined {
+    /// Set up the process groups before the fork: with a terminal of its
+    /// own the broker leads it (the agent takes a group of its own there);
+    /// without, the broker leaves nono's group for the agent to join
+    /// (returned).
+    fn place(&self) -> Result<Option<Pid>, String> {
+        match &self.terminal {
+            Some((tty, _)) => {
+                sys::lead_terminal(tty.as_fd()).map_err(|e| {
+                    refuse(
+                        &self.chan,
+                        format!("cannot lead the command's terminal: {e}"),
+                    )
+                })?;
+                Ok(None)
+            }
+            None => sys::leave_group()
+                .map(Some)
+                .map_err(|e| refuse(&self.chan, format!("cannot take a process group: {e}"))),
+        }
+    }
+
     /// Fork the agent, then lock the broker down to its serving syscalls.
     pub fn start_agent(self) -> Result<Running, String> {
         let mask = serve::watched_signals();
@@ -191,6 +214,8 @@ impl Confined {
         let parent = nix::unistd::getpid();
         sandbox::reap::become_subreaper().map_err(|e| refuse(&self.chan, e))?;
         let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+        let join = self.place()?;
+        let own_group = self.terminal.is_some();
         let pid = match sys::fork() {
             // The C strings (credentials included) exist only in the child.
             Ok(Forked::Child) => sys::exit_now(match wire::exec(&self.spec) {
@@ -200,7 +225,10 @@ impl Confined {
                     parent,
                     theirs,
                     self.spec.elevation.is_some(),
-                    self.terminal,
+                    match join {
+                        Some(group) => agent::Group::Join(group),
+                        None => agent::Group::Terminal(self.terminal),
+                    },
                 ),
                 Err(e) => {
                     say!("nono-broker: {e}");
@@ -233,6 +261,7 @@ impl Confined {
         Ok(Running {
             chan: self.chan,
             agent: pid,
+            own_group,
             signals,
             broker: brokered::Broker {
                 listener: std::sync::Arc::new(listener),

@@ -313,20 +313,59 @@ pub fn write_agent(tid: u32, addr: u64, bytes: &[u8]) -> Result<(), nix::errno::
     }
 }
 
-/// In the forked agent: a session of its own with `tty` (the relayed
-/// pseudo-terminal) as its controlling terminal and as each of fds 0-2
-/// marked in `replace`, so the user's terminal is out of its reach.
+/// Make the broker the session leader of the agent's pseudo-terminal
+/// (before forking the agent): the agent then runs in a process group of
+/// its own in that session, whose parent is in the same session, so the
+/// terminal's Ctrl-Z stops it (a session leader's own group would be
+/// orphaned, and the kernel discards terminal stop signals for those).
+/// The broker takes its own terminal signals through its signalfd only.
+pub fn lead_terminal(tty: std::os::fd::BorrowedFd<'_>) -> Result<(), nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
+    nix::unistd::setsid()?;
+    // SAFETY: TIOCSCTTY takes an int argument (0: do not steal) and `tty` is an open terminal descriptor.
+    if unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSCTTY, 0) } < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    Ok(())
+}
+
+/// Without a terminal of the agent's own: move the broker into a process
+/// group of its own and return nono's, which the agent joins. A signal to
+/// nono's job (`kill -9 %1`) then never reaches the broker, which ends the
+/// session's every process when nono goes away. SIGTTOU is ignored: the
+/// broker writes its messages from a background group.
+pub fn leave_group() -> Result<nix::unistd::Pid, nix::errno::Errno> {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    let front = nix::unistd::getpgrp();
+    // SAFETY: SIG_IGN installs no handler code; the broker is single-threaded here.
+    unsafe { signal(Signal::SIGTTOU, SigHandler::SigIgn) }?;
+    nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0))?;
+    Ok(front)
+}
+
+/// In the forked agent without a terminal of its own: back into nono's
+/// process group, the user's job.
+pub fn join_group(group: nix::unistd::Pid) -> Result<(), nix::errno::Errno> {
+    nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), group)
+}
+
+/// In the forked agent: a process group of its own, in the foreground of
+/// the terminal the broker leads, and the terminal as each of fds 0-2
+/// marked in `replace`.
 pub fn take_terminal(
     tty: std::os::fd::OwnedFd,
     replace: [bool; 3],
 ) -> Result<(), nix::errno::Errno> {
+    use nix::sys::signal::{signal, SigHandler, Signal};
     use std::os::fd::AsRawFd;
-    nix::unistd::setsid()?;
+    nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0))?;
+    // Taking the foreground from a background group raises SIGTTOU.
+    // SAFETY: SIG_IGN/SIG_DFL install no handler code; this child is single-threaded.
+    unsafe { signal(Signal::SIGTTOU, SigHandler::SigIgn) }?;
+    nix::unistd::tcsetpgrp(&tty, nix::unistd::getpgrp())?;
+    // SAFETY: as above.
+    unsafe { signal(Signal::SIGTTOU, SigHandler::SigDfl) }?;
     let raw = tty.as_raw_fd();
-    // SAFETY: TIOCSCTTY takes an int argument (0: do not steal) and `raw` is an open terminal descriptor we own.
-    if unsafe { libc::ioctl(raw, libc::TIOCSCTTY, 0) } < 0 {
-        return Err(nix::errno::Errno::last());
-    }
     for (fd, _) in (0..=2).zip(replace).filter(|(_, r)| *r) {
         // SAFETY: dup2 takes plain integers; `raw` stays open until `tty` drops below.
         if unsafe { libc::dup2(raw, fd) } < 0 {

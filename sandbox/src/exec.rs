@@ -10,9 +10,10 @@ use nix::errno::Errno;
 
 /// The signal state a program expects from `execve`, as a shell leaves it:
 /// SIGPIPE at its default action (so `yes | head -1` ends `yes` quietly
-/// with status 141) and an empty signal mask. Call it right before exec.
+/// with status 141), SIGTTOU too, and an empty signal mask. Call it right
+/// before exec.
 pub fn default_signals() -> nix::Result<()> {
-    crate::sys::sigpipe_default()?;
+    crate::sys::signals_default()?;
     nix::sys::signal::SigSet::empty().thread_set_mask()
 }
 

@@ -48,14 +48,17 @@ pub fn kill_all() -> usize {
     }
 }
 
-/// Reap exited orphans without blocking; the agent's own end is returned.
+/// Reap exited orphans without blocking; the agent's own end, or its
+/// being stopped, is returned.
 pub fn reap_orphans(agent: Pid) -> Result<Option<WaitStatus>, String> {
     loop {
-        let flags = WaitPidFlag::WNOHANG | WaitPidFlag::__WALL;
+        let flags = WaitPidFlag::WNOHANG | WaitPidFlag::__WALL | WaitPidFlag::WUNTRACED;
         match waitpid(None::<Pid>, Some(flags)) {
             Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => return Ok(None),
             Ok(st) if st.pid() == Some(agent) => match st {
-                WaitStatus::Exited(..) | WaitStatus::Signaled(..) => return Ok(Some(st)),
+                WaitStatus::Exited(..) | WaitStatus::Signaled(..) | WaitStatus::Stopped(..) => {
+                    return Ok(Some(st))
+                }
                 _ => continue,
             },
             Ok(_) => continue,

@@ -84,11 +84,16 @@ pub(crate) fn take_inherited(fd: std::os::fd::RawFd) -> Option<std::os::fd::Owne
     Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
 
-/// Put SIGPIPE back to its default action. Rust's runtime ignores it at
-/// start-up, and an ignored signal stays ignored across `execve`.
-pub(crate) fn sigpipe_default() -> nix::Result<()> {
+/// Put SIGPIPE and SIGTTOU back to their default actions. Rust's runtime
+/// ignores SIGPIPE at start-up, the broker ignores SIGTTOU (it writes
+/// messages from a background process group), and an ignored signal stays
+/// ignored across `execve`.
+pub(crate) fn signals_default() -> nix::Result<()> {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
     let dfl = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-    // SAFETY: installing SIG_DFL runs no handler code, so no async-signal-safety requirement arises; the previous action is discarded.
-    unsafe { sigaction(Signal::SIGPIPE, &dfl) }.map(drop)
+    for sig in [Signal::SIGPIPE, Signal::SIGTTOU] {
+        // SAFETY: installing SIG_DFL runs no handler code, so no async-signal-safety requirement arises; the previous action is discarded.
+        unsafe { sigaction(sig, &dfl) }?;
+    }
+    Ok(())
 }

@@ -93,6 +93,22 @@ impl Term {
         }
     }
 
+    /// Read until `text` shows after the last `after` on the screen.
+    pub fn expect_after(&mut self, after: &str, text: &str, limit: Duration) {
+        let start = Instant::now();
+        let seen = |s: &str| {
+            s.rfind(after)
+                .is_some_and(|i| s[i + after.len()..].contains(text))
+        };
+        while !seen(&self.screen) {
+            assert!(
+                start.elapsed() < limit && self.pump(),
+                "{text:?} never appeared after {after:?}; screen: {:?}",
+                self.screen
+            );
+        }
+    }
+
     /// Whether the terminal is in canonical mode with echo (as a shell
     /// leaves it).
     pub fn cooked(&self) -> bool {

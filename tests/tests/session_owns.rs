@@ -107,6 +107,22 @@ fn nothing_outlives_nono_terminated_or_killed() {
     }
 }
 
+/// `kill -9 %1` in the user's shell: SIGKILL to nono's whole process
+/// group, which the agent is in. The broker is not (it has a group of its
+/// own), sees nono go and ends everything.
+#[test]
+fn nothing_outlives_a_killed_job() {
+    let marker = canary("job-killed");
+    let script = format!("{LEAVE_BEHIND}\nsleep 600");
+    let mut nono = start(&marker, &script);
+    wait_started(&marker);
+    killpg(Pid::from_raw(nono.id() as i32), Signal::SIGKILL).unwrap();
+    let _ = nono.wait();
+    let took = gone_within(&marker, Duration::from_secs(1))
+        .unwrap_or_else(|left| panic!("left behind {left:?}"));
+    eprintln!("after SIGKILL of nono's process group: all gone in {took:?}");
+}
+
 #[test]
 fn nothing_outlives_a_killed_broker() {
     let marker = canary("broker-killed");

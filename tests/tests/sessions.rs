@@ -275,3 +275,59 @@ fn a_token_in_the_command_is_redacted_in_the_record() {
     }
     assert_eq!(output(&state, &["stop", "tok"]).0, Some(0));
 }
+
+/// `nono inspect` of a live session shows its proxy's decisions so far,
+/// per destination, and never a request's path or query.
+#[test]
+fn inspect_shows_the_live_proxy_summary() {
+    let state = Scratch::new();
+    let dir = Scratch::new();
+    let up = nono_e2e::upstream::Upstream::start(&dir, "inspect", None);
+    let script = format!(
+        "import time, urllib.request, urllib.error\n\
+         urllib.request.urlopen('http://127.0.0.1:{}/ok?token=QSECRET', timeout=10).read()\n\
+         try: urllib.request.urlopen('http://denied.invalid/no', timeout=10)\n\
+         except urllib.error.HTTPError as e: print('refused', e.code, flush=True)\n\
+         print('done', flush=True)\n\
+         time.sleep(60)\n",
+        up.port
+    );
+    let allow = format!("127.0.0.1:{}", up.port);
+    let (code, out, err) = output(
+        &state,
+        &[
+            "run",
+            "--detached",
+            "--name",
+            "fetcher",
+            "--allow-domain",
+            &allow,
+            "--",
+            "/usr/bin/python3",
+            "-c",
+            &script,
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    wait_for("the requests", || {
+        output(&state, &["logs", "fetcher"]).1.contains("done")
+    });
+    let (code, text, err) = output(&state, &["inspect", "fetcher"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(text.contains("Proxy:    1 allowed, 1 denied"), "{text}");
+    assert!(
+        text.contains(&format!("GET 127.0.0.1:{}: 1 allowed, 0 denied", up.port)),
+        "{text}"
+    );
+    assert!(text.contains("denied.invalid"), "{text}");
+    let proxy = &text[text.find("Proxy:").unwrap()..text.find("Policy:").unwrap()];
+    assert!(
+        !proxy.contains("/ok") && !text.contains("QSECRET"),
+        "{text}"
+    );
+    let (_, json, _) = output(&state, &["inspect", "--json", "fetcher"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["proxy"]["allowed"], 1, "{json}");
+    let (code, _, err) = output(&state, &["stop", "fetcher"]);
+    assert_eq!(code, Some(0), "{err}");
+}

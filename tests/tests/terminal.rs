@@ -195,3 +195,82 @@ fn startup_timeout_stops_a_command_that_never_draws_its_interface() {
     assert_eq!(code, Some(0), "{screen}");
     assert!(screen.contains("survived"), "{screen}");
 }
+
+/// Ctrl-Z stops the agent and nono with it, as the user's shell sees a
+/// bare command's job; `fg` continues both and the agent reads on.
+#[test]
+fn ctrl_z_then_fg_suspends_and_continues_the_session() {
+    let nono = nono_bin();
+    let mut t = Term::spawn(shell());
+    t.type_in(b"PS1='$ '; PROMPT_COMMAND='echo status=$?'; set -m\r");
+    let line = format!(
+        "{} run -s -- /bin/sh -c 'echo READY $$ END$((6*7)); read x; echo got=$x'\r",
+        nono.display()
+    );
+    t.type_in(line.as_bytes());
+    t.expect("END42", LIMIT);
+    let agent = t
+        .screen
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("READY "))
+        .and_then(|p| p.split_whitespace().next()?.parse::<i32>().ok())
+        .expect("the agent's pid");
+    t.type_in(b"\x1a");
+    t.expect("Stopped", LIMIT);
+    assert_eq!(state(agent), 'T', "the agent is stopped: {}", t.screen);
+    // The shell has its terminal back.
+    t.type_in(b"echo shell=$((2+3))\r");
+    t.expect("shell=5", LIMIT);
+    t.type_in(b"fg\r");
+    // nono takes the terminal again, then continues the agent.
+    let start = std::time::Instant::now();
+    while state(agent) == 'T' {
+        assert!(start.elapsed() < LIMIT, "not continued: {}", t.screen);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t.type_in(b"hello\r");
+    // nono's exit status, as the shell saw it when the job ended.
+    t.expect_after("got=hello", "status=0", LIMIT);
+    t.type_in(b"exit\r");
+    let (code, screen) = t.finish(LIMIT);
+    assert_eq!(code, Some(0), "{screen}");
+}
+
+/// Without a terminal of its own (stdin redirected) the agent is in nono's
+/// process group: Ctrl-Z stops both (not the broker, which must not miss
+/// the end), and `fg` continues both.
+#[test]
+fn ctrl_z_then_fg_without_a_terminal_of_its_own() {
+    let mut t = Term::spawn(shell());
+    t.type_in(b"PS1='$ '; PROMPT_COMMAND='echo status=$?'; set -m\r");
+    let line = format!(
+        "{} run -s -- /bin/sh -c 'echo READY $$ END$((6*7)); sleep 1; echo woke=$((1+1))' </dev/null\r",
+        nono_bin().display()
+    );
+    t.type_in(line.as_bytes());
+    t.expect("END42", LIMIT);
+    t.type_in(b"\x1a");
+    t.expect("Stopped", LIMIT);
+    t.expect_after("Stopped", "status=148", LIMIT);
+    t.type_in(b"fg\r");
+    t.expect("woke=2", LIMIT);
+    t.expect_after("woke=2", "status=0", LIMIT);
+    t.type_in(b"exit\r");
+    let (code, screen) = t.finish(LIMIT);
+    assert_eq!(code, Some(0), "{screen}");
+}
+
+/// An interactive shell as the user's, with job control.
+fn shell() -> Command {
+    let mut c = Command::new("/bin/bash");
+    c.args(["--norc", "--noprofile", "-i"]).env("TERM", "dumb");
+    c
+}
+
+/// A process's state letter (`T` stopped, `S` sleeping, …).
+fn state(pid: i32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next())
+        .unwrap_or('?')
+}

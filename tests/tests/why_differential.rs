@@ -1,9 +1,12 @@
-//! `nono why` must agree with the kernel. For two capability contexts over a
-//! tree with grants, protected paths, symlinks and `..`, every (path, op)
-//! query is asked of `why` and then attempted inside a real sandbox with
-//! the same flags. Queries the kernel answers with something other than
-//! allowed/denied (e.g. ENOENT reading a missing file) are not comparable
-//! and are skipped; at least 200 must be compared, with no disagreement.
+//! `nono why` must agree with the kernel. For four capability contexts
+//! over a tree with grants, protected paths, symlinks, `..`, single-file
+//! grants and `/proc` (the agent's own entries and another process's
+//! ptrace-guarded ones), every (path, op) query is asked of `why` and then
+//! attempted inside a real sandbox with the same flags. Queries the kernel
+//! answers with something other than allowed/denied (e.g. ENOENT reading a
+//! missing file) are not comparable and are skipped; at least 500 must be
+//! compared, with no disagreement. And every flag `why` suggests for a
+//! denial works: added to the context, the same attempt succeeds.
 
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -115,10 +118,32 @@ fn queries(h: &Scratch) -> Vec<String> {
                 format!("{}/{r}", h.s())
             }
         })
+        .chain(PROC.iter().map(|p| p.to_string()))
         .collect()
 }
 
-fn why(h: &Scratch, flags: &[String], path: &str, op: &str) -> &'static str {
+/// The agent's own `/proc` entries, and init's: readable ones and ones
+/// the kernel guards with a ptrace check (denied to any sandbox).
+const PROC: [&str; 16] = [
+    "/proc/self/status",
+    "/proc/self/environ",
+    "/proc/self/maps",
+    "/proc/self/fd",
+    "/proc/self/comm",
+    "/proc/thread-self/status",
+    "/proc/1/status",
+    "/proc/1/cmdline",
+    "/proc/1/environ",
+    "/proc/1/maps",
+    "/proc/1/cwd",
+    "/proc/1/root",
+    "/proc/1/auxv",
+    "/proc/1/task/1/environ",
+    "/proc/sys/kernel/hostname",
+    "/proc/cpuinfo",
+];
+
+fn why_json(h: &Scratch, flags: &[String], path: &str, op: &str) -> serde_json::Value {
     let out = Command::new(nono_bin())
         .arg("why")
         .arg("--json")
@@ -129,17 +154,13 @@ fn why(h: &Scratch, flags: &[String], path: &str, op: &str) -> &'static str {
         .env_remove("NONO_PROFILE")
         .output()
         .unwrap();
-    let s = String::from_utf8_lossy(&out.stdout);
-    if s.contains("\"status\":\"allowed\"") {
-        "allowed"
-    } else if s.contains("\"status\":\"denied\"") {
-        "denied"
-    } else {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
-            "why gave no answer for {op} {path}: {s} {}",
+            "why gave no answer for {op} {path} ({e}): {} {}",
+            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         )
-    }
+    })
 }
 
 fn kernel(h: &Scratch, flags: &[String], batch: &[(String, String)]) -> Vec<String> {
@@ -177,52 +198,74 @@ fn kernel(h: &Scratch, flags: &[String], batch: &[(String, String)]) -> Vec<Stri
         .collect()
 }
 
-fn compare(h: &Scratch, flags: Vec<String>) -> (usize, Vec<String>) {
+/// A query both sides denied, with what `why` suggested for it.
+struct Denial {
+    op: String,
+    path: String,
+    answer: serde_json::Value,
+}
+
+struct Outcome {
+    compared: usize,
+    disagreements: Vec<String>,
+    denials: Vec<Denial>,
+}
+
+fn compare(h: &Scratch, flags: &[String]) -> Outcome {
     let mut batch = Vec::new();
     for p in queries(h) {
         for op in ["read", "write", "readwrite"] {
             batch.push((op.to_string(), p.clone()));
         }
     }
-    let results = kernel(h, &flags, &batch);
+    let results = kernel(h, flags, &batch);
     assert_eq!(results.len(), batch.len());
-    let mut compared = 0;
-    let mut disagreements = Vec::new();
+    let mut out = Outcome {
+        compared: 0,
+        disagreements: Vec::new(),
+        denials: Vec::new(),
+    };
     for ((op, path), k) in batch.iter().zip(&results) {
         if k.starts_with("other") {
             continue;
         }
-        compared += 1;
-        let w = why(h, &flags, path, op);
+        out.compared += 1;
+        let answer = why_json(h, flags, path, op);
+        let w = answer["status"].as_str().unwrap_or("none");
         if w != k {
-            disagreements.push(format!("{op} {path}: why={w} kernel={k} (flags {flags:?})"));
+            out.disagreements
+                .push(format!("{op} {path}: why={w} kernel={k} (flags {flags:?})"));
+        } else if w == "denied" {
+            out.denials.push(Denial {
+                op: op.clone(),
+                path: path.clone(),
+                answer,
+            });
         }
     }
-    (compared, disagreements)
+    out
 }
 
-#[test]
-fn why_agrees_with_the_kernel() {
-    let h = tree();
+/// The four capability contexts: narrow grants; the whole home with a
+/// bypassed protection; single-file grants (one through a symlink) and a
+/// symlinked directory; nothing but the defaults.
+fn contexts(h: &Scratch) -> Vec<Vec<String>> {
     let p = |r: &str| h.join(r).display().to_string();
-    let narrow: Vec<String> = [
-        "--allow",
-        &p("proj"),
-        "--read",
-        &p("ro"),
-        "--write",
-        &p("out"),
-        "--read-file",
-        &p("single.txt"),
-        "--read",
-        &p("links"),
-        "--read",
-        &p(".config"),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let home: Vec<String> = vec![
+    let narrow = vec![
+        "--allow".into(),
+        p("proj"),
+        "--read".into(),
+        p("ro"),
+        "--write".into(),
+        p("out"),
+        "--read-file".into(),
+        p("single.txt"),
+        "--read".into(),
+        p("links"),
+        "--read".into(),
+        p(".config"),
+    ];
+    let home = vec![
         "--allow".into(),
         h.s(),
         "--bypass-protection".into(),
@@ -230,15 +273,96 @@ fn why_agrees_with_the_kernel() {
         "--read".into(),
         p(".aws"),
     ];
-    let (n1, d1) = compare(&h, narrow);
-    let (n2, d2) = compare(&h, home);
-    let all: Vec<String> = d1.into_iter().chain(d2).collect();
+    let files = vec![
+        "--write-file".into(),
+        p("out/log.txt"),
+        "--read-file".into(),
+        p("links/to_ro_file"),
+        "--allow-file".into(),
+        p("notes.txt"),
+        "--read".into(),
+        p("links/to_proj"),
+    ];
+    vec![narrow, home, files, Vec::new()]
+}
+
+#[test]
+fn why_agrees_with_the_kernel() {
+    let h = tree();
+    let mut compared = 0;
+    let mut all = Vec::new();
+    for flags in contexts(&h) {
+        let o = compare(&h, &flags);
+        compared += o.compared;
+        all.extend(o.disagreements);
+    }
     assert!(
         all.is_empty(),
         "{} disagreement(s):\n{}",
         all.len(),
         all.join("\n")
     );
-    assert!(n1 + n2 >= 200, "only {} comparable queries", n1 + n2);
-    eprintln!("compared {} queries, 0 disagreements", n1 + n2);
+    assert!(compared >= 500, "only {compared} comparable queries");
+    eprintln!("compared {compared} queries, 0 disagreements");
+}
+
+/// Every denial `why` offers a single flag for is fixed by that flag: the
+/// same attempt, with the flag added, succeeds in a real sandbox. A
+/// denial without one says why nothing grants it (protected, or another
+/// process's guarded `/proc` entry).
+#[test]
+fn every_suggested_flag_works() {
+    let h = tree();
+    let mut applied = 0;
+    let mut failures = Vec::new();
+    for flags in contexts(&h) {
+        let o = compare(&h, &flags);
+        let mut by_flag: std::collections::BTreeMap<String, Vec<(String, String)>> =
+            Default::default();
+        for d in &o.denials {
+            match d.answer["suggested_flag"].as_str() {
+                Some(flag) => by_flag
+                    .entry(flag.to_string())
+                    .or_default()
+                    .push((d.op.clone(), d.path.clone())),
+                None => {
+                    let reason = d.answer["reason"].as_str().unwrap_or("");
+                    let hint = d.answer["suggestion"].as_str().unwrap_or("");
+                    let explained = reason == "other_process"
+                        || (reason == "sensitive_path" && hint.contains("--bypass-protection"))
+                        || d.answer["details"].as_str().is_some_and(|t| {
+                            t.contains("No grant")
+                                || t.contains("No flag")
+                                || t.contains("no flag is")
+                        });
+                    if !explained {
+                        failures.push(format!(
+                            "{} {}: denied without a flag or a reason: {}",
+                            d.op, d.path, d.answer
+                        ));
+                    }
+                }
+            }
+        }
+        for (flag, batch) in by_flag {
+            let mut more = flags.clone();
+            more.extend(flag.split(' ').map(String::from));
+            for ((op, path), k) in batch.iter().zip(kernel(&h, &more, &batch)) {
+                applied += 1;
+                if k != "allowed" {
+                    failures.push(format!(
+                        "{op} {path}: still {k} after the suggested {flag} (context {flags:?})"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} suggestion(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(applied >= 50, "only {applied} suggestions applied");
+    eprintln!("applied {applied} suggested flags, all effective");
 }

@@ -21,6 +21,7 @@ mod session;
 mod shell;
 mod startup;
 mod supervise;
+mod suspend;
 pub mod sysv;
 pub mod unix;
 

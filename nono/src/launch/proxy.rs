@@ -41,6 +41,8 @@ pub struct Running {
     pub env: Vec<(String, String)>,
     allowed: u64,
     denied: BTreeMap<String, (ProxyEvent, u64)>,
+    /// The live summary for `nono inspect`, kept up to date here.
+    summary: Option<crate::sessions::ProxySummary>,
 }
 
 fn trust_file() -> PathBuf {
@@ -267,6 +269,7 @@ pub fn start(plan: &mut Plan, broker: &BrokerFront) -> Result<Option<Running>> {
         env,
         allowed: 0,
         denied: BTreeMap::new(),
+        summary: None,
     }))
 }
 
@@ -289,11 +292,22 @@ fn describe(e: &ProxyEvent) -> String {
 }
 
 impl Running {
+    /// Keep a live summary of the proxy's decisions in the session's
+    /// directory (for `nono inspect`).
+    pub fn summarise_to(&mut self, session_dir: &std::path::Path) {
+        let s = crate::sessions::ProxySummary::new(session_dir);
+        s.save();
+        self.summary = Some(s);
+    }
+
     /// Read one event (the channel is readable). Err: the proxy is gone.
     pub fn on_readable(&mut self) -> Result<()> {
         match self.chan.recv_plain() {
             Ok(ProxyResponse::Event(e)) => {
                 crate::record::proxy(&e);
+                if let Some(s) = &mut self.summary {
+                    s.count(&e);
+                }
                 let what = describe(&e);
                 if e.allowed {
                     self.allowed += 1;

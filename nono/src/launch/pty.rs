@@ -1,6 +1,7 @@
 //! The agent's own pseudo-terminal (`nono run` with a terminal on stdin
 //! and stdout). The agent gets the slave side as its controlling terminal
-//! in a session of its own (the broker sets that up); the user's terminal
+//! in a session the broker leads, as that terminal's foreground process
+//! group (so Ctrl-Z stops it, see `suspend.rs`); the user's terminal
 //! stays with nono, in raw mode, and nono relays bytes both ways. So the
 //! agent never holds the user's terminal: it cannot inject input into it
 //! (TIOCSTI), take its foreground (TIOCSPGRP) or read what the user types
@@ -131,6 +132,11 @@ impl Relay {
         let out = f();
         self.user.resume();
         out
+    }
+
+    /// A detached session (no user terminal).
+    pub fn is_headless(&self) -> bool {
+        self.headless
     }
 
     /// The user's terminal changed size: pass it on.

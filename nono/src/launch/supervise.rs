@@ -142,6 +142,9 @@ fn session(
         Err(e) => return Err(broker_died(broker, &e.to_string())),
     }
     let mut proxy = proxy::start(plan, front)?;
+    if let Some(p) = proxy.as_mut() {
+        p.summarise_to(&live.dir);
+    }
     let mut extra_env = proxy.as_ref().map(|p| p.env.clone()).unwrap_or_default();
     if let Some(o) = &plan.codex {
         let more = super::codex::finish(o, plan.network.proxy.as_ref(), &extra_env)?;
@@ -355,6 +358,14 @@ fn finish(
         }
         Ok(BrokerResponse::Brokered(ev)) => {
             denials.record(&ev);
+            return Ok(None);
+        }
+        Ok(BrokerResponse::Stopped { signal }) => {
+            if super::suspend::follow(relay, signal) {
+                front
+                    .send(&BrokerRequest::Resume, &[])
+                    .context("the broker (nono-broker) ended unexpectedly")?;
+            }
             return Ok(None);
         }
         Ok(BrokerResponse::Exited { code }) => code,

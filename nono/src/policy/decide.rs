@@ -236,7 +236,9 @@ pub fn path(view: &View, raw: &Path, op: Op) -> Answer {
             && !s.contains(" together ")
     });
     let p = a.path.clone().unwrap_or_default();
-    a.source = Some(if a.reason == "sensitive_path" {
+    a.source = Some(if a.reason == "other_process" {
+        "default".into() // the kernel's own rule, whatever the grants
+    } else if a.reason == "sensitive_path" {
         protection_hit(view, &p, op)
             .map(|pr| source_kind(&pr.origin))
             .unwrap_or_else(|| "default".into())
@@ -278,6 +280,27 @@ fn covering<'a>(view: &'a View, p: &Path) -> Vec<&'a ViewRule> {
         .collect()
 }
 
+/// A ptrace-guarded `/proc` entry of another process: denied from inside
+/// any sandbox, and no grant changes it.
+fn other_process(abs: PathBuf, op: Op, pid: &str, entry: &str) -> Answer {
+    Answer {
+        status: "denied",
+        reason: "other_process",
+        path: Some(abs),
+        op: Some(op.name()),
+        category: None,
+        granted_by: None,
+        details: format!(
+            "/proc/{pid}/{entry} needs ptrace access to process {pid}, which the kernel \
+             (Landlock) refuses a sandboxed process for every process outside its sandbox. \
+             No flag grants it; a process reads its own entries through /proc/self."
+        ),
+        suggestion: None,
+        suggested_flag: None,
+        source: None,
+    }
+}
+
 /// A protected path strictly inside `dir` that a grant of `dir` for `op`
 /// would be expanded around: such a grant gives `dir` no rule of its own.
 fn expanding<'a>(view: &'a View, dir: &Path, op: Op) -> Option<&'a ViewProtection> {
@@ -291,6 +314,9 @@ fn expanding<'a>(view: &'a View, dir: &Path, op: Op) -> Option<&'a ViewProtectio
 
 fn path_answer(view: &View, raw: &Path, op: Op) -> Answer {
     let abs = std::path::absolute(raw).unwrap_or_else(|_| raw.to_path_buf());
+    if let Some((pid, entry)) = super::procfs::guarded_entry(&abs) {
+        return other_process(abs, op, &pid, &entry);
+    }
     let p = canonical_lenient(&abs);
     let base = Answer {
         status: "denied",
@@ -356,6 +382,23 @@ fn path_answer(view: &View, raw: &Path, op: Op) -> Answer {
     } else {
         p.parent().map(Path::to_path_buf).unwrap_or_default()
     };
+    if target.starts_with("/proc") && target != Path::new("/proc") {
+        return Answer {
+            reason: if covering.is_empty() {
+                "path_not_granted"
+            } else {
+                "insufficient_access"
+            },
+            details: format!(
+                "/proc is granted {} by nono's defaults. A grant inside it would name one \
+                 process's entries (nono's or this command's, not the agent's), so no flag is \
+                 suggested; only a grant of /proc itself would change this, and it would apply \
+                 to every process's entries.",
+                if reads { "read-only" } else { "no access" }
+            ),
+            ..base
+        };
+    }
     let flag = grant_flag(op, target.is_dir());
     let suggestion = Some(format!("{flag} {}", target.display()));
     if let Some(pr) = expanding(view, &target, op).filter(|_| target.is_dir()) {

@@ -9,6 +9,7 @@ pub mod groups;
 pub mod load;
 pub mod merge;
 pub mod persist;
+pub mod procfs;
 pub mod profile;
 pub mod protect;
 pub mod resolve;

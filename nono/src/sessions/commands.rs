@@ -119,11 +119,13 @@ pub fn inspect(key: &str, json: bool) -> Result<i32> {
         .and_then(|p| std::fs::read_to_string(p).ok())
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
     let helpers = helpers(&r);
+    let proxy = r.dir().ok().and_then(|d| super::proxy_summary::load(&d));
     if json {
         let v = serde_json::json!({
             "session": r,
             "state": state(&r),
             "helpers": helpers.iter().map(|(p, c)| serde_json::json!({"pid": p, "name": c})).collect::<Vec<_>>(),
+            "proxy": proxy,
             "policy": policy,
         });
         outln!("{}", serde_json::to_string_pretty(&v)?);
@@ -149,6 +151,15 @@ pub fn inspect(key: &str, json: bool) -> Result<i32> {
     );
     for (pid, name) in &helpers {
         outln!("Helper:   {name} (pid {pid})");
+    }
+    match &proxy {
+        Some(c) => {
+            outln!("Proxy:    {} allowed, {} denied", c.allowed, c.denied);
+            for (dest, (ok, no)) in &c.destinations {
+                outln!("          {dest}: {ok} allowed, {no} denied");
+            }
+        }
+        None => outln!("Proxy:    none (network not filtered by nono's proxy)"),
     }
     match policy {
         Some(p) => outln!("Policy:\n{}", serde_json::to_string_pretty(&p)?),

@@ -6,8 +6,11 @@ pub mod attach;
 pub mod commands;
 pub mod output;
 pub mod point;
+pub mod proxy_summary;
 pub mod registry;
 pub mod wire;
+
+pub use proxy_summary::ProxySummary;
 
 use std::ffi::CString;
 use std::path::PathBuf;
