@@ -35,8 +35,8 @@ pub use plan::{Plan, POLICY_ENV};
 /// `keep_read_only`) could not be made: fail closed, naming the way out.
 fn pin_failed(e: std::io::Error) -> anyhow::Error {
     anyhow::anyhow!(
-        "cannot keep git hooks and configuration read-only: a private mount namespace is \
-         needed ({e}; unprivileged users need user namespaces). Run with \
+        "cannot start the sandbox with git hooks and configuration read-only ({e}): that \
+         needs a private mount namespace (unprivileged users need user namespaces). Run with \
          --allow-git-config-writes (or --bypass-protection for a profile's keep_read_only \
          paths) to go without this protection"
     )
