@@ -282,7 +282,7 @@ impl Plan {
         let pinning = if args.dry_run {
             None
         } else {
-            pinning(&policy.pins)?
+            pinning(&mut policy.pins)?
         };
         policy.network = network_policy(policy.network, &net);
         let elevation = if elevate && !args.dry_run {
@@ -435,12 +435,12 @@ pub fn seal_launch(spec: &ipc::broker::LaunchSpec) -> Result<(std::os::fd::Owned
 /// The pins made ready to mount: missing hooks/config created, no
 /// symbolic link (a mount would follow it, and the link itself could be
 /// swapped).
-fn pinning(pins: &[crate::policy::persist::Pin]) -> Result<Option<crate::sys::Pinning>> {
+fn pinning(pins: &mut Vec<crate::policy::persist::Pin>) -> Result<Option<crate::sys::Pinning>> {
+    *pins = crate::policy::persist::materialize(std::mem::take(pins))?;
     if pins.is_empty() {
         return Ok(None);
     }
-    crate::policy::persist::materialize(pins)?;
-    for p in pins {
+    for p in pins.iter() {
         let link = std::fs::symlink_metadata(&p.path).is_ok_and(|m| m.file_type().is_symlink());
         if link {
             bail!(

@@ -169,12 +169,22 @@ pub fn dedup(mut pins: Vec<Pin>) -> Vec<Pin> {
     pins
 }
 
-/// Pins whose path does not exist yet are made (an empty hooks directory,
-/// an empty config file) so there is something to mount: otherwise the
-/// agent could create them. Anchors are never created.
-pub fn materialize(pins: &[Pin]) -> anyhow::Result<()> {
+/// The pins to mount. One whose path does not exist yet is made (an empty
+/// hooks directory, an empty config file) so there is something to mount:
+/// otherwise the agent could create it. Where the user's own permissions
+/// forbid creating it, the agent (same user) cannot either: it is left
+/// out. Anchors are never created.
+pub fn materialize(pins: Vec<Pin>) -> anyhow::Result<Vec<Pin>> {
     use anyhow::Context;
-    for p in pins.iter().filter(|p| p.read_only && !p.path.exists()) {
+    let mut out = Vec::new();
+    for p in pins {
+        if p.path.exists() {
+            out.push(p);
+            continue;
+        }
+        if !p.read_only {
+            continue;
+        }
         let made = if p.path.file_name().is_some_and(|n| n == "hooks") {
             std::fs::create_dir(&p.path)
         } else {
@@ -184,16 +194,22 @@ pub fn materialize(pins: &[Pin]) -> anyhow::Result<()> {
                 .open(&p.path)
                 .map(drop)
         };
-        made.with_context(|| {
-            format!(
-                "cannot create {} to keep it read-only ({}; {} lifts this)",
-                p.path.display(),
-                p.category,
-                p.lift
-            )
-        })?;
+        match made {
+            Ok(()) => out.push(p),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {}
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "cannot create {} to keep it read-only ({}; {} lifts this)",
+                        p.path.display(),
+                        p.category,
+                        p.lift
+                    )
+                })
+            }
+        }
     }
-    Ok(())
+    Ok(out)
 }
 
 #[cfg(test)]
