@@ -124,9 +124,17 @@ pub struct PolicyArgs {
     #[arg(long)]
     pub allow_net: bool,
 
-    /// Lift a protected path (e.g. ~/.aws); it must also be granted. Repeatable.
+    /// Lift a protected path (e.g. ~/.aws) or a path a profile keeps
+    /// read-only; it must also be granted. Repeatable.
     #[arg(long = "bypass-protection", value_name = "PATH")]
     pub bypass_protection: Vec<PathBuf>,
+
+    /// Let the command change git hooks and git configuration
+    /// (.git/hooks, .git/config, ~/.gitconfig) in granted directories. By
+    /// default they are read-only: code planted there would run at the
+    /// next git command outside the sandbox.
+    #[arg(long)]
+    pub allow_git_config_writes: bool,
 }
 
 /// Flags of `run` and `wrap`.
@@ -143,8 +151,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_diagnostics: bool,
 
-    /// Inject keystore credentials as environment variables (account names,
-    /// uppercased: openai_api_key -> OPENAI_API_KEY; or REF=VAR). Comma-separated.
+    /// Inject keystore credentials as environment variables: NAME (the
+    /// variable is NAME uppercased: openai_api_key -> OPENAI_API_KEY),
+    /// NAME=VAR, or REF=VAR with REF a reference (op://, env://, ...). Comma-separated.
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub env_credential: Vec<String>,
 

@@ -1,7 +1,7 @@
 //! Dispatch from the parsed command line to each command, and the mapping of
 //! errors to exit codes (1 for nono's own errors; see `launch` for 126/127).
 
-use clap::Parser;
+use clap::{ArgAction, CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command};
 use crate::launch::{self, Mode};
@@ -21,7 +21,10 @@ pub fn main() -> i32 {
 }
 
 fn dispatch() -> i32 {
-    let cli = match Cli::try_parse() {
+    let parsed = repeatable_switches(Cli::command())
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => return clap_exit(e),
     };
@@ -50,6 +53,19 @@ fn dispatch() -> i32 {
             EXIT_NONO_ERROR
         }
     }
+}
+
+/// On/off switches (`--block-net`) may be repeated: saying the same thing
+/// twice is not an error. Options with values keep clap's refusal.
+fn repeatable_switches(cmd: clap::Command) -> clap::Command {
+    let cmd = cmd.mut_subcommands(repeatable_switches);
+    let ids: Vec<clap::Id> = cmd
+        .get_arguments()
+        .filter(|a| matches!(a.get_action(), ArgAction::SetTrue))
+        .map(|a| a.get_id().clone())
+        .collect();
+    ids.into_iter()
+        .fold(cmd, |c, id| c.mut_arg(id.clone(), |a| a.overrides_with(id)))
 }
 
 /// Help and version go to stdout with 0; usage errors to stderr with 1.

@@ -13,6 +13,8 @@ const ENVIRONMENT_TOML: &str = include_str!("../../profiles/environment.toml");
 struct EnvPolicy {
     remove_prefixes: Vec<String>,
     remove: Vec<String>,
+    not_credential_target_prefixes: Vec<String>,
+    not_credential_targets: Vec<String>,
 }
 
 fn policy() -> Result<EnvPolicy> {
@@ -32,6 +34,27 @@ fn removed(p: &EnvPolicy, name: &OsStr) -> bool {
 /// Whether nono strips `name` from every agent's environment.
 pub fn is_removed(name: &str) -> Result<bool> {
     Ok(removed(&policy()?, OsStr::new(name)))
+}
+
+/// Why `name` cannot carry a credential, if it cannot: a variable nono
+/// removes, or one that steers loading, search paths or nono itself.
+pub fn refuse_credential_target(name: &str) -> Result<Option<String>> {
+    let p = policy()?;
+    if removed(&p, OsStr::new(name)) {
+        return Ok(Some(format!(
+            "{name} cannot carry a credential: nono removes it from every agent's environment"
+        )));
+    }
+    let steers = p.not_credential_targets.iter().any(|n| n == name)
+        || p.not_credential_target_prefixes
+            .iter()
+            .any(|pre| name.starts_with(pre.as_str()));
+    Ok(steers.then(|| {
+        format!(
+            "{name} cannot carry a credential: it decides where programs, libraries or \
+             configuration are found (or is nono's own); choose another variable name"
+        )
+    }))
 }
 
 /// The sanitised environment for the agent, with `overrides` set last.
@@ -78,5 +101,37 @@ mod tests {
         let names: Vec<_> = env.iter().map(|(k, _)| k.to_str().unwrap()).collect();
         assert_eq!(names, ["PATH", "HOME", "TMPDIR"]);
         assert_eq!(env[2].1, "/tmp/nono-1");
+    }
+
+    #[test]
+    fn search_path_and_own_variables_cannot_carry_credentials() {
+        for v in [
+            "PATH",
+            "HOME",
+            "PYTHONPATH",
+            "NODE_PATH",
+            "LD_PRELOAD",
+            "NONO_POLICY",
+            "OP_SERVICE_ACCOUNT_TOKEN",
+            "XDG_CONFIG_HOME",
+        ] {
+            assert!(refuse_credential_target(v).unwrap().is_some(), "{v}");
+        }
+        for v in ["OPENAI_API_KEY", "GH_TOKEN", "GITHUB_PASSWORD"] {
+            assert_eq!(refuse_credential_target(v).unwrap(), None, "{v}");
+        }
+    }
+
+    #[test]
+    fn nono_source_credentials_never_reach_the_agent() {
+        let host = vec![
+            kv("OP_SERVICE_ACCOUNT_TOKEN", "ops_x"),
+            kv("OP_SESSION_my", "s"),
+            kv("OP_CONNECT_TOKEN", "c"),
+            kv("PATH", "/usr/bin"),
+        ];
+        let env = agent_env(host, &[]).unwrap();
+        let names: Vec<_> = env.iter().map(|(k, _)| k.to_str().unwrap()).collect();
+        assert_eq!(names, ["PATH"]);
     }
 }

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use crate::cli::ProfileCommand;
 use crate::out::{out, outln};
-use crate::policy::groups;
 use crate::policy::load::{self, Origin, BUILTIN};
+use crate::policy::{groups, resolve};
 
 const SCHEMA: &str = include_str!("../../profiles/schema.json");
 const GUIDE: &str = include_str!("../../profiles/GUIDE.md");
@@ -163,7 +163,16 @@ fn diff(a: &str, b: &str) -> Result<i32> {
     Ok(if fa == fb { 0 } else { 1 })
 }
 
+/// Every check `run` makes on a profile, without running anything: load
+/// (each file's own fields), resolve (groups, paths, protections),
+/// credentials and the network plan.
 fn validate(file: &std::path::Path) -> Result<i32> {
+    if file.is_dir() {
+        bail!(
+            "{} is a directory; give a profile file (.json or .toml)",
+            file.display()
+        );
+    }
     if !file.is_file() {
         bail!("{}: no such file", file.display());
     }
@@ -173,11 +182,31 @@ fn validate(file: &std::path::Path) -> Result<i32> {
     } else {
         format!("./{spec}")
     };
-    let l = load::load(&spec)?;
-    for g in l.profile.group_names() {
-        groups::get(&g).with_context(|| format!("{}: security.groups", file.display()))?;
-    }
-    outln!("{}: valid (profile '{}')", file.display(), l.name);
+    let args = crate::cli::PolicyArgs {
+        profile: Some(spec.clone()),
+        ..Default::default()
+    };
+    let l = resolve::load_profile(&args)?;
+    let name = l.name.clone();
+    crate::launch::check_profile_credentials(&l)?;
+    let policy = resolve::resolve(
+        &args,
+        l,
+        resolve::WorkdirConsent::Given,
+        resolve::Materialize::Nothing,
+    )?;
+    crate::network::plan(
+        &crate::cli::ProxyArgs::default(),
+        &args,
+        &policy.profile.profile,
+    )?;
+    let vars = crate::policy::vars::Vars::from_env(crate::grants::workdir(&args.fs)?);
+    crate::launch::unix::plan(
+        &crate::cli::LaterArgs::default(),
+        &policy.profile.profile,
+        &vars,
+    )?;
+    outln!("{}: valid (profile '{name}')", file.display());
     Ok(0)
 }
 

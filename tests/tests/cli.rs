@@ -288,3 +288,200 @@ fn broker_and_proxy_flags_are_refused_by_wrap_and_run_nothing() {
     );
     assert!(!marker.exists());
 }
+
+/// `nono ARGS` in `dir` with `XDG_CONFIG_HOME` there (user profiles).
+fn nono_in(dir: &Scratch, args: &[&str]) -> nono_e2e::Ran {
+    let o = Command::new(nono_bin())
+        .args(args)
+        .current_dir(&dir.path)
+        .env("XDG_CONFIG_HOME", dir.join("cfg"))
+        .env_remove("NONO_PROFILE")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    nono_e2e::Ran {
+        code: o.status.code(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// One bad input: exit 1 and one short line on stderr containing `want`.
+fn refused(r: &nono_e2e::Ran, want: &str) {
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(r.stderr.contains(want), "wanted {want:?}: {r:?}");
+    let first = r.stderr.lines().next().unwrap_or_default();
+    assert!(first.len() < 600, "{} bytes: {first}", first.len());
+}
+
+#[test]
+fn deep_and_circular_extends_fail_in_one_short_line() {
+    let d = Scratch::new();
+    for i in 0..2000 {
+        std::fs::write(
+            d.join(&format!("p{i}.json")),
+            format!("{{\"extends\": \"p{}.json\"}}", i + 1),
+        )
+        .unwrap();
+    }
+    std::fs::write(d.join("p2000.json"), "{}").unwrap();
+    let deep = d.join("p0.json").display().to_string();
+    for args in [
+        vec!["run", "--profile", &deep, "--", "true"],
+        vec!["profile", "validate", &deep],
+        vec!["profile", "show", &deep],
+        vec!["why", "--profile", &deep, "--path", "/tmp"],
+    ] {
+        let r = nono_in(&d, &args);
+        refused(&r, "extends chain too deep");
+        assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {r:?}");
+    }
+    std::fs::write(d.join("a.json"), "{\"extends\": \"b.json\"}").unwrap();
+    std::fs::write(d.join("b.json"), "{\"extends\": \"a.json\"}").unwrap();
+    let r = nono_in(&d, &["profile", "validate", "a.json"]);
+    refused(&r, "circular extends");
+}
+
+#[test]
+fn bad_profiles_name_their_own_file_and_validate_matches_run() {
+    let d = Scratch::new();
+    let users = d.join("cfg/nono/profiles");
+    std::fs::create_dir_all(&users).unwrap();
+    let mine = users.join("mine.json");
+    std::fs::write(
+        &mine,
+        "{\n  \"extends\": \"python-dev\",\n  \"filesystem\": {\"allow\": [\"$HOMEDIR/x\"]}\n}\n",
+    )
+    .unwrap();
+    let r = nono_in(&d, &["run", "--profile", "mine", "--", "true"]);
+    refused(&r, &format!("{}:3:", mine.display()));
+    assert!(!r.stderr.contains("python-dev"), "blamed the parent: {r:?}");
+    // A credential field run refuses: validate refuses it too, with the line.
+    std::fs::write(
+        d.join("cred.json"),
+        "{\"extends\": \"default\",\n \"env_credentials\": {\"acct\": \"PATH\"}}",
+    )
+    .unwrap();
+    for args in [
+        vec!["profile", "validate", "cred.json"],
+        vec!["run", "--profile", "./cred.json", "--", "true"],
+    ] {
+        refused(&nono_in(&d, &args), "cred.json:2:");
+    }
+    // TOML without the suffix; a directory; jargon.
+    std::fs::write(d.join("plain"), "[meta]\nname = \"plain\"\n").unwrap();
+    let r = nono_in(
+        &d,
+        &["run", "--profile", "./plain", "--dry-run", "--", "true"],
+    );
+    assert!(
+        r.code == Some(0) && r.stdout.contains("profile: plain"),
+        "{r:?}"
+    );
+    refused(
+        &nono_in(&d, &["run", "--profile", "plain", "--", "true"]),
+        "give ./plain",
+    );
+    std::fs::create_dir(d.join("adir")).unwrap();
+    refused(
+        &nono_in(&d, &["run", "--profile", "./adir", "--", "true"]),
+        "is a directory",
+    );
+    std::fs::write(d.join("num.json"), "{\"extends\": 3}").unwrap();
+    let r = nono_in(&d, &["profile", "validate", "num.json"]);
+    refused(&r, "a profile name or path");
+    assert!(!r.stderr.contains("enum"), "{r:?}");
+}
+
+#[test]
+fn relative_extends_never_reaches_into_the_working_directory() {
+    let d = Scratch::new();
+    let users = d.join("cfg/nono/profiles");
+    std::fs::create_dir_all(&users).unwrap();
+    std::fs::write(users.join("mine.json"), "{\"extends\": \"base.json\"}").unwrap();
+    // The project plants a base.json widening the grants.
+    std::fs::write(
+        d.join("base.json"),
+        "{\"filesystem\": {\"allow\": [\"/etc\"]}}",
+    )
+    .unwrap();
+    refused(
+        &nono_in(&d, &["run", "--profile", "mine", "--", "true"]),
+        "base.json does not exist",
+    );
+    // Next to the profile, it is the one used.
+    std::fs::write(
+        users.join("base.json"),
+        "{\"filesystem\": {\"read\": [\"/usr\"]}}",
+    )
+    .unwrap();
+    let r = nono_in(
+        &d,
+        &[
+            "why",
+            "--profile",
+            "mine",
+            "--path",
+            "/etc/hostname",
+            "--op",
+            "write",
+        ],
+    );
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(r.stdout.contains("DENIED"), "{r:?}");
+}
+
+#[test]
+fn bad_flags_are_refused_and_repeated_switches_are_not() {
+    let d = Scratch::new();
+    let r = nono_in(&d, &["run", "--block-net", "--block-net", "--", "true"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    refused(
+        &nono_in(&d, &["run", "--listen-port", "3000", "--", "true"]),
+        "--listen-port 3000 only applies in proxy mode",
+    );
+    refused(
+        &nono_in(&d, &["run", "--proxy-port", "3000", "--", "true"]),
+        "--proxy-port 3000 only applies in proxy mode",
+    );
+    let r = nono_in(&d, &["why", "--host", ""]);
+    refused(&r, "no host name");
+    assert!(!r.stdout.contains("ALLOWED"), "{r:?}");
+    for var in [
+        "PATH",
+        "HOME",
+        "PYTHONPATH",
+        "NODE_PATH",
+        "LD_PRELOAD",
+        "NONO_SANDBOX_POLICY",
+    ] {
+        refused(
+            &nono_in(
+                &d,
+                &[
+                    "run",
+                    "--dry-run",
+                    "--env-credential-map",
+                    "env://X",
+                    var,
+                    "--",
+                    "true",
+                ],
+            ),
+            &format!("{var} cannot carry a credential"),
+        );
+    }
+    // NAME=VAR is accepted as the help says (the dry run fetches nothing).
+    let r = nono_in(
+        &d,
+        &[
+            "run",
+            "--dry-run",
+            "--env-credential",
+            "acct=GH_TOKEN",
+            "--",
+            "true",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{r:?}");
+}

@@ -339,6 +339,7 @@ fn user_profiles_are_found_by_name_in_the_config_dir() {
 fn persistence_protection_blocks_hooks_and_git_config_writes() {
     let h = Home::new();
     let project = h.p("projects/app");
+    fs::write(h.dir.join("projects/app/.envrc"), "export A=1").unwrap();
     let profile = write_profile(
         &h,
         "careful.json",
@@ -352,6 +353,7 @@ fn persistence_protection_blocks_hooks_and_git_config_writes() {
         "--workdir",
         project.as_str(),
     ];
+    // Git hooks and config: read-only by a mount (by default, group or not).
     let r = h.run_probe(
         &flags,
         &[
@@ -360,7 +362,7 @@ fn persistence_protection_blocks_hooks_and_git_config_writes() {
             "#!/bin/sh\nevil",
         ],
     );
-    assert!(r.is_err(Some(EACCES)), "{r:?}");
+    assert!(r.is_err(Some(libc::EROFS)), "{r:?}");
     assert!(!h.dir.join("projects/app/.git/hooks/pre-commit").exists());
     let r = h.run_probe(
         &flags,
@@ -370,14 +372,122 @@ fn persistence_protection_blocks_hooks_and_git_config_writes() {
             "[core]\nhooksPath=/tmp",
         ],
     );
-    assert!(r.is_err(Some(EACCES)), "{r:?}");
+    assert!(r.is_err(Some(libc::EROFS)), "{r:?}");
+    assert_eq!(
+        fs::read_to_string(h.dir.join("projects/app/.git/config")).unwrap(),
+        "[core]"
+    );
     let r = h.run_probe(&flags, &["read", &h.p("projects/app/.git/config")]);
     assert!(r.is_ok(), "reading stays allowed: {r:?}");
+    // The group's own entries.
+    let r = h.run_probe(&flags, &["write", &h.p("projects/app/.envrc"), "evil"]);
+    assert!(r.is_err(Some(EACCES)), "{r:?}");
     let r = h.run_probe(
         &flags,
         &["write", &h.p("projects/app/main.rs"), "fn main() { }"],
     );
     assert!(r.is_ok(), "{r:?}");
+}
+
+/// `git` outside the sandbox, in `dir`; its stdout.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let o = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "git {args:?}: {o:?}");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A repository with one commit and a local bare remote.
+fn repo_with_remote(h: &Home) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (repo, remote) = (h.dir.join("repo"), h.dir.join("remote.git"));
+    fs::create_dir_all(&repo).unwrap();
+    git(&h.dir.path, &["init", "-q", "--bare", "remote.git"]);
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["config", "user.email", "e2e@example.com"]);
+    git(&repo, &["config", "user.name", "e2e"]);
+    fs::write(repo.join("f"), "1\n").unwrap();
+    git(&repo, &["add", "f"]);
+    git(&repo, &["commit", "-qm", "first"]);
+    git(
+        &repo,
+        &["remote", "add", "origin", &remote.display().to_string()],
+    );
+    git(&repo, &["push", "-q", "origin", "HEAD:main"]);
+    (repo, remote)
+}
+
+const GIT_SCRIPT: &str = "export GIT_CONFIG_NOSYSTEM=1; \
+    echo more >> f && git add f && git commit -qm \"$MSG\" && git checkout -q -b \"$MSG-branch\" \
+      && git fetch -q origin && echo GIT-OK; \
+    git config core.hooksPath /tmp && echo CONFIG-WRITTEN; \
+    printf '#!/bin/sh\\ntouch planted\\n' > .git/hooks/pre-commit && echo HOOK-WRITTEN; \
+    mv .git .git-moved && echo GIT-MOVED; \
+    true";
+
+#[test]
+fn git_works_inside_but_hooks_and_config_stay_read_only() {
+    let h = Home::new();
+    let (repo, remote) = repo_with_remote(&h);
+    let config_before = fs::read_to_string(repo.join(".git/config")).unwrap();
+    let (repo_s, remote_s) = (repo.display().to_string(), remote.display().to_string());
+    for mode in ["run", "wrap"] {
+        let mut c = h.nono(&[
+            mode, "--allow", &repo_s, "--read", &remote_s, "--", "/bin/sh", "-c", GIT_SCRIPT,
+        ]);
+        c.current_dir(&repo).env("MSG", format!("inside-{mode}"));
+        let r = ran(c);
+        assert_eq!(r.code, Some(0), "{mode}: {r:?}");
+        assert!(r.stdout.contains("GIT-OK"), "{mode}: git must work: {r:?}");
+        for planted in ["CONFIG-WRITTEN", "HOOK-WRITTEN", "GIT-MOVED"] {
+            assert!(!r.stdout.contains(planted), "{mode}: {planted}: {r:?}");
+        }
+        let log = git(&repo, &["log", "--format=%s"]);
+        assert!(log.contains(&format!("inside-{mode}")), "{mode}: {log}");
+        assert!(git(&repo, &["branch"]).contains(&format!("inside-{mode}-branch")));
+    }
+    assert_eq!(
+        fs::read_to_string(repo.join(".git/config")).unwrap(),
+        config_before
+    );
+    assert!(!repo.join(".git/hooks/pre-commit").exists());
+    assert!(repo.join(".git/HEAD").exists() && !repo.join(".git-moved").exists());
+    // why explains it and names the opt-out.
+    let w = ran(h.nono(&[
+        "why",
+        "--allow",
+        &repo_s,
+        "--path",
+        &format!("{repo_s}/.git/config"),
+        "--op",
+        "write",
+    ]));
+    assert_eq!(w.code, Some(1), "{w:?}");
+    assert!(w.stdout.contains("--allow-git-config-writes"), "{w:?}");
+    // The opt-out: the same script may now plant the hook.
+    let mut c = h.nono(&[
+        "run",
+        "--allow",
+        &repo_s,
+        "--read",
+        &remote_s,
+        "--allow-git-config-writes",
+        "--",
+        "/bin/sh",
+        "-c",
+        GIT_SCRIPT,
+    ]);
+    c.current_dir(&repo).env("MSG", "opted-out");
+    let r = ran(c);
+    assert!(r.stdout.contains("HOOK-WRITTEN"), "{r:?}");
+    assert!(
+        repo.join(".git/hooks/pre-commit").exists()
+            || repo.join(".git-moved/hooks/pre-commit").exists()
+    );
 }
 
 #[test]
@@ -600,4 +710,53 @@ fn the_agent_cannot_rewrite_its_policy_snapshot() {
         lines[2].contains("\"status\":\"allowed\""),
         "snapshot intact: {r:?}"
     );
+}
+
+/// A worktree's `.git` is a file naming its git directory: it stays as it
+/// is, and the hooks and config of the repository it belongs to are
+/// read-only, while git works in the worktree.
+#[test]
+fn worktree_link_and_its_repository_hooks_stay_read_only() {
+    let h = Home::new();
+    let (repo, _) = repo_with_remote(&h);
+    let side = h.dir.join("side");
+    git(
+        &repo,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            &side.display().to_string(),
+            "-b",
+            "side",
+        ],
+    );
+    let link = fs::read_to_string(side.join(".git")).unwrap();
+    let script = format!(
+        "export GIT_CONFIG_NOSYSTEM=1; echo more >> f && git add f && git commit -qm in-worktree && echo GIT-OK; \
+         echo 'gitdir: /tmp/planted' > .git && echo LINK-WRITTEN; \
+         touch {hooks}/post-checkout && echo HOOK-WRITTEN; true",
+        hooks = repo.join(".git/hooks").display()
+    );
+    let mut c = h.nono(&[
+        "run",
+        "--allow",
+        &repo.display().to_string(),
+        "--allow",
+        &side.display().to_string(),
+        "--",
+        "/bin/sh",
+        "-c",
+        &script,
+    ]);
+    c.current_dir(&side);
+    let r = ran(c);
+    assert!(r.stdout.contains("GIT-OK"), "{r:?}");
+    assert!(
+        !r.stdout.contains("LINK-WRITTEN") && !r.stdout.contains("HOOK-WRITTEN"),
+        "{r:?}"
+    );
+    assert_eq!(fs::read_to_string(side.join(".git")).unwrap(), link);
+    assert!(!repo.join(".git/hooks/post-checkout").exists());
+    assert!(git(&side, &["log", "--format=%s"]).contains("in-worktree"));
 }

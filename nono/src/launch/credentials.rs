@@ -15,7 +15,7 @@ use crate::cli::RunArgs;
 use crate::policy::load::Loaded;
 use crate::{sys, ui};
 
-fn valid_var(v: &str) -> bool {
+pub(crate) fn valid_var(v: &str) -> bool {
     let mut c = v.chars();
     matches!(c.next(), Some(ch) if ch.is_ascii_uppercase() || ch == '_')
         && c.all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit() || ch == '_')
@@ -25,8 +25,8 @@ fn item(reference: &str, var: String) -> Result<CredentialItem> {
     if !valid_var(&var) {
         bail!("invalid environment variable name '{var}' for credential {reference} (use A-Z, 0-9, _)");
     }
-    if crate::env_policy::is_removed(&var)? {
-        bail!("{var} cannot carry a credential: nono removes it from every agent's environment");
+    if let Some(why) = crate::env_policy::refuse_credential_target(&var)? {
+        bail!("{why}");
     }
     Ok(CredentialItem {
         reference: reference.to_string(),
@@ -34,15 +34,29 @@ fn item(reference: &str, var: String) -> Result<CredentialItem> {
     })
 }
 
-/// `name` -> `NAME`; `op://…=VAR` keeps its explicit variable.
+/// `name` -> `NAME`; `name=VAR` and `op://…=VAR` keep their explicit variable.
 fn from_name(spec: &str) -> Result<CredentialItem> {
-    if let Some((reference, var)) = spec.rsplit_once('=').filter(|(r, _)| r.contains("://")) {
+    if let Some((reference, var)) = spec.rsplit_once('=') {
+        if reference.is_empty() || var.is_empty() {
+            bail!("--env-credential {spec}: expected NAME, NAME=VAR or REF=VAR");
+        }
         return item(reference, var.to_string());
     }
     if spec.contains("://") {
         bail!("--env-credential {spec}: a reference needs a variable (REF=VAR) or --env-credential-map");
     }
     item(spec, spec.to_ascii_uppercase())
+}
+
+/// The profile's own credentials (`[secrets]` and `env_credentials`), as
+/// `profile validate` checks them.
+pub fn profile_items(profile: &Loaded) -> Result<Vec<CredentialItem>> {
+    let p = &profile.profile;
+    p.secrets
+        .iter()
+        .chain(&p.env_credentials)
+        .map(|(account, var)| item(account, var.clone()))
+        .collect()
 }
 
 /// Everything to inject, from flags, `NONO_ENV_CREDENTIAL` and the profile.
@@ -63,7 +77,10 @@ pub fn items(args: &RunArgs, profile: &Loaded) -> Result<Vec<CredentialItem>> {
     }
     for pair in args.env_credential_map.chunks(2) {
         if let [reference, var] = pair {
-            out.push(item(reference, var.clone())?);
+            out.push(
+                item(reference, var.clone())
+                    .with_context(|| format!("--env-credential-map {reference} {var}"))?,
+            );
         }
     }
     match args.secrets.as_deref() {

@@ -54,6 +54,15 @@ pub fn print(plan: &Plan) {
     for b in &p.bypass {
         outln!("  [bypass] {}", b.display());
     }
+    for pin in p.pins.iter().filter(|x| x.read_only) {
+        outln!(
+            "  [read-only] {}  ({}; {}; {} lifts it)",
+            pin.path.display(),
+            pin.category,
+            pin.origin,
+            pin.lift
+        );
+    }
     match p.network {
         NetworkPolicy::Allowed => outln!("  [net] allowed"),
         NetworkPolicy::Blocked | NetworkPolicy::UnixOnly => outln!("  [net] blocked"),

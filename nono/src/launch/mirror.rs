@@ -40,6 +40,63 @@ pub struct Mirror {
     pub outside: PathBuf,
     /// The copy's content when the session started.
     start: Option<Vec<u8>>,
+    /// JSON key paths that stay the user's (profile `mirror_user_keys`):
+    /// whatever the agent put there is not copied back.
+    user_keys: Vec<String>,
+}
+
+/// Set every `keys` location (dot-separated, `*` for every key of an
+/// object) of `new` to the user's value there, or remove it when the user
+/// has none.
+fn keep_user_keys(new: &mut serde_json::Value, user: Option<&serde_json::Value>, keys: &[&str]) {
+    let Some((first, rest)) = keys.split_first() else {
+        return;
+    };
+    let Some(obj) = new.as_object_mut() else {
+        return;
+    };
+    let names: Vec<String> = if *first == "*" {
+        obj.keys().cloned().collect()
+    } else {
+        vec![first.to_string()]
+    };
+    for name in names {
+        let theirs = user.and_then(|u| u.get(&name));
+        if rest.is_empty() {
+            match theirs {
+                Some(v) => {
+                    obj.insert(name, v.clone());
+                }
+                None => {
+                    obj.remove(&name);
+                }
+            }
+        } else if let Some(child) = obj.get_mut(&name) {
+            keep_user_keys(child, theirs, rest);
+        }
+    }
+}
+
+/// The copy to write back: `copy` with the user's values at `keys`.
+fn filtered(copy: &[u8], outside: &Path, keys: &[String]) -> Result<Vec<u8>> {
+    if keys.is_empty() {
+        return Ok(copy.to_vec());
+    }
+    let mut new: serde_json::Value =
+        serde_json::from_slice(copy).context("the copy is not valid JSON")?;
+    let user: Option<serde_json::Value> = match read_own(outside)? {
+        Some((bytes, _)) => {
+            Some(serde_json::from_slice(&bytes).context("the user's file is not valid JSON")?)
+        }
+        None => None,
+    };
+    for k in keys {
+        let path: Vec<&str> = k.split('.').collect();
+        keep_user_keys(&mut new, user.as_ref(), &path);
+    }
+    let mut out = serde_json::to_vec_pretty(&new)?;
+    out.push(b'\n');
+    Ok(out)
 }
 
 /// Open `path` (absolute) without following a symbolic link anywhere on
@@ -106,7 +163,7 @@ fn replace(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
 }
 
 /// Bring the copy up to date before the session.
-pub fn prepare(inside: PathBuf, outside: PathBuf) -> Result<Mirror> {
+pub fn prepare(inside: PathBuf, outside: PathBuf, user_keys: Vec<String>) -> Result<Mirror> {
     let theirs = read_own(&outside)?;
     let ours = read_own(&inside)?;
     let newer = match (&theirs, &ours) {
@@ -130,6 +187,7 @@ pub fn prepare(inside: PathBuf, outside: PathBuf) -> Result<Mirror> {
         inside,
         outside,
         start,
+        user_keys,
     })
 }
 
@@ -153,7 +211,18 @@ impl Mirror {
         let mode = fs::symlink_metadata(&self.outside)
             .map(|m| m.mode())
             .unwrap_or(copy.1.mode());
-        match replace(&self.outside, &copy.0, mode) {
+        let bytes = match filtered(&copy.0, &self.outside, &self.user_keys) {
+            Ok(b) => b,
+            Err(e) => {
+                ui::warn(format!(
+                    "{}: {e:#}: not copied back to {}",
+                    self.inside.display(),
+                    self.outside.display()
+                ));
+                return;
+            }
+        };
+        match replace(&self.outside, &bytes, mode) {
             Ok(()) => ui::info(format!(
                 "copied {} back to {} (profile mirror_files)",
                 self.inside.display(),
@@ -180,7 +249,7 @@ mod tests {
         let d = scratch("round");
         let (inside, outside) = (d.join("in/state.json"), d.join("state.json"));
         fs::write(&outside, "user").unwrap();
-        let m = prepare(inside.clone(), outside.clone()).unwrap();
+        let m = prepare(inside.clone(), outside.clone(), Vec::new()).unwrap();
         assert_eq!(fs::read_to_string(&inside).unwrap(), "user");
         m.finish(); // unchanged: nothing copied
         assert_eq!(fs::read_to_string(&outside).unwrap(), "user");
@@ -196,7 +265,7 @@ mod tests {
         let (inside, outside) = (d.join("in/state.json"), d.join("state.json"));
         let secret = d.join("secret");
         fs::write(&secret, "do-not-copy").unwrap();
-        let m = prepare(inside.clone(), outside.clone()).unwrap();
+        let m = prepare(inside.clone(), outside.clone(), Vec::new()).unwrap();
         std::os::unix::fs::symlink(&secret, &inside).unwrap();
         m.finish();
         assert!(!outside.exists(), "followed the agent's symlink");
@@ -204,8 +273,40 @@ mod tests {
         fs::create_dir(d.join("real")).unwrap();
         fs::write(d.join("real/state.json"), "do-not-copy").unwrap();
         std::os::unix::fs::symlink(d.join("real"), d.join("via")).unwrap();
-        let m = prepare(d.join("via/state.json"), d.join("other.json"));
+        let m = prepare(d.join("via/state.json"), d.join("other.json"), Vec::new());
         assert!(m.is_err(), "followed a linked directory");
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn user_keys_are_never_copied_back_from_the_agent() {
+        let d = scratch("keys");
+        let (inside, outside) = (d.join("in/state.json"), d.join("state.json"));
+        fs::write(
+            &outside,
+            r#"{"n": 1, "mcpServers": {"mine": {"command": "ok"}}, "projects": {"/p": {"x": 1}}}"#,
+        )
+        .unwrap();
+        let keys = vec![
+            "mcpServers".to_string(),
+            "projects.*.mcpServers".to_string(),
+        ];
+        let m = prepare(inside.clone(), outside.clone(), keys).unwrap();
+        fs::write(
+            &inside,
+            r#"{"n": 2, "mcpServers": {"evil": {"command": "sh"}}, "projects": {"/p": {"x": 2, "mcpServers": {"e": {"command": "sh"}}}}}"#,
+        )
+        .unwrap();
+        m.finish();
+        let v: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&outside).unwrap()).unwrap();
+        assert_eq!(v["n"], 2, "the agent's other state is kept");
+        assert_eq!(
+            v["mcpServers"],
+            serde_json::json!({"mine": {"command": "ok"}})
+        );
+        assert_eq!(v["projects"]["/p"]["x"], 2);
+        assert!(v["projects"]["/p"].get("mcpServers").is_none(), "{v}");
         fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -31,6 +31,27 @@ use crate::cli::RunArgs;
 use crate::{sys, ui};
 pub use plan::{Plan, POLICY_ENV};
 
+/// The read-only mounts of git hooks and configuration (or a profile's
+/// `keep_read_only`) could not be made: fail closed, naming the way out.
+fn pin_failed(e: std::io::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot start the sandbox with git hooks and configuration read-only ({e}): that \
+         needs a private mount namespace (unprivileged users need user namespaces). Run with \
+         --allow-git-config-writes (or --bypass-protection for a profile's keep_read_only \
+         paths) to go without this protection"
+    )
+}
+
+/// A name a credential or profile path may be given as (A-Z, 0-9, _).
+pub fn valid_env_name(v: &str) -> bool {
+    credentials::valid_var(v)
+}
+
+/// `profile validate`: the credential checks `run` makes on a profile.
+pub fn check_profile_credentials(profile: &crate::policy::load::Loaded) -> Result<()> {
+    credentials::profile_items(profile).map(|_| ())
+}
+
 /// Exit code when the command exists but cannot be executed.
 pub const EXIT_CANNOT_EXECUTE: i32 = 126;
 /// Exit code when the command cannot be found.
@@ -126,6 +147,9 @@ fn launch_with(
             if !plan.credentials.is_empty() {
                 plan.env
                     .extend(credentials::fetch_for_wrap(&plan.credentials)?);
+            }
+            if let Some(p) = plan.pinning.take() {
+                sys::pin_read_only_now(&p).map_err(pin_failed)?;
             }
             // Last, so only the sealed command enters the namespace.
             sysv::settle(plan.sysv, &mut plan.caps);

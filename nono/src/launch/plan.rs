@@ -1,7 +1,6 @@
 //! Everything decided before launch: policy, capability set, program, argv
 //! and environment. Built once, then shown (`--dry-run`) or executed.
 
-use std::collections::BTreeMap;
 use std::ffi::{CString, OsString};
 use std::io::{BufRead, IsTerminal, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -68,6 +67,9 @@ pub struct Plan {
     pub session: Option<SessionDir>,
     /// The diagnostic footer after a failed run (`--no-diagnostics`: off).
     pub diagnostics: bool,
+    /// The read-only mounts of `policy.pins`, prepared (None: no pins, or
+    /// a dry run).
+    pub pinning: Option<crate::sys::Pinning>,
 }
 
 fn cstring(bytes: &[u8], what: &str) -> Result<CString> {
@@ -233,7 +235,7 @@ impl Plan {
         let mirrors = if args.dry_run {
             Vec::new()
         } else {
-            mirrors(&policy.profile.profile.mirror_files, &vars)?
+            mirrors(&policy.profile.profile, &vars)?
         };
         let mut codex = None;
         if policy.profile.profile.codex.is_some() && mode == Mode::Wrap {
@@ -277,6 +279,11 @@ impl Plan {
             ca_files = Some(files);
         }
         policy.add_rules(extra)?;
+        let pinning = if args.dry_run {
+            None
+        } else {
+            pinning(&mut policy.pins)?
+        };
         policy.network = network_policy(policy.network, &net);
         let elevation = if elevate && !args.dry_run {
             let decider = match &args.later.elevation_decisions {
@@ -363,6 +370,7 @@ impl Plan {
             ready: None,
             session,
             diagnostics: !args.no_diagnostics,
+            pinning,
         }))
     }
 
@@ -424,19 +432,49 @@ pub fn seal_launch(spec: &ipc::broker::LaunchSpec) -> Result<(std::os::fd::Owned
     }
 }
 
+/// The pins made ready to mount: missing hooks/config created, no
+/// symbolic link (a mount would follow it, and the link itself could be
+/// swapped).
+fn pinning(pins: &mut Vec<crate::policy::persist::Pin>) -> Result<Option<crate::sys::Pinning>> {
+    *pins = crate::policy::persist::materialize(std::mem::take(pins))?;
+    if pins.is_empty() {
+        return Ok(None);
+    }
+    for p in pins.iter() {
+        let link = std::fs::symlink_metadata(&p.path).is_ok_and(|m| m.file_type().is_symlink());
+        if link {
+            bail!(
+                "{} is a symbolic link, so it cannot be kept read-only ({}); {} runs without this protection",
+                p.path.display(),
+                p.category,
+                p.lift
+            );
+        }
+    }
+    let list: Vec<(PathBuf, bool)> = pins.iter().map(|p| (p.path.clone(), p.read_only)).collect();
+    crate::sys::prepare_pinning(&list)
+        .map(Some)
+        .context("cannot prepare the read-only mounts of git hooks and configuration")
+}
+
 /// Profile `mirror_files`: bring each copy up to date. A mirror that
 /// cannot be made safely is skipped with a warning (the agent then starts
 /// without the user's state; nothing is widened).
 fn mirrors(
-    map: &BTreeMap<String, String>,
+    profile: &crate::policy::profile::Profile,
     vars: &crate::policy::vars::Vars,
 ) -> Result<Vec<super::mirror::Mirror>> {
     let mut out = Vec::new();
-    for (inside, outside) in map {
+    for (inside, outside) in &profile.mirror_files {
         let (Some(i), Some(o)) = (vars.expand(inside)?, vars.expand(outside)?) else {
             continue;
         };
-        match super::mirror::prepare(i, o) {
+        let keys = profile
+            .mirror_user_keys
+            .get(inside)
+            .cloned()
+            .unwrap_or_default();
+        match super::mirror::prepare(i, o, keys) {
             Ok(m) => out.push(m),
             Err(e) => ui::warn(format!(
                 "profile mirror_files {inside}: {e:#}; not mirrored"

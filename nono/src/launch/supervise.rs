@@ -67,9 +67,11 @@ pub fn run(mut plan: Plan) -> Result<i32> {
             (broker_creds.into_fd(), CREDENTIALS_FD),
         ],
     );
-    let mut broker = cmd
-        .spawn()
-        .with_context(|| format!("cannot start {}", broker_exe.display()))?;
+    let pinned = plan.pinning.take().map(|p| sys::pin_read_only(&mut cmd, p));
+    let mut broker = cmd.spawn().map_err(|e| match pinned {
+        Some(()) => super::pin_failed(e),
+        None => anyhow::anyhow!("cannot start {}: {e}", broker_exe.display()),
+    })?;
     drop(cmd); // closes our copy of the broker's end
     let code = session(
         &front,

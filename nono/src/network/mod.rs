@@ -3,7 +3,7 @@
 //! that point its clients at the proxy.
 
 mod ca_env;
-mod catalog;
+pub mod catalog;
 mod routes;
 
 use std::net::SocketAddr;
@@ -117,6 +117,25 @@ fn containment(listen: &[u16], open: &[u16]) -> Containment {
     }
 }
 
+/// Proxy-only settings without proxy mode would be silently ignored: refuse.
+fn refuse_outside_proxy_mode(p: &ProxyArgs, prof: &Profile) -> Result<()> {
+    const HOW: &str = "proxy mode (--allow-domain, --network-profile or --credential, \
+                       or a profile's network.allow_domain/network_profile)";
+    if let Some(port) = p.proxy_port {
+        bail!("--proxy-port {port} only applies in {HOW}; drop it or turn proxy mode on");
+    }
+    if let Some(port) = p.listen_port.first() {
+        bail!(
+            "--listen-port {port} only applies in {HOW}; without it listening is not restricted \
+             (use --open-port for localhost ports under --block-net)"
+        );
+    }
+    if let Some(port) = prof.network.listen_port.first() {
+        bail!("the profile's network.listen_port {port} only applies in {HOW}; remove it or turn proxy mode on");
+    }
+    Ok(())
+}
+
 /// Decide the network plan from flags and the merged profile.
 pub fn plan(p: &ProxyArgs, policy: &PolicyArgs, prof: &Profile) -> Result<NetworkPlan> {
     let mut open_ports = prof.network.open_port.clone();
@@ -140,9 +159,7 @@ pub fn plan(p: &ProxyArgs, policy: &PolicyArgs, prof: &Profile) -> Result<Networ
     }
     let wanted = cli.is_some() || (profile_proxy && !policy.allow_net && !policy.block_net);
     if !wanted {
-        if p.proxy_port.is_some() {
-            crate::ui::warn("--proxy-port has no effect without proxy mode (--allow-domain, --network-profile or --credential)");
-        }
+        refuse_outside_proxy_mode(p, prof)?;
         return Ok(NetworkPlan {
             proxy: None,
             open_ports,

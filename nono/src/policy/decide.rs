@@ -32,6 +32,11 @@ pub struct ViewProtection {
     pub origin: String,
     /// Bypasses that lift it beneath themselves.
     pub bypass: Vec<PathBuf>,
+    /// Kept read-only by a mount (git hooks and config, a profile's
+    /// `keep_read_only`): the grant around it is whole. The flag that
+    /// lifts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<String>,
 }
 
 /// What a sandbox enforces, in a form that can be written to a file.
@@ -79,7 +84,22 @@ impl View {
                 write_only: p.denied == Denied::Write,
                 category: p.category,
                 origin: p.origin,
+                pinned: None,
             })
+            .chain(
+                policy
+                    .pins
+                    .iter()
+                    .filter(|p| p.read_only)
+                    .map(|p| ViewProtection {
+                        path: p.path.clone(),
+                        write_only: true,
+                        category: p.category.clone(),
+                        origin: p.origin.clone(),
+                        bypass: Vec::new(),
+                        pinned: Some(p.lift.clone()),
+                    }),
+            )
             .collect();
         View {
             profile: policy.profile.name.clone(),
@@ -177,6 +197,22 @@ fn protection_hit<'a>(view: &'a View, p: &Path, op: Op) -> Option<&'a ViewProtec
     })
 }
 
+/// A write to a pinned path: read-only by a mount, whatever the grants.
+fn pinned_answer(pr: &ViewProtection, lift: &str, base: Answer) -> Answer {
+    Answer {
+        reason: "sensitive_path",
+        category: Some(pr.category.clone()),
+        details: format!(
+            "{} is kept read-only inside the sandbox ({}): code planted there would run later, \
+             outside the sandbox. Reading stays as granted.",
+            pr.path.display(),
+            pr.origin
+        ),
+        suggestion: Some(lift.to_string()),
+        ..base
+    }
+}
+
 fn grant_flag(op: Op, dir: bool) -> &'static str {
     match (op, dir) {
         (Op::Read, true) => "--read",
@@ -269,7 +305,10 @@ fn other_process(abs: PathBuf, op: Op, pid: &str, entry: &str) -> Answer {
 /// would be expanded around: such a grant gives `dir` no rule of its own.
 fn expanding<'a>(view: &'a View, dir: &Path, op: Op) -> Option<&'a ViewProtection> {
     view.protections.iter().find(|pr| {
-        pr.path != dir && pr.path.starts_with(dir) && (!pr.write_only || op.mode().writes())
+        pr.pinned.is_none()
+            && pr.path != dir
+            && pr.path.starts_with(dir)
+            && (!pr.write_only || op.mode().writes())
     })
 }
 
@@ -292,6 +331,9 @@ fn path_answer(view: &View, raw: &Path, op: Op) -> Answer {
         source: None,
     };
     if let Some(pr) = protection_hit(view, &p, op) {
+        if let Some(lift) = &pr.pinned {
+            return pinned_answer(pr, lift, base);
+        }
         return Answer {
             reason: "sensitive_path",
             category: Some(pr.category.clone()),

@@ -90,15 +90,25 @@ pub fn user_dir() -> Option<PathBuf> {
     Some(base.join("nono").join("profiles"))
 }
 
+/// How deep `extends` may nest: far beyond any real profile, far below
+/// what the stack can take.
+pub const MAX_EXTENDS_DEPTH: usize = 32;
+
 fn is_path_spec(spec: &str) -> bool {
     spec.contains('/') || spec.ends_with(".json") || spec.ends_with(".toml")
 }
 
-/// Parse a profile file.
+/// Parse a profile file (a file named neither `.json` nor `.toml` is read
+/// as JSON when it starts with `{`, else as TOML).
 pub fn read_file(path: &Path) -> Result<Profile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read profile {}", path.display()))?;
-    Ok(parse(&text, Format::of(path), &path.display().to_string())?)
+    let format = match path.extension().and_then(|e| e.to_str()) {
+        Some("json" | "toml") => Format::of(path),
+        _ if text.trim_start().starts_with('{') => Format::Json,
+        _ => Format::Toml,
+    };
+    Ok(parse(&text, format, &path.display().to_string())?)
 }
 
 fn builtin(name: &str) -> Option<(&'static str, Profile)> {
@@ -116,15 +126,31 @@ fn user_file(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Find one profile (without its parents). `skip_user` makes a user profile
-/// that extends its own name reach the built-in of that name.
-fn find(spec: &str, skip_user: bool) -> Result<(Origin, Profile)> {
+fn profile_file(spec: &str, path: &Path) -> Result<(Origin, Profile)> {
+    if path.is_dir() {
+        bail!(
+            "profile {spec} is a directory; give a profile file (.json or .toml) or a profile name"
+        );
+    }
+    if !path.is_file() {
+        bail!("profile file {spec} does not exist");
+    }
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let profile = read_file(&path)?;
+    Ok((Origin::File(path), profile))
+}
+
+/// Find one profile (without its parents). A relative path is taken from
+/// `base` (the directory of the extending profile), else from the current
+/// directory (a path given on the command line). `skip_user` makes a user
+/// profile that extends its own name reach the built-in of that name.
+fn find(spec: &str, skip_user: bool, base: Option<&Path>) -> Result<(Origin, Profile)> {
     if is_path_spec(spec) {
-        let path = PathBuf::from(spec);
-        if !path.is_file() {
-            bail!("profile file {spec} does not exist");
-        }
-        return Ok((Origin::File(path.clone()), read_file(&path)?));
+        let path = match base {
+            Some(dir) if Path::new(spec).is_relative() => dir.join(spec),
+            _ => PathBuf::from(spec),
+        };
+        return profile_file(spec, &path);
     }
     if !skip_user {
         if let Some(p) = user_file(spec) {
@@ -134,51 +160,82 @@ fn find(spec: &str, skip_user: bool) -> Result<(Origin, Profile)> {
     if let Some((n, p)) = builtin(spec) {
         return Ok((Origin::Builtin(n), p));
     }
-    let hint = super::nearest(spec, names().iter().map(String::as_str))
-        .map(|n| format!(" (did you mean '{n}'?)"))
-        .unwrap_or_default();
+    let hint = match super::nearest(spec, names().iter().map(String::as_str)) {
+        Some(n) => format!(" (did you mean '{n}'?)"),
+        // Named on the command line: a file here is what was meant.
+        None if base.is_none() && Path::new(spec).exists() => {
+            format!(" (for the file in the current directory, give ./{spec})")
+        }
+        None => String::new(),
+    };
     Err(anyhow!(
         "unknown profile '{spec}'{hint}; 'nono profile list' shows the available ones"
     ))
 }
 
-fn chain(spec: &str, skip_user: bool, stack: &mut Vec<String>) -> Result<(Origin, Profile)> {
-    let (origin, own) = find(spec, skip_user)?;
+fn file_of(origin: &Origin) -> Option<&Path> {
+    match origin {
+        Origin::User(p) | Origin::File(p) => Some(p),
+        Origin::Builtin(_) => None,
+    }
+}
+
+/// The parents `own` names (no `extends` means "build on default";
+/// `extends = []` opts out).
+fn parents(own: &Profile, origin: &Origin) -> Vec<String> {
+    match (&own.extends, origin) {
+        (Some(e), _) => e.names(),
+        (None, Origin::Builtin("default")) => Vec::new(),
+        (None, _) => vec!["default".to_string()],
+    }
+}
+
+fn chain(origin: Origin, own: Profile, stack: &mut Vec<String>) -> Result<Profile> {
     let key = origin.describe();
     if stack.contains(&key) {
-        stack.push(key);
-        bail!("circular extends: {}", stack.join(" -> "));
+        bail!(
+            "circular extends: {key} extends itself (through {} profile(s)); remove one of the extends",
+            stack.len()
+        );
+    }
+    if stack.len() >= MAX_EXTENDS_DEPTH {
+        bail!(
+            "extends chain too deep at {key}: more than {MAX_EXTENDS_DEPTH} profiles; \
+             merge some of them into one file"
+        );
+    }
+    if let Some(file) = file_of(&origin) {
+        super::check::own_fields(&own, file)?;
     }
     stack.push(key);
     let own_name = match &origin {
         Origin::User(p) => p.file_stem().map(|s| s.to_string_lossy().into_owned()),
         _ => None,
     };
+    let base = file_of(&origin)
+        .and_then(Path::parent)
+        .map(Path::to_path_buf);
     let mut merged = Profile::default();
-    // No `extends` means "build on default" (`extends = []` opts out).
-    let parents = match (&own.extends, &origin) {
-        (Some(e), _) => e.names(),
-        (None, Origin::Builtin("default")) => Vec::new(),
-        (None, _) => vec!["default".to_string()],
-    };
-    for parent in parents {
+    for parent in parents(&own, &origin) {
         let skip = own_name.as_deref() == Some(parent.as_str());
-        let (_, p) = chain(&parent, skip, stack)
-            .with_context(|| format!("in the profile extended by {spec}"))?;
-        merged = merge(merged, &p);
+        let (po, pp) = find(&parent, skip, base.as_deref())
+            .with_context(|| format!("{}: extends", origin.describe()))?;
+        merged = merge(merged, &chain(po, pp, stack)?);
     }
     stack.pop();
-    Ok((origin, merge(merged, &own)))
+    Ok(merge(merged, &own))
 }
 
 /// Load `spec` (a name or a path) with its parents merged.
 pub fn load(spec: &str) -> Result<Loaded> {
-    let (origin, profile) = chain(spec, false, &mut Vec::new())?;
-    let name = profile
-        .meta
-        .name
-        .clone()
-        .unwrap_or_else(|| spec.to_string());
+    let (origin, own) = find(spec, false, None)?;
+    // The profile's own name, never one inherited from a parent: errors
+    // and messages must name the profile the user chose.
+    let name = own.meta.name.clone().unwrap_or_else(|| match &origin {
+        Origin::Builtin(n) => n.to_string(),
+        Origin::User(p) | Origin::File(p) => p.display().to_string(),
+    });
+    let profile = chain(origin.clone(), own, &mut Vec::new())?;
     Ok(Loaded {
         name,
         origin,
@@ -258,6 +315,52 @@ mod tests {
         std::fs::write(&b, format!("{{\"extends\": \"{}\"}}", a.display())).unwrap();
         let e = format!("{:#}", load(a.to_str().unwrap()).unwrap_err());
         assert!(e.contains("circular extends"), "{e}");
+        assert!(!e.contains('\n') && e.len() < 400, "{e}");
+    }
+
+    #[test]
+    fn deep_extends_is_capped_with_one_short_line() {
+        let d = tempfile::tempdir().unwrap();
+        let n = 200;
+        for i in 0..n {
+            let text = if i + 1 < n {
+                format!("{{\"extends\": \"p{}.json\"}}", i + 1)
+            } else {
+                "{}".to_string()
+            };
+            std::fs::write(d.path().join(format!("p{i}.json")), text).unwrap();
+        }
+        let e = format!(
+            "{:#}",
+            load(d.path().join("p0.json").to_str().unwrap()).unwrap_err()
+        );
+        assert!(e.contains("extends chain too deep"), "{e}");
+        assert!(!e.contains('\n') && e.len() < 400, "{} bytes: {e}", e.len());
+    }
+
+    #[test]
+    fn relative_extends_is_taken_from_the_profile_directory() {
+        let d = tempfile::tempdir().unwrap();
+        let sub = d.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(
+            sub.join("base.json"),
+            r#"{"filesystem": {"read": ["/usr"]}}"#,
+        )
+        .unwrap();
+        std::fs::write(sub.join("child.json"), r#"{"extends": "base.json"}"#).unwrap();
+        let l = load(sub.join("child.json").to_str().unwrap()).unwrap();
+        assert!(l.profile.filesystem.read.contains(&"/usr".to_string()));
+    }
+
+    #[test]
+    fn a_directory_and_a_suffixless_toml_file_get_clear_answers() {
+        let d = tempfile::tempdir().unwrap();
+        let e = load(d.path().to_str().unwrap()).unwrap_err().to_string();
+        assert!(e.contains("is a directory"), "{e}");
+        let f = d.path().join("myprofile");
+        std::fs::write(&f, "[meta]\nname = \"mine\"\n").unwrap();
+        assert_eq!(load(f.to_str().unwrap()).unwrap().name, "mine");
     }
 
     #[test]

@@ -67,6 +67,7 @@ pub fn merge(mut base: Profile, child: &Profile) -> Profile {
     s.ipc_mode = cs.ipc_mode.clone().or(s.ipc_mode.take());
     s.capability_elevation = cs.capability_elevation.or(s.capability_elevation);
     s.allow_sysv_ipc = cs.allow_sysv_ipc.or(s.allow_sysv_ipc);
+    s.allow_git_config_writes = cs.allow_git_config_writes.or(s.allow_git_config_writes);
     cat_opt(
         &mut base.groups,
         &child.groups,
@@ -80,10 +81,17 @@ pub fn merge(mut base: Profile, child: &Profile) -> Profile {
         &mut base.policy.add_deny_write,
         &child.policy.add_deny_write,
     );
+    cat(
+        &mut base.policy.keep_read_only,
+        &child.policy.keep_read_only,
+    );
     base.secrets.extend(child.secrets.clone());
     base.env_credentials.extend(child.env_credentials.clone());
     base.env_paths.extend(child.env_paths.clone());
     base.mirror_files.extend(child.mirror_files.clone());
+    for (k, v) in &child.mirror_user_keys {
+        cat(base.mirror_user_keys.entry(k.clone()).or_default(), v);
+    }
     if child.codex.is_some() {
         base.codex = child.codex.clone();
     }

@@ -2,11 +2,13 @@
 //! explains. Everything here is data in, data out; the launch code turns
 //! the result into a `CapabilitySet`.
 
+pub mod check;
 pub mod decide;
 pub mod decide_host;
 pub mod groups;
 pub mod load;
 pub mod merge;
+pub mod persist;
 pub mod procfs;
 pub mod profile;
 pub mod protect;

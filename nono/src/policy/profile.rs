@@ -114,6 +114,10 @@ pub struct Security {
     /// other processes instead of isolating or refusing it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_sysv_ipc: Option<bool>,
+    /// Let the agent change git hooks and git configuration in granted
+    /// directories (as `--allow-git-config-writes`); read-only by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_git_config_writes: Option<bool>,
 }
 
 /// The upstream JSON spelling of group selection.
@@ -131,6 +135,12 @@ pub struct PolicySection {
     pub add_deny_access: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub add_deny_write: Vec<String>,
+    /// Existing files or directories inside writable grants kept read-only
+    /// (bind-mounted read-only, so the grant around them stays whole), e.g.
+    /// an agent's hook-bearing settings. A missing one is skipped.
+    /// `--bypass-protection PATH` lifts one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep_read_only: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -165,11 +175,39 @@ pub struct CodexSection {
 }
 
 /// `extends = "a"` or `extends = ["a", "b"]`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum Extends {
     One(String),
     Many(Vec<String>),
+}
+
+/// Hand-written so a wrong value says what is expected in the profile's
+/// own terms (serde's untagged enums name the Rust type).
+impl<'de> Deserialize<'de> for Extends {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Extends;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a profile name or path, or a list of them")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Extends, E> {
+                Ok(Extends::One(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Extends, A::Error> {
+                let mut out = Vec::new();
+                while let Some(n) = a.next_element::<String>()? {
+                    out.push(n);
+                }
+                Ok(Extends::Many(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl Extends {
@@ -217,6 +255,11 @@ pub struct Profile {
     /// `launch/mirror.rs`), for state an agent replaces atomically.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub mirror_files: BTreeMap<String, String>,
+    /// A `mirror_files` copy (JSON) -> key paths (dot-separated, `*` for
+    /// any key) that are never copied back: the user's values stay, e.g.
+    /// commands an agent would start next time (`mcpServers`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mirror_user_keys: BTreeMap<String, Vec<String>>,
     /// Codex: run it with a nono-provided `CODEX_HOME` (see `CodexSection`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codex: Option<CodexSection>,
@@ -394,6 +437,23 @@ mod tests {
         let e = parse("[netwrok]\nblock = true\n", Format::Toml, "p.toml").unwrap_err();
         assert!(e.message.contains("did you mean `network`"), "{e}");
         assert_eq!(e.line, 1, "{e}");
+    }
+
+    #[test]
+    fn a_bad_extends_speaks_of_profiles_not_rust_types() {
+        let e = parse("{\"extends\": 3}", Format::Json, "p.json").unwrap_err();
+        assert!(e.message.contains("a profile name"), "{e}");
+        assert!(!e.to_string().contains("enum"), "{e}");
+        let e = parse("extends = { a = 1 }\n", Format::Toml, "p.toml").unwrap_err();
+        assert!(
+            e.message.contains("a profile name") && !e.message.contains("enum"),
+            "{e}"
+        );
+        let ok = parse("extends = [\"a\", \"b\"]\n", Format::Toml, "p.toml").unwrap();
+        assert_eq!(
+            ok.extends,
+            Some(Extends::Many(vec!["a".into(), "b".into()]))
+        );
     }
 
     #[test]

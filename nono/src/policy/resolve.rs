@@ -9,6 +9,7 @@ use sandbox::{AccessMode, GrantKind, NetworkPolicy};
 
 use super::groups::{self, Group};
 use super::load::{self, Loaded};
+use super::persist::{self, Pin};
 use super::profile::{Profile, WorkdirAccess};
 use super::protect::{self, canonical_lenient, Denied, Protection};
 use super::vars::Vars;
@@ -31,6 +32,9 @@ pub struct Policy {
     /// Granted directories expanded around protected paths: no rule of
     /// their own, so nothing new can be created directly in them.
     pub expanded: Vec<PathBuf>,
+    /// Paths inside writable grants kept read-only by a mount (git hooks
+    /// and config; a profile's `policy.keep_read_only`).
+    pub pins: Vec<Pin>,
     pub network: NetworkPolicy,
 }
 
@@ -112,9 +116,20 @@ pub fn resolve(
         all.push(g);
     }
     all.extend(grants::user_grants(&args.fs)?);
-    let bypass = bypasses(args, &protections, &all)?;
+    let kept = kept_read_only(&profile.name, p, &vars)?;
+    let bypass = bypasses(args, &protections, &kept, &all)?;
     let active = protect::active(&protections, &bypass);
     let (rules, expanded) = protect::apply(&all, &active, &bypass)?;
+    let git_allowed =
+        args.allow_git_config_writes || p.security.allow_git_config_writes == Some(true);
+    let pins = pins(
+        &all,
+        &rules,
+        kept,
+        &bypass,
+        git_allowed,
+        (vars.home.as_deref(), &workdir),
+    );
     let block = args.block_net || (!args.allow_net && p.network.block == Some(true));
     Ok(Policy {
         groups: group_names,
@@ -123,6 +138,7 @@ pub fn resolve(
         bypass,
         rules,
         expanded,
+        pins,
         network: if block {
             NetworkPolicy::Blocked
         } else {
@@ -308,11 +324,63 @@ fn profile_protections(name: &str, p: &Profile, vars: &Vars) -> Result<Vec<Prote
     Ok(out)
 }
 
-/// Validate `--bypass-protection`: each must match a protected path and be
-/// granted; each prints a warning.
+/// A profile's `policy.keep_read_only` paths that exist here.
+fn kept_read_only(name: &str, p: &Profile, vars: &Vars) -> Result<Vec<Pin>> {
+    let mut out = Vec::new();
+    for raw in &p.policy.keep_read_only {
+        let Some(path) = vars
+            .expand(raw)
+            .with_context(|| format!("profile {name} policy.keep_read_only"))?
+        else {
+            continue;
+        };
+        let Ok(path) = std::fs::canonicalize(&path) else {
+            continue;
+        };
+        out.push(Pin {
+            path: path.clone(),
+            read_only: true,
+            category: "Kept read-only by the profile".to_string(),
+            origin: format!("profile {name} policy.keep_read_only"),
+            lift: format!("--bypass-protection {}", path.display()),
+        });
+    }
+    Ok(out)
+}
+
+/// Every pin in force: the profile's (unless bypassed) and git's (unless
+/// allowed), each only where a writable rule reaches it.
+fn pins(
+    grants: &[Grant],
+    rules: &[Grant],
+    kept: Vec<Pin>,
+    bypass: &[PathBuf],
+    git_allowed: bool,
+    (home, workdir): (Option<&Path>, &Path),
+) -> Vec<Pin> {
+    let writable = |p: &Path| {
+        rules.iter().any(|r| {
+            r.mode.writes()
+                && (r.path == p || (r.kind == GrantKind::Tree && protect::under(p, &r.path)))
+        })
+    };
+    let mut out: Vec<Pin> = kept
+        .into_iter()
+        .filter(|k| !bypass.iter().any(|b| protect::under(&k.path, b)))
+        .filter(|k| writable(&k.path))
+        .collect();
+    if !git_allowed {
+        out.extend(persist::git(grants, rules, home, workdir));
+    }
+    persist::dedup(out)
+}
+
+/// Validate `--bypass-protection`: each must match a protected path (or a
+/// path the profile keeps read-only) and be granted; each prints a warning.
 fn bypasses(
     args: &PolicyArgs,
     protections: &[Protection],
+    kept: &[Pin],
     grants: &[Grant],
 ) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
@@ -322,6 +390,18 @@ fn bypasses(
             .iter()
             .filter(|p| p.path.starts_with(&b) || b.starts_with(&p.path))
             .collect();
+        let lifted: Vec<&Pin> = kept.iter().filter(|k| k.path.starts_with(&b)).collect();
+        for k in &lifted {
+            crate::ui::warn(format!(
+                "letting the command write {} ({})",
+                k.path.display(),
+                k.origin
+            ));
+        }
+        if matched.is_empty() && !lifted.is_empty() {
+            out.push(b);
+            continue;
+        }
         if matched.is_empty() {
             bail!(
                 "--bypass-protection {}: not a protected path ('nono profile groups' lists them)",
