@@ -54,14 +54,25 @@ impl Grant {
     }
 }
 
-fn resolve_user(flag: &'static str, raw: &Path, kind: GrantKind) -> Result<PathBuf> {
-    let path = fs::canonicalize(raw).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => anyhow::anyhow!(
+fn resolve_user(
+    flag: &'static str,
+    raw: &Path,
+    kind: GrantKind,
+    mode: AccessMode,
+) -> Result<PathBuf> {
+    let path = match fs::canonicalize(raw) {
+        Ok(p) => p,
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound && kind == GrantKind::File && mode.writes() =>
+        {
+            return missing_file(flag, raw);
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => bail!(
             "{flag} {}: path does not exist (create it first, or fix the path)",
             raw.display()
         ),
-        _ => anyhow::anyhow!("{flag} {}: cannot resolve: {e}", raw.display()),
-    })?;
+        Err(e) => bail!("{flag} {}: cannot resolve: {e}", raw.display()),
+    };
     match (kind, path.is_dir()) {
         (GrantKind::Tree, false) => bail!(
             "{flag} {}: not a directory; use the file form (--allow-file, --read-file, --write-file)",
@@ -75,10 +86,76 @@ fn resolve_user(flag: &'static str, raw: &Path, kind: GrantKind) -> Result<PathB
     }
 }
 
+/// A writable single file that does not exist yet (`--write-file
+/// ./output.log`): its canonical parent, which must exist, and its name.
+/// The file is created (0600) only when the session launches and after the
+/// policy has been checked (`policy::resolve`), never for `why` or
+/// `--dry-run`.
+fn missing_file(flag: &'static str, raw: &Path) -> Result<PathBuf> {
+    if let Ok(target) = fs::read_link(raw) {
+        bail!(
+            "{flag} {}: a symbolic link to {}, which does not exist; nono creates no file \
+             through a link (create the target first, or name it directly)",
+            raw.display(),
+            target.display()
+        );
+    }
+    let name = raw
+        .file_name()
+        .filter(|n| *n != ".." && *n != ".")
+        .with_context(|| format!("{flag} {}: not a file name", raw.display()))?;
+    let parent = match raw.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir = fs::canonicalize(parent).map_err(|_| {
+        anyhow::anyhow!(
+            "{flag} {}: neither the file nor its directory {} exists (create the directory first)",
+            raw.display(),
+            parent.display()
+        )
+    })?;
+    if !dir.is_dir() {
+        bail!(
+            "{flag} {}: {} is not a directory",
+            raw.display(),
+            parent.display()
+        );
+    }
+    Ok(dir.join(name))
+}
+
+/// Create the missing files that writable single-file grants name, empty
+/// and private (0600), never through a symbolic link. Returns them.
+pub fn create_missing_files(grants: &[Grant]) -> Result<Vec<PathBuf>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut made = Vec::new();
+    for g in grants.iter().filter(|g| {
+        g.is_user()
+            && g.kind == GrantKind::File
+            && g.mode.writes()
+            && fs::symlink_metadata(&g.path).is_err()
+    }) {
+        let flag = match g.source {
+            Source::Flag(f) => f,
+            _ => "--write-file",
+        };
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&g.path)
+            .with_context(|| format!("{flag} {}: cannot create it", g.path.display()))?;
+        made.push(g.path.clone());
+    }
+    Ok(made)
+}
+
 /// The working directory: `--workdir` or the current directory, canonical.
 pub fn workdir(args: &FsArgs) -> Result<PathBuf> {
     match &args.workdir {
-        Some(w) => resolve_user("--workdir", w, GrantKind::Tree),
+        Some(w) => resolve_user("--workdir", w, GrantKind::Tree, AccessMode::Read),
         None => std::env::current_dir()
             .and_then(fs::canonicalize)
             .context("cannot determine the current directory"),
@@ -100,7 +177,7 @@ pub fn user_grants(args: &FsArgs) -> Result<Vec<Grant>> {
     let mut out = Vec::new();
     for (flag, paths, mode, kind) in lists {
         for raw in paths {
-            let path = resolve_user(flag, raw, kind)?;
+            let path = resolve_user(flag, raw, kind, mode)?;
             out.push(Grant {
                 path,
                 mode,
@@ -160,6 +237,19 @@ pub fn own_terminals() -> Vec<Grant> {
 }
 
 /// Build the capability set from resolved grants.
+/// The rules the kernel gets. A `--dry-run` created no missing file for a
+/// writable single-file grant, so that rule waits for the launch (the
+/// listing shows it as "created at launch").
+pub fn existing_or_created(rules: &[Grant], dry_run: bool) -> Vec<Grant> {
+    rules
+        .iter()
+        .filter(|g| {
+            !(dry_run && g.kind == GrantKind::File && fs::symlink_metadata(&g.path).is_err())
+        })
+        .cloned()
+        .collect()
+}
+
 pub fn capability_set(grants: &[Grant]) -> Result<CapabilitySet> {
     let mut caps = CapabilitySet::new();
     for g in grants {

@@ -156,7 +156,9 @@ pub fn print(plan: &Plan) {
 /// A granted directory that contains protected paths has no rule of its
 /// own: what that means for it.
 fn expanded_note(p: &crate::policy::resolve::Policy, path: &std::path::Path) -> &'static str {
-    if p.expanded.iter().any(|e| e == path) {
+    if std::fs::symlink_metadata(path).is_err() {
+        " — does not exist yet: created empty (0600) at launch, then granted"
+    } else if p.expanded.iter().any(|e| e == path) {
         " — contains protected paths: its entries are granted one by one, the directory \
          itself is not listable and nothing new can be created directly in it"
     } else {

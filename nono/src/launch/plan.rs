@@ -297,7 +297,8 @@ impl Plan {
         if let Some(s) = &session {
             s.write_policy(&View::of(&policy).with_proxy(net.proxy.as_ref()))?;
         }
-        let mut caps = grants::capability_set(&policy.rules)?;
+        let mut caps =
+            grants::capability_set(&grants::existing_or_created(&policy.rules, args.dry_run))?;
         caps.set_network(policy.network);
         // In `run` the broker mediates pathname unix sockets.
         caps.set_unix_sockets(mode == Mode::Run);

@@ -120,6 +120,14 @@ pub fn resolve(
     let bypass = bypasses(args, &protections, &kept, &all)?;
     let active = protect::active(&protections, &bypass);
     let (rules, expanded) = protect::apply(&all, &active, &bypass)?;
+    if materialize == Materialize::StateDirs {
+        for made in grants::create_missing_files(&all)? {
+            crate::ui::note(format!(
+                "created {} (empty, 0600) for its grant",
+                made.display()
+            ));
+        }
+    }
     let git_allowed =
         args.allow_git_config_writes || p.security.allow_git_config_writes == Some(true);
     let pins = pins(
