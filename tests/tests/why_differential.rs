@@ -92,6 +92,7 @@ fn queries(h: &Scratch) -> Vec<String> {
         "out",
         "out/log.txt",
         "out/new.txt",
+        "out/fresh.log",
         "single.txt",
         "other.txt",
         "links",
@@ -218,6 +219,12 @@ fn compare(h: &Scratch, flags: &[String]) -> Outcome {
             batch.push((op.to_string(), p.clone()));
         }
     }
+    // `why` first: it must answer for files a grant creates at launch
+    // (`--write-file` of a missing file) before the launch creates them.
+    let answers: Vec<serde_json::Value> = batch
+        .iter()
+        .map(|(op, path)| why_json(h, flags, path, op))
+        .collect();
     let results = kernel(h, flags, &batch);
     assert_eq!(results.len(), batch.len());
     let mut out = Outcome {
@@ -225,12 +232,11 @@ fn compare(h: &Scratch, flags: &[String]) -> Outcome {
         disagreements: Vec::new(),
         denials: Vec::new(),
     };
-    for ((op, path), k) in batch.iter().zip(&results) {
+    for (((op, path), k), answer) in batch.iter().zip(&results).zip(answers) {
         if k.starts_with("other") {
             continue;
         }
         out.compared += 1;
-        let answer = why_json(h, flags, path, op);
         let w = answer["status"].as_str().unwrap_or("none");
         if w != k {
             out.disagreements
@@ -247,8 +253,9 @@ fn compare(h: &Scratch, flags: &[String]) -> Outcome {
 }
 
 /// The four capability contexts: narrow grants; the whole home with a
-/// bypassed protection; single-file grants (one through a symlink) and a
-/// symlinked directory; nothing but the defaults.
+/// bypassed protection; single-file grants (one through a symlink, one of
+/// a file created at launch) and a symlinked directory; nothing but the
+/// defaults.
 fn contexts(h: &Scratch) -> Vec<Vec<String>> {
     let p = |r: &str| h.join(r).display().to_string();
     let narrow = vec![
@@ -276,6 +283,8 @@ fn contexts(h: &Scratch) -> Vec<Vec<String>> {
     let files = vec![
         "--write-file".into(),
         p("out/log.txt"),
+        "--write-file".into(),
+        p("out/fresh.log"),
         "--read-file".into(),
         p("links/to_ro_file"),
         "--allow-file".into(),
