@@ -137,3 +137,29 @@ fn refused_where_it_cannot_be_created_safely() {
     assert_eq!(code, Some(1));
     assert!(err.contains("does not exist"), "{err}");
 }
+
+/// A profile path that cannot be granted is never dropped without a word:
+/// `--dry-run` lists it, `-v` says so at launch.
+#[test]
+fn unusable_profile_paths_are_reported() {
+    let dir = Scratch::new();
+    let profile = dir.join("p.json");
+    std::fs::write(
+        &profile,
+        r#"{"filesystem":{"read":["/no/such/dir"]}}"#,
+    )
+    .unwrap();
+    let p = profile.display().to_string();
+    let (code, out, err) = nono(&dir, &["run", "--dry-run", "--profile", &p, "--", "true"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("[skipped] profile") && out.contains("/no/such/dir (does not exist)"),
+        "{out}"
+    );
+    let (code, _, err) = nono(&dir, &["run", "-v", "--profile", &p, "--", "true"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("skipped profile") && err.contains("/no/such/dir"),
+        "{err}"
+    );
+}

@@ -30,6 +30,9 @@ pub fn print(plan: &Plan) {
             expanded_note(p, &g.path)
         );
     }
+    for s in &p.skipped {
+        outln!("  [skipped] {s}");
+    }
     outln!("  [rw] $TMPDIR (private to the session)");
     let from_groups = p
         .grants

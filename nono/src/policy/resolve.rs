@@ -36,6 +36,9 @@ pub struct Policy {
     /// and config; a profile's `policy.keep_read_only`).
     pub pins: Vec<Pin>,
     pub network: NetworkPolicy,
+    /// Profile paths left out, and why (missing, or an unset variable):
+    /// shown with `-v` and by `--dry-run`.
+    pub skipped: Vec<String>,
 }
 
 impl Policy {
@@ -110,7 +113,11 @@ pub fn resolve(
     if materialize == Materialize::StateDirs {
         create_state_dirs(&profile.name, p, &vars, &protections)?;
     }
-    all.extend(profile_grants(&profile.name, p, &vars)?);
+    let mut skipped = Vec::new();
+    all.extend(profile_grants(&profile.name, p, &vars, &mut skipped)?);
+    for s in &skipped {
+        crate::ui::info(format!("skipped {s}"));
+    }
     let workdir_access = p.workdir.as_ref().map(|w| w.access).unwrap_or_default();
     if let Some(g) = workdir_grant(args, &workdir, workdir_access, consent) {
         all.push(g);
@@ -147,6 +154,7 @@ pub fn resolve(
         rules,
         expanded,
         pins,
+        skipped,
         network: if block {
             NetworkPolicy::Blocked
         } else {
@@ -217,7 +225,12 @@ fn group_protections(name: &str, g: &Group, vars: &Vars) -> Result<Vec<Protectio
     Ok(out)
 }
 
-fn profile_grants(name: &str, p: &Profile, vars: &Vars) -> Result<Vec<Grant>> {
+fn profile_grants(
+    name: &str,
+    p: &Profile,
+    vars: &Vars,
+    skipped: &mut Vec<String>,
+) -> Result<Vec<Grant>> {
     let f = &p.filesystem;
     let lists = [
         ("allow", &f.allow, AccessMode::ReadWrite, GrantKind::Tree),
@@ -245,9 +258,16 @@ fn profile_grants(name: &str, p: &Profile, vars: &Vars) -> Result<Vec<Grant>> {
                 .expand(raw)
                 .with_context(|| format!("profile {what}"))?
             else {
+                skipped.push(format!(
+                    "profile {what}: {raw} (a variable in it is not set)"
+                ));
                 continue;
             };
             let Some(g) = grants::existing(&path, mode, Source::Profile(what.clone())) else {
+                skipped.push(format!(
+                    "profile {what}: {} (does not exist)",
+                    path.display()
+                ));
                 continue;
             };
             if g.kind != kind {
@@ -300,8 +320,9 @@ fn create_state_dirs(
                     path.display()
                 )
             })?;
-        crate::ui::info(format!(
-            "created {} (profile {name} filesystem.allow)",
+        // A directory made on the host is said, not done silently.
+        crate::ui::note(format!(
+            "created {} (0700) for profile {name} filesystem.allow",
             path.display()
         ));
     }
