@@ -292,6 +292,26 @@ pub fn inotify_add_watch(
     ret(unsafe { libc::inotify_add_watch(fd.as_raw_fd(), path.as_ptr(), mask) } as isize)
 }
 
+/// Copy up to `buf.len()` bytes of thread `tid`'s memory at `addr` (one
+/// syscall; it stops at the first unmapped page). Landlock lets the broker
+/// read only its nested domain: the agent.
+pub fn read_agent(tid: u32, addr: u64, buf: &mut [u8]) -> Result<usize, nix::errno::Errno> {
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: local points to `buf` (live, writable, its length); the remote iovec is only interpreted by the kernel in the target.
+    let n = unsafe { libc::process_vm_readv(tid as libc::pid_t, &local, 1, &remote, 1, 0) };
+    if n < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    Ok(n as usize)
+}
+
 /// Write `bytes` into thread `tid`'s memory at `addr` (results of a
 /// batched call). Landlock lets the broker do this only to its nested
 /// domain: the agent.

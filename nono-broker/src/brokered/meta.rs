@@ -12,7 +12,7 @@ use std::ffi::CString;
 use nix::errno::Errno;
 
 use super::mem::{u64s, AgentMem};
-use super::target::{is_symlink, open_named, path_of, proc_path, Named};
+use super::target::{open_named, path_of, proc_path, Named};
 use super::Grants;
 use crate::sys;
 
@@ -160,10 +160,10 @@ pub fn perform(
     if !grants.writable(&p) {
         return Err((Errno::EACCES, shown));
     }
-    if !plain_object(&fd) {
+    let Some(kind) = plain_kind(&fd) else {
         return Err((Errno::EPERM, shown));
-    }
-    let link = is_symlink(&fd);
+    };
+    let link = kind == libc::S_IFLNK;
     let via = proc_path(&fd);
     let r = match op {
         Op::Chmod(_) | Op::Times(_) | Op::SetXattr { .. } | Op::RemoveXattr(_) if link => {
@@ -178,25 +178,22 @@ pub fn perform(
     r.map(|()| shown.clone()).map_err(|e| (e, shown))
 }
 
-/// Whether the held object is a regular file, a directory or a symlink
-/// (the only objects the metadata services change).
-fn plain_object(fd: &std::os::fd::OwnedFd) -> bool {
-    nix::sys::stat::fstatat(
+/// The held object's type when it is a regular file, a directory or a
+/// symlink (the only objects the metadata services change); one fstat.
+fn plain_kind(fd: &std::os::fd::OwnedFd) -> Option<libc::mode_t> {
+    let st = nix::sys::stat::fstatat(
         std::os::fd::AsFd::as_fd(fd),
         "",
         nix::fcntl::AtFlags::AT_EMPTY_PATH,
     )
-    .is_ok_and(|st| {
-        matches!(
-            st.st_mode & libc::S_IFMT,
-            libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK
-        )
-    })
+    .ok()?;
+    let kind = st.st_mode & libc::S_IFMT;
+    matches!(kind, libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK).then_some(kind)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::plain_object;
+    use super::plain_kind;
     use nix::fcntl::{open, OFlag};
     use nix::sys::stat::Mode;
 
@@ -212,11 +209,11 @@ mod tests {
         std::fs::write(&f, "x").unwrap();
         std::os::unix::fs::symlink("/dev/null", &l).unwrap();
         nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o600)).unwrap();
-        assert!(plain_object(&held(&f)));
-        assert!(plain_object(&held(&d)));
-        assert!(plain_object(&held(&l)));
-        assert!(!plain_object(&held(&fifo)));
-        assert!(!plain_object(&held(std::path::Path::new("/dev/null"))));
+        assert_eq!(plain_kind(&held(&f)), Some(libc::S_IFREG));
+        assert_eq!(plain_kind(&held(&d)), Some(libc::S_IFDIR));
+        assert_eq!(plain_kind(&held(&l)), Some(libc::S_IFLNK));
+        assert_eq!(plain_kind(&held(&fifo)), None);
+        assert_eq!(plain_kind(&held(std::path::Path::new("/dev/null"))), None);
         std::fs::remove_dir_all(&d).unwrap();
     }
 }
