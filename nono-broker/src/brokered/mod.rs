@@ -100,6 +100,16 @@ impl Grants {
         unix: &[ipc::broker::WireUnixGrant],
         elevation: Option<Protected>,
     ) -> Grants {
+        // Merged once (policies reach thousands of grants), then split.
+        let (mut read, mut write) = (Vec::new(), Vec::new());
+        for g in caps.grants() {
+            if g.mode.writes() {
+                write.push((g.path.clone(), g.kind));
+            }
+            if g.mode.reads() {
+                read.push((g.path, g.kind));
+            }
+        }
         Grants {
             unix: unix::UnixGrants::of(unix),
             net: NetRules {
@@ -107,18 +117,8 @@ impl Grants {
                 bind_ports: caps.tcp_bind_ports().to_vec(),
             },
             elevation,
-            read: caps
-                .grants()
-                .into_iter()
-                .filter(|g| g.mode.reads())
-                .map(|g| (g.path, g.kind))
-                .collect(),
-            write: caps
-                .grants()
-                .into_iter()
-                .filter(|g| g.mode.writes())
-                .map(|g| (g.path, g.kind))
-                .collect(),
+            read,
+            write,
         }
     }
 
