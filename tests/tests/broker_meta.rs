@@ -44,15 +44,28 @@ fn fchmodat_nofollow_changes_files_in_the_grant_only() {
         set_mode(f, 0o640);
     }
     let flags = ["--allow", &w.display().to_string(), "--read", &dir.s()];
-    let r = run(&flags, &["chmod-nofollow", &inside.display().to_string(), "600"]);
+    let r = run(
+        &flags,
+        &["chmod-nofollow", &inside.display().to_string(), "600"],
+    );
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(mode(&inside), 0o600);
-    let r = run(&flags, &["chmod-nofollow", &outside.display().to_string(), "600"]);
+    let r = run(
+        &flags,
+        &["chmod-nofollow", &outside.display().to_string(), "600"],
+    );
     assert!(r.is_err(Some(libc::EACCES)), "{r:?}");
     assert_eq!(mode(&outside), 0o640, "outside file unchanged");
     // A symlink in the grant: glibc refuses to change a link's mode.
     std::os::unix::fs::symlink(&outside, w.join("link")).unwrap();
-    let r = run(&flags, &["chmod-nofollow", &w.join("link").display().to_string(), "600"]);
+    let r = run(
+        &flags,
+        &[
+            "chmod-nofollow",
+            &w.join("link").display().to_string(),
+            "600",
+        ],
+    );
     assert!(r.is_err(Some(libc::EOPNOTSUPP)), "{r:?}");
     assert_eq!(mode(&outside), 0o640, "the link's target unchanged");
 }
@@ -75,7 +88,13 @@ fn swapping_the_descriptor_behind_proc_self_fd_changes_nothing_outside() {
     set_mode(&outside, 0o640);
     set_mode(&inside, 0o640);
     let r = run(
-        &["--allow", &w.display().to_string(), "--read", &dir.s(), "--silent"],
+        &[
+            "--allow",
+            &w.display().to_string(),
+            "--read",
+            &dir.s(),
+            "--silent",
+        ],
         &["race-proc-fd-chmod", &i, &o, RACE_SECS],
     );
     println!("{}", r.stdout.trim());
