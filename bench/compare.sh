@@ -8,7 +8,8 @@
 # and a unix-socket connect loop (per call, from inside the process).
 #
 # Times are min / median / max in ms (loops: µs per call); RSS is the peak
-# of the summed resident memory of the whole process tree (MiB, sampled).
+# of the summed resident memory of the whole process tree (MiB, sampled);
+# exit is the command's non-zero exit status if any run failed (else 0).
 # Takes the installed binaries: the directory of `nono` on PATH, or
 # target/release, or the directory given (nono-probe, from the nono-e2e
 # crate, is needed for the two loops; they are skipped without it).
@@ -48,15 +49,15 @@ probe=$work/bin/nono-probe
 m() { python3 "$here/measure.py" "$@"; }
 bw=(bwrap --ro-bind / / --dev /dev --unshare-all --)
 
-row() { # $1 case, $2 runner, $3 "min median max", $4 rss
-    local min med max
-    read -r min med max <<<"$3"
-    printf '| %-44s | %-6s | %9s | %9s | %9s | %7s |\n' "$1" "$2" "$min" "$med" "$max" "$4"
+row() { # $1 case, $2 runner, $3 "min median max [exit status]", $4 rss
+    local min med max st
+    read -r min med max st <<<"$3"
+    printf '| %-44s | %-6s | %9s | %9s | %9s | %7s | %4s |\n' "$1" "$2" "$min" "$med" "$max" "$4" "${st:--}"
 }
 header() {
     echo
-    printf '| %-44s | %-6s | %9s | %9s | %9s | %7s |\n' "$1" runner min median max "RSS MiB"
-    printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "--------" "-----------" "-----------" "-----------" "---------"
+    printf '| %-44s | %-6s | %9s | %9s | %9s | %7s | %4s |\n' "$1" runner min median max "RSS MiB" exit
+    printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "--------" "-----------" "-----------" "-----------" "---------" "------"
 }
 # case, runner, runs, [--before SHELL], -- command...
 timed() {
