@@ -48,6 +48,8 @@ nono=$work/bin/nono
 probe=$work/bin/nono-probe
 m() { python3 "$here/measure.py" "$@"; }
 bw=(bwrap --ro-bind / / --dev /dev --unshare-all --)
+# The same, with the bench's files visible (its own /dev hides /dev/shm).
+bwf=(bwrap --ro-bind / / --dev /dev --bind "$work" "$work" --unshare-all)
 
 row() { # $1 case, $2 runner, $3 "min median max [exit status]", $4 rss
     local min med max st
@@ -113,7 +115,7 @@ metadata_run() { # label, user
         header "tar xf $n files into a grant, $label (ms)"
         timed "tar xf $n" bare "$c" --before "$clean" -- "${pre[@]}" tar xf "$work/t$n.tar" -C "$d"
         timed "tar xf $n" bwrap "$c" --before "$clean" -- \
-            "${pre[@]}" "${bw[@]:0:7}" --bind "$d" "$d" -- tar xf "$work/t$n.tar" -C "$d"
+            "${pre[@]}" "${bwf[@]}" --bind "$d" "$d" -- tar xf "$work/t$n.tar" -C "$d"
         timed "tar xf $n" nono "$c" --before "$clean" -- \
             "${pre[@]}" "$nono" run --silent --read-file "$work/t$n.tar" --allow "$d" -- \
             tar xf "$work/t$n.tar" -C "$d"
@@ -121,7 +123,7 @@ metadata_run() { # label, user
     header "cp -a 5000 files into a grant, $label (ms)"
     timed "cp -a 5000" bare 5 --before "$clean" -- "${pre[@]}" cp -a "$work/src5000/src" "$d/"
     timed "cp -a 5000" bwrap 5 --before "$clean" -- \
-        "${pre[@]}" "${bw[@]:0:7}" --bind "$d" "$d" -- cp -a "$work/src5000/src" "$d/"
+        "${pre[@]}" "${bwf[@]}" --bind "$d" "$d" -- cp -a "$work/src5000/src" "$d/"
     timed "cp -a 5000" nono 5 --before "$clean" -- \
         "${pre[@]}" "$nono" run --silent --read "$work/src5000" --allow "$d" -- \
         cp -a "$work/src5000/src" "$d/"
@@ -139,14 +141,14 @@ git -C "$repo" -c user.name=b -c user.email=b@b add -A
 git -C "$repo" -c user.name=b -c user.email=b@b commit -qm bench
 git -C "$repo" status >/dev/null
 timed "git status" bare 5 -- git -C "$repo" status --porcelain
-timed "git status" bwrap 5 -- "${bw[@]:0:7}" --bind "$repo" "$repo" -- git -C "$repo" status --porcelain
+timed "git status" bwrap 5 -- "${bwf[@]}" --bind "$repo" "$repo" -- git -C "$repo" status --porcelain
 timed "git status" nono 5 -- "$nono" run --silent --allow "$repo" -- git -C "$repo" status --porcelain
 
 if [ -x "$probe" ]; then
     header "chmod in a grant, 20000 per run (µs per call)"
     mkdir "$work/c" && touch "$work/c/f"
     row "chmod" bare "$(m ns 5 -- "$probe" bench-chmod "$work/c/f" 20000)" -
-    row "chmod" bwrap "$(m ns 5 -- "${bw[@]:0:7}" --bind "$work/c" "$work/c" -- \
+    row "chmod" bwrap "$(m ns 5 -- "${bwf[@]}" --bind "$work/c" "$work/c" -- \
         "$probe" bench-chmod "$work/c/f" 20000)" -
     row "chmod" nono "$(m ns 5 -- "$nono" run --silent --read-file "$probe" --allow "$work/c" -- \
         "$probe" bench-chmod "$work/c/f" 20000)" -
@@ -171,7 +173,7 @@ if [ -x "$probe" ]; then
         row "unix-socket connect" "$who" "$v" -
     }
     connects bare
-    connects bwrap "${bw[@]:0:7}" --bind "$work/c" "$work/c" --
+    connects bwrap "${bwf[@]}" --bind "$work/c" "$work/c" --
     connects nono "$nono" run --silent --read-file "$probe" --allow-unix-socket "$sock" --
 fi
 echo

@@ -87,7 +87,8 @@ def rss_kib(pid):
 def cmd_rss(argv):
     before, cmd = parse(argv)
     prepare(before)
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
     peak, end = 0, time.monotonic() + LIMIT_S
     while p.poll() is None and time.monotonic() < end:
         peak = max(peak, sum(rss_kib(q) for q in tree(p.pid)))

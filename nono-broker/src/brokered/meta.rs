@@ -12,7 +12,7 @@ use std::ffi::CString;
 use nix::errno::Errno;
 
 use super::mem::{u64s, AgentMem};
-use super::target::{open_named, path_of, proc_path, Named};
+use super::target::{fd_name, open_named, own_fds, path_of, proc_path, Named};
 use super::Grants;
 use crate::sys;
 
@@ -165,13 +165,17 @@ pub fn perform(
     };
     let link = kind == libc::S_IFLNK;
     let via = proc_path(&fd);
+    // The held object as an entry of the broker's own /proc/self/fd.
+    let (Some(dir), held) = (own_fds(), fd_name(&fd)) else {
+        return Err((Errno::EACCES, shown));
+    };
     let r = match op {
         Op::Chmod(_) | Op::Times(_) | Op::SetXattr { .. } | Op::RemoveXattr(_) if link => {
             Err(Errno::EOPNOTSUPP)
         }
-        Op::Chmod(mode) => sys::chmod(&via, *mode),
+        Op::Chmod(mode) => sys::chmod(dir, &held, *mode),
         Op::Chown(uid, gid) => sys::chown(std::os::fd::AsFd::as_fd(&fd), *uid, *gid),
-        Op::Times(t) => sys::utimens(&via, t.as_ref()),
+        Op::Times(t) => sys::utimens(dir, &held, t.as_ref()),
         Op::SetXattr { name, value, flags } => sys::setxattr(&via, name, value, *flags),
         Op::RemoveXattr(name) => sys::removexattr(&via, name),
     };

@@ -142,10 +142,31 @@ fn open_path(pid: u32, dirfd: i32, path: &CStr, follow: bool) -> Result<OwnedFd,
     openat2(b.as_fd(), path, how)
 }
 
+/// The broker's own `/proc/self/fd`, opened once: a held descriptor is
+/// then one lookup away (no walk of `/proc/self` per call).
+pub fn own_fds() -> Option<std::os::fd::BorrowedFd<'static>> {
+    static FDS: std::sync::OnceLock<Option<OwnedFd>> = std::sync::OnceLock::new();
+    FDS.get_or_init(|| {
+        open(
+            "/proc/self/fd",
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()
+    })
+    .as_ref()
+    .map(|f| f.as_fd())
+}
+
+/// A held descriptor's name in [`own_fds`].
+pub fn fd_name(fd: &OwnedFd) -> CString {
+    use std::os::fd::AsRawFd;
+    CString::new(fd.as_raw_fd().to_string()).unwrap_or_default()
+}
+
 /// The kernel's path for a descriptor the broker holds (None if deleted).
 pub fn path_of(fd: &OwnedFd) -> Option<PathBuf> {
-    use std::os::fd::AsRawFd;
-    let p = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
+    let p = PathBuf::from(nix::fcntl::readlinkat(own_fds()?, fd_name(fd).as_c_str()).ok()?);
     let s = p.to_string_lossy();
     (!s.ends_with(" (deleted)") && s.starts_with('/')).then_some(p)
 }
