@@ -164,3 +164,25 @@ fn tar_x_into_a_grant_exits_0_and_keeps_modes() {
         std::path::Path::new("../a")
     );
 }
+
+#[test]
+fn a_change_the_kernel_refuses_inside_the_grant_is_its_answer_not_a_denial() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = Scratch::new();
+    let f = dir.join("f");
+    std::fs::write(&f, "x").unwrap();
+    let uid = std::fs::metadata(&f).unwrap().uid();
+    // Nobody in the sandbox holds CAP_CHOWN (not even root's agent, nor
+    // the broker): the kernel refuses, as it would without nono.
+    let r = nono_e2e::run_sh(
+        &["--allow", &dir.s()],
+        &[],
+        &format!(
+            "python3 -c 'import os,sys; os.chown(sys.argv[1], 12345, -1)' {} 2>/dev/null; echo rc=$?",
+            f.display()
+        ),
+    );
+    assert!(r.stdout.contains("rc=1"), "{r:?}");
+    assert!(!r.stderr.contains("denied chown"), "{r:?}");
+    assert_eq!(std::fs::metadata(&f).unwrap().uid(), uid);
+}

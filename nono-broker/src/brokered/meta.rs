@@ -145,31 +145,39 @@ pub(super) fn setxattr(mem: &dyn AgentMem, a: &[u64; 6]) -> Result<Op, Errno> {
     })
 }
 
-/// Resolve, judge and perform. Returns the path acted on (for events).
-pub fn perform(
-    pid: u32,
-    named: &Named,
-    op: &Op,
-    grants: &Grants,
-) -> Result<String, (Errno, String)> {
-    let fd = open_named(pid, named).map_err(|e| (e, String::new()))?;
-    let Some(p) = path_of(&fd) else {
-        return Err((Errno::EACCES, "(deleted or unnamed object)".into()));
+/// What became of a metadata call.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Judged inside the grants and performed (or not resolvable): the
+    /// kernel's own answer, as the agent would get it without a sandbox
+    /// (e.g. EPERM for a chown it may not make). Nothing to report.
+    Done(Result<(), Errno>),
+    /// Refused by the broker: the error and the path, for the user.
+    Refused(Errno, String),
+}
+
+/// Resolve, judge and perform.
+pub fn perform(pid: u32, named: &Named, op: &Op, grants: &Grants) -> Outcome {
+    let fd = match open_named(pid, named) {
+        Ok(fd) => fd,
+        Err(e) => return Outcome::Done(Err(e)),
     };
-    let shown = p.display().to_string();
+    let Some(p) = path_of(&fd) else {
+        return Outcome::Refused(Errno::EACCES, "(deleted or unnamed object)".into());
+    };
     if !grants.writable(&p) {
-        return Err((Errno::EACCES, shown));
+        return Outcome::Refused(Errno::EACCES, p.display().to_string());
     }
     let Some(kind) = plain_kind(&fd) else {
-        return Err((Errno::EPERM, shown));
+        return Outcome::Refused(Errno::EPERM, p.display().to_string());
     };
     let link = kind == libc::S_IFLNK;
     let via = proc_path(&fd);
     // The held object as an entry of the broker's own /proc/self/fd.
     let (Some(dir), held) = (own_fds(), fd_name(&fd)) else {
-        return Err((Errno::EACCES, shown));
+        return Outcome::Refused(Errno::EACCES, p.display().to_string());
     };
-    let r = match op {
+    Outcome::Done(match op {
         Op::Chmod(_) | Op::Times(_) | Op::SetXattr { .. } | Op::RemoveXattr(_) if link => {
             Err(Errno::EOPNOTSUPP)
         }
@@ -178,8 +186,7 @@ pub fn perform(
         Op::Times(t) => sys::utimens(dir, &held, t.as_ref()),
         Op::SetXattr { name, value, flags } => sys::setxattr(&via, name, value, *flags),
         Op::RemoveXattr(name) => sys::removexattr(&via, name),
-    };
-    r.map(|()| shown.clone()).map_err(|e| (e, shown))
+    })
 }
 
 /// The held object's type when it is a regular file, a directory or a

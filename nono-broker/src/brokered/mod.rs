@@ -187,14 +187,8 @@ fn decide(
     Some(match req {
         Request::Sock(s) => sock::decide(n.pid, s, g, &|| b.listener.valid(n.id)),
         Request::Meta(named, op) => match meta::perform(n.pid, &named, &op, g) {
-            Ok(path) => Verdict::Judged {
-                reply: Ok(0),
-                op: op.name(),
-                path,
-                allowed: true,
-                why: String::new(),
-            },
-            Err((e, path)) => Verdict::Judged {
+            meta::Outcome::Done(r) => Verdict::Reply(r.map(|()| 0)),
+            meta::Outcome::Refused(e, path) => Verdict::Judged {
                 reply: Err(e),
                 op: op.name(),
                 path,
