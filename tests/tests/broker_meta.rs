@@ -106,6 +106,42 @@ fn swapping_the_descriptor_behind_proc_self_fd_changes_nothing_outside() {
     assert_eq!(mode(&outside), 0o640, "the swapped-in file never was");
 }
 
+#[test]
+fn rewriting_the_path_during_a_chmod_changes_nothing_outside() {
+    let dir = Scratch::new();
+    let w = dir.join("w");
+    std::fs::create_dir(&w).unwrap();
+    // Same length, so a half-rewritten buffer names one or the other.
+    let (inside, outside) = (w.join("in"), dir.join("ou"));
+    for f in [&inside, &outside] {
+        std::fs::write(f, "x").unwrap();
+        set_mode(f, 0o640);
+    }
+    let (i, o) = (inside.display().to_string(), outside.display().to_string());
+    let c = unsandboxed(&["race-chmod-path", &i, &o, "1"]);
+    assert!(c.is_ok(), "{c:?}");
+    assert_eq!(mode(&outside), 0o777, "the unsandboxed race changes it");
+    set_mode(&outside, 0o640);
+    set_mode(&inside, 0o640);
+    let r = run(
+        &[
+            "--allow",
+            &w.display().to_string(),
+            "--read",
+            &dir.s(),
+            "--silent",
+        ],
+        &["race-chmod-path", &i, &o, RACE_SECS],
+    );
+    println!("{}", r.stdout.trim());
+    assert!(r.is_ok(), "{r:?}");
+    let (tries, changed) = (field(&r, "tries"), field(&r, "changed"));
+    assert!(tries >= MIN_TRIES, "the race ran: {tries} tries");
+    assert!(changed > 0, "chmods of the file in the grant succeed");
+    assert_eq!(mode(&inside), 0o777, "the granted file was changed");
+    assert_eq!(mode(&outside), 0o640, "the other file never was");
+}
+
 /// A tree with files, directories, a symlink and unusual modes, archived
 /// by the host's tar.
 fn archive(dir: &Scratch) -> std::path::PathBuf {
