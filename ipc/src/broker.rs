@@ -178,8 +178,12 @@ pub enum BrokerResponse {
         forwards: Vec<std::net::SocketAddr>,
     },
     /// The agent was forked (pid in the front end's namespace).
+    /// `sync_wakeups`: the kernel accepted the broker's request to run on
+    /// the notifying task's CPU (Linux 6.6); false means every brokered
+    /// call pays a cross-CPU wake-up, which the user is told.
     Started {
         pid: i32,
+        sync_wakeups: bool,
     },
     /// Nothing was started; `exit_code` is what nono should exit with.
     Failed {

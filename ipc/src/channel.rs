@@ -84,6 +84,14 @@ impl<S: Serialize, R: DeserializeOwned> Endpoint<S, R> {
         Ok((codec::decode(&buf[..n])?, fds))
     }
 
+    /// Send nothing more: the peer's next receive, once it has read
+    /// everything sent before, reports [`IpcError::Closed`]. Receiving
+    /// keeps working (the peer can still answer).
+    pub fn close_send(&self) -> Result<()> {
+        self.sock.shutdown(std::net::Shutdown::Write)?;
+        Ok(())
+    }
+
     /// Receive a message that must come without descriptors.
     pub fn recv_plain(&self) -> Result<R> {
         let (msg, fds) = self.recv()?;

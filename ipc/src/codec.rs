@@ -157,7 +157,11 @@ mod tests {
 
     #[test]
     fn truncated_frames_are_rejected() {
-        let f = encode(&BrokerResponse::Started { pid: 1234 }).unwrap();
+        let f = encode(&BrokerResponse::Started {
+            pid: 1234,
+            sync_wakeups: true,
+        })
+        .unwrap();
         for cut in 0..f.len() {
             assert!(decode::<BrokerResponse>(&f[..cut]).is_err(), "cut at {cut}");
         }

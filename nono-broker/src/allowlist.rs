@@ -76,6 +76,10 @@ pub const SERVING: &[Allowed] = &[
     ),
     a("getsockname", "is the agent's TCP socket bound (listen)"),
     a(
+        "process_vm_readv",
+        "copy the agent's syscall arguments, one call per read (Landlock: only the nested agent)",
+    ),
+    a(
         "process_vm_writev",
         "write sendmmsg's per-message lengths into the agent (Landlock: only the nested agent)",
     ),

@@ -251,12 +251,17 @@ impl Confined {
         drop(ours);
         let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC)
             .map_err(|e| format!("signalfd: {e}"))?;
-        // Synchronous wake-ups are a speed-up only; kernels before 6.6 lack them.
-        let _ = listener.sync_wakeups();
+        let sync_wakeups = wakeups(&listener).map_err(|e| refuse(&self.chan, e))?;
         let numbers = calls::Numbers::resolve()?;
         allowlist::load()?;
         self.chan
-            .send(&BrokerResponse::Started { pid: pid.as_raw() }, &[])
+            .send(
+                &BrokerResponse::Started {
+                    pid: pid.as_raw(),
+                    sync_wakeups,
+                },
+                &[],
+            )
             .map_err(ipc_err)?;
         Ok(Running {
             chan: self.chan,
@@ -274,6 +279,20 @@ impl Confined {
                 workers: Workers::new(),
             },
         })
+    }
+}
+
+/// Ask for synchronous wake-ups (a notification round trip then costs
+/// ~5 µs instead of 25-60 µs). Ok(false): the kernel predates them
+/// (EINVAL, Linux < 6.6), reported to the user by the front end; any
+/// other error is unexpected and ends the launch.
+fn wakeups(listener: &Listener) -> Result<bool, String> {
+    match listener.sync_wakeups() {
+        Ok(()) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(false),
+        Err(e) => Err(format!(
+            "cannot set synchronous wake-ups on the seccomp listener: {e}"
+        )),
     }
 }
 

@@ -53,10 +53,16 @@ fn check(r: libc::c_int) -> Result<(), nix::errno::Errno> {
     ret(r as isize).map(drop)
 }
 
-/// chmod of the object `path` (a `/proc/self/fd/N` of a held descriptor).
-pub fn chmod(path: &std::ffi::CStr, mode: u32) -> Result<(), nix::errno::Errno> {
-    // SAFETY: path is a valid NUL-terminated string for the call's duration.
-    check(unsafe { libc::fchmodat(libc::AT_FDCWD, path.as_ptr(), mode, 0) })
+/// chmod of the object `name` in `dir` (the broker's own `/proc/self/fd`
+/// and a held descriptor's number).
+pub fn chmod(
+    dir: std::os::fd::BorrowedFd<'_>,
+    name: &std::ffi::CStr,
+    mode: u32,
+) -> Result<(), nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: name is a valid NUL-terminated string; dir is open for the call.
+    check(unsafe { libc::fchmodat(dir.as_raw_fd(), name.as_ptr(), mode, 0) })
 }
 
 /// chown of the held descriptor's object itself (AT_EMPTY_PATH).
@@ -66,14 +72,17 @@ pub fn chown(fd: std::os::fd::BorrowedFd<'_>, uid: u32, gid: u32) -> Result<(), 
     check(unsafe { libc::fchownat(fd.as_raw_fd(), c"".as_ptr(), uid, gid, libc::AT_EMPTY_PATH) })
 }
 
-/// utimensat on `path`; `times` None means "now" for both.
+/// utimensat on `name` in `dir` (as for [`chmod`]); `times` None means
+/// "now" for both.
 pub fn utimens(
-    path: &std::ffi::CStr,
+    dir: std::os::fd::BorrowedFd<'_>,
+    name: &std::ffi::CStr,
     times: Option<&[libc::timespec; 2]>,
 ) -> Result<(), nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
     let ptr = times.map(|t| t.as_ptr()).unwrap_or(std::ptr::null());
-    // SAFETY: path is a valid C string; ptr is NULL or points to two timespecs we own.
-    check(unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), ptr, 0) })
+    // SAFETY: name is a valid C string; dir is open; ptr is NULL or points to two timespecs we own.
+    check(unsafe { libc::utimensat(dir.as_raw_fd(), name.as_ptr(), ptr, 0) })
 }
 
 pub fn setxattr(
@@ -290,6 +299,26 @@ pub fn inotify_add_watch(
     use std::os::fd::AsRawFd;
     // SAFETY: path is a valid NUL-terminated string for the call's duration.
     ret(unsafe { libc::inotify_add_watch(fd.as_raw_fd(), path.as_ptr(), mask) } as isize)
+}
+
+/// Copy up to `buf.len()` bytes of thread `tid`'s memory at `addr` (one
+/// syscall; it stops at the first unmapped page). Landlock lets the broker
+/// read only its nested domain: the agent.
+pub fn read_agent(tid: u32, addr: u64, buf: &mut [u8]) -> Result<usize, nix::errno::Errno> {
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: local points to `buf` (live, writable, its length); the remote iovec is only interpreted by the kernel in the target.
+    let n = unsafe { libc::process_vm_readv(tid as libc::pid_t, &local, 1, &remote, 1, 0) };
+    if n < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    Ok(n as usize)
 }
 
 /// Write `bytes` into thread `tid`'s memory at `addr` (results of a

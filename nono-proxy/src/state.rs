@@ -232,13 +232,15 @@ impl Confined {
         // bad trust file ends the proxy, and nono ends the session.
         let tls = tls::client_config(&parts.trust_pem)?;
         let events = Events::start(chan.clone());
+        let last = events.clone();
         std::thread::spawn(move || {
-            // Nothing may follow Configure: a message or a hang-up ends it.
-            let code = match chan.recv_plain() {
-                Err(ipc::IpcError::Closed) => 0,
-                _ => 1,
-            };
-            std::process::exit(code);
+            // Nothing may follow Configure: a message ends it at once; a
+            // hang-up once the queued events are sent (the front end reads
+            // until the channel closes).
+            match chan.recv_plain() {
+                Err(ipc::IpcError::Closed) => last.finish(),
+                _ => std::process::exit(1),
+            }
         });
         let ctx = Arc::new(Ctx {
             token: parts.token,

@@ -237,8 +237,9 @@ impl CapabilitySet {
         self.unix_sockets
     }
 
-    /// Keep `pidfd_getfd` open: for a supervisor that acts on its
-    /// supervised process's descriptors. Never for agents.
+    /// Keep `pidfd_getfd` and `process_vm_readv`/`writev` open: for a
+    /// supervisor that acts on its supervised process's descriptors and
+    /// memory. Never for agents.
     pub fn set_supervisor(&mut self, on: bool) -> &mut Self {
         self.supervisor = on;
         self

@@ -10,6 +10,7 @@ use std::time::Instant;
 /// `bench-connect-unix PATH N` / `bench-connect-tcp PORT N`: N connects,
 /// each read to the peer's close; prints nanoseconds per connect.
 /// `bench-accept-unix PATH N` / `bench-accept-tcp PORT N`: accept N and exit.
+/// `bench-chmod PATH N`: N chmods of PATH; prints nanoseconds per chmod.
 pub fn run(action: &str, args: &[String]) -> Option<io::Result<String>> {
     let a = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
     let n: u32 = a(3).parse().unwrap_or(1000);
@@ -18,6 +19,14 @@ pub fn run(action: &str, args: &[String]) -> Option<io::Result<String>> {
         "bench-connect-tcp" => per_call(n, || {
             TcpStream::connect(("127.0.0.1", port(a(2)))).and_then(eof)
         }),
+        "bench-chmod" => {
+            use std::os::unix::fs::PermissionsExt;
+            let mut mode = 0o600;
+            per_call(n, || {
+                mode ^= 0o040;
+                std::fs::set_permissions(a(2), std::fs::Permissions::from_mode(mode))
+            })
+        }
         "bench-accept-unix" => {
             UnixListener::bind(a(2)).and_then(|l| accept_n(n, || l.accept().map(drop)))
         }

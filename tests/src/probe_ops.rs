@@ -7,6 +7,7 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::os::unix::net::UnixStream;
 use std::process::exit;
 
+mod meta;
 mod sockets;
 
 fn ok(detail: impl std::fmt::Display) -> ! {
@@ -189,6 +190,9 @@ pub fn run(action: &str, args: &[String]) -> ! {
         "open-loop" => open_loop(arg(args, 2), arg(args, 3)),
         "chmod-loop" => chmod_loop(arg(args, 2), arg(args, 3)),
         _ => {
+            if meta::run(action, args).is_some() {
+                exit(2)
+            }
             // Returns only when the action is not one of its own.
             crate::probe_net_ipc::run(action, args);
             sockets::run(action, args)

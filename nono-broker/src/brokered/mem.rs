@@ -4,11 +4,9 @@
 //!
 //! Decoders read through [`AgentMem`], so they can be unit-tested and
 //! fuzzed on plain bytes ([`SliceMem`]) as well as run on the agent
-//! ([`ProcMem`], `/proc/<tid>/mem`).
+//! ([`ProcMem`], `process_vm_readv` on the notifying thread).
 
 use std::ffi::CString;
-use std::fs::File;
-use std::os::unix::fs::FileExt;
 
 use nix::errno::Errno;
 
@@ -75,31 +73,28 @@ pub fn u64s<const N: usize>(mem: &(impl AgentMem + ?Sized), addr: u64) -> Result
     Ok(out)
 }
 
-/// The agent's memory through `/proc/<tid>/mem`, opened on the first read
-/// (many notified calls carry no pointer at all: listen, fchmod, fchown).
+/// The agent's memory, read with `process_vm_readv` (one syscall per
+/// read, nothing opened; many notified calls carry no pointer at all:
+/// listen, fchmod, fchown).
 #[derive(Debug)]
 pub struct ProcMem {
     tid: u32,
-    file: std::cell::OnceCell<Option<File>>,
 }
 
 impl ProcMem {
     pub fn of(tid: u32) -> ProcMem {
-        ProcMem {
-            tid,
-            file: std::cell::OnceCell::new(),
-        }
+        ProcMem { tid }
     }
 }
 
 impl AgentMem for ProcMem {
     fn read_at(&self, buf: &mut [u8], addr: u64) -> Result<usize, Errno> {
-        let file = self
-            .file
-            .get_or_init(|| File::open(format!("/proc/{}/mem", self.tid)).ok())
-            .as_ref()
-            .ok_or(Errno::EACCES)?;
-        file.read_at(buf, addr).map_err(|_| Errno::EFAULT)
+        match crate::sys::read_agent(self.tid, addr, buf) {
+            Ok(n) => Ok(n),
+            // The task is gone or out of reach: nothing was copied.
+            Err(Errno::ESRCH | Errno::EPERM) => Err(Errno::EACCES),
+            Err(_) => Err(Errno::EFAULT),
+        }
     }
 }
 

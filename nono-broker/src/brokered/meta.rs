@@ -12,7 +12,7 @@ use std::ffi::CString;
 use nix::errno::Errno;
 
 use super::mem::{u64s, AgentMem};
-use super::target::{is_symlink, open_named, path_of, proc_path, Named};
+use super::target::{fd_name, open_named, own_fds, path_of, proc_path, Named};
 use super::Grants;
 use crate::sys;
 
@@ -145,58 +145,66 @@ pub(super) fn setxattr(mem: &dyn AgentMem, a: &[u64; 6]) -> Result<Op, Errno> {
     })
 }
 
-/// Resolve, judge and perform. Returns the path acted on (for events).
-pub fn perform(
-    pid: u32,
-    named: &Named,
-    op: &Op,
-    grants: &Grants,
-) -> Result<String, (Errno, String)> {
-    let fd = open_named(pid, named).map_err(|e| (e, String::new()))?;
-    let Some(p) = path_of(&fd) else {
-        return Err((Errno::EACCES, "(deleted or unnamed object)".into()));
+/// What became of a metadata call.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Judged inside the grants and performed (or not resolvable): the
+    /// kernel's own answer, as the agent would get it without a sandbox
+    /// (e.g. EPERM for a chown it may not make). Nothing to report.
+    Done(Result<(), Errno>),
+    /// Refused by the broker: the error and the path, for the user.
+    Refused(Errno, String),
+}
+
+/// Resolve, judge and perform.
+pub fn perform(pid: u32, named: &Named, op: &Op, grants: &Grants) -> Outcome {
+    let fd = match open_named(pid, named) {
+        Ok(fd) => fd,
+        Err(e) => return Outcome::Done(Err(e)),
     };
-    let shown = p.display().to_string();
+    let Some(p) = path_of(&fd) else {
+        return Outcome::Refused(Errno::EACCES, "(deleted or unnamed object)".into());
+    };
     if !grants.writable(&p) {
-        return Err((Errno::EACCES, shown));
+        return Outcome::Refused(Errno::EACCES, p.display().to_string());
     }
-    if !plain_object(&fd) {
-        return Err((Errno::EPERM, shown));
-    }
-    let link = is_symlink(&fd);
+    let Some(kind) = plain_kind(&fd) else {
+        return Outcome::Refused(Errno::EPERM, p.display().to_string());
+    };
+    let link = kind == libc::S_IFLNK;
     let via = proc_path(&fd);
-    let r = match op {
+    // The held object as an entry of the broker's own /proc/self/fd.
+    let (Some(dir), held) = (own_fds(), fd_name(&fd)) else {
+        return Outcome::Refused(Errno::EACCES, p.display().to_string());
+    };
+    Outcome::Done(match op {
         Op::Chmod(_) | Op::Times(_) | Op::SetXattr { .. } | Op::RemoveXattr(_) if link => {
             Err(Errno::EOPNOTSUPP)
         }
-        Op::Chmod(mode) => sys::chmod(&via, *mode),
+        Op::Chmod(mode) => sys::chmod(dir, &held, *mode),
         Op::Chown(uid, gid) => sys::chown(std::os::fd::AsFd::as_fd(&fd), *uid, *gid),
-        Op::Times(t) => sys::utimens(&via, t.as_ref()),
+        Op::Times(t) => sys::utimens(dir, &held, t.as_ref()),
         Op::SetXattr { name, value, flags } => sys::setxattr(&via, name, value, *flags),
         Op::RemoveXattr(name) => sys::removexattr(&via, name),
-    };
-    r.map(|()| shown.clone()).map_err(|e| (e, shown))
+    })
 }
 
-/// Whether the held object is a regular file, a directory or a symlink
-/// (the only objects the metadata services change).
-fn plain_object(fd: &std::os::fd::OwnedFd) -> bool {
-    nix::sys::stat::fstatat(
+/// The held object's type when it is a regular file, a directory or a
+/// symlink (the only objects the metadata services change); one fstat.
+fn plain_kind(fd: &std::os::fd::OwnedFd) -> Option<libc::mode_t> {
+    let st = nix::sys::stat::fstatat(
         std::os::fd::AsFd::as_fd(fd),
         "",
         nix::fcntl::AtFlags::AT_EMPTY_PATH,
     )
-    .is_ok_and(|st| {
-        matches!(
-            st.st_mode & libc::S_IFMT,
-            libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK
-        )
-    })
+    .ok()?;
+    let kind = st.st_mode & libc::S_IFMT;
+    matches!(kind, libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK).then_some(kind)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::plain_object;
+    use super::plain_kind;
     use nix::fcntl::{open, OFlag};
     use nix::sys::stat::Mode;
 
@@ -212,11 +220,11 @@ mod tests {
         std::fs::write(&f, "x").unwrap();
         std::os::unix::fs::symlink("/dev/null", &l).unwrap();
         nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o600)).unwrap();
-        assert!(plain_object(&held(&f)));
-        assert!(plain_object(&held(&d)));
-        assert!(plain_object(&held(&l)));
-        assert!(!plain_object(&held(&fifo)));
-        assert!(!plain_object(&held(std::path::Path::new("/dev/null"))));
+        assert_eq!(plain_kind(&held(&f)), Some(libc::S_IFREG));
+        assert_eq!(plain_kind(&held(&d)), Some(libc::S_IFDIR));
+        assert_eq!(plain_kind(&held(&l)), Some(libc::S_IFLNK));
+        assert_eq!(plain_kind(&held(&fifo)), None);
+        assert_eq!(plain_kind(&held(std::path::Path::new("/dev/null"))), None);
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

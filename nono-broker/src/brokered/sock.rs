@@ -174,7 +174,6 @@ fn connect(task: &Task, s: Sock, addr: &[u8], g: &Grants) -> Verdict {
     if s.ty == libc::SOCK_DGRAM {
         return done(sys::connect(s.fd.as_fd(), &t.addr), "connect", &t);
     }
-    let event = t.shown.clone().map(|p| ("connect", p));
     let Target { addr, hold, .. } = t;
     let fd = s.fd;
     Verdict::Deferred {
@@ -183,7 +182,6 @@ fn connect(task: &Task, s: Sock, addr: &[u8], g: &Grants) -> Verdict {
             drop(hold);
             r
         }),
-        event,
     }
 }
 
@@ -312,7 +310,6 @@ fn send(task: &Task, s: Sock, msg: Msg, flags: i32, g: &Grants) -> Verdict {
         );
     }
     // A blocking send that could not complete: finish it on a worker.
-    let event = r.name.shown.clone().map(|p| (op, p));
     let fd = s.fd;
     Verdict::Deferred {
         job: Box::new(move || match send_ready(&fd, &r, rest, flags) {
@@ -320,7 +317,6 @@ fn send(task: &Task, s: Sock, msg: Msg, flags: i32, g: &Grants) -> Verdict {
             Err(_) if rest > 0 => Ok(rest as i64),
             Err(e) => Err(e),
         }),
-        event,
     }
 }
 
@@ -362,7 +358,6 @@ fn batch(task: &Task, s: Sock, msgs: Vec<Msg>, flags: i32, vec: u64, g: &Grants)
     let fd = s.fd;
     Verdict::Deferred {
         job: Box::new(move || send_all(&fd, flags)),
-        event: None,
     }
 }
 

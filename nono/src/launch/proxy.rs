@@ -25,9 +25,10 @@ use crate::{sys, ui};
 pub type ProxyChannel = Endpoint<ProxyRequest, ProxyResponse>;
 type BrokerFront = Endpoint<BrokerRequest, BrokerResponse>;
 
-/// How long to wait for the proxy's last events after the command ended
-/// (they are sent as requests complete; this only covers the writer thread).
-const DRAIN_MS: u8 = 10;
+/// At most this long for the proxy to send its last events and close the
+/// channel after the front end hung up (a bound for a stuck proxy only: a
+/// healthy one closes as soon as its queue is empty).
+const DRAIN_BOUND_MS: u16 = 2000;
 
 /// Default trust roots for upstream TLS (the user's `SSL_CERT_FILE` wins).
 const SYSTEM_TRUST: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -327,19 +328,22 @@ impl Running {
     /// Stop the proxy; what it refused goes to the session's denials
     /// (summary or diagnostic footer).
     pub fn finish(mut self, denials: &mut super::denials::Denials) {
-        // Drain what is already queued.
-        while nix::poll::poll(
-            &mut [nix::poll::PollFd::new(
-                self.chan.as_fd(),
-                nix::poll::PollFlags::POLLIN,
-            )],
-            nix::poll::PollTimeout::from(DRAIN_MS),
-        )
-        .unwrap_or(0)
-            > 0
-        {
-            if self.on_readable().is_err() {
-                break;
+        // Hang up; the proxy sends what it has queued and closes: read
+        // until then (no fixed wait).
+        if self.chan.close_send().is_ok() {
+            while nix::poll::poll(
+                &mut [nix::poll::PollFd::new(
+                    self.chan.as_fd(),
+                    nix::poll::PollFlags::POLLIN,
+                )],
+                nix::poll::PollTimeout::from(DRAIN_BOUND_MS),
+            )
+            .unwrap_or(0)
+                > 0
+            {
+                if self.on_readable().is_err() {
+                    break;
+                }
             }
         }
         let _ = self.child.kill();

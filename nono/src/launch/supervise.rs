@@ -241,7 +241,15 @@ fn supervise(
         ready,
     } = helpers;
     let agent = match front.recv_plain() {
-        Ok(BrokerResponse::Started { pid }) => Pid::from_raw(pid),
+        Ok(BrokerResponse::Started { pid, sync_wakeups }) => {
+            if !sync_wakeups {
+                ui::warn(
+                    "the kernel refused synchronous wake-ups for the broker (Linux 6.6 has them): \
+                     every brokered call (chmod, connect, ...) pays a cross-CPU wake-up",
+                );
+            }
+            Pid::from_raw(pid)
+        }
         Ok(BrokerResponse::Failed { message, exit_code }) => {
             ui::error(message);
             let _ = broker.wait();

@@ -35,11 +35,16 @@ pub fn rules_for(caps: &CapabilitySet) -> (Vec<&'static Denied>, Vec<ArgRule>) {
     let denied = DENIED
         .iter()
         .filter(|d| !(caps.allows_kernel_keyring() && keyring.contains(&d.name)))
-        // A supervisor borrows the agent's descriptors and writes results of
-        // batched calls into its memory; the agent's own filter (stacked
-        // after this one) still denies both.
+        // A supervisor borrows the agent's descriptors, copies its syscall
+        // arguments and writes results of batched calls into its memory;
+        // the agent's own filter (stacked after this one) still denies all
+        // three.
         .filter(|d| {
-            !(caps.is_supervisor() && matches!(d.name, "pidfd_getfd" | "process_vm_writev"))
+            !(caps.is_supervisor()
+                && matches!(
+                    d.name,
+                    "pidfd_getfd" | "process_vm_readv" | "process_vm_writev"
+                ))
         })
         .chain(sysv)
         .collect();

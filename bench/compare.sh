@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# nono against the bare command and a peer sandbox (bubblewrap:
+# `bwrap --ro-bind / / --dev /dev --unshare-all`), side by side, in one run:
+# start-up (wrap, run, proxy mode, 1,000 / 2,000 --read grants), `tar xf`
+# of 5,000 and 20,000 files and `cp -a` of 5,000 into a grant (as root and,
+# when NONO_BENCH_USER names an existing user and this runs as root, as
+# that user too), `git status` in a 20,000-file repository, a chmod loop
+# and a unix-socket connect loop (per call, from inside the process).
+#
+# Times are min / median / max in ms (loops: µs per call); RSS is the peak
+# of the summed resident memory of the whole process tree (MiB, sampled);
+# exit is the command's non-zero exit status if any run failed (else 0).
+# Takes the installed binaries: the directory of `nono` on PATH, or
+# target/release, or the directory given (nono-probe, from the nono-e2e
+# crate, is needed for the two loops; they are skipped without it).
+# Installs bubblewrap with apt-get when it is missing. Not part of the
+# test suite; bounded (fixed counts; a few minutes in all).
+#   bash bench/compare.sh [BIN_DIR]
+# Environment: BENCH_DIR (where files are written; default /dev/shm, a
+# tmpfs, so the disk's own latency does not hide the sandbox's cost),
+# NONO_BENCH_USER (unprivileged rows), RUNS (start-up runs, default 20).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${1:-}
+if [ -z "$bin" ]; then
+    if command -v nono >/dev/null; then
+        bin=$(dirname "$(command -v nono)")
+    else
+        bin=$here/../target/release
+    fi
+fi
+[ -x "$bin/nono" ] || { echo "no nono in $bin"; exit 1; }
+runs=${RUNS:-20}
+user=${NONO_BENCH_USER:-}
+if ! command -v bwrap >/dev/null; then
+    apt-get install -y -qq bubblewrap >/dev/null || { echo "install bubblewrap"; exit 1; }
+fi
+work=$(mktemp -d "${BENCH_DIR:-/dev/shm}/nono-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT INT TERM
+chmod 755 "$work"
+# A world-readable copy of the binaries, so an unprivileged user runs the same ones.
+mkdir "$work/bin"
+for b in nono nono-broker nono-proxy nono-keyholder nono-probe; do
+    [ -x "$bin/$b" ] && cp "$bin/$b" "$work/bin/"
+done
+chmod -R a+rX "$work/bin"
+nono=$work/bin/nono
+probe=$work/bin/nono-probe
+m() { python3 "$here/measure.py" "$@"; }
+bw=(bwrap --ro-bind / / --dev /dev --unshare-all --)
+# The same, with the bench's files visible (its own /dev hides /dev/shm).
+bwf=(bwrap --ro-bind / / --dev /dev --bind "$work" "$work" --unshare-all)
+
+row() { # $1 case, $2 runner, $3 "min median max [exit status]", $4 rss
+    local min med max st
+    read -r min med max st <<<"$3"
+    printf '| %-44s | %-6s | %9s | %9s | %9s | %7s | %4s |\n' "$1" "$2" "$min" "$med" "$max" "$4" "${st:--}"
+}
+header() {
+    echo
+    printf '| %-44s | %-6s | %9s | %9s | %9s | %7s | %4s |\n' "$1" runner min median max "RSS MiB" exit
+    printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "--------" "-----------" "-----------" "-----------" "---------" "------"
+}
+# case, runner, runs, [--before SHELL], -- command...
+timed() {
+    local what=$1 who=$2 n=$3
+    shift 3
+    row "$what" "$who" "$(m time "$n" "$@")" "$(m rss "$@")"
+}
+
+echo "# nono vs bare vs bubblewrap ($(uname -r), $(nproc) cores, $(date -u +%F))"
+echo "binaries: $bin; files in: ${BENCH_DIR:-/dev/shm}"
+
+header "start-up (ms)"
+timed "/bin/true" bare "$runs" -- /bin/true
+timed "/bin/true" bwrap "$runs" -- "${bw[@]}" /bin/true
+timed "wrap -- /bin/true" nono "$runs" -- "$nono" wrap --silent -- /bin/true
+timed "run -- /bin/true" nono "$runs" -- "$nono" run --silent -- /bin/true
+timed "run --allow-domain example.com -- /bin/true" nono "$runs" -- \
+    "$nono" run --silent --allow-domain example.com -- /bin/true
+mkdir "$work/grants"
+for n in 1000 2000; do
+    args=()
+    for i in $(seq 1 "$n"); do
+        mkdir -p "$work/grants/d$i"
+        args+=(--read "$work/grants/d$i")
+    done
+    timed "run, $n --read grants" nono 10 -- "$nono" run --silent "${args[@]}" -- /bin/true
+done
+
+# A tree of N small files in 50 directories, archived once.
+tree() { # $1 dir, $2 files
+    local per=$(($2 / 50))
+    for d in $(seq 1 50); do
+        mkdir -p "$1/d$d"
+        for f in $(seq 1 "$per"); do echo "$d.$f" >"$1/d$d/f$f"; done
+    done
+}
+for n in 5000 20000; do
+    tree "$work/src$n/src" "$n"
+    tar cf "$work/t$n.tar" -C "$work/src$n" src
+done
+chmod -R a+rX "$work"
+metadata_run() { # label, user
+    local label=$1 u=$2 d=$work/dest-$1 pre=()
+    if [ -n "$u" ]; then
+        pre=(runuser -u "$u" -- env -i "HOME=$(getent passwd "$u" | cut -d: -f6)"
+            PATH=/usr/local/bin:/usr/bin:/bin)
+    fi
+    mkdir -p "$d" && chmod 777 "$d"
+    local clean="rm -rf $d/src"
+    for n in 5000 20000; do
+        local c=5
+        [ "$n" = 20000 ] && c=3
+        header "tar xf $n files into a grant, $label (ms)"
+        timed "tar xf $n" bare "$c" --before "$clean" -- "${pre[@]}" tar xf "$work/t$n.tar" -C "$d"
+        timed "tar xf $n" bwrap "$c" --before "$clean" -- \
+            "${pre[@]}" "${bwf[@]}" --bind "$d" "$d" -- tar xf "$work/t$n.tar" -C "$d"
+        timed "tar xf $n" nono "$c" --before "$clean" -- \
+            "${pre[@]}" "$nono" run --silent --read-file "$work/t$n.tar" --allow "$d" -- \
+            tar xf "$work/t$n.tar" -C "$d"
+    done
+    header "cp -a 5000 files into a grant, $label (ms)"
+    timed "cp -a 5000" bare 5 --before "$clean" -- "${pre[@]}" cp -a "$work/src5000/src" "$d/"
+    timed "cp -a 5000" bwrap 5 --before "$clean" -- \
+        "${pre[@]}" "${bwf[@]}" --bind "$d" "$d" -- cp -a "$work/src5000/src" "$d/"
+    timed "cp -a 5000" nono 5 --before "$clean" -- \
+        "${pre[@]}" "$nono" run --silent --read "$work/src5000" --allow "$d" -- \
+        cp -a "$work/src5000/src" "$d/"
+}
+metadata_run root ""
+if [ -n "$user" ] && [ "$(id -u)" = 0 ] && id "$user" >/dev/null 2>&1; then
+    metadata_run "$user" "$user"
+fi
+
+header "git status, 20000-file repository (ms)"
+repo=$work/repo
+tree "$repo" 20000
+git -C "$repo" init -q
+git -C "$repo" -c user.name=b -c user.email=b@b add -A
+git -C "$repo" -c user.name=b -c user.email=b@b commit -qm bench
+git -C "$repo" status >/dev/null
+timed "git status" bare 5 -- git -C "$repo" status --porcelain
+timed "git status" bwrap 5 -- "${bwf[@]}" --bind "$repo" "$repo" -- git -C "$repo" status --porcelain
+timed "git status" nono 5 -- "$nono" run --silent --allow "$repo" -- git -C "$repo" status --porcelain
+
+if [ -x "$probe" ]; then
+    header "chmod in a grant, 20000 per run (µs per call)"
+    mkdir "$work/c" && touch "$work/c/f"
+    row "chmod" bare "$(m ns 5 -- "$probe" bench-chmod "$work/c/f" 20000)" -
+    row "chmod" bwrap "$(m ns 5 -- "${bwf[@]}" --bind "$work/c" "$work/c" -- \
+        "$probe" bench-chmod "$work/c/f" 20000)" -
+    row "chmod" nono "$(m ns 5 -- "$nono" run --silent --read-file "$probe" --allow "$work/c" -- \
+        "$probe" bench-chmod "$work/c/f" 20000)" -
+
+    header "unix-socket connect, 5000 per run (µs per call)"
+    sock=$work/c/bench.sock
+    connects() { # runner, command prefix...
+        local who=$1 v
+        shift
+        v=$(for _ in 1 2 3 4 5; do
+            rm -f "$sock"
+            "$probe" bench-accept-unix "$sock" 5000 >/dev/null &
+            local server=$!
+            # The socket file appears at bind, before listen: give it a moment.
+            for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.01; done
+            sleep 0.2
+            "$@" "$probe" bench-connect-unix "$sock" 5000 | awk '/^OK/ {print $2 / 1000}'
+            # A failed client leaves the server waiting: never wait forever.
+            kill "$server" 2>/dev/null || true
+            wait "$server" 2>/dev/null || true
+        done | sort -n | awk '{a[NR]=$1} END {printf "%.1f %.1f %.1f", a[1], a[3], a[NR]}')
+        row "unix-socket connect" "$who" "$v" -
+    }
+    connects bare
+    connects bwrap "${bwf[@]}" --bind "$work/c" "$work/c" --
+    connects nono "$nono" run --silent --read-file "$probe" --allow-unix-socket "$sock" --
+fi
+echo
+echo "($(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)"

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Timing and memory of one command, for bench/compare.sh.
+
+  measure.py time RUNS [--before SHELL] -- CMD...
+      RUNS timed runs (after one untimed warm-up); SHELL runs before each,
+      untimed. Prints "min median max status" (milliseconds; status: the
+      last non-zero exit status of CMD, or 0).
+  measure.py rss [--before SHELL] -- CMD...
+      One run; prints the peak of the summed resident memory of CMD and all
+      its descendants, in MiB (sampled every ~0.5 ms from /proc: a lower
+      bound for processes that live shorter than that).
+  measure.py ns RUNS -- CMD...
+      CMD prints "OK <nanoseconds>"; prints "min median max" of RUNS runs
+      in microseconds.
+Bounded: fixed run counts; each run is limited to 300 s.
+"""
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+LIMIT_S = 300
+
+
+def parse(argv):
+    before = None
+    if argv and argv[0] == "--before":
+        before, argv = argv[1], argv[2:]
+    if not argv or argv[0] != "--":
+        sys.exit("usage: see the header of measure.py")
+    return before, argv[1:]
+
+
+def prepare(before):
+    if before:
+        subprocess.run(["bash", "-c", before], check=True)
+
+
+def once(cmd):
+    """(milliseconds, exit status)"""
+    t = time.perf_counter()
+    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=LIMIT_S)
+    return (time.perf_counter() - t) * 1000, r.returncode
+
+
+def summary(xs, fmt):
+    return " ".join(fmt.format(v) for v in (min(xs), statistics.median(xs), max(xs)))
+
+
+def cmd_time(runs, argv):
+    before, cmd = parse(argv)
+    prepare(before)
+    once(cmd)
+    xs, status = [], 0
+    for _ in range(runs):
+        prepare(before)
+        ms, rc = once(cmd)
+        xs.append(ms)
+        status = rc or status
+    print(summary(xs, "{:.1f}"), status)
+
+
+def tree(root):
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return out
+
+
+def rss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def cmd_rss(argv):
+    before, cmd = parse(argv)
+    prepare(before)
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    peak, end = 0, time.monotonic() + LIMIT_S
+    while p.poll() is None and time.monotonic() < end:
+        peak = max(peak, sum(rss_kib(q) for q in tree(p.pid)))
+        time.sleep(0.0005)
+    if p.poll() is None:
+        p.kill()
+    p.wait()
+    print(f"{peak / 1024:.1f}")
+
+
+def cmd_ns(runs, argv):
+    _, cmd = parse(argv)
+    xs = []
+    for _ in range(runs):
+        out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                             text=True, timeout=LIMIT_S).stdout.split()
+        if len(out) < 2 or out[0] != "OK":
+            sys.exit(f"no result from {' '.join(cmd[:6])} ...: {out[:4]}")
+        xs.append(int(out[1]) / 1000)
+    print(summary(xs, "{:.1f}"))
+
+
+def main():
+    a = sys.argv[1:]
+    if a[:1] == ["time"]:
+        cmd_time(int(a[1]), a[2:])
+    elif a[:1] == ["rss"]:
+        cmd_rss(a[1:])
+    elif a[:1] == ["ns"]:
+        cmd_ns(int(a[1]), a[2:])
+    else:
+        sys.exit(__doc__)
+
+
+main()

@@ -1,0 +1,133 @@
+//! Metadata operations of the probe against the broker's metadata service:
+//! glibc's `fchmodat(AT_SYMLINK_NOFOLLOW)` (which ends in
+//! `chmod("/proc/self/fd/N")`), and a descriptor-swap race on that path (a
+//! second thread `dup2()`s another file onto N while the main thread
+//! changes the mode through `/proc/self/fd/N`), and a path-buffer race (a
+//! second thread rewrites the path between the broker's copy and its act).
+//!
+//! Each prints `OK …` / `ERR errno …` and exits (0 / 10).
+
+use std::ffi::CString;
+use std::process::exit;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{arg, fail, ok};
+
+/// The descriptor number both racing threads fight over.
+const RACE_FD: i32 = 201;
+
+/// Run a metadata action; Some(..) never returns, None: not one of ours.
+pub fn run(action: &str, args: &[String]) -> Option<std::convert::Infallible> {
+    match action {
+        "chmod-nofollow" => chmod_nofollow(arg(args, 2), arg(args, 3)),
+        "race-proc-fd-chmod" => race_proc_fd(arg(args, 2), arg(args, 3), arg(args, 4)),
+        "race-chmod-path" => race_path(arg(args, 2), arg(args, 3), arg(args, 4)),
+        _ => None,
+    }
+}
+
+fn mode_of(s: &str) -> libc::mode_t {
+    libc::mode_t::from_str_radix(s, 8).unwrap_or_else(|_| exit(2))
+}
+
+/// `chmod-nofollow PATH MODE`: glibc's fchmodat(AT_FDCWD, PATH, MODE,
+/// AT_SYMLINK_NOFOLLOW).
+fn chmod_nofollow(path: &str, mode: &str) -> ! {
+    let c = CString::new(path).unwrap_or_else(|_| exit(2));
+    // SAFETY: c is a valid C string for the call's duration.
+    let r = unsafe {
+        libc::fchmodat(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            mode_of(mode),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    if r < 0 {
+        fail(std::io::Error::last_os_error())
+    }
+    ok("changed")
+}
+
+fn open_path(p: &str) -> i32 {
+    let c = CString::new(p).unwrap_or_else(|_| exit(2));
+    // SAFETY: c is a valid C string; O_PATH opens need no access to the file.
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+    if fd < 0 {
+        fail(std::io::Error::last_os_error())
+    }
+    fd
+}
+
+/// `race-proc-fd-chmod INSIDE OUTSIDE SECONDS`: descriptor RACE_FD flips
+/// between INSIDE and OUTSIDE (both opened O_PATH) on a second thread
+/// while the main thread chmods `/proc/self/fd/RACE_FD` to 0777. Prints
+/// the tries and how many succeeded; the test looks at OUTSIDE's mode.
+fn race_proc_fd(inside: &str, outside: &str, secs: &str) -> ! {
+    let (i, o) = (open_path(inside), open_path(outside));
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let flipper = std::thread::spawn(move || {
+        let mut flip = false;
+        while !STOP.load(Ordering::Relaxed) {
+            // SAFETY: dup2 of descriptors this process owns onto a number it reserved.
+            unsafe { libc::dup2(if flip { o } else { i }, RACE_FD) };
+            flip = !flip;
+        }
+    });
+    let end = Instant::now() + Duration::from_secs(secs.parse().unwrap_or(5));
+    let via = CString::new(format!("/proc/self/fd/{RACE_FD}")).unwrap_or_default();
+    let (mut tries, mut changed) = (0u64, 0u64);
+    while Instant::now() < end {
+        tries += 1;
+        // SAFETY: via is a valid C string.
+        if unsafe { libc::chmod(via.as_ptr(), 0o777) } == 0 {
+            changed += 1;
+        }
+    }
+    STOP.store(true, Ordering::Relaxed);
+    let _ = flipper.join();
+    ok(format!("tries={tries} changed={changed}"))
+}
+
+/// `race-chmod-path INSIDE OUTSIDE SECONDS`: the main thread chmods the
+/// path in a shared buffer to 0777 while a second thread rewrites that
+/// buffer between INSIDE and OUTSIDE, byte by byte. Prints the tries and
+/// how many succeeded; the test looks at OUTSIDE's mode.
+fn race_path(inside: &str, outside: &str, secs: &str) -> ! {
+    const LEN: usize = 512;
+    let mk = |p: &str| {
+        let mut b = [0u8; LEN];
+        let n = p.len().min(LEN - 1);
+        b[..n].copy_from_slice(&p.as_bytes()[..n]);
+        b
+    };
+    let (a, o) = (mk(inside), mk(outside));
+    // Written without synchronisation on purpose: that is the attack.
+    let buf: &'static mut [u8; LEN] = Box::leak(Box::new(a));
+    let addr = buf.as_mut_ptr() as usize;
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let flipper = std::thread::spawn(move || {
+        let mut flip = false;
+        while !STOP.load(Ordering::Relaxed) {
+            let src = if flip { &o } else { &a };
+            for (i, b) in src.iter().enumerate() {
+                // SAFETY: addr is a leaked LEN-byte buffer alive for the rest of the process; volatile byte writes race with the reader by design.
+                unsafe { std::ptr::write_volatile((addr as *mut u8).add(i), *b) };
+            }
+            flip = !flip;
+        }
+    });
+    let end = Instant::now() + Duration::from_secs(secs.parse().unwrap_or(5));
+    let (mut tries, mut changed) = (0u64, 0u64);
+    while Instant::now() < end {
+        tries += 1;
+        // SAFETY: addr is the leaked buffer; both contents are NUL-terminated within it.
+        if unsafe { libc::chmod(addr as *const libc::c_char, 0o777) } == 0 {
+            changed += 1;
+        }
+    }
+    STOP.store(true, Ordering::Relaxed);
+    let _ = flipper.join();
+    ok(format!("tries={tries} changed={changed}"))
+}

@@ -1,0 +1,224 @@
+//! Metadata changes through `/proc/self/fd/N` (glibc's
+//! `fchmodat(AT_SYMLINK_NOFOLLOW)`, `tar x`): the broker reads
+//! `/proc/self` as the agent, takes its own duplicate of the agent's
+//! descriptor N and judges and changes that object; a second thread that
+//! swaps another file onto N never gets that other file changed. Observed
+//! from outside.
+//!
+//! Run with `--nocapture` to see the race figures.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+
+use nono_e2e::{run, unsandboxed, Ran, Scratch};
+
+/// The race inside the sandbox runs this long.
+const RACE_SECS: &str = "5";
+/// A race that tried fewer times than this did not really race.
+const MIN_TRIES: u64 = 500;
+
+fn mode(p: &std::path::Path) -> u32 {
+    std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+fn set_mode(p: &std::path::Path, m: u32) {
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+}
+
+fn field(r: &Ran, k: &str) -> u64 {
+    r.stdout
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix(&format!("{k}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{k}= in {r:?}"))
+}
+
+#[test]
+fn fchmodat_nofollow_changes_files_in_the_grant_only() {
+    let dir = Scratch::new();
+    let w = dir.join("w");
+    std::fs::create_dir(&w).unwrap();
+    let (inside, outside) = (w.join("in"), dir.join("out"));
+    for f in [&inside, &outside] {
+        std::fs::write(f, "x").unwrap();
+        set_mode(f, 0o640);
+    }
+    let flags = ["--allow", &w.display().to_string(), "--read", &dir.s()];
+    let r = run(
+        &flags,
+        &["chmod-nofollow", &inside.display().to_string(), "600"],
+    );
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(mode(&inside), 0o600);
+    let r = run(
+        &flags,
+        &["chmod-nofollow", &outside.display().to_string(), "600"],
+    );
+    assert!(r.is_err(Some(libc::EACCES)), "{r:?}");
+    assert_eq!(mode(&outside), 0o640, "outside file unchanged");
+    // A symlink in the grant: glibc refuses to change a link's mode.
+    std::os::unix::fs::symlink(&outside, w.join("link")).unwrap();
+    let r = run(
+        &flags,
+        &[
+            "chmod-nofollow",
+            &w.join("link").display().to_string(),
+            "600",
+        ],
+    );
+    assert!(r.is_err(Some(libc::EOPNOTSUPP)), "{r:?}");
+    assert_eq!(mode(&outside), 0o640, "the link's target unchanged");
+}
+
+#[test]
+fn swapping_the_descriptor_behind_proc_self_fd_changes_nothing_outside() {
+    let dir = Scratch::new();
+    let w = dir.join("w");
+    std::fs::create_dir(&w).unwrap();
+    let (inside, outside) = (w.join("in"), dir.join("out"));
+    for f in [&inside, &outside] {
+        std::fs::write(f, "x").unwrap();
+        set_mode(f, 0o640);
+    }
+    let (i, o) = (inside.display().to_string(), outside.display().to_string());
+    // Positive control: without a sandbox the race reaches the other file.
+    let c = unsandboxed(&["race-proc-fd-chmod", &i, &o, "1"]);
+    assert!(c.is_ok(), "{c:?}");
+    assert_eq!(mode(&outside), 0o777, "the unsandboxed race changes it");
+    set_mode(&outside, 0o640);
+    set_mode(&inside, 0o640);
+    let r = run(
+        &[
+            "--allow",
+            &w.display().to_string(),
+            "--read",
+            &dir.s(),
+            "--silent",
+        ],
+        &["race-proc-fd-chmod", &i, &o, RACE_SECS],
+    );
+    println!("{}", r.stdout.trim());
+    assert!(r.is_ok(), "{r:?}");
+    let (tries, changed) = (field(&r, "tries"), field(&r, "changed"));
+    assert!(tries >= MIN_TRIES, "the race ran: {tries} tries");
+    assert!(changed > 0, "chmods of the file in the grant succeed");
+    assert_eq!(mode(&inside), 0o777, "the granted file was changed");
+    assert_eq!(mode(&outside), 0o640, "the swapped-in file never was");
+}
+
+#[test]
+fn rewriting_the_path_during_a_chmod_changes_nothing_outside() {
+    let dir = Scratch::new();
+    let w = dir.join("w");
+    std::fs::create_dir(&w).unwrap();
+    // Same length, so a half-rewritten buffer names one or the other.
+    let (inside, outside) = (w.join("in"), dir.join("ou"));
+    for f in [&inside, &outside] {
+        std::fs::write(f, "x").unwrap();
+        set_mode(f, 0o640);
+    }
+    let (i, o) = (inside.display().to_string(), outside.display().to_string());
+    let c = unsandboxed(&["race-chmod-path", &i, &o, "1"]);
+    assert!(c.is_ok(), "{c:?}");
+    assert_eq!(mode(&outside), 0o777, "the unsandboxed race changes it");
+    set_mode(&outside, 0o640);
+    set_mode(&inside, 0o640);
+    let r = run(
+        &[
+            "--allow",
+            &w.display().to_string(),
+            "--read",
+            &dir.s(),
+            "--silent",
+        ],
+        &["race-chmod-path", &i, &o, RACE_SECS],
+    );
+    println!("{}", r.stdout.trim());
+    assert!(r.is_ok(), "{r:?}");
+    let (tries, changed) = (field(&r, "tries"), field(&r, "changed"));
+    assert!(tries >= MIN_TRIES, "the race ran: {tries} tries");
+    assert!(changed > 0, "chmods of the file in the grant succeed");
+    assert_eq!(mode(&inside), 0o777, "the granted file was changed");
+    assert_eq!(mode(&outside), 0o640, "the other file never was");
+}
+
+/// A tree with files, directories, a symlink and unusual modes, archived
+/// by the host's tar.
+fn archive(dir: &Scratch) -> std::path::PathBuf {
+    let src = dir.join("src");
+    std::fs::create_dir_all(src.join("d/e")).unwrap();
+    for (name, m) in [("a", 0o600), ("d/b", 0o755), ("d/e/c", 0o640)] {
+        std::fs::write(src.join(name), name).unwrap();
+        set_mode(&src.join(name), m);
+    }
+    set_mode(&src.join("d/e"), 0o750);
+    std::os::unix::fs::symlink("../a", src.join("d/link")).unwrap();
+    let tar = dir.join("t.tar");
+    let st = Command::new("tar")
+        .arg("cf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(&dir.path)
+        .arg("src")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    tar
+}
+
+#[test]
+fn tar_x_into_a_grant_exits_0_and_keeps_modes() {
+    let dir = Scratch::new();
+    let tar = archive(&dir);
+    let dest = dir.join("dest");
+    std::fs::create_dir(&dest).unwrap();
+    let out = Command::new(nono_e2e::nono_bin())
+        .args(["run", "--silent", "--read-file"])
+        .arg(&tar)
+        .arg("--allow")
+        .arg(&dest)
+        .args(["--", "tar", "xf"])
+        .arg(&tar)
+        .arg("-C")
+        .arg(&dest)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let x = dest.join("src");
+    assert_eq!(mode(&x.join("a")), 0o600);
+    assert_eq!(mode(&x.join("d/b")), 0o755);
+    assert_eq!(mode(&x.join("d/e/c")), 0o640);
+    assert_eq!(mode(&x.join("d/e")), 0o750);
+    assert_eq!(
+        std::fs::read_link(x.join("d/link")).unwrap(),
+        std::path::Path::new("../a")
+    );
+}
+
+#[test]
+fn a_change_the_kernel_refuses_inside_the_grant_is_its_answer_not_a_denial() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = Scratch::new();
+    let f = dir.join("f");
+    std::fs::write(&f, "x").unwrap();
+    let uid = std::fs::metadata(&f).unwrap().uid();
+    // Nobody in the sandbox holds CAP_CHOWN (not even root's agent, nor
+    // the broker): the kernel refuses, as it would without nono.
+    let r = nono_e2e::run_sh(
+        &["--allow", &dir.s()],
+        &[],
+        &format!(
+            "python3 -c 'import os,sys; os.chown(sys.argv[1], 12345, -1)' {} 2>/dev/null; echo rc=$?",
+            f.display()
+        ),
+    );
+    assert!(r.stdout.contains("rc=1"), "{r:?}");
+    assert!(!r.stderr.contains("denied chown"), "{r:?}");
+    assert_eq!(std::fs::metadata(&f).unwrap().uid(), uid);
+}
