@@ -11,8 +11,8 @@ use hyper::{Request, Response, StatusCode};
 
 use crate::body::{self, Body};
 use crate::ctx::Ctx;
-use crate::routes::RouteState;
 use crate::pool::Key;
+use crate::routes::RouteState;
 use crate::{scrub, upstream};
 
 fn split(path: &str) -> (&str, &str) {
