@@ -142,9 +142,12 @@ for i in range($conns):
 print("ready", flush=True)
 time.sleep(3)
 EOF
+# The system interpreter (a version manager's shim lives outside what
+# the sandbox grants).
+py=$([ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3)
 mem() { # $1: bin dir; prints "VmRSS VmHWM" of its nono-proxy under load
     timeout 120 "$1/nono" run --silent --allow-domain "127.0.0.1:$up" --read-file "$tmp/hold.py" -- \
-        python3 "$tmp/hold.py" >"$tmp/hold.out" 2>&1 &
+        "$py" "$tmp/hold.py" >"$tmp/hold.out" 2>&1 &
     local front=$!
     for _ in $(seq 600); do grep -q ready "$tmp/hold.out" 2>/dev/null && break; sleep 0.05; done
     local px="" p q

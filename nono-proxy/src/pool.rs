@@ -61,7 +61,7 @@ impl std::fmt::Debug for Pool {
 /// Whether a response leaves its connection reusable (hyper closes it
 /// anyway on `Connection: close` or HTTP/1.0 without keep-alive; an
 /// upgrade hands the connection over).
-pub fn reusable(resp: &Response<Incoming>) -> bool {
+pub fn reusable<B>(resp: &Response<B>) -> bool {
     let closes = resp
         .headers()
         .get_all(hyper::header::CONNECTION)
@@ -130,5 +130,41 @@ pub async fn reaper(pool: Arc<Pool>) {
     loop {
         tick.tick().await;
         pool.reap();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reusable;
+    use hyper::{Response, StatusCode, Version};
+
+    fn resp(version: Version, status: StatusCode, connection: Option<&str>) -> Response<()> {
+        let mut b = Response::builder().version(version).status(status);
+        if let Some(c) = connection {
+            b = b.header("connection", c);
+        }
+        b.body(()).unwrap()
+    }
+
+    #[test]
+    fn only_complete_keep_alive_responses_leave_a_connection_reusable() {
+        assert!(reusable(&resp(Version::HTTP_11, StatusCode::OK, None)));
+        assert!(reusable(&resp(
+            Version::HTTP_11,
+            StatusCode::NOT_FOUND,
+            Some("keep-alive")
+        )));
+        for c in ["close", "Close", "keep-alive, close", "x,CLOSE "] {
+            assert!(
+                !reusable(&resp(Version::HTTP_11, StatusCode::OK, Some(c))),
+                "{c}"
+            );
+        }
+        assert!(!reusable(&resp(Version::HTTP_10, StatusCode::OK, None)));
+        assert!(!reusable(&resp(
+            Version::HTTP_11,
+            StatusCode::SWITCHING_PROTOCOLS,
+            None
+        )));
     }
 }
