@@ -17,13 +17,16 @@
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use nix::fcntl::{fcntl, splice, FcntlArg, OFlag, SpliceFFlags};
+use nix::fcntl::{splice, OFlag, SpliceFFlags};
 use nix::sys::socket::{shutdown, Shutdown};
 use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 
-/// Each pipe's capacity, and so the bytes moved per splice call.
-const CHUNK: usize = 256 * 1024;
+/// Bytes moved per splice call: a pipe's default capacity (16 pages). The
+/// pipes are not enlarged: pipe pages count against the user's budget
+/// (`fs.pipe-user-pages-soft`), which the agent shares, and 256 KiB pipes
+/// measured no faster on loopback.
+const CHUNK: usize = 64 * 1024;
 
 /// Relay `a` ⇄ `b` until both directions reached EOF or one failed.
 pub async fn tunnel(a: TcpStream, b: TcpStream) -> io::Result<()> {
@@ -49,8 +52,6 @@ struct Pipe {
 impl Pipe {
     fn new() -> io::Result<Pipe> {
         let (r, w) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC)?;
-        // Larger than the default 64 KiB when the user's pipe budget allows.
-        let _ = fcntl(&w, FcntlArg::F_SETPIPE_SZ(CHUNK as i32));
         Ok(Pipe { r, w })
     }
 }
