@@ -1,6 +1,7 @@
 //! The proxy's syscalls once confined, as data: tokio's runtime (threads,
-//! epoll, timers), TCP accept/connect, the glibc resolver (UDP/TCP DNS and
-//! its configuration files, under Landlock), the channel to the front end.
+//! epoll, timers), TCP accept/connect, blind tunnels spliced through pipes,
+//! the glibc resolver (UDP/TCP DNS and its configuration files, under
+//! Landlock), the channel to the front end.
 //! Anything else fails with EPERM.
 
 use sandbox::seccomp::Allowed;
@@ -56,6 +57,11 @@ pub const SERVING: &[Allowed] = &[
     a("getsockname", "resolver"),
     a("getpeername", "connections"),
     a("shutdown", "closing tunnels"),
+    a(
+        "splice",
+        "blind tunnels relayed in the kernel (socket to pipe to socket)",
+    ),
+    a("pipe2", "the two pipes of each spliced tunnel"),
     a(
         "bind",
         "resolver source port (UDP; Landlock refuses TCP binds)",

@@ -5,15 +5,18 @@
 use std::sync::Arc;
 
 use hyper::body::Incoming;
+use hyper::upgrade::Upgraded;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 
 use crate::body::{self, Body};
 use crate::ctx::Ctx;
 use crate::hosts::{self, Access};
-use crate::{intercept, relay};
+use crate::{intercept, relay, splice};
 
-/// Copy buffer per direction of a tunnel (tokio's default is 8 KiB).
+/// Copy buffer per direction of a tunnel that cannot be spliced (tokio's
+/// default is 8 KiB).
 const TUNNEL_BUF: usize = 64 * 1024;
 
 pub async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Response<Body> {
@@ -65,23 +68,42 @@ pub async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Response<Body>
                     .emit(false, "CONNECT", &host, port, "", e.message());
                 relay::dial_failed(&e)
             }
-            Ok(mut upstream) => {
+            Ok(upstream) => {
                 ctx.events.emit(true, "CONNECT", &host, port, "", "allowed");
                 let upgrade = hyper::upgrade::on(&mut req);
                 tokio::spawn(async move {
                     if let Ok(up) = upgrade.await {
-                        let mut up = TokioIo::new(up);
-                        let _ = tokio::io::copy_bidirectional_with_sizes(
-                            &mut up,
-                            &mut upstream,
-                            TUNNEL_BUF,
-                            TUNNEL_BUF,
-                        )
-                        .await;
+                        blind(up, upstream).await;
                     }
                 });
                 Response::new(body::empty())
             }
         },
+    }
+}
+
+/// Relay a blind tunnel: in the kernel (`splice.rs`) when the agent's side
+/// is the plain socket it always is, through user-space buffers otherwise.
+async fn blind(up: Upgraded, mut upstream: TcpStream) {
+    match up.downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => {
+            let agent = parts.io.into_inner();
+            if splice::write_pending(&mut upstream, &parts.read_buf)
+                .await
+                .is_ok()
+            {
+                let _ = splice::tunnel(agent, upstream).await;
+            }
+        }
+        Err(up) => {
+            let mut up = TokioIo::new(up);
+            let _ = tokio::io::copy_bidirectional_with_sizes(
+                &mut up,
+                &mut upstream,
+                TUNNEL_BUF,
+                TUNNEL_BUF,
+            )
+            .await;
+        }
     }
 }

@@ -11,6 +11,7 @@ use crate::dial::Egress;
 use crate::events::Events;
 use crate::hosts::Allowlist;
 use crate::mitm::Ca;
+use crate::pool::Pool;
 use crate::routes::RouteState;
 use crate::token;
 
@@ -23,6 +24,8 @@ pub struct Ctx {
     pub tls: Arc<ClientConfig>,
     pub ca: Option<Ca>,
     pub events: Events,
+    /// Idle upstream connections for relayed requests.
+    pub pool: Arc<Pool>,
     /// The port the agent reaches the proxy on (127.0.0.1 in its namespace).
     pub own_port: u16,
 }

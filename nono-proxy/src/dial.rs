@@ -84,6 +84,11 @@ impl Egress {
         self.dial_checked(host, port, &self.literal).await
     }
 
+    /// Whether `dial` goes through the upstream proxy for `host`.
+    pub fn via_upstream_proxy(&self, host: &str) -> bool {
+        self.upstream.is_some() && !bypassed(host, &self.bypass)
+    }
+
     /// As [`Egress::dial`] for a host the user named in configuration (a
     /// credential upstream): an IP literal there counts as allowed
     /// literally, on that port.

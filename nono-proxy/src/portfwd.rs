@@ -17,8 +17,6 @@ use crate::hosts::{self, Access};
 
 /// Concurrent relayed connections per forwarded address.
 const MAX_CONNECTIONS: usize = 256;
-/// Copy buffer per direction.
-const RELAY_BUF: usize = 64 * 1024;
 /// The event kind of a relayed connection.
 const KIND: &str = "TCP";
 
@@ -44,7 +42,7 @@ pub async fn run(fwd: PortForward, listener: StdListener, ctx: Arc<Ctx>) -> std:
     }
 }
 
-async fn relay(ctx: &Ctx, fwd: &PortForward, mut agent: TcpStream) {
+async fn relay(ctx: &Ctx, fwd: &PortForward, agent: TcpStream) {
     let ip = fwd.listen.ip();
     let shown = ip.to_string();
     let host = hosts::normalize(&fwd.host);
@@ -57,17 +55,11 @@ async fn relay(ctx: &Ctx, fwd: &PortForward, mut agent: TcpStream) {
         Err(e) => ctx
             .events
             .emit(false, KIND, &shown, fwd.port, "", e.message()),
-        Ok(mut upstream) => {
+        Ok(upstream) => {
             ctx.events
                 .emit(true, KIND, &shown, fwd.port, "", "allowed (relayed)");
             let _ = agent.set_nodelay(true);
-            let _ = tokio::io::copy_bidirectional_with_sizes(
-                &mut agent,
-                &mut upstream,
-                RELAY_BUF,
-                RELAY_BUF,
-            )
-            .await;
+            let _ = crate::splice::tunnel(agent, upstream).await;
         }
     }
 }

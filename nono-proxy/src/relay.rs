@@ -9,7 +9,8 @@ use hyper::{Request, Response, StatusCode};
 use crate::body::{self, Body};
 use crate::ctx::Ctx;
 use crate::dial::DialError;
-use crate::upstream;
+use crate::pool::Key;
+use crate::upstream::{self, SendError};
 
 /// 403 for a policy refusal, 502 for a network failure.
 pub fn dial_failed(e: &DialError) -> Response<Body> {
@@ -39,14 +40,6 @@ pub async fn relay(
     reason: &str,
 ) -> Response<Body> {
     let (method, path) = (req.method().to_string(), req.uri().path().to_string());
-    let stream = match ctx.egress.dial(host, port).await {
-        Ok(s) => s,
-        Err(e) => {
-            ctx.events
-                .emit(false, &method, host, port, &path, e.message());
-            return dial_failed(&e);
-        }
-    };
     let (mut parts, b) = req.into_parts();
     body::strip_hop_by_hop(&mut parts.headers);
     let Some(target) = origin_form(&parts.uri) else {
@@ -58,14 +51,28 @@ pub async fn relay(
         parts.headers.insert(hyper::header::HOST, v);
     }
     let tls_cfg = tls.then_some((&ctx.tls, host));
-    match upstream::send(stream, tls_cfg, Request::from_parts(parts, b)).await {
+    let key = Key {
+        tls,
+        host: host.to_string(),
+        port,
+        via_upstream_proxy: ctx.egress.via_upstream_proxy(host),
+        route: None,
+    };
+    let dial = || ctx.egress.dial(host, port);
+    let req = Request::from_parts(parts, b);
+    match upstream::send(&ctx.pool, key, tls_cfg, dial, req).await {
         Ok(resp) => {
             ctx.events.emit(true, &method, host, port, &path, reason);
             let (mut p, b) = resp.into_parts();
             body::strip_hop_by_hop(&mut p.headers);
             Response::from_parts(p, b.map_err(Into::into).boxed())
         }
-        Err(e) => {
+        Err(SendError::Dial(e)) => {
+            ctx.events
+                .emit(false, &method, host, port, &path, e.message());
+            dial_failed(&e)
+        }
+        Err(SendError::Exchange(e)) => {
             ctx.events.emit(false, &method, host, port, &path, &e);
             body::status(StatusCode::BAD_GATEWAY, &e)
         }

@@ -11,6 +11,7 @@ use hyper::{Request, Response, StatusCode};
 
 use crate::body::{self, Body};
 use crate::ctx::Ctx;
+use crate::pool::Key;
 use crate::routes::RouteState;
 use crate::{scrub, upstream};
 
@@ -62,51 +63,54 @@ pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
             &format!("{method} {upstream_path}: {why}"),
         );
     }
-    match forward(&ctx, route, &mut parts, &upstream_path).await {
-        Err(why) => {
-            ctx.events
-                .emit(false, &kind, &route.host, route.port, &upstream_path, &why);
-            body::status(StatusCode::BAD_GATEWAY, &why)
+    if let Err(why) = rewrite(route, &mut parts, &upstream_path) {
+        ctx.events
+            .emit(false, &kind, &route.host, route.port, &upstream_path, &why);
+        return body::status(StatusCode::BAD_GATEWAY, &why);
+    }
+    let key = Key {
+        tls: route.https,
+        host: route.host.clone(),
+        port: route.port,
+        via_upstream_proxy: ctx.egress.via_upstream_proxy(&route.host),
+        route: Some(route.name.clone()),
+    };
+    let tls_cfg = route.https.then_some((&ctx.tls, route.host.as_str()));
+    let dial = || ctx.egress.dial_named(&route.host, route.port);
+    let req = Request::from_parts(parts, b);
+    match upstream::send(&ctx.pool, key, tls_cfg, dial, req).await {
+        Ok(resp) => {
+            ctx.events.emit(
+                true,
+                &kind,
+                &route.host,
+                route.port,
+                &upstream_path,
+                "credential injected",
+            );
+            let (mut p, b) = resp.into_parts();
+            body::strip_hop_by_hop(&mut p.headers);
+            scrub::headers(&mut p.headers, &route.secrets);
+            let b = scrub::Scrubbed::new(b, route.secrets.clone());
+            Response::from_parts(p, b.map_err(Into::into).boxed())
         }
-        Ok(stream) => match upstream::send(
-            stream,
-            route.https.then_some((&ctx.tls, route.host.as_str())),
-            Request::from_parts(parts, b),
-        )
-        .await
-        {
-            Ok(resp) => {
-                ctx.events.emit(
-                    true,
-                    &kind,
-                    &route.host,
-                    route.port,
-                    &upstream_path,
-                    "credential injected",
-                );
-                let (mut p, b) = resp.into_parts();
-                body::strip_hop_by_hop(&mut p.headers);
-                scrub::headers(&mut p.headers, &route.secrets);
-                let b = scrub::Scrubbed::new(b, route.secrets.clone());
-                Response::from_parts(p, b.map_err(Into::into).boxed())
-            }
-            Err(e) => {
-                // hyper's messages never contain header values.
-                ctx.events
-                    .emit(false, &kind, &route.host, route.port, &upstream_path, &e);
-                body::status(StatusCode::BAD_GATEWAY, &e)
-            }
-        },
+        Err(e) => {
+            // hyper's messages never contain header values.
+            let why = e.message();
+            ctx.events
+                .emit(false, &kind, &route.host, route.port, &upstream_path, why);
+            body::status(StatusCode::BAD_GATEWAY, why)
+        }
     }
 }
 
-/// Rewrite the request for the upstream and dial it.
-async fn forward(
-    ctx: &Ctx,
+/// Rewrite the request for the upstream: hop-by-hop headers out, the
+/// credential in, the upstream's path and Host.
+fn rewrite(
     route: &RouteState,
     parts: &mut hyper::http::request::Parts,
     upstream_path: &str,
-) -> Result<tokio::net::TcpStream, String> {
+) -> Result<(), String> {
     let query = parts.uri.query().map(str::to_string);
     body::strip_hop_by_hop(&mut parts.headers);
     let q = route.inject(parts, query.as_deref())?;
@@ -126,8 +130,5 @@ async fn forward(
         hyper::header::ACCEPT_ENCODING,
         HeaderValue::from_static("identity"),
     );
-    ctx.egress
-        .dial_named(&route.host, route.port)
-        .await
-        .map_err(|e| e.message().to_string())
+    Ok(())
 }

@@ -36,6 +36,7 @@ pub async fn run(listener: StdListener, ctx: Arc<Ctx>) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     let listener = TcpListener::from_std(listener)?;
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    tokio::spawn(crate::pool::reaper(ctx.pool.clone()));
     loop {
         let permit = slots
             .clone()

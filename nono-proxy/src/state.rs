@@ -250,6 +250,7 @@ impl Confined {
             tls,
             ca: parts.ca,
             events,
+            pool: Arc::default(),
             own_port: listener.local_addr().map(|a| a.port()).unwrap_or(0),
         });
         let rt = tokio::runtime::Builder::new_multi_thread()

@@ -9,6 +9,7 @@
 pub mod bench_ops;
 pub mod probe_net_ipc;
 pub mod probe_ops;
+pub mod probe_tunnel;
 pub mod term;
 pub mod upstream;
 

@@ -195,6 +195,7 @@ pub fn run(action: &str, args: &[String]) -> ! {
             }
             // Returns only when the action is not one of its own.
             crate::probe_net_ipc::run(action, args);
+            crate::probe_tunnel::run(action, args);
             sockets::run(action, args)
         }
     }

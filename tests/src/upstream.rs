@@ -61,6 +61,12 @@ impl Upstream {
         Upstream::spawn(dir, tag, Some("connect-proxy"), &[])
     }
 
+    /// A TCP echo server: each connection's bytes come back, then EOF
+    /// once the client half-closed.
+    pub fn echo(dir: &Scratch, tag: &str) -> Upstream {
+        Upstream::spawn(dir, tag, Some("echo"), &[])
+    }
+
     fn spawn(dir: &Scratch, tag: &str, mode: Option<&str>, extra: &[&std::path::Path]) -> Upstream {
         let port_file = dir.join(&format!("{tag}.port"));
         let log = dir.join(&format!("{tag}.log"));

@@ -2,12 +2,17 @@
 //! 127.0.0.1, one JSON line per request in a log file, and a few endpoints:
 //! `/bulk/N` (N bytes), `/echo-auth` (the credential headers and query in
 //! the body), `/echo-auth-b64` (the Authorization value, base64-encoded), `/redirect` (a Location carrying the Authorization value),
-//! anything else `ok`.
+//! `/close` (`ok` with `Connection: close`), anything else `ok`. Each
+//! logged request carries `conn`, the client's port, so tests can tell
+//! which requests shared a connection.
 //!
 //! Usage: nono-upstream PORT_FILE LOG_FILE [CERT_PEM KEY_PEM]
 //!        nono-upstream connect-proxy PORT_FILE LOG_FILE
+//!        nono-upstream echo PORT_FILE LOG_FILE
 //! (the second form is a minimal CONNECT proxy, standing in for an
-//! enterprise upstream proxy; it logs each CONNECT target).
+//! enterprise upstream proxy; it logs each CONNECT target. The third
+//! echoes every TCP connection's bytes until EOF, then half-closes and
+//! logs the byte count).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -31,7 +36,11 @@ fn header(req: &Request<Incoming>, name: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn handle(log: Log, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+async fn handle(
+    log: Log,
+    conn: u16,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let headers: serde_json::Map<String, serde_json::Value> = req
         .headers()
         .iter()
@@ -47,6 +56,7 @@ async fn handle(log: Log, req: Request<Incoming>) -> Result<Response<Full<Bytes>
         "path": req.uri().path(),
         "query": req.uri().query().unwrap_or(""),
         "headers": headers,
+        "conn": conn,
     });
     if let Ok(mut f) = log.lock() {
         let _ = writeln!(f, "{line}");
@@ -76,6 +86,11 @@ async fn handle(log: Log, req: Request<Incoming>) -> Result<Response<Full<Bytes>
             .header("x-echo", auth)
             .body(Full::new(Bytes::from_static(b"moved")))
             .expect("response")
+    } else if path.ends_with("/close") {
+        Response::builder()
+            .header("connection", "close")
+            .body(Full::new(Bytes::from_static(b"ok")))
+            .expect("response")
     } else if path.ends_with("/chat/completions") {
         let body = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"test","choices":[{"index":0,"message":{"role":"assistant","content":"hello from upstream"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#;
         Response::builder()
@@ -104,6 +119,28 @@ fn tls(cert: &str, key: &str) -> Arc<rustls::ServerConfig> {
     .expect("certificate");
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Arc::new(cfg)
+}
+
+async fn echo(port_file: &str, log: Log) {
+    use tokio::io::AsyncWriteExt;
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::fs::write(port_file, port.to_string()).expect("port file");
+    loop {
+        let Ok((mut s, _)) = listener.accept().await else {
+            continue;
+        };
+        let log = log.clone();
+        tokio::spawn(async move {
+            let (mut r, mut w) = s.split();
+            let n = tokio::io::copy(&mut r, &mut w).await;
+            let _ = w.shutdown().await;
+            let n = n.map(|n| n.to_string()).unwrap_or_else(|e| e.to_string());
+            if let Ok(mut f) = log.lock() {
+                let _ = writeln!(f, "{}", serde_json::json!({ "echoed": n }));
+            }
+        });
+    }
 }
 
 async fn connect_proxy(port_file: &str, log: Log) {
@@ -154,7 +191,8 @@ async fn connect_proxy(port_file: &str, log: Log) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("connect-proxy") {
+    let mode = args.get(1).map(String::as_str);
+    if matches!(mode, Some("connect-proxy" | "echo")) {
         let log: Log = Arc::new(Mutex::new(
             std::fs::OpenOptions::new()
                 .create(true)
@@ -162,7 +200,10 @@ async fn main() {
                 .open(&args[3])
                 .expect("log"),
         ));
-        return connect_proxy(&args[2], log).await;
+        return match mode {
+            Some("echo") => echo(&args[2], log).await,
+            _ => connect_proxy(&args[2], log).await,
+        };
     }
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let log: Log = Arc::new(Mutex::new(
@@ -177,13 +218,13 @@ async fn main() {
     let port = listener.local_addr().expect("addr").port();
     std::fs::write(&args[1], port.to_string()).expect("port file");
     loop {
-        let Ok((s, _)) = listener.accept().await else {
+        let Ok((s, peer)) = listener.accept().await else {
             continue;
         };
         let _ = s.set_nodelay(true);
         let (log, acceptor) = (log.clone(), acceptor.clone());
         tokio::spawn(async move {
-            let svc = service_fn(move |r| handle(log.clone(), r));
+            let svc = service_fn(move |r| handle(log.clone(), peer.port(), r));
             let b = hyper::server::conn::http1::Builder::new();
             match acceptor {
                 Some(a) => {
