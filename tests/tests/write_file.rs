@@ -144,11 +144,7 @@ fn refused_where_it_cannot_be_created_safely() {
 fn unusable_profile_paths_are_reported() {
     let dir = Scratch::new();
     let profile = dir.join("p.json");
-    std::fs::write(
-        &profile,
-        r#"{"filesystem":{"read":["/no/such/dir"]}}"#,
-    )
-    .unwrap();
+    std::fs::write(&profile, r#"{"filesystem":{"read":["/no/such/dir"]}}"#).unwrap();
     let p = profile.display().to_string();
     let (code, out, err) = nono(&dir, &["run", "--dry-run", "--profile", &p, "--", "true"]);
     assert_eq!(code, Some(0), "{err}");
