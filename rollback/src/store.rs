@@ -8,11 +8,12 @@
 //! cannot be set by the file's owner, so a rewrite that restores the mtime
 //! still misses the cache.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -48,6 +49,8 @@ impl Stamp {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Cache {
     entries: HashMap<String, (Stamp, String)>,
+    #[serde(skip)]
+    changed: bool,
 }
 
 impl Cache {
@@ -60,12 +63,31 @@ impl Cache {
 
     pub fn put(&mut self, path: String, stamp: Stamp, hash: String) {
         self.entries.insert(path, (stamp, hash));
+        self.changed = true;
+    }
+
+    /// Whether anything was added since it was loaded.
+    pub fn changed(&self) -> bool {
+        self.changed
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
+    /// Blobs written through this handle (none: nothing to sync).
+    written: AtomicUsize,
+    no_reflink: AtomicBool,
+}
+
+impl Clone for Store {
+    fn clone(&self) -> Store {
+        Store {
+            dir: self.dir.clone(),
+            written: AtomicUsize::new(self.written.load(Ordering::Relaxed)),
+            no_reflink: AtomicBool::new(self.no_reflink.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 pub(crate) fn private_dir(path: &Path) -> Result<()> {
@@ -98,6 +120,8 @@ impl Store {
         private_dir(&dir.join("blobs").join("tmp"))?;
         let store = Store {
             dir: dir.to_path_buf(),
+            written: AtomicUsize::new(0),
+            no_reflink: AtomicBool::new(false),
         };
         store.clean_tmp();
         Ok(store)
@@ -133,16 +157,31 @@ impl Store {
         self.blob_path(hash).is_file()
     }
 
-    /// Copy an open file into the store while hashing it; its hash.
+    /// Copy an open file into the store; the hash of what was stored.
+    /// The copy is a reflink (`FICLONE`) where the filesystem offers one,
+    /// an in-kernel `copy_file_range` otherwise, and a plain read/write
+    /// where neither works; the blob is then hashed from the copy itself,
+    /// so its name always matches what it holds.
     pub fn put(&self, src: &mut File, what: &Path) -> Result<String> {
         let tmp = self.dir.join("blobs/tmp").join(random_name());
         let mut out = std::fs::OpenOptions::new()
+            .read(true)
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(&tmp)
             .map_err(io_write(&tmp))?;
-        let copied = copy_hashing(src, &mut out, what, &tmp);
+        let copied = if self.reflink(&out, src) || kernel_copy(src, &out) {
+            out.seek(SeekFrom::Start(0))
+                .map_err(io_read(&tmp))
+                .and_then(|_| hash_only(&mut out, &tmp))
+        } else {
+            out.set_len(0)
+                .and_then(|()| out.seek(SeekFrom::Start(0)))
+                .and_then(|_| src.seek(SeekFrom::Start(0)))
+                .map_err(io_write(&tmp))
+                .and_then(|_| copy_hashing(src, &mut out, what, &tmp))
+        };
         let hash = match copied {
             Ok(h) => h,
             Err(e) => {
@@ -151,15 +190,63 @@ impl Store {
             }
         };
         let dest = self.blob_path(&hash);
-        if dest.exists() {
-            let _ = std::fs::remove_file(&tmp);
-            return Ok(hash);
+        // An existing blob of that name has the same content: replacing it
+        // is harmless and saves a lookup.
+        match std::fs::rename(&tmp, &dest) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(parent) = dest.parent() {
+                    private_dir(parent)?;
+                }
+                std::fs::rename(&tmp, &dest).map_err(io_write(&dest))?;
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(io_write(&dest)(e));
+            }
         }
-        if let Some(parent) = dest.parent() {
-            private_dir(parent)?;
-        }
-        std::fs::rename(&tmp, &dest).map_err(io_write(&dest))?;
+        self.written.fetch_add(1, Ordering::Relaxed);
         Ok(hash)
+    }
+
+    /// A reflink of `src` into `out`, unless the store's filesystem
+    /// already refused one.
+    fn reflink(&self, out: &File, src: &File) -> bool {
+        if self.no_reflink.load(Ordering::Relaxed) {
+            return false;
+        }
+        let ok = crate::sys::clone_file(out, src).is_ok();
+        if !ok {
+            self.no_reflink.store(true, Ordering::Relaxed);
+        }
+        ok
+    }
+
+    /// How many blobs were written through this handle.
+    pub fn written(&self) -> usize {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// The names of every blob in the store (one directory listing, not a
+    /// lookup per blob).
+    pub fn present(&self) -> HashSet<String> {
+        let mut out = HashSet::new();
+        let blobs = self.dir.join("blobs");
+        for prefix in std::fs::read_dir(&blobs).into_iter().flatten().flatten() {
+            if prefix.file_name().len() != 2 {
+                continue; // tmp/
+            }
+            for blob in std::fs::read_dir(prefix.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if let Ok(name) = blob.file_name().into_string() {
+                    out.insert(name);
+                }
+            }
+        }
+        out
     }
 
     /// A blob's content, checked against its name.
@@ -208,6 +295,22 @@ impl Store {
             why: e.to_string(),
         })?;
         write_atomic(&path, &bytes)
+    }
+}
+
+/// `copy_file_range` of all of `src` (from its start) into `out`; false
+/// when the kernel or filesystem cannot (the caller then copies itself).
+fn kernel_copy(src: &File, out: &File) -> bool {
+    let mut off_in = 0i64;
+    let mut off_out = 0i64;
+    loop {
+        match nix::fcntl::copy_file_range(src, Some(&mut off_in), out, Some(&mut off_out), 1 << 30)
+        {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return false,
+        }
     }
 }
 
