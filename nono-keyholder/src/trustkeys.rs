@@ -128,7 +128,7 @@ pub fn load_reference(reference: &str, op: Option<&Path>) -> Result<SigningKey, 
     let not_key = || {
         (
             FailureKind::Backend,
-            format!("{reference} does not hold an ECDSA P-256 private key in PEM (PKCS#8 or SEC1)"),
+            "what it names is not an ECDSA P-256 private key in PEM (PKCS#8 or SEC1)".to_string(),
         )
     };
     let pem = std::str::from_utf8(&secret).map_err(|_| not_key())?;

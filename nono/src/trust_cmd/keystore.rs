@@ -200,7 +200,7 @@ fn failure(kind: FailureKind, message: &str, name: &str) -> anyhow::Error {
 fn reference_failure(kind: FailureKind, message: &str, reference: &str) -> anyhow::Error {
     match ipc::signing::keystore_name(reference) {
         Some(name) => failure(kind, message, name),
-        None => anyhow::anyhow!("signing key {reference}: {message}"),
+        None => anyhow::anyhow!("{message}"),
     }
 }
 
