@@ -138,7 +138,5 @@ pub fn load_reference(reference: &str, op: Option<&Path>) -> Result<SigningKey, 
 }
 
 fn scheme(reference: &str) -> &str {
-    reference
-        .split_once("://")
-        .map_or(reference, |(s, _)| s)
+    reference.split_once("://").map_or(reference, |(s, _)| s)
 }

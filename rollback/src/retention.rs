@@ -7,8 +7,8 @@
 //! front end's pid, the last part of its id, still running), and any blob
 //! younger than [`FRESH_BLOB_SECS`] (a snapshot in progress in another
 //! session writes blobs before its manifest names them). A cache entry
-//! may name a removed blob; the snapshot checks the store before trusting
-//! one (see `snapshot.rs`).
+//! may name a removed blob: a snapshot that names a blob missing from the
+//! store forgets such entries and is taken again (see `snapshot.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -59,8 +59,7 @@ pub fn prune(root: &Path, store: &Store, limits: &Limits, protect: &[&str]) -> P
             meta,
         })
         .collect();
-    let keep_always =
-        |c: &Candidate| protect.contains(&c.meta.id.as_str()) || live(&c.meta);
+    let keep_always = |c: &Candidate| protect.contains(&c.meta.id.as_str()) || live(&c.meta);
     let sizes = blob_sizes(store);
     let mut kept: Vec<Candidate> = Vec::new();
     let mut doomed: Vec<Candidate> = Vec::new();
@@ -153,7 +152,11 @@ fn blob_sizes(store: &Store) -> BTreeMap<String, u64> {
         if name.len() != 2 {
             continue; // tmp/
         }
-        for blob in std::fs::read_dir(prefix.path()).into_iter().flatten().flatten() {
+        for blob in std::fs::read_dir(prefix.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let (Ok(h), Ok(m)) = (blob.file_name().into_string(), blob.metadata()) else {
                 continue;
             };
@@ -183,9 +186,15 @@ fn hashes(dir: &Path) -> BTreeSet<String> {
 
 /// A session without its final snapshot whose front end still runs.
 fn live(meta: &Meta) -> bool {
-    if meta.taken.iter().any(|t| t == AFTER.trim_end_matches(".json")) {
+    if meta
+        .taken
+        .iter()
+        .any(|t| t == AFTER.trim_end_matches(".json"))
+    {
         return false;
     }
     let pid = meta.id.rsplit('-').next().unwrap_or("");
-    !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) && Path::new("/proc").join(pid).exists()
+    !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && Path::new("/proc").join(pid).exists()
 }

@@ -60,6 +60,30 @@ pub fn take_with(
     cache: &mut Cache,
     progress: OnProgress<'_>,
 ) -> Result<Manifest> {
+    let mut m = take_once(roots, filter, keep, cache, progress)?;
+    if let Keep::Blobs(store) = keep {
+        // A cached hash whose blob retention removed (perhaps while this
+        // snapshot ran): forget such entries and take it again.
+        let present = store.present();
+        let named = m.roots.iter().flat_map(|r| r.entries.iter());
+        if named
+            .filter_map(|e| e.hash.as_ref())
+            .any(|h| !present.contains(h))
+        {
+            cache.retain_present(&present);
+            m = take_once(roots, filter, keep, cache, progress)?;
+        }
+    }
+    Ok(m)
+}
+
+fn take_once(
+    roots: &[&Path],
+    filter: &Filter,
+    keep: Keep<'_>,
+    cache: &mut Cache,
+    progress: OnProgress<'_>,
+) -> Result<Manifest> {
     let mut out = Vec::new();
     for root in roots {
         out.push(take_root_with(root, filter, keep, cache, progress)?);
@@ -127,9 +151,8 @@ fn take_root_with(
 }
 
 /// The content hash of every regular file of the walk (`None` for other
-/// entries): from the cache when it vouches for the file (and, keeping
-/// blobs, the blob is still in the store), otherwise read by as many
-/// threads as there are CPUs.
+/// entries): from the cache when it vouches for the file, otherwise read
+/// by as many threads as there are CPUs.
 fn contents(
     root: &Path,
     entries: &[(Entry, Option<Stamp>)],
@@ -137,10 +160,6 @@ fn contents(
     cache: &mut Cache,
     progress: OnProgress<'_>,
 ) -> Vec<Option<Result<String>>> {
-    let present = match keep {
-        Keep::Blobs(store) => Some(store.present()),
-        Keep::HashOnly => None,
-    };
     let mut out: Vec<Option<Result<String>>> = Vec::with_capacity(entries.len());
     let mut todo = Vec::new();
     for (i, (e, stamp)) in entries.iter().enumerate() {
@@ -149,10 +168,7 @@ fn contents(
             continue;
         };
         let key = root.join(&e.path).display().to_string();
-        let hit = cache
-            .get(&key, stamp)
-            .filter(|h| present.as_ref().is_none_or(|p| p.contains(*h)));
-        match hit {
+        match cache.get(&key, stamp) {
             Some(h) => out.push(Some(Ok(h.to_string()))),
             None => {
                 out.push(None);
@@ -175,6 +191,9 @@ fn contents(
     out
 }
 
+/// One file read: its hash and the metadata it had.
+type Read = Result<(String, Stamp)>;
+
 /// Read the files `todo` names, in parallel; results in `todo`'s order.
 fn read_all(
     todo: &[(usize, String)],
@@ -182,15 +201,17 @@ fn read_all(
     keep: Keep<'_>,
     total: Progress,
     progress: OnProgress<'_>,
-) -> Vec<Result<(String, Stamp)>> {
+) -> Vec<Read> {
+    if todo.is_empty() {
+        return Vec::new();
+    }
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .clamp(1, 8)
         .min(todo.len().max(1));
     let next = AtomicUsize::new(0);
     let done = Mutex::new(total);
-    let slots: Vec<Mutex<Option<Result<(String, Stamp)>>>> =
-        todo.iter().map(|_| Mutex::new(None)).collect();
+    let slots: Vec<Mutex<Option<Read>>> = todo.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| loop {

@@ -322,7 +322,10 @@ fn helper_outcomes_are_recorded() {
     let id = e.session(&["--allow-domain", "example.invalid"], "true");
     let p = e.state().join("audit").join(&id).join("session.json");
     let s: serde_json::Value = serde_json::from_slice(&fs::read(p).unwrap()).unwrap();
-    assert_eq!(s["helpers"]["broker"], "ended; the command's status 0", "{s}");
+    assert_eq!(
+        s["helpers"]["broker"], "ended; the command's status 0",
+        "{s}"
+    );
     assert_eq!(s["helpers"]["proxy"], "ended", "{s}");
 }
 

@@ -181,13 +181,15 @@ fn a_file_key_signs_and_verify_pins_it() {
     let s = e.session_json(&id);
     assert_eq!(s["attestation"]["key_id"], "right", "{s}");
     assert_eq!(
-        s["helpers"]["keyholder (audit signing)"],
-        "ended; signed the attestation",
+        s["helpers"]["keyholder (audit signing)"], "ended; signed the attestation",
         "{s}"
     );
     let pem = fs::read_to_string(e.keys.join("right.pem")).unwrap();
     let forms = key_forms(&pem);
-    assert!(holds(pem.as_bytes(), &forms[..1]) && forms.len() > 4, "the control matches");
+    assert!(
+        holds(pem.as_bytes(), &forms[..1]) && forms.len() > 4,
+        "the control matches"
+    );
     let hits = files_holding(&e.state(), &forms);
     assert!(hits.is_empty(), "the private key is in {hits:?}");
     assert!(!holds(format!("{r:?}{v:?}").as_bytes(), &forms));
@@ -217,7 +219,10 @@ fn an_env_key_signs_and_never_reaches_the_command() {
     let v = e.nono(&["audit", "verify", &id, "--public-key-file", &public]);
     assert_eq!(v.code, Some(0), "{v:?}");
     assert!(v.stdout.contains("signed by the pinned key"), "{v:?}");
-    assert_eq!(e.session_json(&id)["attestation"]["key_id"], "env://NONO_TEST_AUDIT_KEY");
+    assert_eq!(
+        e.session_json(&id)["attestation"]["key_id"],
+        "env://NONO_TEST_AUDIT_KEY"
+    );
     let hits = files_holding(&e.state(), &forms);
     assert!(hits.is_empty(), "the private key is in {hits:?}");
     assert!(!holds(format!("{r:?}{v:?}").as_bytes(), &forms));
@@ -301,7 +306,10 @@ fn a_keystore_key_signs_in_the_keyholder() {
     for want in ["keygen=0", "export=0", "run=0", "marker=ran", "verify=0"] {
         assert!(out.contains(want), "{want}: {out} {}", read("run.err"));
     }
-    assert!(read("verify.out").contains("signed by the pinned key"), "{out}");
+    assert!(
+        read("verify.out").contains("signed by the pinned key"),
+        "{out}"
+    );
     assert!(out.contains("missing=1 marker2=no"), "{out}");
     assert!(
         read("miss.err").contains("keystore signing key 'missing'"),
@@ -310,7 +318,10 @@ fn a_keystore_key_signs_in_the_keyholder() {
     );
     let control = read("control.pem");
     let forms = key_forms(&control);
-    assert!(holds(control.as_bytes(), &forms[..1]) && forms.len() > 4, "the control matches");
+    assert!(
+        holds(control.as_bytes(), &forms[..1]) && forms.len() > 4,
+        "the control matches"
+    );
     let hits: Vec<PathBuf> = files_holding(&home, &forms)
         .into_iter()
         .filter(|f| !f.ends_with("control.pem"))

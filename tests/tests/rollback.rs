@@ -330,7 +330,10 @@ impl Env {
     /// Blobs holding `text`.
     fn blobs_with(&self, text: &str) -> usize {
         let mut n = 0;
-        for prefix in fs::read_dir(self.rollbacks().join("blobs")).unwrap().flatten() {
+        for prefix in fs::read_dir(self.rollbacks().join("blobs"))
+            .unwrap()
+            .flatten()
+        {
             for b in fs::read_dir(prefix.path()).unwrap().flatten() {
                 if fs::read(b.path()).is_ok_and(|c| String::from_utf8_lossy(&c).contains(text)) {
                     n += 1;
@@ -344,7 +347,16 @@ impl Env {
     fn age_blobs(&self) {
         let st = Command::new("find")
             .arg(self.rollbacks().join("blobs"))
-            .args(["-type", "f", "-exec", "touch", "-d", "@1000000000", "{}", "+"])
+            .args([
+                "-type",
+                "f",
+                "-exec",
+                "touch",
+                "-d",
+                "@1000000000",
+                "{}",
+                "+",
+            ])
             .status()
             .unwrap();
         assert!(st.success());
@@ -361,11 +373,19 @@ fn retention_removes_old_sessions_and_their_blobs_only() {
         e.age_blobs();
     }
     assert_eq!(e.listed(), ids[2..].to_vec());
-    assert_eq!(e.blobs_with("unique-0-content"), 0, "an unreferenced blob was kept");
+    assert_eq!(
+        e.blobs_with("unique-0-content"),
+        0,
+        "an unreferenced blob was kept"
+    );
     // s1.txt is in the third session's first snapshot: still needed.
     assert_eq!(e.blobs_with("unique-1-content"), 1);
     assert_eq!(e.blobs_with("unique-3-content"), 1);
-    assert_eq!(e.blobs_with("alpha"), 1, "a blob the kept sessions need was removed");
+    assert_eq!(
+        e.blobs_with("alpha"),
+        1,
+        "a blob the kept sessions need was removed"
+    );
     for id in &ids[2..] {
         let r = e.nono(&["rollback", "verify", id]);
         assert_eq!(r.code, Some(0), "{r:?}");
@@ -388,8 +408,38 @@ fn retention_removes_old_sessions_and_their_blobs_only() {
     // A mistyped setting fails before the command runs.
     e.config("max_session = 3\n");
     let p = e.proj.display().to_string();
-    let r = e.nono(&["run", "--allow", &p, "--rollback", "--", "/bin/sh", "-c", "touch ran"]);
+    let r = e.nono(&[
+        "run",
+        "--allow",
+        &p,
+        "--rollback",
+        "--",
+        "/bin/sh",
+        "-c",
+        "touch ran",
+    ]);
     assert_eq!(r.code, Some(1), "{r:?}");
     assert!(r.stderr.contains("[rollback]"), "{r:?}");
     assert!(!e.proj.join("ran").exists());
+}
+
+#[test]
+fn a_cached_file_whose_blob_was_removed_is_stored_again() {
+    let e = Env::new();
+    e.creating("s0.txt", "kept-by-cache");
+    // As another session's retention would: the blob goes, the cache stays.
+    let mut removed = 0;
+    for prefix in fs::read_dir(e.rollbacks().join("blobs")).unwrap().flatten() {
+        for b in fs::read_dir(prefix.path()).unwrap().flatten() {
+            if fs::read(b.path()).is_ok_and(|c| c == b"alpha\n") {
+                fs::remove_file(b.path()).unwrap();
+                removed += 1;
+            }
+        }
+    }
+    assert_eq!(removed, 1);
+    let id = e.creating("s1.txt", "second");
+    assert_eq!(e.blobs_with("alpha"), 1, "the blob was stored again");
+    let r = e.nono(&["rollback", "verify", &id]);
+    assert_eq!(r.code, Some(0), "{r:?}");
 }

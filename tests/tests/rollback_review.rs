@@ -73,7 +73,11 @@ fn number(screen: &str, name: &str) -> String {
         .lines()
         .find(|l| l.contains(&format!(" {name}  (")) && l.contains('['))
         .and_then(|l| l.split(']').next())
-        .map(|n| n.trim_start_matches(|c| c != '[').trim_matches(['[', ' ']).to_string())
+        .map(|n| {
+            n.trim_start_matches(|c| c != '[')
+                .trim_matches(['[', ' '])
+                .to_string()
+        })
         .unwrap_or_else(|| panic!("{name} is not listed: {screen}"))
 }
 
@@ -119,7 +123,11 @@ fn the_review_restores_only_the_chosen_changes() {
     t.type_in(format!("{a},{gone}\r").as_bytes());
     let (code, screen) = t.finish(LIMIT);
     assert_eq!(code, Some(0), "{screen}");
-    assert_eq!(e.read("a.txt").as_deref(), Some("alpha\nbeta\n"), "{screen}");
+    assert_eq!(
+        e.read("a.txt").as_deref(),
+        Some("alpha\nbeta\n"),
+        "{screen}"
+    );
     assert_eq!(e.read("gone.txt").as_deref(), Some("delete me\n"));
     assert_eq!(e.read("new.txt").as_deref(), Some("fresh\n"), "kept");
     assert_eq!(e.read("sub/inner.txt").as_deref(), Some("inner\n"), "kept");
@@ -152,5 +160,8 @@ fn no_review_without_a_terminal_or_with_no_rollback_prompt() {
     let (code, screen) = t.finish(LIMIT);
     assert_eq!(code, Some(0), "{screen}");
     assert!(!screen.contains(PROMPT), "{screen}");
-    assert!(screen.contains("undo with: nono rollback restore"), "{screen}");
+    assert!(
+        screen.contains("undo with: nono rollback restore"),
+        "{screen}"
+    );
 }

@@ -10,9 +10,9 @@
 
 pub mod args;
 pub mod audit_cmd;
+mod review;
 pub mod rollback_cmd;
 pub mod sign;
-mod review;
 mod snap;
 pub mod state;
 
@@ -239,8 +239,9 @@ fn close(
         rec.sync()?;
         s.integrity = rec.summary();
     }
-    s.helpers
-        .extend(std::mem::take(&mut *HELPERS.lock().unwrap_or_else(|p| p.into_inner())));
+    s.helpers.extend(std::mem::take(
+        &mut *HELPERS.lock().unwrap_or_else(|p| p.into_inner()),
+    ));
     s.redaction_diff = policy.diff().to_vec();
     s.ended = Some(trust::time::now_rfc3339());
     s.exit_status = code;

@@ -97,7 +97,9 @@ impl Changes {
         let mut out = Chosen::new();
         for (i, it) in self.items.iter().enumerate() {
             if pick(i + 1) {
-                out.entry(it.root.clone()).or_default().push(it.path.clone());
+                out.entry(it.root.clone())
+                    .or_default()
+                    .push(it.path.clone());
             }
         }
         out
@@ -118,7 +120,11 @@ impl Changes {
             for depth in 0..parts.len() - 1 {
                 let dir = parts[..=depth].join("/");
                 if !shown.contains(&dir) && !self.has(&it.root, &dir) {
-                    s.push_str(&format!("       {}{}/\n", "  ".repeat(depth + 1), parts[depth]));
+                    s.push_str(&format!(
+                        "       {}{}/\n",
+                        "  ".repeat(depth + 1),
+                        parts[depth]
+                    ));
                     shown.push(dir);
                 }
             }
@@ -191,15 +197,19 @@ fn text(store: &Store, e: Option<&Entry>) -> Option<Vec<String>> {
 /// The diff of a changed, created or deleted regular file, indented.
 fn text_diff(store: &Store, it: &Item, indent: usize) -> String {
     let file = |e: &Option<Entry>| e.as_ref().is_none_or(|e| e.kind == rollback::Kind::File);
-    if !matches!(it.change, Change::Modified | Change::Created | Change::Deleted)
-        || !file(&it.before)
+    if !matches!(
+        it.change,
+        Change::Modified | Change::Created | Change::Deleted
+    ) || !file(&it.before)
         || !file(&it.after)
     {
         return String::new();
     }
     let pad = " ".repeat(indent);
-    let (Some(old), Some(new)) = (text(store, it.before.as_ref()), text(store, it.after.as_ref()))
-    else {
+    let (Some(old), Some(new)) = (
+        text(store, it.before.as_ref()),
+        text(store, it.after.as_ref()),
+    ) else {
         return format!("{pad}(binary or large file: no diff)\n");
     };
     let lines = line_diff(&old, &new);
@@ -208,7 +218,10 @@ fn text_diff(store: &Store, it: &Item, indent: usize) -> String {
         s.push_str(&format!("{pad}{l}\n"));
     }
     if lines.len() > MAX_DIFF_LINES {
-        s.push_str(&format!("{pad}... {} more diff line(s)\n", lines.len() - MAX_DIFF_LINES));
+        s.push_str(&format!(
+            "{pad}... {} more diff line(s)\n",
+            lines.len() - MAX_DIFF_LINES
+        ));
     }
     s
 }

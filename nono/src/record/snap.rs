@@ -38,6 +38,8 @@ pub struct Snapshots {
     prompt: bool,
     before: Option<Manifest>,
     after: Option<Manifest>,
+    /// The store's metadata cache, loaded once for both snapshots.
+    cache: Option<rollback::Cache>,
 }
 
 /// The writable directory grants the user asked for, outermost only.
@@ -143,6 +145,7 @@ impl Snapshots {
             prompt: !r.no_rollback_prompt,
             before: None,
             after: None,
+            cache: None,
         };
         s.before = s.take(BEFORE)?;
         Ok(s)
@@ -164,22 +167,22 @@ impl Snapshots {
         let (m, kind) = match &mut self.keeping {
             Keeping::Nothing => return Ok(None),
             Keeping::Hashes(store) => {
-                let mut cache = store.load_cache();
-                let m = take_with(&roots, &self.filter, Keep::HashOnly, &mut cache, &progress)?;
+                let cache = self.cache.get_or_insert_with(|| store.load_cache());
+                let m = take_with(&roots, &self.filter, Keep::HashOnly, cache, &progress)?;
                 if cache.changed() {
-                    store.save_cache(&cache)?;
+                    store.save_cache(cache)?;
                 }
                 (m, "fs_state")
             }
             Keeping::Rollback { dir, store, meta } => {
-                let mut cache = store.load_cache();
+                let cache = self.cache.get_or_insert_with(|| store.load_cache());
                 let written = store.written();
-                let m = take_with(&roots, &self.filter, Keep::Blobs(store), &mut cache, &progress)?;
+                let m = take_with(&roots, &self.filter, Keep::Blobs(store), cache, &progress)?;
                 if store.written() > written {
                     store.sync()?;
                 }
                 if cache.changed() {
-                    store.save_cache(&cache)?;
+                    store.save_cache(cache)?;
                 }
                 meta.save(dir)?;
                 save_manifest(dir, phase, &m)?;
@@ -351,7 +354,12 @@ impl Bar {
 
     /// Remove the line, if one was drawn.
     fn clear(&self) {
-        if self.last.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+        if self
+            .last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
             let _ = write!(std::io::stderr(), "\r\x1b[K");
         }
     }

@@ -103,9 +103,8 @@ impl Retention {
         let on = |v: u64| Some(v).filter(|v| *v > 0);
         rollback::retention::Limits {
             max_sessions: on(self.max_sessions).map(|v| usize::try_from(v).unwrap_or(usize::MAX)),
-            started_before: on(self.max_age_days).map(|d| {
-                trust::time::rfc3339(now_secs.saturating_sub(d.saturating_mul(86_400)))
-            }),
+            started_before: on(self.max_age_days)
+                .map(|d| trust::time::rfc3339(now_secs.saturating_sub(d.saturating_mul(86_400)))),
             max_bytes: on(self.max_bytes),
         }
     }
