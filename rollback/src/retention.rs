@@ -44,26 +44,22 @@ pub struct Pruned {
 struct Candidate {
     dir: PathBuf,
     meta: Meta,
-    hashes: BTreeSet<String>,
 }
 
 /// Apply `limits` to the sessions recorded under `root` whose blobs are in
-/// `store`, then collect the store's unreferenced blobs.
-pub fn prune(root: &Path, store: &Store, limits: &Limits, protect: &[&str]) -> Pruned {
+/// `store`, then collect the store's unreferenced blobs. `grew`: blobs
+/// were added to `store` since the last prune (otherwise the size limit is
+/// not checked again: a store that did not grow is still within it).
+/// Cheap when within the limits (session metadata, plus one listing of the
+/// blobs when the store grew): manifests are read only when something is
+/// to be removed.
+pub fn prune(root: &Path, store: &Store, limits: &Limits, protect: &[&str], grew: bool) -> Pruned {
     let mut out = Pruned::default();
-    let all: Vec<Candidate> = list(root)
-        .into_iter()
-        .map(|(dir, meta)| Candidate {
-            hashes: hashes(&dir),
-            dir,
-            meta,
-        })
-        .collect();
     let keep_always = |c: &Candidate| protect.contains(&c.meta.id.as_str()) || live(&c.meta);
-    let sizes = blob_sizes(store);
     let mut kept: Vec<Candidate> = Vec::new();
     let mut doomed: Vec<Candidate> = Vec::new();
-    for c in all {
+    for (dir, meta) in list(root) {
+        let c = Candidate { dir, meta };
         let too_old = limits
             .started_before
             .as_deref()
@@ -74,19 +70,30 @@ pub fn prune(root: &Path, store: &Store, limits: &Limits, protect: &[&str]) -> P
             kept.push(c);
         }
     }
-    // Oldest first, while over the count or the size.
-    loop {
-        let over_count = limits.max_sessions.is_some_and(|m| kept.len() > m);
-        let over_size = limits
-            .max_bytes
-            .is_some_and(|m| needed_bytes(&kept, store, &sizes) > m);
-        if !over_count && !over_size {
-            break;
-        }
+    while limits.max_sessions.is_some_and(|m| kept.len() > m) {
         let Some(i) = kept.iter().position(|c| !keep_always(c)) else {
             break;
         };
         doomed.push(kept.remove(i));
+    }
+    if doomed.is_empty() && !(grew && limits.max_bytes.is_some()) {
+        return out;
+    }
+    let sizes = blob_sizes(store);
+    let total: u64 = sizes.values().sum();
+    let over_size = limits.max_bytes.is_some_and(|m| total > m);
+    if doomed.is_empty() && !over_size {
+        return out;
+    }
+    if let Some(max) = limits.max_bytes.filter(|_| over_size) {
+        let mut needed: Vec<BTreeSet<String>> = kept.iter().map(|c| hashes(&c.dir)).collect();
+        while needed_bytes(&kept, &needed, store, &sizes) > max {
+            let Some(i) = kept.iter().position(|c| !keep_always(c)) else {
+                break;
+            };
+            doomed.push(kept.remove(i));
+            needed.remove(i);
+        }
     }
     for c in doomed {
         match std::fs::remove_dir_all(&c.dir) {
@@ -98,12 +105,19 @@ pub fn prune(root: &Path, store: &Store, limits: &Limits, protect: &[&str]) -> P
     out
 }
 
-/// Bytes of the distinct blobs the sessions of `store` among `kept` name.
-fn needed_bytes(kept: &[Candidate], store: &Store, sizes: &BTreeMap<String, u64>) -> u64 {
+/// Bytes of the distinct blobs the sessions of `store` among `kept` name
+/// (`needed[i]`: the blobs `kept[i]` names).
+fn needed_bytes(
+    kept: &[Candidate],
+    needed: &[BTreeSet<String>],
+    store: &Store,
+    sizes: &BTreeMap<String, u64>,
+) -> u64 {
     let mut seen = BTreeSet::new();
     kept.iter()
-        .filter(|c| Path::new(&c.meta.store) == store.dir())
-        .flat_map(|c| c.hashes.iter())
+        .zip(needed)
+        .filter(|(c, _)| Path::new(&c.meta.store) == store.dir())
+        .flat_map(|(_, h)| h.iter())
         .filter(|h| seen.insert(*h))
         .map(|h| sizes.get(h).copied().unwrap_or(0))
         .sum()

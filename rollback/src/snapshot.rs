@@ -260,12 +260,14 @@ fn walk_dir(root: &Path, rel: &str, filter: &Filter, w: &mut Walk) -> Result<usi
         }
         Err(e) => return Err(io_read(&dir)(e)),
     };
-    let mut names: Vec<_> = listing
-        .filter_map(|e| e.ok().map(|e| e.file_name()))
+    // Sorted by name; each entry's metadata is read relative to the
+    // directory (fstatat, no link followed), not by its whole path again.
+    let mut listed: Vec<_> = listing
+        .filter_map(|e| e.ok().map(|e| (e.file_name(), e)))
         .collect();
-    names.sort();
+    listed.sort_by(|a, b| a.0.cmp(&b.0));
     let mut count = 0;
-    for name in names {
+    for (name, dirent) in listed {
         let Ok(name) = name.into_string() else {
             w.skipped.push(format!("{rel}/<not UTF-8>"));
             continue;
@@ -275,7 +277,7 @@ fn walk_dir(root: &Path, rel: &str, filter: &Filter, w: &mut Walk) -> Result<usi
         } else {
             format!("{rel}/{name}")
         };
-        let Ok(meta) = std::fs::symlink_metadata(root.join(&child)) else {
+        let Ok(meta) = dirent.metadata() else {
             w.skipped.push(child);
             continue;
         };

@@ -184,7 +184,9 @@ impl Snapshots {
                 if cache.changed() {
                     store.save_cache(cache)?;
                 }
-                meta.save(dir)?;
+                if meta.taken.is_empty() {
+                    meta.save(dir)?; // the session's directory, before any manifest
+                }
                 save_manifest(dir, phase, &m)?;
                 meta.taken.push(phase.trim_end_matches(".json").to_string());
                 meta.save(dir)?;
@@ -272,7 +274,12 @@ impl Snapshots {
 
     /// Apply the retention limits to the default store (this session kept).
     pub fn prune(&self, limits: &super::state::Retention) {
-        let Keeping::Rollback { dir, meta, .. } = &self.keeping else {
+        let Keeping::Rollback {
+            dir,
+            meta,
+            store: used,
+        } = &self.keeping
+        else {
             return;
         };
         let Some(root) = dir.parent() else { return };
@@ -285,6 +292,7 @@ impl Snapshots {
             &store,
             &limits.limits(super::now_secs()),
             &[meta.id.as_str()],
+            used.dir() == store.dir() && used.written() > 0,
         );
         for f in &done.failed {
             ui::warn(format!("rollback retention: cannot remove {f}"));
