@@ -8,6 +8,14 @@
 //! computes what it wants signed (for trust bundles, the SHA-256 of the
 //! DSSE pre-authentication encoding); audit attestations reuse the same
 //! requests.
+//!
+//! Audit signing keys may also be named by a secret reference
+//! (`file://`, `env://`, `op://`, `keyring://`; a bare name or
+//! `keystore://NAME` is a keystore key as above). The reference is given
+//! to the keyholder when it starts (`--reference REF`), so it can confine
+//! itself to what that reference needs before any request;
+//! [`SigningRequest::ReferencePublicKey`] and
+//! [`SigningRequest::ReferenceSign`] then act on that key.
 
 use serde::{Deserialize, Serialize};
 
@@ -46,7 +54,33 @@ pub enum SigningRequest {
         key: String,
         digest: [u8; 32],
     },
+    /// The public key of the key named by the start-up reference.
+    ReferencePublicKey,
+    /// Sign `digest` with the key named by the start-up reference.
+    ReferenceSign {
+        digest: [u8; 32],
+    },
 }
+
+/// Whether `reference` names a keystore trust key (a bare name or
+/// `keystore://NAME`); the name when it does.
+pub fn keystore_name(reference: &str) -> Option<&str> {
+    match reference.strip_prefix("keystore://") {
+        Some(name) => Some(name),
+        None if !reference.contains("://") => Some(reference),
+        None => None,
+    }
+}
+
+/// Schemes a signing-key reference may use besides keystore names.
+/// (`apple-password://` is refused with its own message on Linux.)
+pub const REFERENCE_SCHEMES: &[&str] = &[
+    "file://",
+    "env://",
+    "op://",
+    "keyring://",
+    "apple-password://",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SigningResponse {
@@ -80,6 +114,14 @@ mod tests {
         for bad in ["", "-x", ".x", "a/b", "a b", "a:b", "ü", long.as_str()] {
             assert!(!valid_key_name(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn references() {
+        assert_eq!(keystore_name("default"), Some("default"));
+        assert_eq!(keystore_name("keystore://ci"), Some("ci"));
+        assert_eq!(keystore_name("file:///k.pem"), None);
+        assert_eq!(keystore_name("env://K"), None);
     }
 
     #[test]

@@ -17,7 +17,10 @@
 //!   nothing, once, then exits.
 //! - Signing keys: generates them and stores the private key in the
 //!   keystore; loads one per request to sign a digest, then drops it
-//!   (zeroized). The front end gets public keys and signatures only.
+//!   (zeroized). An audit signing key may instead be named by a secret
+//!   reference given at start (`--reference`), read the same way as a
+//!   credential (confinement widened only by that reference's file or the
+//!   `op` binary). The front end gets public keys and signatures only.
 
 #![forbid(unsafe_code)]
 
@@ -40,7 +43,10 @@ fn main() -> ExitCode {
     let result = match std::env::args_os().nth(1) {
         None => credentials(),
         Some(a) if a == "--signing" => signing(),
-        Some(_) => Err("usage: nono-keyholder [--signing] (started by nono only)".into()),
+        Some(_) => Err(
+            "usage: nono-keyholder [--signing [--reference REF [--op PATH]]] (started by nono only)"
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -66,7 +72,10 @@ fn signing() -> Result<(), String> {
     let Some(front) = hygiene::take_inherited(CHANNEL_FD) else {
         return Err("no channel at fd 3; only nono starts the keyholder".into());
     };
-    signing::Unconfined::new(front).confine()?.serve()
+    let reference = signing::Reference::from_args(std::env::args().skip(2))?;
+    signing::Unconfined::new(front, reference)
+        .confine()?
+        .serve()
 }
 
 fn fatal(e: &str) -> ExitCode {

@@ -14,7 +14,9 @@ use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use zeroize::Zeroizing;
 
-use crate::backends::{keystore, Failure};
+use std::path::Path;
+
+use crate::backends::{self, keystore, Failure};
 
 const KIND_ATTRIBUTE: &str = "nono-kind";
 const KIND: &str = "trust-signing-key";
@@ -86,9 +88,55 @@ pub fn public_key(name: &str) -> Result<Vec<u8>, Failure> {
 
 /// A DER signature over `digest` with `name`.
 pub fn sign(name: &str, digest: &[u8; 32]) -> Result<Vec<u8>, Failure> {
-    let key = load(name)?;
+    sign_with(&load(name)?, digest)
+}
+
+pub fn public_of(key: &SigningKey) -> Result<Vec<u8>, Failure> {
+    public_der(key)
+}
+
+/// A DER signature over `digest` with `key`.
+pub fn sign_with(key: &SigningKey, digest: &[u8; 32]) -> Result<Vec<u8>, Failure> {
     let sig: Signature = key
         .sign_prehash(digest)
         .map_err(|e| (FailureKind::Backend, format!("signing: {e}")))?;
     Ok(sig.to_der().as_bytes().to_vec())
+}
+
+/// The key a signing-key reference names: a keystore trust key (bare name
+/// or `keystore://NAME`), or a P-256 private key in PEM (PKCS#8 or SEC1)
+/// read like a credential (`file://`, `env://`, `op://`, `keyring://`).
+/// Errors never quote what was read.
+pub fn load_reference(reference: &str, op: Option<&Path>) -> Result<SigningKey, Failure> {
+    if let Some(name) = ipc::signing::keystore_name(reference) {
+        return load(name);
+    }
+    if !ipc::signing::REFERENCE_SCHEMES
+        .iter()
+        .any(|s| reference.starts_with(s))
+    {
+        return Err((
+            FailureKind::Unsupported,
+            format!(
+                "{}:// references cannot name a signing key (use NAME, keystore://NAME, \
+                 file:///PATH, env://VAR, op://..., keyring://SERVICE/ACCOUNT)",
+                scheme(reference)
+            ),
+        ));
+    }
+    let secret = backends::resolve(reference, op)?;
+    let not_key = || {
+        (
+            FailureKind::Backend,
+            "what it names is not an ECDSA P-256 private key in PEM (PKCS#8 or SEC1)".to_string(),
+        )
+    };
+    let pem = std::str::from_utf8(&secret).map_err(|_| not_key())?;
+    SigningKey::from_pkcs8_pem(pem)
+        .or_else(|_| p256::SecretKey::from_sec1_pem(pem).map(SigningKey::from))
+        .map_err(|_| not_key())
+}
+
+fn scheme(reference: &str) -> &str {
+    reference.split_once("://").map_or(reference, |(s, _)| s)
 }

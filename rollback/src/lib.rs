@@ -18,18 +18,23 @@
 //!   opened with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`, on one name at a
 //!   time; new content is renamed into place. Excluded, skipped and special
 //!   files are never touched.
+//! - Retention removes whole sessions (never one the caller protects or
+//!   one still running) and then only blobs no remaining session names
+//!   and not written in the last hour (`retention.rs`).
 //! - The crate holds no policy about where stores live or who may read
 //!   them: the caller keeps them out of the agent's reach.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)] // allowed in `sys` only
 
 pub mod error;
 pub mod filter;
 pub mod manifest;
 pub mod restore;
+pub mod retention;
 pub mod session;
 pub mod snapshot;
 pub mod store;
+mod sys;
 
 pub use error::{Result, RollbackError};
 pub use filter::Filter;

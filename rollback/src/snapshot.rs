@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use crate::error::{io_read, Result};
 use crate::filter::{Filter, MAX_DIR_FILES};
@@ -28,6 +30,18 @@ struct Walk {
     skipped: Vec<String>,
 }
 
+/// How far a snapshot is: files and bytes done out of those to read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    pub files: u64,
+    pub bytes: u64,
+    pub total_files: u64,
+    pub total_bytes: u64,
+}
+
+/// Called from the reading threads as files are done.
+pub type OnProgress<'a> = &'a (dyn Fn(Progress) + Sync);
+
 /// Snapshot every root (absolute, canonical directories).
 pub fn take(
     roots: &[&Path],
@@ -35,9 +49,44 @@ pub fn take(
     keep: Keep<'_>,
     cache: &mut Cache,
 ) -> Result<Manifest> {
+    take_with(roots, filter, keep, cache, &|_| {})
+}
+
+/// As [`take`], reporting progress.
+pub fn take_with(
+    roots: &[&Path],
+    filter: &Filter,
+    keep: Keep<'_>,
+    cache: &mut Cache,
+    progress: OnProgress<'_>,
+) -> Result<Manifest> {
+    let mut m = take_once(roots, filter, keep, cache, progress)?;
+    if let Keep::Blobs(store) = keep {
+        // A cached hash whose blob retention removed (perhaps while this
+        // snapshot ran): forget such entries and take it again.
+        let present = store.present();
+        let named = m.roots.iter().flat_map(|r| r.entries.iter());
+        if named
+            .filter_map(|e| e.hash.as_ref())
+            .any(|h| !present.contains(h))
+        {
+            cache.retain_present(&present);
+            m = take_once(roots, filter, keep, cache, progress)?;
+        }
+    }
+    Ok(m)
+}
+
+fn take_once(
+    roots: &[&Path],
+    filter: &Filter,
+    keep: Keep<'_>,
+    cache: &mut Cache,
+    progress: OnProgress<'_>,
+) -> Result<Manifest> {
     let mut out = Vec::new();
     for root in roots {
-        out.push(take_root(root, filter, keep, cache)?);
+        out.push(take_root_with(root, filter, keep, cache, progress)?);
     }
     Ok(Manifest {
         version: 1,
@@ -61,23 +110,32 @@ pub fn take_root(
     keep: Keep<'_>,
     cache: &mut Cache,
 ) -> Result<RootManifest> {
+    take_root_with(root, filter, keep, cache, &|_| {})
+}
+
+fn take_root_with(
+    root: &Path,
+    filter: &Filter,
+    keep: Keep<'_>,
+    cache: &mut Cache,
+    progress: OnProgress<'_>,
+) -> Result<RootManifest> {
     let mut w = Walk {
         entries: Vec::new(),
         excluded: BTreeMap::new(),
         skipped: Vec::new(),
     };
     walk_dir(root, "", filter, &mut w)?;
+    let hashes = contents(root, &w.entries, keep, cache, progress);
     let mut entries = Vec::with_capacity(w.entries.len());
-    for (mut e, stamp) in w.entries {
-        if let Some(stamp) = stamp {
-            let abs = root.join(&e.path);
-            match content(&abs, &stamp, keep, cache) {
-                Ok(h) => e.hash = Some(h),
-                Err(_) => {
-                    w.skipped.push(e.path);
-                    continue;
-                }
+    for ((mut e, _), h) in w.entries.into_iter().zip(hashes) {
+        match h {
+            Some(Ok(h)) => e.hash = Some(h),
+            Some(Err(_)) => {
+                w.skipped.push(e.path);
+                continue;
             }
+            None => {}
         }
         entries.push(e);
     }
@@ -90,6 +148,101 @@ pub fn take_root(
         excluded: w.excluded,
         skipped: w.skipped,
     })
+}
+
+/// The content hash of every regular file of the walk (`None` for other
+/// entries): from the cache when it vouches for the file, otherwise read
+/// by as many threads as there are CPUs.
+fn contents(
+    root: &Path,
+    entries: &[(Entry, Option<Stamp>)],
+    keep: Keep<'_>,
+    cache: &mut Cache,
+    progress: OnProgress<'_>,
+) -> Vec<Option<Result<String>>> {
+    let mut out: Vec<Option<Result<String>>> = Vec::with_capacity(entries.len());
+    let mut todo = Vec::new();
+    for (i, (e, stamp)) in entries.iter().enumerate() {
+        let Some(stamp) = stamp else {
+            out.push(None);
+            continue;
+        };
+        let key = root.join(&e.path).display().to_string();
+        match cache.get(&key, stamp) {
+            Some(h) => out.push(Some(Ok(h.to_string()))),
+            None => {
+                out.push(None);
+                todo.push((i, key));
+            }
+        }
+    }
+    let total = Progress {
+        total_files: todo.len() as u64,
+        total_bytes: todo.iter().map(|(i, _)| entries[*i].0.size).sum(),
+        ..Progress::default()
+    };
+    let read = read_all(&todo, entries, keep, total, progress);
+    for ((i, key), r) in todo.into_iter().zip(read) {
+        out[i] = Some(r.map(|(h, stamp)| {
+            cache.put(key, stamp, h.clone());
+            h
+        }));
+    }
+    out
+}
+
+/// One file read: its hash and the metadata it had.
+type Read = Result<(String, Stamp)>;
+
+/// Read the files `todo` names, in parallel; results in `todo`'s order.
+fn read_all(
+    todo: &[(usize, String)],
+    entries: &[(Entry, Option<Stamp>)],
+    keep: Keep<'_>,
+    total: Progress,
+    progress: OnProgress<'_>,
+) -> Vec<Read> {
+    if todo.is_empty() {
+        return Vec::new();
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 8)
+        .min(todo.len().max(1));
+    let next = AtomicUsize::new(0);
+    let done = Mutex::new(total);
+    let slots: Vec<Mutex<Option<Read>>> = todo.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                let Some((i, key)) = todo.get(n) else {
+                    return;
+                };
+                let (e, stamp) = &entries[*i];
+                let Some(stamp) = stamp else { return };
+                let r = content(Path::new(key), stamp, keep);
+                *slots[n].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                let mut d = done.lock().unwrap_or_else(|p| p.into_inner());
+                d.files += 1;
+                d.bytes += e.size;
+                progress(*d);
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(|| {
+                    Err(crate::error::RollbackError::Read {
+                        path: PathBuf::new(),
+                        source: std::io::Error::other("not read"),
+                    })
+                })
+        })
+        .collect()
 }
 
 /// The walk below `rel` (empty: the root); the number of entries kept.
@@ -107,12 +260,14 @@ fn walk_dir(root: &Path, rel: &str, filter: &Filter, w: &mut Walk) -> Result<usi
         }
         Err(e) => return Err(io_read(&dir)(e)),
     };
-    let mut names: Vec<_> = listing
-        .filter_map(|e| e.ok().map(|e| e.file_name()))
+    // Sorted by name; each entry's metadata is read relative to the
+    // directory (fstatat, no link followed), not by its whole path again.
+    let mut listed: Vec<_> = listing
+        .filter_map(|e| e.ok().map(|e| (e.file_name(), e)))
         .collect();
-    names.sort();
+    listed.sort_by(|a, b| a.0.cmp(&b.0));
     let mut count = 0;
-    for name in names {
+    for (name, dirent) in listed {
         let Ok(name) = name.into_string() else {
             w.skipped.push(format!("{rel}/<not UTF-8>"));
             continue;
@@ -122,7 +277,7 @@ fn walk_dir(root: &Path, rel: &str, filter: &Filter, w: &mut Walk) -> Result<usi
         } else {
             format!("{rel}/{name}")
         };
-        let Ok(meta) = std::fs::symlink_metadata(root.join(&child)) else {
+        let Ok(meta) = dirent.metadata() else {
             w.skipped.push(child);
             continue;
         };
@@ -207,14 +362,9 @@ fn entry(
     Ok(below)
 }
 
-/// A regular file's content hash: from the cache when its metadata is
-/// unchanged, otherwise read from a descriptor that is checked to be the
-/// file the walk saw.
-fn content(abs: &Path, stamp: &Stamp, keep: Keep<'_>, cache: &mut Cache) -> Result<String> {
-    let key = abs.display().to_string();
-    if let Some(h) = cache.get(&key, stamp) {
-        return Ok(h.to_string());
-    }
+/// A regular file's content hash (and its blob, keeping blobs), read from
+/// a descriptor that is checked to be the file the walk saw.
+fn content(abs: &Path, stamp: &Stamp, keep: Keep<'_>) -> Result<(String, Stamp)> {
     let mut f = File::options()
         .read(true)
         .custom_flags(libc_flags())
@@ -232,8 +382,7 @@ fn content(abs: &Path, stamp: &Stamp, keep: Keep<'_>, cache: &mut Cache) -> Resu
         Keep::Blobs(store) => store.put(&mut f, abs)?,
         Keep::HashOnly => hash_only(&mut f, abs)?,
     };
-    cache.put(key, now, h.clone());
-    Ok(h)
+    Ok((h, now))
 }
 
 fn libc_flags() -> i32 {

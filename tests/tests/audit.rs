@@ -198,19 +198,6 @@ fn attestation_verifies_only_with_the_signing_key() {
     let r = e.nono(&["audit", "verify", &id, "--public-key-file", &wrong]);
     assert_eq!(r.code, Some(1), "{r:?}");
     assert!(r.stdout.contains("not by the pinned public key"), "{r:?}");
-    // a keystore reference is refused before anything runs
-    let p = e.proj.display().to_string();
-    let r = e.nono(&[
-        "run",
-        "--allow",
-        &p,
-        "--audit-sign-key",
-        "default",
-        "--",
-        "/bin/true",
-    ]);
-    assert_eq!(r.code, Some(1));
-    assert!(r.stderr.contains("nono-keyholder"), "{r:?}");
 }
 
 #[test]
@@ -327,4 +314,65 @@ fn opting_out_and_conflicts() {
     let v = e.nono(&["audit", "verify", &e.last_id()]);
     assert_eq!(v.code, Some(0), "{v:?}");
     assert!(v.stdout.contains("no integrity layer"), "{v:?}");
+}
+
+#[test]
+fn helper_outcomes_are_recorded() {
+    let e = Env::new();
+    let id = e.session(&["--allow-domain", "example.invalid"], "true");
+    let p = e.state().join("audit").join(&id).join("session.json");
+    let s: serde_json::Value = serde_json::from_slice(&fs::read(p).unwrap()).unwrap();
+    assert_eq!(
+        s["helpers"]["broker"], "ended; the command's status 0",
+        "{s}"
+    );
+    assert_eq!(s["helpers"]["proxy"], "ended", "{s}");
+}
+
+#[test]
+fn a_record_whose_supervisor_was_killed_is_incomplete_but_its_chain_checks() {
+    let e = Env::new();
+    let p = e.proj.display().to_string();
+    let marker = e.proj.join("started");
+    let script = format!("touch {}; sleep 30", marker.display());
+    let mut child = Command::new(nono_bin())
+        .args(["run", "--allow", &p, "--", "/bin/sh", "-c", &script])
+        .current_dir(&e.proj)
+        .env("HOME", &e.home)
+        .env_remove("XDG_STATE_HOME")
+        .env_remove("XDG_CONFIG_HOME")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..2000 {
+        if marker.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(marker.exists(), "the command never started");
+    child.kill().unwrap(); // SIGKILL: nothing is sealed
+    child.wait().unwrap();
+    let id = e.last_id();
+    let r = e.nono(&["audit", "verify", &id]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("incomplete: the supervisor ended before sealing the record"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("intact up to the last event"), "{r:?}");
+    assert!(!r.stdout.contains("TAMPERED"), "{r:?}");
+    // An edit inside the chain is still found.
+    let path = e.events(&id);
+    let mut l = lines(&path);
+    assert!(!l.is_empty());
+    l[0] = l[0].replacen("\"time\":\"", "\"time\":\"1", 1);
+    put(&path, &l);
+    let r = e.nono(&["audit", "verify", &id]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(r.stdout.contains("TAMPERED: event 0"), "{r:?}");
+    assert!(r.stdout.contains("incomplete"), "{r:?}");
 }

@@ -285,3 +285,161 @@ fn a_killed_snapshot_leaves_the_store_consistent() {
     assert_eq!(e.nono(&["rollback", "restore", &id]).code, Some(0));
     assert_eq!(fs::read_to_string(e.proj.join("a.txt")).unwrap(), "alpha\n");
 }
+
+impl Env {
+    fn rollbacks(&self) -> PathBuf {
+        self.home.join(".local/state/nono/rollbacks")
+    }
+
+    fn config(&self, rollback: &str) {
+        let dir = self.home.join(".config/nono");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("config.toml"), format!("[rollback]\n{rollback}")).unwrap();
+    }
+
+    /// A `--rollback` session replacing the `s*.txt` files by `name`
+    /// holding `content`; its id.
+    fn creating(&self, name: &str, content: &str) -> String {
+        let p = self.proj.display().to_string();
+        let script = format!("rm -f s*.txt; echo {content} > {name}");
+        let r = self.nono(&[
+            "run",
+            "--allow",
+            &p,
+            "--rollback",
+            "--no-rollback-prompt",
+            "--",
+            "/bin/sh",
+            "-c",
+            &script,
+        ]);
+        assert_eq!(r.code, Some(0), "{r:?}");
+        self.last_id()
+    }
+
+    fn listed(&self) -> Vec<String> {
+        let r = self.nono(&["rollback", "list", "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Blobs holding `text`.
+    fn blobs_with(&self, text: &str) -> usize {
+        let mut n = 0;
+        for prefix in fs::read_dir(self.rollbacks().join("blobs"))
+            .unwrap()
+            .flatten()
+        {
+            for b in fs::read_dir(prefix.path()).unwrap().flatten() {
+                if fs::read(b.path()).is_ok_and(|c| String::from_utf8_lossy(&c).contains(text)) {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
+    /// Make every blob look old enough to be collected.
+    fn age_blobs(&self) {
+        let st = Command::new("find")
+            .arg(self.rollbacks().join("blobs"))
+            .args([
+                "-type",
+                "f",
+                "-exec",
+                "touch",
+                "-d",
+                "@1000000000",
+                "{}",
+                "+",
+            ])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+}
+
+#[test]
+fn retention_removes_old_sessions_and_their_blobs_only() {
+    let e = Env::new();
+    e.config("max_sessions = 2\nmax_age_days = 0\nmax_bytes = 0\n");
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(e.creating(&format!("s{i}.txt"), &format!("unique-{i}-content")));
+        e.age_blobs();
+    }
+    assert_eq!(e.listed(), ids[2..].to_vec());
+    assert_eq!(
+        e.blobs_with("unique-0-content"),
+        0,
+        "an unreferenced blob was kept"
+    );
+    // s1.txt is in the third session's first snapshot: still needed.
+    assert_eq!(e.blobs_with("unique-1-content"), 1);
+    assert_eq!(e.blobs_with("unique-3-content"), 1);
+    assert_eq!(
+        e.blobs_with("alpha"),
+        1,
+        "a blob the kept sessions need was removed"
+    );
+    for id in &ids[2..] {
+        let r = e.nono(&["rollback", "verify", id]);
+        assert_eq!(r.code, Some(0), "{r:?}");
+    }
+    // Too old by its start time.
+    let meta = e.rollbacks().join(&ids[2]).join("rollback.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&fs::read(&meta).unwrap()).unwrap();
+    m["started"] = "2001-01-01T00:00:00Z".into();
+    fs::write(&meta, serde_json::to_vec(&m).unwrap()).unwrap();
+    e.config("max_sessions = 0\nmax_age_days = 30\nmax_bytes = 0\n");
+    let fifth = e.creating("s4.txt", "unique-4-content");
+    assert_eq!(e.listed(), vec![ids[3].clone(), fifth.clone()]);
+    // A limit no session fits: everything but the session just recorded.
+    e.config("max_bytes = 1\n");
+    let sixth = e.creating("s5.txt", "unique-5-content");
+    assert_eq!(e.listed(), vec![sixth.clone()]);
+    let r = e.nono(&["rollback", "restore", &sixth]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(!e.proj.join("s5.txt").exists());
+    // A mistyped setting fails before the command runs.
+    e.config("max_session = 3\n");
+    let p = e.proj.display().to_string();
+    let r = e.nono(&[
+        "run",
+        "--allow",
+        &p,
+        "--rollback",
+        "--",
+        "/bin/sh",
+        "-c",
+        "touch ran",
+    ]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(r.stderr.contains("[rollback]"), "{r:?}");
+    assert!(!e.proj.join("ran").exists());
+}
+
+#[test]
+fn a_cached_file_whose_blob_was_removed_is_stored_again() {
+    let e = Env::new();
+    e.creating("s0.txt", "kept-by-cache");
+    // As another session's retention would: the blob goes, the cache stays.
+    let mut removed = 0;
+    for prefix in fs::read_dir(e.rollbacks().join("blobs")).unwrap().flatten() {
+        for b in fs::read_dir(prefix.path()).unwrap().flatten() {
+            if fs::read(b.path()).is_ok_and(|c| c == b"alpha\n") {
+                fs::remove_file(b.path()).unwrap();
+                removed += 1;
+            }
+        }
+    }
+    assert_eq!(removed, 1);
+    let id = e.creating("s1.txt", "second");
+    assert_eq!(e.blobs_with("alpha"), 1, "the blob was stored again");
+    let r = e.nono(&["rollback", "verify", &id]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+}

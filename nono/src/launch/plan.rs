@@ -320,6 +320,7 @@ impl Plan {
         }
         // An env:// credential's source variable never reaches the agent.
         let mut sources = super::credentials::source_vars(&credentials);
+        sources.extend(crate::record::sign::source_var(&args.record));
         if let Some(px) = &net.proxy {
             let items: Vec<_> = px.routes.iter().map(|r| r.item.clone()).collect();
             sources.extend(super::credentials::source_vars(&items));

@@ -68,10 +68,12 @@ pub fn run(mut plan: Plan) -> Result<i32> {
         ],
     );
     let pinned = plan.pinning.take().map(|p| sys::pin_read_only(&mut cmd, p));
-    let mut broker = cmd.spawn().map_err(|e| match pinned {
+    let spawned = cmd.spawn().map_err(|e| match pinned {
         Some(()) => super::pin_failed(e),
         None => anyhow::anyhow!("cannot start {}: {e}", broker_exe.display()),
-    })?;
+    });
+    let mut broker = crate::record::helper_failed("broker", spawned)?;
+    crate::record::helper("broker", "started");
     drop(cmd); // closes our copy of the broker's end
     let code = session(
         &front,
@@ -141,9 +143,10 @@ fn session(
         Ok(_) => bail!("the broker answered out of order"),
         Err(e) => return Err(broker_died(broker, &e.to_string())),
     }
-    let mut proxy = proxy::start(plan, front)?;
+    let mut proxy = crate::record::helper_failed("proxy", proxy::start(plan, front))?;
     if let Some(p) = proxy.as_mut() {
         p.summarise_to(&live.dir);
+        crate::record::helper("proxy", "started");
     }
     let mut extra_env = proxy.as_ref().map(|p| p.env.clone()).unwrap_or_default();
     if let Some(o) = &plan.codex {
@@ -177,7 +180,9 @@ fn session(
     if plan.credentials.is_empty() {
         drop(creds);
     } else {
-        credentials::fetch(&plan.credentials, creds, "into the environment")?;
+        let fetched = credentials::fetch(&plan.credentials, creds, "into the environment");
+        crate::record::helper_failed("keyholder", fetched)?;
+        crate::record::helper("keyholder", "ended; credentials delivered to the broker");
     }
     let mut watchdog = match (plan.startup_timeout, &relay) {
         (Some(limit), Some(_)) => Some(super::startup::Watchdog::new(
@@ -212,6 +217,7 @@ fn session(
     } // the user's terminal is restored here
     if let Some(p) = proxy {
         p.finish(&mut denials);
+        crate::record::helper("proxy", "ended");
     }
     denials.summarise(&code, plan);
     code

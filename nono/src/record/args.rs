@@ -39,8 +39,9 @@ pub struct RecordArgs {
     /// Keep the session record without the hash chain and Merkle root.
     #[arg(long, conflicts_with = "audit_sign_key")]
     pub no_audit_integrity: bool,
-    /// Sign the final audit root and session context (file:///PATH.pem;
-    /// keystore references are not available yet).
+    /// Sign the final audit root and session context with this key (a trust
+    /// key id, keystore://, file://, op://, keyring://, env://); the key
+    /// stays in nono-keyholder.
     #[arg(long, value_name = "REF")]
     pub audit_sign_key: Option<String>,
 }

@@ -132,6 +132,9 @@ fn verify(id: &str, key_file: Option<&std::path::Path>) -> Result<i32> {
             what: "no attestation (audit-attestation.bundle is missing)".into(),
         });
     }
+    if report.incomplete {
+        return Ok(incomplete(id, &report));
+    }
     if !report.problems.is_empty() {
         for p in &report.problems {
             out::write(format_args!("TAMPERED: {p}\n"));
@@ -161,4 +164,28 @@ fn verify(id: &str, key_file: Option<&std::path::Path>) -> Result<i32> {
         ));
     }
     Ok(0)
+}
+
+/// A record with no final root: what could still be checked. Always a
+/// finding (exit 1): events cut off its end cannot be detected.
+fn incomplete(id: &str, report: &audit::verify::Report) -> i32 {
+    for p in &report.problems {
+        out::write(format_args!("TAMPERED: {p}\n"));
+    }
+    out::write(format_args!(
+        "INCOMPLETE: session {id}: incomplete: the supervisor ended before sealing the record \
+         (no final Merkle root)\n"
+    ));
+    if report.problems.is_empty() {
+        out::write(format_args!(
+            "OK: the hash chain of its {} event(s) is intact up to the last event\n",
+            report.events
+        ));
+    } else {
+        out::write(format_args!(
+            "nono: session {id}: the hash chain is broken ({} finding(s))\n",
+            report.problems.len()
+        ));
+    }
+    1
 }

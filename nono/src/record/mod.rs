@@ -10,10 +10,13 @@
 
 pub mod args;
 pub mod audit_cmd;
+mod review;
 pub mod rollback_cmd;
+pub mod sign;
 mod snap;
 pub mod state;
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
@@ -23,6 +26,24 @@ use crate::launch::Plan;
 use crate::ui;
 
 static ACTIVE: Mutex<Option<audit::Recorder>> = Mutex::new(None);
+static HELPERS: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+
+/// A helper's outcome for the session record (`started`, `ended ...`,
+/// `failed: REASON`); the last one reported for a helper is kept.
+pub fn helper(name: &str, outcome: impl Into<String>) {
+    HELPERS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(name.to_string(), outcome.into());
+}
+
+/// Record a helper's failure and pass the result on.
+pub fn helper_failed<T>(name: &str, r: Result<T>) -> Result<T> {
+    if let Err(e) = &r {
+        helper(name, format!("failed: {e:#}"));
+    }
+    r
+}
 
 /// Append one event to the session's log (nothing when none is recorded).
 pub fn event(kind: &str, data: serde_json::Value) {
@@ -64,7 +85,7 @@ pub fn elevation(path: &str, access: &str, approved: bool) {
     );
 }
 
-fn now_secs() -> u64 {
+pub(crate) fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -94,9 +115,10 @@ pub fn run(args: &RunArgs, plan: Plan, supervise: impl FnOnce(Plan) -> Result<i3
     let signer = r
         .audit_sign_key
         .as_deref()
-        .map(state::sign_key)
+        .map(sign::AuditSigner::open)
         .transpose()?;
     let policy = state::redaction()?;
+    let retention = state::retention()?;
     let id = audit::session::new_id(now_secs(), std::process::id());
     let mut session = new_session(&id, args, &plan);
     let dir = if r.no_audit {
@@ -120,8 +142,8 @@ pub fn run(args: &RunArgs, plan: Plan, supervise: impl FnOnce(Plan) -> Result<i3
     }
     let mut snaps = snap::Snapshots::before(&id, args, &plan)?;
     let code = supervise(plan);
-    session.helpers.insert(
-        "broker".into(),
+    helper(
+        "broker",
         match &code {
             Ok(c) => format!("ended; the command's status {c}"),
             Err(e) => format!("failed: {e:#}"),
@@ -143,6 +165,7 @@ pub fn run(args: &RunArgs, plan: Plan, supervise: impl FnOnce(Plan) -> Result<i3
         }
     }
     snaps.review();
+    snaps.prune(&retention);
     code
 }
 
@@ -200,12 +223,15 @@ fn open_record(
 
 use std::os::unix::fs::DirBuilderExt;
 
+/// The helpers entry of the keyholder that signs the attestation.
+const SIGNING_KEYHOLDER: &str = "keyholder (audit signing)";
+
 /// Take the recorder back, write the final record, sign it.
 fn close(
     dir: &std::path::Path,
     mut s: audit::Session,
     policy: &audit::Policy,
-    signer: Option<&(String, trust::LocalKey)>,
+    signer: Option<&sign::AuditSigner>,
     code: Option<i32>,
 ) -> Result<()> {
     let rec = ACTIVE.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -213,21 +239,37 @@ fn close(
         rec.sync()?;
         s.integrity = rec.summary();
     }
+    s.helpers.extend(std::mem::take(
+        &mut *HELPERS.lock().unwrap_or_else(|p| p.into_inner()),
+    ));
     s.redaction_diff = policy.diff().to_vec();
     s.ended = Some(trust::time::now_rfc3339());
     s.exit_status = code;
     s.save(dir, policy)?;
-    let Some((key_id, key)) = signer else {
+    let Some(key) = signer else {
         return Ok(());
     };
+    let key_id = key.key_id();
     let saved = audit::Session::load(dir)?; // sign what is on disk (redacted)
-    let bundle = audit::attest::sign(&saved, key_id, key)?;
+    let bundle = match audit::attest::sign(&saved, key_id, key) {
+        Ok(b) => b,
+        Err(e) => {
+            s.helpers
+                .insert(SIGNING_KEYHOLDER.into(), format!("failed: {e}"));
+            s.save(dir, policy)?;
+            return Err(e.into());
+        }
+    };
+    s.helpers.insert(
+        SIGNING_KEYHOLDER.into(),
+        "ended; signed the attestation".into(),
+    );
     let file = dir.join(audit::session::ATTESTATION_FILE);
     audit::session::write_atomic(&file, bundle.to_json()?.as_bytes())?;
     let fp = trust::keys::fingerprint(&trust::Signer::public_key_der(key));
     s.attestation = Some(audit::session::AttestationSummary {
         file: audit::session::ATTESTATION_FILE.into(),
-        key_id: key_id.clone(),
+        key_id: key_id.to_string(),
         key_fingerprint: fp,
         signed_root: saved.integrity.map(|i| i.merkle_root).unwrap_or_default(),
     });

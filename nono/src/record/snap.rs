@@ -4,14 +4,13 @@
 //! working directory, profile grants), not group grants (caches, tool
 //! state) nor the private temporary directory.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use rollback::manifest::diff;
 use rollback::session::{save_manifest, Meta, AFTER, BEFORE};
-use rollback::snapshot::{take, Keep};
+use rollback::snapshot::{take_with, Keep};
 use rollback::{Filter, Manifest, Store};
 use sandbox::GrantKind;
 
@@ -39,6 +38,8 @@ pub struct Snapshots {
     prompt: bool,
     before: Option<Manifest>,
     after: Option<Manifest>,
+    /// The store's metadata cache, loaded once for both snapshots.
+    cache: Option<rollback::Cache>,
 }
 
 /// The writable directory grants the user asked for, outermost only.
@@ -144,6 +145,7 @@ impl Snapshots {
             prompt: !r.no_rollback_prompt,
             before: None,
             after: None,
+            cache: None,
         };
         s.before = s.take(BEFORE)?;
         Ok(s)
@@ -160,26 +162,38 @@ impl Snapshots {
     fn take(&mut self, phase: &str) -> Result<Option<Manifest>> {
         let roots: Vec<&Path> = self.roots.iter().map(PathBuf::as_path).collect();
         let started = Instant::now();
+        let bar = Bar::new(started);
+        let progress = |p: rollback::snapshot::Progress| bar.show(p);
         let (m, kind) = match &mut self.keeping {
             Keeping::Nothing => return Ok(None),
             Keeping::Hashes(store) => {
-                let mut cache = store.load_cache();
-                let m = take(&roots, &self.filter, Keep::HashOnly, &mut cache)?;
-                store.save_cache(&cache)?;
+                let cache = self.cache.get_or_insert_with(|| store.load_cache());
+                let m = take_with(&roots, &self.filter, Keep::HashOnly, cache, &progress)?;
+                if cache.changed() {
+                    store.save_cache(cache)?;
+                }
                 (m, "fs_state")
             }
             Keeping::Rollback { dir, store, meta } => {
-                let mut cache = store.load_cache();
-                let m = take(&roots, &self.filter, Keep::Blobs(store), &mut cache)?;
-                store.sync()?;
-                store.save_cache(&cache)?;
-                meta.save(dir)?;
+                let cache = self.cache.get_or_insert_with(|| store.load_cache());
+                let written = store.written();
+                let m = take_with(&roots, &self.filter, Keep::Blobs(store), cache, &progress)?;
+                if store.written() > written {
+                    store.sync()?;
+                }
+                if cache.changed() {
+                    store.save_cache(cache)?;
+                }
+                if meta.taken.is_empty() {
+                    meta.save(dir)?; // the session's directory, before any manifest
+                }
                 save_manifest(dir, phase, &m)?;
                 meta.taken.push(phase.trim_end_matches(".json").to_string());
                 meta.save(dir)?;
                 (m, "rollback_snapshot")
             }
         };
+        bar.clear();
         let took = started.elapsed();
         if took.as_secs_f64() > 1.0 {
             ui::note(format!(
@@ -215,42 +229,81 @@ impl Snapshots {
         }))
     }
 
-    /// After the command: list the changes and offer to restore them all.
+    /// After the command: the changes as a tree (diffs of text files) and
+    /// the choice to restore all, some or none of them.
     pub fn review(&self) {
         let (Keeping::Rollback { store, meta, .. }, Some(before), Some(after)) =
             (&self.keeping, &self.before, &self.after)
         else {
             return;
         };
-        let mut lines = Vec::new();
-        for b in &before.roots {
-            let a = after
-                .root(&b.root)
-                .map(|r| r.entries.as_slice())
-                .unwrap_or_default();
-            for (p, c) in diff(&b.entries, a) {
-                lines.push(format!("  {:<13} {}/{p}", c.label(), b.root));
-            }
-        }
-        if lines.is_empty() {
+        let changes = super::review::Changes::between(before, after);
+        if changes.is_empty() {
             ui::info("rollback: nothing changed in the tracked directories");
             return;
         }
+        let later = format!(
+            "review with: nono rollback show {id}; undo with: nono rollback restore {id}",
+            id = meta.id
+        );
         let interactive = self.prompt && std::io::stdin().is_terminal() && !ui::verbosity_silent();
-        if !interactive || !ask(&lines) {
+        if !interactive {
             ui::note(format!(
-                "nono: {} change(s) in the tracked directories; review with: nono rollback show {}; undo with: nono rollback restore {}",
-                lines.len(),
-                meta.id,
-                meta.id
+                "nono: {} change(s) in the tracked directories; {later}",
+                changes.len()
             ));
             return;
         }
+        let Some(chosen) = changes.ask(store) else {
+            ui::note(format!("nono: nothing restored; {later}"));
+            return;
+        };
         for b in &before.roots {
-            match rollback::restore::restore_root(store, b, &self.filter, &[]) {
+            let Some(only) = chosen.get(&b.root) else {
+                continue;
+            };
+            match rollback::restore::restore_root(store, b, &self.filter, only) {
                 Ok(out) => super::rollback_cmd::report(&out),
                 Err(e) => ui::error(format!("rollback: {e}")),
             }
+        }
+        if chosen.values().any(|o| !o.is_empty()) {
+            ui::note(format!("nono: what was not restored can still be: {later}"));
+        }
+    }
+
+    /// Apply the retention limits to the default store (this session kept).
+    pub fn prune(&self, limits: &super::state::Retention) {
+        let Keeping::Rollback {
+            dir,
+            meta,
+            store: used,
+        } = &self.keeping
+        else {
+            return;
+        };
+        let Some(root) = dir.parent() else { return };
+        let store = match Store::open(root) {
+            Ok(s) => s,
+            Err(e) => return ui::warn(format!("rollback retention: {e}")),
+        };
+        let done = rollback::retention::prune(
+            root,
+            &store,
+            &limits.limits(super::now_secs()),
+            &[meta.id.as_str()],
+            used.dir() == store.dir() && used.written() > 0,
+        );
+        for f in &done.failed {
+            ui::warn(format!("rollback retention: cannot remove {f}"));
+        }
+        if !done.sessions.is_empty() || done.blobs > 0 {
+            ui::info(format!(
+                "rollback: retention removed {} old session(s) and {} unreferenced blob(s) ({} MB)",
+                done.sessions.len(),
+                done.blobs,
+                done.bytes / 1_000_000
+            ));
         }
     }
 }
@@ -267,27 +320,55 @@ fn commitment(phase: &str, m: &Manifest) -> serde_json::Value {
     })
 }
 
-/// The review: the list of changes, then "restore all?" on the terminal.
-fn ask(lines: &[String]) -> bool {
-    let Ok(mut tty) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-    else {
-        return false;
-    };
-    let _ = writeln!(tty, "nono: the command changed {} path(s):", lines.len());
-    for l in lines.iter().take(200) {
-        let _ = writeln!(tty, "{l}");
+/// A progress line on stderr for a snapshot that takes more than a
+/// second, when stderr is a terminal; redrawn at most ten times a second.
+struct Bar {
+    started: Instant,
+    tty: bool,
+    last: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Bar {
+    fn new(started: Instant) -> Bar {
+        Bar {
+            started,
+            tty: std::io::stderr().is_terminal() && !ui::verbosity_silent(),
+            last: std::sync::Mutex::new(None),
+        }
     }
-    if lines.len() > 200 {
-        let _ = writeln!(tty, "  ... and {} more", lines.len() - 200);
+
+    fn show(&self, p: rollback::snapshot::Progress) {
+        if !self.tty || self.started.elapsed().as_secs_f64() < 1.0 {
+            return;
+        }
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|t| t.elapsed().as_millis() < 100) && p.files < p.total_files {
+            return;
+        }
+        *last = Some(Instant::now());
+        let pct = (p.bytes * 100).checked_div(p.total_bytes).unwrap_or(100);
+        let filled = usize::try_from(pct / 5).unwrap_or(20).min(20);
+        let _ = write!(
+            std::io::stderr(),
+            "\r\x1b[Knono: snapshot [{}{}] {pct:>3}%  {}/{} files, {}/{} MB",
+            "#".repeat(filled),
+            " ".repeat(20 - filled),
+            p.files,
+            p.total_files,
+            p.bytes / 1_000_000,
+            p.total_bytes / 1_000_000
+        );
     }
-    let _ = write!(
-        tty,
-        "nono: restore all of them to the state before the session? [y/N] "
-    );
-    let mut answer = String::new();
-    let _ = std::io::BufReader::new(&tty).read_line(&mut answer);
-    matches!(answer.trim(), "y" | "Y" | "yes")
+
+    /// Remove the line, if one was drawn.
+    fn clear(&self) {
+        if self
+            .last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
+            let _ = write!(std::io::stderr(), "\r\x1b[K");
+        }
+    }
 }

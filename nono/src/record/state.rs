@@ -1,5 +1,5 @@
-//! Where records live, the user's `[redaction]` configuration, and the
-//! audit signing key.
+//! Where records live, and the user's `[redaction]` and `[rollback]`
+//! configuration.
 //!
 //! `${XDG_STATE_HOME:-~/.local/state}/nono/` holds `audit/<id>/` and
 //! `rollbacks/` (the blob store and `<id>/` manifests); the older
@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 fn env_dir(var: &str) -> Option<PathBuf> {
     std::env::var_os(var)
@@ -78,29 +78,53 @@ pub fn redaction() -> Result<audit::Policy> {
     audit::Policy::from_config(&cfg.redaction).with_context(|| path.display().to_string())
 }
 
-/// The key `--audit-sign-key` names, loaded before the session starts.
-pub fn sign_key(reference: &str) -> Result<(String, trust::LocalKey)> {
-    let Some(path) = reference.strip_prefix("file://") else {
-        bail!(
-            "--audit-sign-key {reference}: only file:///PATH.pem keys are available in this build; \
-             keystore-backed keys (bare names, keystore://, op://, keyring://, env://, \
-             apple-password://) need signing inside nono-keyholder, which does not exist yet"
-        );
-    };
-    if !path.starts_with('/') {
-        bail!(
-            "--audit-sign-key {reference}: a file reference needs an absolute path (file:///PATH)"
-        );
+/// `[rollback]` of the user's configuration: how much the rollback store
+/// keeps. 0 turns a limit off.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Retention {
+    pub max_sessions: u64,
+    pub max_age_days: u64,
+    pub max_bytes: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Retention {
+        Retention {
+            max_sessions: 50,
+            max_age_days: 30,
+            max_bytes: 5_000_000_000,
+        }
     }
-    let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(path)
-            .with_context(|| format!("--audit-sign-key: cannot read the key file {path}"))?,
-    );
-    let key =
-        trust::LocalKey::from_pem(&text).with_context(|| format!("--audit-sign-key {path}"))?;
-    let id = Path::new(path)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file-key".into());
-    Ok((id, key))
+}
+
+impl Retention {
+    pub fn limits(&self, now_secs: u64) -> rollback::retention::Limits {
+        let on = |v: u64| Some(v).filter(|v| *v > 0);
+        rollback::retention::Limits {
+            max_sessions: on(self.max_sessions).map(|v| usize::try_from(v).unwrap_or(usize::MAX)),
+            started_before: on(self.max_age_days)
+                .map(|d| trust::time::rfc3339(now_secs.saturating_sub(d.saturating_mul(86_400)))),
+            max_bytes: on(self.max_bytes),
+        }
+    }
+}
+
+/// The retention limits: the defaults, or `[rollback]` of the user's
+/// configuration (an unreadable or invalid one is an error).
+pub fn retention() -> Result<Retention> {
+    let Some(path) = config_file().filter(|p| p.exists()) else {
+        return Ok(Retention::default());
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let raw: toml::Value =
+        toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
+    let Some(section) = raw.get("rollback") else {
+        return Ok(Retention::default());
+    };
+    section
+        .clone()
+        .try_into()
+        .with_context(|| format!("{}: [rollback]", path.display()))
 }

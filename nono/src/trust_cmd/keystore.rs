@@ -24,14 +24,54 @@ pub struct Keyholder {
 /// What the keyholder's environment keeps: only what D-Bus needs.
 const ENV: &[&str] = &["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"];
 
+/// What a signing-key reference adds to the keyholder's environment: its
+/// `env://` variable, or what the 1Password CLI reads.
+fn reference_env(reference: &str) -> Vec<String> {
+    if let Some(var) = reference.strip_prefix("env://") {
+        return vec![var.to_string()];
+    }
+    if !reference.starts_with("op://") {
+        return Vec::new();
+    }
+    let mut keep = vec!["HOME".to_string(), "PATH".to_string()];
+    keep.extend(
+        std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .filter(|k| k.starts_with("OP_")),
+    );
+    keep
+}
+
+fn which(cmd: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(cmd))
+        .find(|p| p.is_file())
+}
+
 impl Keyholder {
     pub fn start() -> Result<Keyholder> {
+        Keyholder::start_with(None)
+    }
+
+    /// Start the keyholder; with `reference`, it confines itself to what
+    /// that signing-key reference needs and answers the `Reference*`
+    /// requests with that key.
+    pub fn start_with(reference: Option<&str>) -> Result<Keyholder> {
         let exe = helpers::path("nono-keyholder")?;
         let (chan, end) = ipc::socketpair::<SigningRequest, SigningResponse>()?;
         let mut cmd = Command::new(&exe);
         cmd.arg("--signing").env_clear();
+        let mut env: Vec<String> = ENV.iter().map(|s| s.to_string()).collect();
+        if let Some(r) = reference {
+            cmd.args(["--reference", r]);
+            if let Some(op) = which("op").filter(|_| r.starts_with("op://")) {
+                cmd.arg("--op").arg(op);
+            }
+            env.extend(reference_env(r));
+        }
         cmd.envs(
-            ENV.iter()
+            env.iter()
                 .filter_map(|k| std::env::var_os(k).map(|v| (k, v))),
         );
         sys::own_session(&mut cmd);
@@ -89,6 +129,29 @@ impl Keyholder {
             }
         }
     }
+
+    /// The public key of the key named by the start-up reference.
+    pub fn reference_public_key(&self, reference: &str) -> Result<Vec<u8>> {
+        match self.ask(&SigningRequest::ReferencePublicKey)? {
+            SigningResponse::Failed { kind, message } => {
+                Err(reference_failure(kind, &message, reference))
+            }
+            other => public(other, reference),
+        }
+    }
+
+    /// A signature over `digest` by the key named by the start-up reference.
+    pub fn reference_sign(&self, reference: &str, digest: &[u8; 32]) -> Result<Vec<u8>> {
+        match self.ask(&SigningRequest::ReferenceSign { digest: *digest })? {
+            SigningResponse::Signature { der } => Ok(der),
+            SigningResponse::Failed { kind, message } => {
+                Err(reference_failure(kind, &message, reference))
+            }
+            SigningResponse::Hello { .. } | SigningResponse::PublicKey { .. } => {
+                bail!("the keyholder answered out of order")
+            }
+        }
+    }
 }
 
 impl Drop for Keyholder {
@@ -130,6 +193,15 @@ fn failure(kind: FailureKind, message: &str, name: &str) -> anyhow::Error {
         FailureKind::Backend | FailureKind::Unsupported => "is a Secret Service (e.g. gnome-keyring) running in this session, with DBUS_SESSION_BUS_ADDRESS set? Otherwise use a file-backed key: --keyref file:///PATH/key.pem".into(),
     };
     anyhow::anyhow!("keystore signing key '{name}': {message}; {hint}")
+}
+
+/// A signing-key reference's failure: a keystore key's with its hint,
+/// otherwise the keyholder's message as it is (it never quotes a secret).
+fn reference_failure(kind: FailureKind, message: &str, reference: &str) -> anyhow::Error {
+    match ipc::signing::keystore_name(reference) {
+        Some(name) => failure(kind, message, name),
+        None => anyhow::anyhow!("{message}"),
+    }
 }
 
 /// A [`Signer`] whose private key stays in the keyholder.

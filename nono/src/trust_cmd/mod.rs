@@ -6,7 +6,7 @@ mod anchor;
 mod check;
 mod discover;
 mod keys;
-mod keystore;
+pub(crate) mod keystore;
 pub mod scan;
 mod sign;
 
