@@ -33,7 +33,15 @@ fn a_missing_helper_is_not_ready() {
     // nono alone, without its helpers.
     let lone = Scratch::new();
     let copy = lone.join("nono");
-    std::fs::copy(nono_bin(), &copy).unwrap();
+    // Copied by another process: a descriptor open for writing in this
+    // one could leak into a concurrent test's fork and make the exec
+    // below fail with ETXTBSY.
+    assert!(Command::new("cp")
+        .arg(nono_bin())
+        .arg(&copy)
+        .status()
+        .unwrap()
+        .success());
     let (code, out) = setup(&home, &copy, &["--check-only"]);
     assert_eq!(code, Some(1), "{out}");
     assert!(
