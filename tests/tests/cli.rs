@@ -38,7 +38,14 @@ fn missing_command_is_127_and_non_executable_is_126() {
     assert_eq!(r.code, Some(126), "{r:?}");
     // An executable outside the grants cannot be executed inside: 126 with a hint.
     let exe = d.join("tool");
-    std::fs::copy(probe_bin(), &exe).unwrap();
+    // Copied by another process (no write descriptor here to leak into a
+    // concurrent test's fork: ETXTBSY).
+    assert!(std::process::Command::new("cp")
+        .arg(probe_bin())
+        .arg(&exe)
+        .status()
+        .unwrap()
+        .success());
     let r = nono(&["run", "--", exe.to_str().unwrap(), "exit", "0"]);
     assert_eq!(r.code, Some(126), "{r:?}");
     assert!(r.stderr.contains(&format!("--read {}", d.s())), "{r:?}");
