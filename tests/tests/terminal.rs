@@ -274,3 +274,32 @@ fn state(pid: i32) -> char {
         .and_then(|(_, rest)| rest.chars().next())
         .unwrap_or('?')
 }
+
+/// Declining the working-directory prompt says what the command gets
+/// instead, and the command indeed runs without it.
+#[test]
+fn declining_the_working_directory_prompt_says_so() {
+    let dir = Scratch::new();
+    let profile = dir.join("p.json");
+    std::fs::write(&profile, r#"{"workdir":{"access":"readwrite"}}"#).unwrap();
+    let mut c = Command::new(nono_bin());
+    c.current_dir(&dir.path)
+        .args(["run", "--profile"])
+        .arg(&profile)
+        .args([
+            "--",
+            "/bin/sh",
+            "-c",
+            "ls . >/dev/null 2>&1 && echo can-list || echo cannot-list",
+        ]);
+    let mut t = Term::spawn(c);
+    t.expect("Allow? [y/N]", LIMIT);
+    t.type_in(b"n\r");
+    let (code, screen) = t.finish(LIMIT);
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(
+        screen.contains("not shared: the command runs without access to"),
+        "{screen}"
+    );
+    assert!(screen.contains("cannot-list"), "{screen}");
+}

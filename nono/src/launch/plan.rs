@@ -123,7 +123,14 @@ fn workdir_consent(args: &RunArgs, profile: &Loaded) -> Result<WorkdirConsent> {
         .context("cannot read the answer")?;
     Ok(match answer.trim() {
         "y" | "Y" | "yes" => WorkdirConsent::Given,
-        _ => WorkdirConsent::Refused,
+        _ => {
+            // Say what the command gets instead, before it starts.
+            ui::note(format!(
+                "not shared: the command runs without access to {} (pass --allow-cwd to share it)",
+                workdir.display()
+            ));
+            WorkdirConsent::Refused
+        }
     })
 }
 
