@@ -7,10 +7,9 @@ use std::os::fd::AsRawFd;
 /// Make `dst` share `src`'s extents (a reflink); fails where the
 /// filesystem has none (ext4, tmpfs: `EOPNOTSUPP`/`EXDEV`/`EINVAL`).
 pub fn clone_file(dst: &File, src: &File) -> std::io::Result<()> {
-    // SAFETY: FICLONE takes the source descriptor as its integer argument
-    // and reads or writes no memory of ours; both descriptors are open for
-    // the duration of the call.
-    let rc = unsafe { nix::libc::ioctl(dst.as_raw_fd(), nix::libc::FICLONE, src.as_raw_fd()) };
+    let (d, s) = (dst.as_raw_fd(), src.as_raw_fd());
+    // SAFETY: FICLONE takes the source descriptor as its integer argument and touches no memory of ours; both descriptors stay open during the call.
+    let rc = unsafe { nix::libc::ioctl(d, nix::libc::FICLONE, s) };
     if rc == 0 {
         Ok(())
     } else {
