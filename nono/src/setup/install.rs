@@ -13,25 +13,27 @@ use crate::out::outln;
 /// The helpers `nono run` starts; `nono wrap` needs none of them.
 const HELPERS: [&str; 3] = ["nono-broker", "nono-proxy", "nono-keyholder"];
 
-/// Report each helper; the names of those missing or not executable.
+/// Report each helper (found where `nono run` looks for it:
+/// `launch::helpers::path`); the names of those missing or not executable.
 pub fn helpers() -> Vec<&'static str> {
-    let dir = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf));
     outln!("Helpers (next to nono, never from PATH):");
     let mut missing = Vec::new();
     for name in HELPERS {
-        let p = dir.as_ref().map(|d| d.join(name));
-        let ok = p
-            .as_ref()
-            .and_then(|p| p.metadata().ok())
-            .is_some_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
-        let shown = p.map(|p| p.display().to_string()).unwrap_or_default();
-        if ok {
-            outln!("  {name:<48} {shown}");
-        } else {
-            outln!("  {name:<48} MISSING ({shown})");
-            missing.push(name);
+        match crate::launch::helpers::path(name) {
+            Ok(p)
+                if p.metadata()
+                    .is_ok_and(|m| m.permissions().mode() & 0o111 != 0) =>
+            {
+                outln!("  {name:<48} {}", p.display());
+            }
+            Ok(p) => {
+                outln!("  {name:<48} MISSING ({} is not executable)", p.display());
+                missing.push(name);
+            }
+            Err(e) => {
+                outln!("  {name:<48} MISSING ({e:#})");
+                missing.push(name);
+            }
         }
     }
     missing
