@@ -182,8 +182,14 @@ pub enum BrokerResponse {
     /// the notifying task's CPU (Linux 6.6); false means every brokered
     /// call pays a cross-CPU wake-up, which the user is told.
     Started {
+        /// The agent's pid as the broker sees it (in the session's own PID
+        /// namespace when `pid_namespace`: not a pid nono can use).
         pid: i32,
         sync_wakeups: bool,
+        /// The session runs in a PID namespace of its own, whose init is
+        /// the broker: when the broker ends, the kernel ends every process
+        /// in it.
+        pid_namespace: bool,
     },
     /// Nothing was started; `exit_code` is what nono should exit with.
     Failed {

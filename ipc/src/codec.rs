@@ -160,6 +160,7 @@ mod tests {
         let f = encode(&BrokerResponse::Started {
             pid: 1234,
             sync_wakeups: true,
+            pid_namespace: true,
         })
         .unwrap();
         for cut in 0..f.len() {

@@ -26,7 +26,7 @@ mod sys;
 pub use channel::{socketpair, Endpoint};
 
 /// Protocol version, exchanged in the first message of every channel.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 /// Largest frame, in bytes, on send and on receive.
 pub const MAX_FRAME: usize = 128 * 1024;
 /// Largest payload passed in a sealed memory file ([`sealed`]): the

@@ -12,10 +12,12 @@ use sandbox::{close_fds_from, CapabilitySet, Sandbox};
 
 use crate::wire::Exec;
 
-/// Where the agent runs: in nono's process group (the user's job), or as
-/// the foreground group of its own terminal (which of fds 0-2 it replaces).
+/// Where the agent runs: in nono's process group (the user's job), in a
+/// session of its own without a terminal, or as the foreground group of
+/// its own terminal (which of fds 0-2 it replaces).
 pub enum Group {
     Join(Pid),
+    Session,
     Terminal(Option<(OwnedFd, [bool; 3])>),
 }
 
@@ -44,6 +46,12 @@ pub fn seal_and_exec(
             }
         }
         Group::Terminal(None) => {}
+        Group::Session => {
+            if let Err(e) = nix::unistd::setsid() {
+                say!("nono: cannot give the command a session of its own: {e}");
+                return 1;
+            }
+        }
         Group::Join(front) => {
             if let Err(e) = crate::sys::join_group(front) {
                 say!("nono: cannot put the command in nono's process group: {e}");

@@ -1,6 +1,10 @@
 //! `nono-broker`: the agent's parent in `nono run`.
 //!
 //! # Security
+//! - First forks into the session's own PID namespace where the kernel
+//!   allows one (`sandbox::pidns`) and goes on as its init: when it ends,
+//!   the kernel ends every process the agent started. The process nono
+//!   started only relays its exit.
 //! - Trusts: the front end, over the channel at fd 3 (`ipc::broker`).
 //!   Distrusts: everything the agent passes in a notified syscall.
 //! - Holds: that channel; a signalfd; the agent's pid; the seccomp
@@ -44,6 +48,7 @@ mod harden;
 mod ipcns;
 mod netns;
 mod serve;
+mod signals;
 mod state;
 mod sys;
 mod wire;
@@ -66,7 +71,7 @@ pub fn run() -> ExitCode {
         Ok(s) => s,
         Err(e) => return fatal(&e),
     };
-    match confined.start_agent().and_then(state::Running::serve) {
+    match confined.start_agent().and_then(serve::run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // The front end went away or serving failed: end the session's

@@ -6,35 +6,13 @@ use std::os::fd::AsFd;
 
 use ipc::broker::{BrokerRequest, BrokerResponse};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{kill, SigSet, Signal};
+use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
 use crate::brokered;
 use crate::state::Running;
 use sandbox::reap;
-
-/// Signals the broker takes through its signalfd. Terminal signals reach
-/// the agent directly (same process group, or the agent's own terminal);
-/// the broker ignores them. Terminal stop signals never stop the broker:
-/// on the agent's terminal it leads an orphaned group, whose stop signals
-/// the kernel discards.
-pub fn watched_signals() -> SigSet {
-    let mut s = SigSet::empty();
-    for sig in [
-        Signal::SIGCHLD,
-        Signal::SIGINT,
-        Signal::SIGQUIT,
-        Signal::SIGHUP,
-        Signal::SIGTERM,
-        Signal::SIGWINCH,
-        Signal::SIGUSR1,
-        Signal::SIGUSR2,
-    ] {
-        s.add(sig);
-    }
-    s
-}
 
 pub fn run(r: Running) -> Result<(), String> {
     loop {
@@ -83,7 +61,7 @@ fn on_request(r: &Running) -> Result<(), String> {
     match r.chan.recv_plain() {
         Ok(BrokerRequest::Signal { signal }) => {
             let sig = Signal::try_from(signal).map_err(|_| format!("invalid signal {signal}"))?;
-            let _ = kill(r.agent, sig);
+            forward(r, sig);
             Ok(())
         }
         Ok(BrokerRequest::Resume) => {
@@ -100,6 +78,17 @@ fn on_request(r: &Running) -> Result<(), String> {
         Err(ipc::IpcError::Closed) => Err("the front end went away; stopping the agent".into()),
         Err(e) => Err(format!("channel: {e}")),
     }
+}
+
+/// A signal nono asked for: to the agent, or its whole group when it
+/// leads a session without a terminal.
+fn forward(r: &Running, sig: Signal) {
+    let target = if r.signal_group {
+        Pid::from_raw(-r.agent.as_raw())
+    } else {
+        r.agent
+    };
+    let _ = kill(target, sig);
 }
 
 /// Continue the stopped agent: its whole group when it leads one (every
@@ -157,7 +146,7 @@ fn ask_front(r: &Running, path: &str, access: &str) -> bool {
             Ok(BrokerRequest::ElevationAnswer { approve }) => return approve,
             Ok(BrokerRequest::Signal { signal }) => {
                 if let Ok(sig) = Signal::try_from(signal) {
-                    let _ = kill(r.agent, sig);
+                    forward(r, sig);
                 }
             }
             Ok(BrokerRequest::Resume) => resume(r),

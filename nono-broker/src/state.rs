@@ -14,17 +14,20 @@ use sandbox::{CapabilitySet, Sandbox};
 
 use crate::sys::{self, Forked};
 use crate::workers::Workers;
-use crate::{agent, allowlist, brokered, calls, credentials, handoff, ipcns, netns, serve, wire};
+use crate::{agent, allowlist, brokered, calls, credentials, handoff, ipcns, netns, signals, wire};
 
 pub type Channel = Endpoint<BrokerResponse, BrokerRequest>;
 
 pub struct Unconfined {
     chan: Channel,
     creds: Option<OwnedFd>,
+    /// The broker is the init of the session's own PID namespace.
+    pid_namespace: bool,
 }
 
 pub struct Launching {
     chan: Channel,
+    pid_namespace: bool,
     spec: LaunchSpec,
     caps: CapabilitySet,
     terminal: Option<(OwnedFd, [bool; 3])>,
@@ -32,6 +35,7 @@ pub struct Launching {
 
 pub struct Confined {
     chan: Channel,
+    pid_namespace: bool,
     spec: LaunchSpec,
     caps: CapabilitySet,
     /// The pseudo-terminal's slave side for the agent, if any, and which
@@ -42,8 +46,13 @@ pub struct Confined {
 pub struct Running {
     pub chan: Channel,
     pub agent: Pid,
-    /// The agent leads a process group of its own (on its terminal).
+    /// The agent leads a process group of its own (on its terminal, or
+    /// its own session).
     pub own_group: bool,
+    /// Forwarded signals go to the agent's whole group: it leads a session
+    /// without a terminal, so nono's forwarding stands in for the
+    /// terminal's signals to the job.
+    pub signal_group: bool,
     pub signals: SignalFd,
     pub broker: brokered::Broker,
 }
@@ -53,16 +62,21 @@ fn ipc_err(e: ipc::IpcError) -> String {
 }
 
 impl Unconfined {
-    pub fn new(fd: OwnedFd, creds: Option<OwnedFd>) -> Unconfined {
+    pub fn new(fd: OwnedFd, creds: Option<OwnedFd>, pid_namespace: bool) -> Unconfined {
         Unconfined {
             chan: Endpoint::from_fd(fd),
             creds,
+            pid_namespace,
         }
     }
 
     /// `Hello` (version check) then exactly one `Launch`.
     pub fn receive_launch(self) -> Result<Launching, String> {
-        let Unconfined { chan, creds } = self;
+        let Unconfined {
+            chan,
+            creds,
+            pid_namespace,
+        } = self;
         match chan.recv_plain().map_err(ipc_err)? {
             BrokerRequest::Hello { version } if version == PROTOCOL_VERSION => {}
             BrokerRequest::Hello { version } => {
@@ -125,6 +139,7 @@ impl Unconfined {
         match wire::caps(&spec.caps) {
             Ok(caps) => Ok(Launching {
                 chan,
+                pid_namespace,
                 spec,
                 caps,
                 terminal,
@@ -175,6 +190,7 @@ impl Launching {
         match Sandbox::apply(&own) {
             Ok(_) => Ok(Confined {
                 chan: self.chan,
+                pid_namespace: self.pid_namespace,
                 spec: self.spec,
                 caps: self.caps,
                 terminal: self.terminal,
@@ -187,9 +203,11 @@ impl Launching {
 impl Confined {
     /// Set up the process groups before the fork: with a terminal of its
     /// own the broker leads it (the agent takes a group of its own there);
-    /// without, the broker leaves nono's group for the agent to join
-    /// (returned).
-    fn place(&self) -> Result<Option<Pid>, String> {
+    /// without, the broker leaves nono's group, and the agent joins that
+    /// group — or, in the session's PID namespace, where nono's group is
+    /// out of reach, leads a session of its own (no terminal: nono forwards
+    /// the user's Ctrl-C).
+    fn place(&self) -> Result<Placement, String> {
         match &self.terminal {
             Some((tty, _)) => {
                 sys::lead_terminal(tty.as_fd()).map_err(|e| {
@@ -198,24 +216,30 @@ impl Confined {
                         format!("cannot lead the command's terminal: {e}"),
                     )
                 })?;
-                Ok(None)
+                Ok(Placement::Terminal)
             }
-            None => sys::leave_group()
-                .map(Some)
-                .map_err(|e| refuse(&self.chan, format!("cannot take a process group: {e}"))),
+            None => match sys::leave_group() {
+                Ok(_) if self.pid_namespace => Ok(Placement::Session),
+                Ok(front) => Ok(Placement::Join(front)),
+                Err(e) => Err(refuse(
+                    &self.chan,
+                    format!("cannot take a process group: {e}"),
+                )),
+            },
         }
     }
 
     /// Fork the agent, then lock the broker down to its serving syscalls.
     pub fn start_agent(self) -> Result<Running, String> {
-        let mask = serve::watched_signals();
+        let mask = signals::watched();
         mask.thread_block()
             .map_err(|e| format!("cannot block signals: {e}"))?;
         let parent = nix::unistd::getpid();
         sandbox::reap::become_subreaper().map_err(|e| refuse(&self.chan, e))?;
         let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
-        let join = self.place()?;
-        let own_group = self.terminal.is_some();
+        let placement = self.place()?;
+        let own_group = !matches!(placement, Placement::Join(_));
+        let signal_group = matches!(placement, Placement::Session);
         let pid = match sys::fork() {
             // The C strings (credentials included) exist only in the child.
             Ok(Forked::Child) => sys::exit_now(match wire::exec(&self.spec) {
@@ -225,9 +249,10 @@ impl Confined {
                     parent,
                     theirs,
                     self.spec.elevation.is_some(),
-                    match join {
-                        Some(group) => agent::Group::Join(group),
-                        None => agent::Group::Terminal(self.terminal),
+                    match placement {
+                        Placement::Join(group) => agent::Group::Join(group),
+                        Placement::Session => agent::Group::Session,
+                        Placement::Terminal => agent::Group::Terminal(self.terminal),
                     },
                 ),
                 Err(e) => {
@@ -259,6 +284,7 @@ impl Confined {
                 &BrokerResponse::Started {
                     pid: pid.as_raw(),
                     sync_wakeups,
+                    pid_namespace: self.pid_namespace,
                 },
                 &[],
             )
@@ -267,6 +293,7 @@ impl Confined {
             chan: self.chan,
             agent: pid,
             own_group,
+            signal_group,
             signals,
             broker: brokered::Broker {
                 listener: std::sync::Arc::new(listener),
@@ -282,6 +309,16 @@ impl Confined {
     }
 }
 
+/// Where the agent goes, decided before the fork.
+enum Placement {
+    /// nono's process group (the user's job).
+    Join(Pid),
+    /// A session of its own, without a terminal.
+    Session,
+    /// The foreground of its own terminal.
+    Terminal,
+}
+
 /// Ask for synchronous wake-ups (a notification round trip then costs
 /// ~5 µs instead of 25-60 µs). Ok(false): the kernel predates them
 /// (EINVAL, Linux < 6.6), reported to the user by the front end; any
@@ -293,12 +330,6 @@ fn wakeups(listener: &Listener) -> Result<bool, String> {
         Err(e) => Err(format!(
             "cannot set synchronous wake-ups on the seccomp listener: {e}"
         )),
-    }
-}
-
-impl Running {
-    pub fn serve(self) -> Result<(), String> {
-        serve::run(self)
     }
 }
 

@@ -5,10 +5,8 @@ use clap::{ArgAction, CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command};
 use crate::launch::{self, Mode};
+use crate::out::EXIT_NONO_ERROR;
 use crate::{learn, out, profile_cmd, sessions, setup, stderr, trust_cmd, ui, why};
-
-/// Exit code for nono's own errors (bad arguments, sandbox failure).
-pub const EXIT_NONO_ERROR: i32 = 1;
 
 /// Run the command line; the exit status accounts for a stdout that could
 /// not be written (see `out`) and waits a bounded time for nono's queued

@@ -193,6 +193,9 @@ pub fn user_grants(args: &FsArgs) -> Result<Vec<Grant>> {
 /// (built-in paths that are missing on this machine are skipped).
 pub fn existing(path: &Path, mode: AccessMode, source: Source) -> Option<Grant> {
     let path = fs::canonicalize(path).ok()?;
+    if through_own_proc(&path) {
+        return None;
+    }
     let kind = if path.is_dir() {
         GrantKind::Tree
     } else {
@@ -204,6 +207,15 @@ pub fn existing(path: &Path, mode: AccessMode, source: Source) -> Option<Grant> 
         kind,
         source,
     })
+}
+
+/// A built-in path that resolved through `/proc/self` into nono's own
+/// entries (`/dev/fd` -> `/proc/<nono>/fd`): a grant there would name
+/// nono's descriptors, never the command's, and the command sees a /proc of
+/// its own. It reaches its own descriptors through `/proc/self`, which the
+/// procfs group grants.
+fn through_own_proc(path: &Path) -> bool {
+    path.starts_with(format!("/proc/{}", std::process::id()))
 }
 
 /// The terminals on descriptors 0-2, each as a single-file grant, so the

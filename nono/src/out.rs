@@ -9,6 +9,9 @@
 use std::io::{self, Write};
 use std::sync::Mutex;
 
+/// Exit code for nono's own errors (bad arguments, sandbox failure).
+pub const EXIT_NONO_ERROR: i32 = 1;
+
 /// Exit status after the reader of stdout went away: 128 + SIGPIPE.
 pub const EXIT_BROKEN_PIPE: i32 = 128 + 13;
 
@@ -68,7 +71,7 @@ pub fn exit_status(code: i32) -> i32 {
     match state() {
         State::Open => code,
         State::Broken => EXIT_BROKEN_PIPE,
-        State::Failed => crate::commands::EXIT_NONO_ERROR,
+        State::Failed => EXIT_NONO_ERROR,
     }
 }
 

@@ -25,6 +25,7 @@ pub mod exec;
 pub mod hygiene;
 mod landlock_rules;
 mod notify_sys;
+pub mod pidns;
 mod privileges;
 mod probe;
 pub mod reap;

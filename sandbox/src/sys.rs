@@ -97,3 +97,70 @@ pub(crate) fn signals_default() -> nix::Result<()> {
     }
     Ok(())
 }
+
+/// Fork into a fresh PID namespace (`clone` with `CLONE_NEWPID`, no new
+/// stack: fork semantics). `Ok(None)` in the child, which is pid 1 there;
+/// the caller's own later children stay in its namespace.
+pub(crate) fn fork_into_new_pid_namespace() -> nix::Result<Option<nix::unistd::Pid>> {
+    let flags = (libc::CLONE_NEWPID | libc::SIGCHLD) as libc::c_ulong;
+    // SAFETY: clone with a NULL stack and no CLONE_VM/CLONE_SETTLS behaves as fork; the callers are single-threaded, so the child's copy of every lock is free.
+    let r = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
+    match r {
+        -1 => Err(nix::errno::Errno::last()),
+        0 => Ok(None),
+        pid => Ok(Some(nix::unistd::Pid::from_raw(pid as i32))),
+    }
+}
+
+/// Run `f` in a throwaway child and return its exit code.
+pub(crate) fn probe_in_child(f: impl FnOnce() -> i32) -> Option<i32> {
+    // SAFETY: the callers are single-threaded; the child runs `f` and leaves with _exit, never returning into the caller's state.
+    match unsafe { libc::fork() } {
+        -1 => None,
+        0 => {
+            let code = f();
+            // SAFETY: _exit takes an integer and never returns.
+            unsafe { libc::_exit(code) }
+        }
+        child => match nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child), None) {
+            Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => Some(code),
+            _ => None,
+        },
+    }
+}
+
+/// Leave at once with `code`, after one line on stderr (if not empty).
+pub(crate) fn exit_now_with(code: i32, message: &str) -> ! {
+    if !message.is_empty() {
+        let _ =
+            std::io::Write::write_all(&mut std::io::stderr(), format!("{message}\n").as_bytes());
+    }
+    // SAFETY: _exit takes an integer and never returns.
+    unsafe { libc::_exit(code) }
+}
+
+/// The relay's whole life (see `pidns`): hold nothing, ignore what can be
+/// ignored, wait for the namespace's init and leave as it did.
+pub(crate) fn relay(init: nix::unistd::Pid) -> ! {
+    use nix::sys::wait::{waitpid, WaitStatus};
+    close_range(3);
+    // SAFETY: closing stdin and stdout, which nothing in this process uses any more.
+    unsafe {
+        libc::close(0);
+        libc::close(1);
+    }
+    for sig in 1..=libc::SIGRTMAX() {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP && sig != libc::SIGCHLD {
+            // SAFETY: SIG_IGN installs no handler code; invalid numbers just fail.
+            unsafe { libc::signal(sig, libc::SIG_IGN) };
+        }
+    }
+    loop {
+        match waitpid(init, None) {
+            Ok(WaitStatus::Exited(_, code)) => exit_now_with(code, ""),
+            Ok(WaitStatus::Signaled(_, sig, _)) => exit_now_with(128 + sig as i32, ""),
+            Err(nix::errno::Errno::EINTR) | Ok(_) => continue,
+            Err(_) => exit_now_with(1, ""),
+        }
+    }
+}

@@ -207,6 +207,23 @@ pub mod procfs {
             .collect()
     }
 
+    /// The agent of the `nono run` with pid `nono`: the first process
+    /// below nono's `nono-broker` chain (the relay, then the broker that is
+    /// pid 1 of the session's PID namespace; or one broker where the
+    /// kernel refused the namespace).
+    pub fn agent_of(nono: u32) -> Option<u32> {
+        let mut at = children(nono)
+            .into_iter()
+            .find(|p| comm(*p) == "nono-broker")?;
+        loop {
+            let next = *children(at).first()?;
+            if comm(next) != "nono-broker" {
+                return Some(next);
+            }
+            at = next;
+        }
+    }
+
     /// The command name of `pid`.
     pub fn comm(pid: u32) -> String {
         std::fs::read_to_string(format!("/proc/{pid}/comm"))

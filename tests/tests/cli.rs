@@ -136,15 +136,19 @@ fn allow_cwd_shares_the_workdir_read_only() {
 
 #[test]
 fn run_keeps_a_supervisor_and_wrap_leaves_none() {
-    // run: nono -> nono-broker -> command.
+    // run: nono -> nono-broker (the relay) -> nono-broker (pid 1 of the
+    // session's PID namespace) -> command.
     let child = sandboxed_cmd("run", &[], &["sleep", "2"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let nono_pid = child.id();
     std::thread::sleep(Duration::from_millis(300));
-    let brokers = nono_e2e::procfs::children(nono_pid);
-    assert_eq!(brokers.len(), 1, "nono has one child");
+    let relays = nono_e2e::procfs::children(nono_pid);
+    assert_eq!(relays.len(), 1, "nono has one child");
+    assert_eq!(nono_e2e::procfs::comm(relays[0]), "nono-broker");
+    let brokers = nono_e2e::procfs::children(relays[0]);
+    assert_eq!(brokers.len(), 1, "the relay has one child");
     assert_eq!(nono_e2e::procfs::comm(brokers[0]), "nono-broker");
     let agents = nono_e2e::procfs::children(brokers[0]);
     assert_eq!(agents.len(), 1, "the broker has one child");

@@ -26,9 +26,12 @@ fn alive(c: &mut Child) -> bool {
 fn cannot_signal_outside_processes() {
     let mut victim = outside_sleeper(&[]);
     let pid = victim.id().to_string();
+    // In the session's own PID namespace a process outside does not exist
+    // for the command (ESRCH); Landlock's signal scope (EPERM) is the line
+    // behind it, tested against the supervisor, which the command sees.
     for sig in ["15", "9"] {
         let r = run(&[], &["kill", &pid, sig]);
-        assert!(r.is_err(Some(EPERM)), "{r:?}");
+        assert!(r.is_err(Some(libc::ESRCH)), "{r:?}");
     }
     std::thread::sleep(Duration::from_millis(50));
     assert!(alive(&mut victim), "victim must survive");

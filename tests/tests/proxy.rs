@@ -564,12 +564,7 @@ fn killing_the_proxy_ends_the_session() {
     let (proxy, agent) = loop {
         let kids = children(child.id());
         let proxy = kids.iter().copied().find(|&p| comm(p) == "nono-proxy");
-        let agent = kids
-            .iter()
-            .copied()
-            .find(|&p| comm(p) == "nono-broker")
-            .and_then(|b| children(b).first().copied())
-            .filter(|&a| comm(a) == "sleep");
+        let agent = nono_e2e::procfs::agent_of(child.id()).filter(|&a| comm(a) == "sleep");
         if let (Some(p), Some(a)) = (proxy, agent) {
             break (p, a);
         }

@@ -204,3 +204,67 @@ print("interrupted", len(got), "status", r.status, flush=True)
         .collect();
     assert_eq!(paths, ["/after-interrupt"]);
 }
+
+/// The broker forks into the session's own PID namespace; the process nono
+/// started only relays. SIGKILL to nono, the relay and the broker at the
+/// same moment leaves no supervisor to kill anything: the kernel does it,
+/// because the namespace's init (the broker) died.
+#[test]
+fn nothing_outlives_nono_and_the_broker_killed_together() {
+    let marker = canary("all-killed");
+    let script = format!("{LEAVE_BEHIND}\nsleep 600");
+    let mut nono = start(&marker, &script);
+    wait_started(&marker);
+    let relay = broker_child(nono.id());
+    let init = broker_child(relay);
+    for pid in [nono.id(), relay, init] {
+        kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
+    }
+    let _ = nono.wait();
+    let took = gone_within(&marker, Duration::from_secs(1))
+        .unwrap_or_else(|left| panic!("left behind {left:?}"));
+    eprintln!("after SIGKILL of nono, the relay and the broker: all gone in {took:?}");
+}
+
+/// The `nono-broker` child of `pid`.
+fn broker_child(pid: u32) -> u32 {
+    nono_e2e::procfs::children(pid)
+        .into_iter()
+        .find(|p| nono_e2e::procfs::comm(*p) == "nono-broker")
+        .unwrap_or_else(|| panic!("no nono-broker child of {pid}: no PID namespace?"))
+}
+
+/// Inside, /proc is the session's own: the shell's `$$` names itself
+/// there, pid 1 is the broker, and no process outside the session (nono,
+/// the test runner) is visible.
+#[test]
+fn the_command_sees_only_the_sessions_processes() {
+    let script = r#"
+echo "self=$$ $(cat /proc/$$/comm)"
+echo "init=$(cat /proc/1/comm)"
+for d in /proc/[0-9]*; do cat "$d/comm"; done | sort | tr '\n' ' '
+echo
+"#;
+    let out = Command::new(nono_bin())
+        .args(["run", "-s", "--", "/bin/sh", "-c", script])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("self=") && lines[0].ends_with(" sh"),
+        "{text}"
+    );
+    assert_eq!(lines[1], "init=nono-broker", "{text}");
+    // The broker, the shell, the loop's subshell and `cat`, `sort`, `tr`:
+    // nothing of nono or this test.
+    let seen: Vec<&str> = lines[2].split_whitespace().collect();
+    assert!(!seen.contains(&"nono"), "{text}");
+    assert!(
+        !seen.iter().any(|c| c.starts_with("session_owns")),
+        "{text}"
+    );
+    assert!(seen.len() <= 8, "{text}");
+}

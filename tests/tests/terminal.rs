@@ -209,12 +209,9 @@ fn ctrl_z_then_fg_suspends_and_continues_the_session() {
     );
     t.type_in(line.as_bytes());
     t.expect("END42", LIMIT);
-    let agent = t
-        .screen
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("READY "))
-        .and_then(|p| p.split_whitespace().next()?.parse::<i32>().ok())
-        .expect("the agent's pid");
+    // `$$` is the agent's pid in the session's PID namespace; from here it
+    // is the `sh` running this very script.
+    let agent = running_script("END$((6*7)); read x").expect("the agent's pid");
     t.type_in(b"\x1a");
     t.expect("Stopped", LIMIT);
     assert_eq!(state(agent), 'T', "the agent is stopped: {}", t.screen);
@@ -236,9 +233,10 @@ fn ctrl_z_then_fg_suspends_and_continues_the_session() {
     assert_eq!(code, Some(0), "{screen}");
 }
 
-/// Without a terminal of its own (stdin redirected) the agent is in nono's
-/// process group: Ctrl-Z stops both (not the broker, which must not miss
-/// the end), and `fg` continues both.
+/// Without a terminal of its own (stdin redirected) the agent leads a
+/// session of its own in the session's PID namespace: nono forwards the
+/// Ctrl-Z, the agent stops, nono stops after it (the shell reports 148),
+/// and `fg` continues both. The agent is observed stopped from here.
 #[test]
 fn ctrl_z_then_fg_without_a_terminal_of_its_own() {
     let mut t = Term::spawn(shell());
@@ -249,9 +247,23 @@ fn ctrl_z_then_fg_without_a_terminal_of_its_own() {
     );
     t.type_in(line.as_bytes());
     t.expect("END42", LIMIT);
+    let agent = running_script("sleep 1; echo woke").expect("the agent's pid");
+    // Past its vfork: the script waits for `sleep` (a shell in the middle
+    // of a vfork shows 'D' until its child has exec'd).
+    let start = std::time::Instant::now();
+    while !nono_e2e::procfs::children(agent as u32)
+        .iter()
+        .any(|c| nono_e2e::procfs::comm(*c) == "sleep")
+    {
+        assert!(start.elapsed() < LIMIT, "sleep never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     t.type_in(b"\x1a");
     t.expect("Stopped", LIMIT);
     t.expect_after("Stopped", "status=148", LIMIT);
+    assert_eq!(state(agent), 'T', "the agent is stopped: {}", t.screen);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(state(agent), 'T', "the agent stays stopped: {}", t.screen);
     t.type_in(b"fg\r");
     t.expect("woke=2", LIMIT);
     t.expect_after("woke=2", "status=0", LIMIT);
@@ -265,6 +277,16 @@ fn shell() -> Command {
     let mut c = Command::new("/bin/bash");
     c.args(["--norc", "--noprofile", "-i"]).env("TERM", "dumb");
     c
+}
+
+/// The pid (as seen here) of the `sh` whose command line holds `marker`.
+fn running_script(marker: &str) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        (comm.trim() == "sh" && String::from_utf8_lossy(&cmd).contains(marker)).then_some(pid)
+    })
 }
 
 /// A process's state letter (`T` stopped, `S` sleeping, …).

@@ -6,7 +6,7 @@ use nix::errno::Errno;
 use sandbox::{close_fds_from, EnforcementReport, Sandbox};
 
 use super::plan::Plan;
-use crate::commands::EXIT_NONO_ERROR;
+use crate::out::EXIT_NONO_ERROR;
 use crate::ui;
 
 pub fn seal_and_exec(plan: &Plan) -> i32 {

@@ -42,7 +42,24 @@ fn watched() -> SigSet {
         set.add(s);
     }
     set.add(Signal::SIGCHLD);
+    // Blocked until the broker says where the agent runs: see `job_stops`.
+    set.add(Signal::SIGTSTP);
     set
+}
+
+/// Ctrl-Z without a terminal of the agent's own. If the agent shares
+/// nono's process group, the terminal stops both directly: SIGTSTP goes
+/// back to its default action. In the session's PID namespace the agent
+/// leads a session of its own, so nono takes SIGTSTP (through the
+/// signalfd) and forwards it; once the agent has stopped nono stops
+/// itself (`suspend::follow`).
+fn job_stops(pid_namespace: bool, relay: bool) -> Result<()> {
+    if !pid_namespace || relay {
+        let mut tstp = SigSet::empty();
+        tstp.add(Signal::SIGTSTP);
+        tstp.thread_unblock().context("cannot unblock SIGTSTP")?;
+    }
+    Ok(())
 }
 
 pub fn run(mut plan: Plan) -> Result<i32> {
@@ -247,14 +264,26 @@ fn supervise(
         ready,
     } = helpers;
     let agent = match front.recv_plain() {
-        Ok(BrokerResponse::Started { pid, sync_wakeups }) => {
+        Ok(BrokerResponse::Started {
+            pid,
+            sync_wakeups,
+            pid_namespace,
+        }) => {
             if !sync_wakeups {
                 ui::warn(
                     "the kernel refused synchronous wake-ups for the broker (Linux 6.6 has them): \
                      every brokered call (chmod, connect, ...) pays a cross-CPU wake-up",
                 );
             }
-            Pid::from_raw(pid)
+            ui::info(if pid_namespace {
+                "the session runs in a PID namespace of its own"
+            } else {
+                "no PID namespace for the session (the kernel refused one); the subreaper ends what the command leaves behind"
+            });
+            // Inside its own PID namespace the agent's pid means nothing
+            // here, and it never shares nono's process group.
+            job_stops(pid_namespace, relay.is_some())?;
+            (!pid_namespace).then_some(Pid::from_raw(pid))
         }
         Ok(BrokerResponse::Failed { message, exit_code }) => {
             ui::error(message);
@@ -269,6 +298,8 @@ fn supervise(
     }
     let sfd =
         SignalFd::with_flags(mask, SfdFlags::SFD_CLOEXEC).context("cannot create signalfd")?;
+    // A Ctrl-Z nono forwarded (`job_stops`) and has yet to follow.
+    let mut stop_forwarded = false;
     loop {
         let proxy_fd = proxy.as_ref().map(|p| p.chan.as_fd());
         let mut fds = vec![
@@ -320,7 +351,14 @@ fn supervise(
             }
         }
         if broker_ready {
-            if let Some(code) = finish(front, broker, decider, denials, relay.as_deref_mut())? {
+            if let Some(code) = finish(
+                front,
+                broker,
+                decider,
+                denials,
+                relay.as_deref_mut(),
+                &mut stop_forwarded,
+            )? {
                 return Ok(code);
             }
         }
@@ -331,13 +369,23 @@ fn supervise(
             let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else {
                 continue;
             };
-            if sig == Signal::SIGCHLD || (info.ssi_code == SI_KERNEL && same_group(agent)) {
+            if sig == Signal::SIGCHLD
+                || (info.ssi_code == SI_KERNEL && agent.is_some_and(same_group))
+            {
                 continue; // broker exit shows on the channel; tty signals reach the agent directly
             }
             if let (Signal::SIGWINCH, Some(r)) = (sig, relay.as_deref()) {
                 r.resize(); // the agent's terminal signals its foreground group
                 continue;
             }
+            // The agent's group is orphaned (a session of its own), so the
+            // kernel would discard SIGTSTP there: stop it with SIGSTOP.
+            let sig = if sig == Signal::SIGTSTP {
+                stop_forwarded = true;
+                Signal::SIGSTOP
+            } else {
+                sig
+            };
             ui::info(format!("forwarding {sig} to the command"));
             front
                 .send(&BrokerRequest::Signal { signal: sig as i32 }, &[])
@@ -354,6 +402,7 @@ fn finish(
     decider: Option<&super::elevation::Decider>,
     denials: &mut super::denials::Denials,
     relay: Option<&mut super::pty::Relay>,
+    stop_forwarded: &mut bool,
 ) -> Result<Option<i32>> {
     let msg = front.recv_plain();
     let code = match msg {
@@ -375,7 +424,8 @@ fn finish(
             return Ok(None);
         }
         Ok(BrokerResponse::Stopped { signal }) => {
-            if super::suspend::follow(relay, signal) {
+            let forwarded = std::mem::take(stop_forwarded);
+            if super::suspend::follow(relay, signal, forwarded) {
                 front
                     .send(&BrokerRequest::Resume, &[])
                     .context("the broker (nono-broker) ended unexpectedly")?;

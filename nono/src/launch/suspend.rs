@@ -11,8 +11,16 @@ use nix::sys::signal::{raise, Signal};
 use super::pty::Relay;
 
 /// The agent was stopped by `signal`; `true`: continue it now.
-pub fn follow(relay: Option<&mut Relay>, signal: i32) -> bool {
+/// `forwarded`: nono forwarded the user's Ctrl-Z (as SIGSTOP) to an agent
+/// that leads a session of its own, without a terminal (the session's PID
+/// namespace).
+pub fn follow(relay: Option<&mut Relay>, signal: i32, forwarded: bool) -> bool {
     match relay {
+        // Stop as the job, continue the agent when continued.
+        None if forwarded => {
+            stop_as_the_job();
+            true
+        }
         // No terminal of its own: the agent shares nono's process group,
         // so a stop from the user's terminal stopped nono as well; a stop
         // aimed at the agent alone is for its sender to undo.
@@ -28,6 +36,19 @@ pub fn follow(relay: Option<&mut Relay>, signal: i32) -> bool {
             r.resize();
             true
         }
+    }
+}
+
+/// Stop nono by SIGTSTP's default action (the shell reports 128+20, as
+/// for the bare command), although nono takes SIGTSTP through its
+/// signalfd: raised while blocked it is pending, and delivered the moment
+/// it is unblocked; blocked again once nono is continued.
+fn stop_as_the_job() {
+    let mut tstp = nix::sys::signal::SigSet::empty();
+    tstp.add(Signal::SIGTSTP);
+    if raise(Signal::SIGTSTP).is_ok() {
+        let _ = tstp.thread_unblock();
+        let _ = tstp.thread_block();
     }
 }
 
@@ -48,6 +69,6 @@ mod tests {
         assert!(terminal_stop(Signal::SIGTSTP as i32));
         assert!(terminal_stop(Signal::SIGTTIN as i32));
         assert!(!terminal_stop(Signal::SIGSTOP as i32));
-        assert!(!follow(None, Signal::SIGTSTP as i32));
+        assert!(!follow(None, Signal::SIGTSTP as i32, false));
     }
 }

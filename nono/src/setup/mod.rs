@@ -11,8 +11,8 @@ use anyhow::Result;
 use sandbox::{Feature, SupportInfo};
 
 use crate::cli::SetupArgs;
-use crate::commands::EXIT_NONO_ERROR;
 use crate::out::outln;
+use crate::out::EXIT_NONO_ERROR;
 
 fn yes(b: bool) -> &'static str {
     if b {
@@ -99,8 +99,17 @@ pub fn run(args: &SetupArgs) -> Result<i32> {
         crate::launch::sysv::for_setup(nix::unistd::geteuid().is_root(), s.user_namespaces)
     );
     outln!(
-        "  {:<48} subreaper: every descendant killed when the session ends (nono wrap: none)",
-        "session owns its processes (nono run)"
+        "  {:<48} {}",
+        "session owns its processes (nono run)",
+        match sandbox::pidns::available() {
+            Ok(()) => "PID namespace: the kernel ends every process with the session, \
+                       which sees only its own processes in /proc (nono wrap: none)"
+                .to_string(),
+            Err(why) => format!(
+                "subreaper: every descendant killed when the session ends; no PID namespace \
+                 ({why}) (nono wrap: none)"
+            ),
+        }
     );
     let missing = install::helpers();
     if args.profiles && !args.check_only {

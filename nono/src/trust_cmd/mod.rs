@@ -159,7 +159,7 @@ fn verify(files: Vec<PathBuf>, all: bool, policy_path: Option<&Path>) -> Result<
     Ok(if findings.iter().all(Finding::is_verified) {
         0
     } else {
-        crate::commands::EXIT_NONO_ERROR
+        crate::out::EXIT_NONO_ERROR
     })
 }
 

@@ -13,8 +13,8 @@ use trust::{Enforcement, TrustPolicy};
 
 use super::check::{self, Finding};
 use super::{anchor, discover};
-use crate::commands::EXIT_NONO_ERROR;
 use crate::grants::Source;
+use crate::out::EXIT_NONO_ERROR;
 use crate::policy::protect::{self, canonical_lenient, Denied, Protection};
 use crate::policy::resolve::Policy;
 use crate::stderr::errln;
