@@ -16,6 +16,7 @@ pub mod broker;
 mod channel;
 pub mod codec;
 pub mod credentials;
+pub mod hello;
 pub mod hostrules;
 pub mod keyholder;
 pub mod proxy;

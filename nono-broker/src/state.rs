@@ -6,7 +6,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
 use ipc::broker::{BrokerRequest, BrokerResponse, LaunchSpec};
-use ipc::{Endpoint, PROTOCOL_VERSION};
+use ipc::Endpoint;
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::Pid;
 use sandbox::seccomp::notify::Listener;
@@ -77,22 +77,7 @@ impl Unconfined {
             creds,
             pid_namespace,
         } = self;
-        match chan.recv_plain().map_err(ipc_err)? {
-            BrokerRequest::Hello { version } if version == PROTOCOL_VERSION => {}
-            BrokerRequest::Hello { version } => {
-                return Err(format!(
-                    "protocol version {version}, expected {PROTOCOL_VERSION}"
-                ))
-            }
-            _ => return Err("expected Hello first".into()),
-        }
-        chan.send(
-            &BrokerResponse::Hello {
-                version: PROTOCOL_VERSION,
-            },
-            &[],
-        )
-        .map_err(ipc_err)?;
+        chan.answer_greeting().map_err(ipc_err)?;
         let (mut next, mut passed) = chan.recv().map_err(ipc_err)?;
         if let BrokerRequest::Network { port, forwards } = next {
             if !passed.is_empty() {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use ipc::credentials::{CredentialMessage, NoReply};
 use ipc::keyholder::{CredentialItem, FailureKind, KeyholderRequest, KeyholderResponse};
-use ipc::{Endpoint, PROTOCOL_VERSION};
+use ipc::Endpoint;
 use zeroize::Zeroizing;
 
 use crate::backends;
@@ -43,21 +43,7 @@ fn fetch_request(front: &Front) -> Result<(Vec<CredentialItem>, Option<PathBuf>)
 impl Unconfined {
     pub fn handshake(front: OwnedFd, consumer: OwnedFd) -> Result<Unconfined, String> {
         let front: Front = Endpoint::from_fd(front);
-        match front.recv_plain().map_err(err)? {
-            KeyholderRequest::Hello { version } if version == PROTOCOL_VERSION => {}
-            KeyholderRequest::Hello { version } => {
-                return Err(format!("protocol version {version}"))
-            }
-            KeyholderRequest::Fetch { .. } => return Err("expected Hello first".into()),
-        }
-        front
-            .send(
-                &KeyholderResponse::Hello {
-                    version: PROTOCOL_VERSION,
-                },
-                &[],
-            )
-            .map_err(err)?;
+        front.answer_greeting().map_err(err)?;
         let (items, op) = fetch_request(&front)?;
         Ok(Unconfined {
             front,

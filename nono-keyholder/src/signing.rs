@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use ipc::keyholder::CredentialItem;
 
 use ipc::signing::{SigningRequest, SigningResponse};
-use ipc::{Endpoint, PROTOCOL_VERSION};
+use ipc::Endpoint;
 
 use crate::trustkeys;
 
@@ -91,15 +91,7 @@ impl Unconfined {
 
 impl Confined {
     pub fn serve(self) -> Result<(), String> {
-        match self.front.recv_plain().map_err(err)? {
-            SigningRequest::Hello { version } if version == PROTOCOL_VERSION => {}
-            SigningRequest::Hello { version } => return Err(format!("protocol version {version}")),
-            _ => return Err("expected Hello first".into()),
-        }
-        let hello = SigningResponse::Hello {
-            version: PROTOCOL_VERSION,
-        };
-        self.front.send(&hello, &[]).map_err(err)?;
+        self.front.answer_greeting().map_err(err)?;
         loop {
             let request = match self.front.recv_plain() {
                 Ok(r) => r,

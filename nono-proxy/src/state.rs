@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use ipc::credentials::{receive_all, CredentialMessage, NoReply};
 use ipc::proxy::{PortForward, ProxyConfig, ProxyRequest, ProxyResponse};
-use ipc::{Endpoint, PROTOCOL_VERSION};
+use ipc::Endpoint;
 use nix::sys::socket::{getsockopt, sockopt};
 
 use crate::ctx::Ctx;
@@ -104,19 +104,7 @@ impl Unconfined {
     }
 
     fn handshake(&self) -> Result<Handshake, String> {
-        match self.chan.recv_plain().map_err(ipc_err)? {
-            ProxyRequest::Hello { version } if version == PROTOCOL_VERSION => {}
-            ProxyRequest::Hello { version } => return Err(format!("protocol version {version}")),
-            ProxyRequest::Configure(_) => return Err("expected Hello first".into()),
-        }
-        self.chan
-            .send(
-                &ProxyResponse::Hello {
-                    version: PROTOCOL_VERSION,
-                },
-                &[],
-            )
-            .map_err(ipc_err)?;
+        self.chan.answer_greeting().map_err(ipc_err)?;
         match self.chan.recv().map_err(ipc_err)? {
             (ProxyRequest::Configure(cfg), fds) => {
                 let (main, forwards) = listeners(fds, &cfg.forwards)?;

@@ -11,8 +11,8 @@
 //! killed at once.
 //!
 //! The original process stays behind as a *relay*: it holds no descriptor
-//! beyond stderr, ignores every signal it can, and exits as its child
-//! did (a signal death as 128+N). Killing the relay kills the init (its
+//! beyond stderr and no capability (no_new_privs), ignores every signal it
+//! can, and exits as its child did (a signal death as 128+N). Killing the relay kills the init (its
 //! parent-death signal), and so the namespace.
 //!
 //! The init mounts a fresh `/proc` in a private mount namespace (mounts
@@ -164,6 +164,10 @@ fn stay_as_relay(init: Pid, from_init: OwnedFd) -> Entered {
     let mut report = Vec::new();
     let _ = std::fs::File::from(from_init).read_to_end(&mut report);
     if report == READY {
+        // It holds nothing and needs nothing but wait4: no privileges
+        // either (best effort: the command cannot even name it).
+        let _ = crate::privileges::set_no_new_privs();
+        let _ = crate::privileges::drop_all();
         sys::relay(init)
     }
     let _ = nix::sys::wait::waitpid(init, None);

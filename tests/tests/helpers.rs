@@ -9,6 +9,8 @@ use nono_e2e::procfs::{children, comm, status_field};
 use nono_e2e::{is_root, nono_bin, probe_bin, sandboxed_cmd};
 
 /// A running `nono run -- probe sleep 30`: (nono, broker pid, agent pid).
+/// The broker is the one serving the agent (pid 1 of the session's PID
+/// namespace; nono's own child only relays its exit).
 /// The caller waits for nono; only a failed start (a failed test) leaves it.
 #[allow(clippy::zombie_processes)]
 fn session() -> (Child, u32, u32) {
@@ -19,11 +21,10 @@ fn session() -> (Child, u32, u32) {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        if let Some(&broker) = children(child.id()).first() {
-            if let Some(&agent) = children(broker).first() {
-                if status_field(agent, "Seccomp:") == "2" && comm(agent) == "nono-probe" {
-                    return (child, broker, agent);
-                }
+        if let Some(agent) = nono_e2e::procfs::agent_of(child.id()) {
+            if status_field(agent, "Seccomp:") == "2" && comm(agent) == "nono-probe" {
+                let broker = status_field(agent, "PPid:").parse().unwrap();
+                return (child, broker, agent);
             }
         }
         assert!(Instant::now() < deadline, "session did not start");
@@ -60,6 +61,18 @@ fn the_broker_is_hardened_and_confined() {
     assert_eq!(status_field(broker, "NoNewPrivs:"), "1");
     assert_eq!(status_field(broker, "Seccomp:"), "2");
     assert_eq!(status_field(broker, "CapEff:"), "0000000000000000");
+    // The relay nono started holds no privilege either, and nothing but
+    // stderr.
+    let relay = children(nono.id())[0];
+    assert_eq!(status_field(relay, "NoNewPrivs:"), "1");
+    assert_eq!(status_field(relay, "CapEff:"), "0000000000000000");
+    assert_eq!(status_field(relay, "CapPrm:"), "0000000000000000");
+    let fds: Vec<String> = std::fs::read_dir(format!("/proc/{relay}/fd"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(fds, ["2"], "the relay's descriptors");
     if !is_root() {
         // A non-dumpable process's /proc files belong to root.
         use std::os::unix::fs::MetadataExt;
@@ -79,8 +92,12 @@ fn the_broker_is_hardened_and_confined() {
 #[test]
 fn the_agent_cannot_touch_the_broker_or_nono() {
     let probe = probe_bin().display().to_string();
+    // The broker is the command's parent (pid 1 of the session's PID
+    // namespace); nono, like every process outside, cannot even be named
+    // from inside: this test's own pid stands for them.
+    let outside = std::process::id();
     let script = format!(
-        "B=$PPID; N=$(grep PPid /proc/$B/status | cut -f2); \
+        "B=$PPID; N={outside}; \
          for t in $B $N; do \
            {probe} kill $t 9; {probe} kill $t 15; {probe} ptrace-attach $t; \
            {probe} read /proc/$t/environ; {probe} read /proc/$t/mem; {probe} vm-read $t 0x400000; \

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use ipc::keyholder::{CredentialItem, FailureKind, KeyholderRequest, KeyholderResponse};
-use ipc::{Endpoint, CHANNEL_FD, CREDENTIALS_FD, PROTOCOL_VERSION};
+use ipc::{Endpoint, CHANNEL_FD, CREDENTIALS_FD};
 
 use super::helpers;
 use crate::cli::RunArgs;
@@ -155,20 +155,12 @@ pub fn fetch(items: &[CredentialItem], consumer: OwnedFd, purpose: &str) -> Resu
 }
 
 fn converse(front: &Keyholder, items: &[CredentialItem], purpose: &str) -> Result<()> {
-    front
-        .send(
-            &KeyholderRequest::Hello {
-                version: PROTOCOL_VERSION,
-            },
-            &[],
-        )
-        .context("the keyholder ended unexpectedly")?;
-    match front
-        .recv_plain()
-        .context("the keyholder ended unexpectedly")?
-    {
-        KeyholderResponse::Hello { version } if version == PROTOCOL_VERSION => {}
-        _ => bail!("the keyholder answered out of order"),
+    match front.greet() {
+        Ok(()) => {}
+        Err(e @ (ipc::IpcError::Version { .. } | ipc::IpcError::Unexpected(_))) => {
+            bail!("the keyholder answered out of order: {e}")
+        }
+        Err(e) => return Err(e).context("the keyholder ended unexpectedly"),
     }
     let op = which("op");
     loop {

@@ -15,7 +15,7 @@ use anyhow::{bail, Context, Result};
 use ipc::broker::{BrokerRequest, BrokerResponse};
 use ipc::credentials::{CredentialMessage, NoReply};
 use ipc::proxy::{PortForward, ProxyConfig, ProxyEvent, ProxyRequest, ProxyResponse};
-use ipc::{Endpoint, CHANNEL_FD, CREDENTIALS_FD, PROTOCOL_VERSION};
+use ipc::{Endpoint, CHANNEL_FD, CREDENTIALS_FD};
 
 use super::plan::Plan;
 use super::{credentials, helpers};
@@ -192,17 +192,8 @@ pub fn start(plan: &mut Plan, broker: &BrokerFront) -> Result<Option<Running>> {
         anyhow::anyhow!("the proxy (nono-proxy) ended unexpectedly; nothing was run")
     };
     let trust = trust_file();
-    let hello = chan
-        .send(
-            &ProxyRequest::Hello {
-                version: PROTOCOL_VERSION,
-            },
-            &[],
-        )
-        .and_then(|()| chan.recv_plain());
-    match hello {
-        Ok(ProxyResponse::Hello { version }) if version == PROTOCOL_VERSION => {}
-        _ => return Err(died(&mut child)),
+    if chan.greet().is_err() {
+        return Err(died(&mut child));
     }
     let (forwards, forward_fds): (Vec<PortForward>, Vec<OwnedFd>) = forwards.into_iter().unzip();
     let forward_ports: Vec<u16> = forwards.iter().map(|f| f.listen.port()).collect();

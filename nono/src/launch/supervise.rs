@@ -10,7 +10,7 @@ use std::process::{Child, Command};
 use anyhow::{bail, Context, Result};
 use ipc::broker::{BrokerRequest, BrokerResponse};
 use ipc::credentials::{CredentialMessage, NoReply};
-use ipc::{Endpoint, CHANNEL_FD, CREDENTIALS_FD, PROTOCOL_VERSION};
+use ipc::{Endpoint, IpcError, CHANNEL_FD, CREDENTIALS_FD};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -147,17 +147,14 @@ fn session(
     creds: OwnedFd,
     live: &crate::sessions::Live,
 ) -> Result<i32> {
-    front
-        .send(
-            &BrokerRequest::Hello {
-                version: PROTOCOL_VERSION,
-            },
-            &[],
-        )
-        .context("the broker (nono-broker) ended unexpectedly")?;
-    match front.recv_plain() {
-        Ok(BrokerResponse::Hello { version }) if version == PROTOCOL_VERSION => {}
-        Ok(_) => bail!("the broker answered out of order"),
+    match front.greet() {
+        Ok(()) => {}
+        Err(e @ (IpcError::Version { .. } | IpcError::Unexpected(_))) => {
+            return Err(broker_died(
+                broker,
+                &format!("it answered out of order: {e}"),
+            ))
+        }
         Err(e) => return Err(broker_died(broker, &e.to_string())),
     }
     let mut proxy = crate::record::helper_failed("proxy", proxy::start(plan, front))?;

@@ -6,7 +6,7 @@ use std::process::{Child, Command};
 
 use anyhow::{bail, Context, Result};
 use ipc::signing::{valid_key_name, FailureKind, SigningRequest, SigningResponse};
-use ipc::{Endpoint, CHANNEL_FD, PROTOCOL_VERSION};
+use ipc::{Endpoint, CHANNEL_FD};
 use trust::{keys, Signer, TrustError};
 
 use crate::launch::helpers;
@@ -83,12 +83,10 @@ impl Keyholder {
             chan: Some(chan),
             child,
         };
-        match k.ask(&SigningRequest::Hello {
-            version: PROTOCOL_VERSION,
-        })? {
-            SigningResponse::Hello { version } if version == PROTOCOL_VERSION => Ok(k),
-            _ => bail!("the keyholder answered out of order"),
-        }
+        let chan = k.chan.as_ref().context("the keyholder has ended")?;
+        chan.greet()
+            .context("the keyholder (nono-keyholder) did not answer the greeting")?;
+        Ok(k)
     }
 
     fn ask(&self, req: &SigningRequest) -> Result<SigningResponse> {
