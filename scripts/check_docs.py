@@ -10,7 +10,7 @@
 2. `unsafe` code lives only in `sys` modules (`sys.rs`, `*_sys.rs`, or a
    `sys/` directory); a crate without one forbids unsafe code outright.
 3. Where a document quotes the size of a helper's syscall allowlist
-   ("N syscalls"), it matches the table in that helper's `allowlist.rs`.
+   ("N syscalls"), it matches the table in that helper's `syscalls.rs`.
 
 Exit status 1 with one line per problem.
 """
@@ -97,7 +97,7 @@ def check_unsafe(problems):
 
 
 def allowlist_size(crate):
-    path = ROOT / crate / "src" / "allowlist.rs"
+    path = ROOT / crate / "src" / "syscalls.rs"
     if not path.exists():
         return None
     # Entries are `a("name", "why")` calls, plus conditional `AllowedIf { … }`.

@@ -14,7 +14,7 @@
 //!   paths) *before* forking the agent, so the agent's Landlock domain nests
 //!   inside the broker's (the broker may read its memory; the agent can
 //!   never signal, trace or read the broker). After the fork it loads a
-//!   strict syscall allowlist (`allowlist.rs`) that the agent does not inherit.
+//!   strict syscall allowlist (`syscalls.rs`) that the agent does not inherit.
 //! - Answers the agent's notifications (`brokered/`): metadata changes only
 //!   inside write grants, unix sockets only when granted, elevated opens only
 //!   when approved — acting on its own copies and its own descriptors.
@@ -39,7 +39,6 @@ macro_rules! say {
 }
 
 mod agent;
-mod allowlist;
 pub mod brokered;
 pub mod calls;
 mod credentials;
@@ -51,6 +50,7 @@ mod serve;
 mod signals;
 mod state;
 mod sys;
+mod syscalls;
 mod wire;
 mod workers;
 

@@ -14,7 +14,7 @@ use sandbox::{CapabilitySet, Sandbox};
 
 use crate::sys::{self, Forked};
 use crate::workers::Workers;
-use crate::{agent, allowlist, brokered, calls, credentials, handoff, ipcns, netns, signals, wire};
+use crate::{agent, brokered, calls, credentials, handoff, ipcns, netns, signals, syscalls, wire};
 
 pub type Channel = Endpoint<BrokerResponse, BrokerRequest>;
 
@@ -263,7 +263,7 @@ impl Confined {
             .map_err(|e| format!("signalfd: {e}"))?;
         let sync_wakeups = wakeups(&listener).map_err(|e| refuse(&self.chan, e))?;
         let numbers = calls::Numbers::resolve()?;
-        allowlist::load()?;
+        syscalls::load()?;
         self.chan
             .send(
                 &BrokerResponse::Started {

@@ -12,7 +12,7 @@ use ipc::keyholder::CredentialItem;
 use sandbox::seccomp::{load_allowlist, Unlisted};
 use sandbox::{AccessMode, CapabilitySet, NetworkPolicy, Sandbox};
 
-use crate::allowlist::FETCHING;
+use crate::syscalls::FETCHING;
 
 /// System paths the D-Bus client and the loader read.
 const SYSTEM_READ: &[&str] = &[

@@ -11,7 +11,7 @@
 //! - Confines itself before touching any keystore (Landlock: read-only
 //!   system libraries, the `file://` paths and the `op` binary; no writes;
 //!   no TCP; signals scoped; seccomp baseline, then the strict allowlist in
-//!   `allowlist.rs` unless it must run the 1Password CLI).
+//!   `syscalls.rs` unless it must run the 1Password CLI).
 //! - Credentials: sends secret values only to the consumer, in zeroizing
 //!   buffers, and tells the front end only how it went. Delivers all or
 //!   nothing, once, then exits.
@@ -24,11 +24,11 @@
 
 #![forbid(unsafe_code)]
 
-mod allowlist;
 mod backends;
 mod confine;
 mod serve;
 mod signing;
+mod syscalls;
 mod trustkeys;
 
 use std::process::ExitCode;

@@ -3,14 +3,14 @@
 //! the resolver's configuration and the system libraries, no writes, TCP
 //! connect only to the ports it serves (no TCP bind: the listener came
 //! from the front end), UDP for DNS, no unix sockets, signals and abstract sockets
-//! scoped, then the allowlist in `allowlist.rs`.
+//! scoped, then the allowlist in `syscalls.rs`.
 
 use std::path::Path;
 
 use sandbox::seccomp::{load_allowlist, Unlisted};
 use sandbox::{AccessMode, CapabilitySet, NetworkPolicy, Sandbox};
 
-use crate::allowlist::SERVING;
+use crate::syscalls::SERVING;
 
 /// What name resolution reads.
 const READ: &[&str] = &[

@@ -20,7 +20,7 @@
 
 #![forbid(unsafe_code)]
 
-mod allowlist;
+mod syscalls;
 use ipc::hostrules::{addr, allowlist as hosts, glob};
 mod body;
 mod confine;
