@@ -82,9 +82,7 @@ pub fn run() -> ExitCode {
     }
 }
 
+/// An empty message: the front end was told already.
 fn fatal(e: &str) -> ExitCode {
-    if !e.is_empty() {
-        say!("nono-broker: {e}");
-    }
-    ExitCode::FAILURE
+    sandbox::hygiene::fatal("nono-broker", e)
 }

@@ -37,9 +37,6 @@ use ipc::{CHANNEL_FD, CREDENTIALS_FD};
 use sandbox::hygiene;
 
 fn main() -> ExitCode {
-    if let Err(e) = hygiene::no_dumps() {
-        return fatal(&e.to_string());
-    }
     let result = match std::env::args_os().nth(1) {
         None => credentials(),
         Some(a) if a == "--signing" => signing(),
@@ -55,12 +52,11 @@ fn main() -> ExitCode {
 }
 
 fn credentials() -> Result<(), String> {
-    hygiene::close_from(CREDENTIALS_FD + 1);
-    let (Some(front), Some(consumer)) = (
-        hygiene::take_inherited(CHANNEL_FD),
-        hygiene::take_inherited(CREDENTIALS_FD),
-    ) else {
-        return Err("no channels at fds 3 and 4; only nono starts the keyholder".into());
+    // Not an empty environment: the keystores' own variables (the D-Bus
+    // session address) come from nono.
+    let front = hygiene::start_helper("keyholder", false, CREDENTIALS_FD)?;
+    let Some(consumer) = hygiene::take_inherited(CREDENTIALS_FD) else {
+        return Err("no channel at fd 4; only nono starts the keyholder".into());
     };
     serve::Unconfined::handshake(front, consumer)?
         .confine()?
@@ -68,10 +64,7 @@ fn credentials() -> Result<(), String> {
 }
 
 fn signing() -> Result<(), String> {
-    hygiene::close_from(CHANNEL_FD + 1);
-    let Some(front) = hygiene::take_inherited(CHANNEL_FD) else {
-        return Err("no channel at fd 3; only nono starts the keyholder".into());
-    };
+    let front = hygiene::start_helper("keyholder", false, CHANNEL_FD)?;
     let reference = signing::Reference::from_args(std::env::args().skip(2))?;
     signing::Unconfined::new(front, reference)
         .confine()?
@@ -79,10 +72,5 @@ fn signing() -> Result<(), String> {
 }
 
 fn fatal(e: &str) -> ExitCode {
-    // Never a panic on a closed stderr.
-    let _ = std::io::Write::write_fmt(
-        &mut std::io::stderr(),
-        format_args!("nono-keyholder: {e}\n"),
-    );
-    ExitCode::FAILURE
+    hygiene::fatal("nono-keyholder", e)
 }

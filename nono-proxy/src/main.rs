@@ -46,19 +46,13 @@ mod upstream;
 
 use std::process::ExitCode;
 
-use ipc::{CHANNEL_FD, CREDENTIALS_FD};
+use ipc::CREDENTIALS_FD;
 use sandbox::hygiene;
 
 fn main() -> ExitCode {
-    if let Err(e) = hygiene::no_dumps() {
-        return fatal(&e.to_string());
-    }
-    if std::env::vars_os().next().is_some() {
-        return fatal("started with a non-empty environment; only nono starts the proxy");
-    }
-    hygiene::close_from(CREDENTIALS_FD + 1);
-    let Some(chan) = hygiene::take_inherited(CHANNEL_FD) else {
-        return fatal("no channel at fd 3; only nono starts the proxy");
+    let chan = match hygiene::start_helper("proxy", true, CREDENTIALS_FD) {
+        Ok(chan) => chan,
+        Err(e) => return fatal(&e),
     };
     let unconfined = state::Unconfined::new(chan, hygiene::take_inherited(CREDENTIALS_FD));
     match unconfined
@@ -71,7 +65,5 @@ fn main() -> ExitCode {
 }
 
 fn fatal(e: &str) -> ExitCode {
-    // Never a panic on a closed stderr.
-    let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!("nono-proxy: {e}\n"));
-    ExitCode::FAILURE
+    hygiene::fatal("nono-proxy", e)
 }

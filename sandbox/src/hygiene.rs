@@ -30,3 +30,33 @@ pub fn close_from(first: RawFd) {
 pub fn take_inherited(fd: RawFd) -> Option<OwnedFd> {
     sys::take_inherited(fd)
 }
+
+/// The start of every helper's `main`, in one place: not dumpable, no core
+/// files, an empty environment where `empty_env` (only nono starts a
+/// helper, with nothing of the user's), no descriptor above `last`, and
+/// the channel taken from fd 3 (`CHANNEL_FD` of the wire protocol).
+/// `Err` names the helper's misuse.
+pub fn start_helper(
+    name: &str,
+    empty_env: bool,
+    last: RawFd,
+) -> std::result::Result<OwnedFd, String> {
+    no_dumps().map_err(|e| e.to_string())?;
+    if empty_env && std::env::vars_os().next().is_some() {
+        return Err(format!(
+            "started with a non-empty environment; only nono starts the {name}"
+        ));
+    }
+    close_from(last + 1);
+    take_inherited(3).ok_or_else(|| format!("no channel at fd 3; only nono starts the {name}"))
+}
+
+/// A helper's last words on failure: `<binary>: message` on stderr (never
+/// a panic on a closed stderr; nothing for an empty message, which means
+/// the front end was told already), and the failure status.
+pub fn fatal(binary: &str, message: &str) -> std::process::ExitCode {
+    if !message.is_empty() {
+        let _ = io::Write::write_fmt(&mut io::stderr(), format_args!("{binary}: {message}\n"));
+    }
+    std::process::ExitCode::FAILURE
+}
