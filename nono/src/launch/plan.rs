@@ -304,8 +304,14 @@ impl Plan {
         if let Some(s) = &session {
             s.write_policy(&View::of(&policy).with_proxy(net.proxy.as_ref()))?;
         }
-        let mut caps =
-            grants::capability_set(&grants::existing_or_created(&policy.rules, args.dry_run))?;
+        // learn's `/`-wide read grant lists every entry of busy
+        // directories (/tmp): what vanished since is skipped (only narrows).
+        let mut caps = grants::capability_set(
+            &grants::existing_or_created(&policy.rules, args.dry_run),
+            args.learn,
+        )?;
+        // Only `nono learn --sandboxed` sets it: strace runs inside.
+        caps.set_self_trace(args.learn && mode == Mode::Run);
         caps.set_network(policy.network);
         // In `run` the broker mediates pathname unix sockets.
         caps.set_unix_sockets(mode == Mode::Run);
@@ -417,6 +423,7 @@ impl Plan {
                 tcp_connect_ports: self.caps.tcp_connect_ports().to_vec(),
                 tcp_bind_ports: self.caps.tcp_bind_ports().to_vec(),
                 sysv_ipc: super::sysv::wire(self.sysv),
+                learn: self.caps.allows_self_trace(),
             },
             credential_vars: self.credentials.iter().map(|c| c.var.clone()).collect(),
             unix_grants: self.unix_grants.clone(),
