@@ -159,6 +159,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_diagnostics: bool,
 
+    /// Do not offer denials under PATH for saving into a profile after the
+    /// run (grants nothing; the footer stays). Repeatable. Profile:
+    /// filesystem.suppress_save_prompt; NONO_NO_SAVE_PROMPT=1 turns the
+    /// prompt off.
+    #[arg(long, alias = "ignore-denied", value_name = "PATH")]
+    pub suppress_save_prompt: Vec<PathBuf>,
+
     /// Inject keystore credentials as environment variables: NAME (the
     /// variable is NAME uppercased: openai_api_key -> OPENAI_API_KEY),
     /// NAME=VAR, or REF=VAR with REF a reference (op://, env://, ...). Comma-separated.

@@ -17,6 +17,8 @@ mod plan;
 mod proxy;
 mod pty;
 pub use pty::RawMode;
+mod save_profile;
+mod save_prompt;
 mod session;
 mod shell;
 mod startup;

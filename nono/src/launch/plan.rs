@@ -67,6 +67,10 @@ pub struct Plan {
     pub session: Option<SessionDir>,
     /// The diagnostic footer after a failed run (`--no-diagnostics`: off).
     pub diagnostics: bool,
+    /// The save prompt after the footer, with the paths it never offers
+    /// (`--suppress-save-prompt`, the profile's
+    /// `filesystem.suppress_save_prompt`); None: off.
+    pub save_prompt: Option<Vec<PathBuf>>,
     /// The read-only mounts of `policy.pins`, prepared (None: no pins, or
     /// a dry run).
     pub pinning: Option<crate::sys::Pinning>,
@@ -159,6 +163,7 @@ impl Plan {
         };
         let mut policy = resolve::resolve(&args.policy, profile, consent, materialize)?;
         let workdir = grants::workdir(&args.policy.fs)?;
+        let save_prompt = super::save_prompt::plan(args, &policy.profile, &workdir);
         let mut trust_scan = None;
         if let Err(code) = crate::trust_cmd::scan::before_launch(
             args.trust_override,
@@ -385,6 +390,7 @@ impl Plan {
             ready: None,
             session,
             diagnostics: !args.no_diagnostics,
+            save_prompt,
             pinning,
         }))
     }
