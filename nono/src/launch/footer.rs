@@ -2,7 +2,8 @@
 //! the denials nono saw (broker decisions, proxy refusals), grouped and
 //! capped, each with the flag and profile field that grants it (or why
 //! nothing does), and a pointer to `nono learn` and `nono why` for what
-//! nono cannot see: the files Landlock refused inside the kernel.
+//! nono cannot see: the files Landlock refused inside the kernel (with the
+//! reason, `landlock_log.rs`: audit off, or root needed to read it).
 //! Suppressed by `--no-diagnostics` and `--silent`.
 
 use ipc::broker::BrokeredEvent;
@@ -171,9 +172,11 @@ pub fn print(
         ));
     }
     ui::warn(format!(
-        "files the kernel (Landlock) refused are not visible to nono: 'nono learn --sandboxed \
-         -- {cmd}' lists what the command uses (confined), and 'nono why --path PATH --op read|write' with this \
-         run's flags says what grants a path (--no-diagnostics hides this footer)"
+        "files the kernel (Landlock) refused are not visible to nono ({}): 'nono learn \
+         --sandboxed -- {cmd}' lists what the command uses (confined), and 'nono why --path \
+         PATH --op read|write' with this run's flags says what grants a path \
+         (--no-diagnostics hides this footer)",
+        super::landlock_log::status().explain()
     ));
     let mut flags: Vec<String> = Vec::new();
     for f in rows.iter().filter_map(|(_, _, fix)| flag_in(fix)) {

@@ -11,6 +11,7 @@ mod dry_run;
 mod elevation;
 mod footer;
 pub(crate) mod helpers;
+mod landlock_log;
 mod later;
 mod mirror;
 mod plan;
