@@ -171,6 +171,7 @@ impl Plan {
             &workdir,
             &mut policy,
             &mut trust_scan,
+            args.learn,
         )? {
             return Ok(Err(code));
         }
