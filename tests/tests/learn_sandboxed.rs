@@ -153,6 +153,24 @@ fn sandboxed_learn_reports_what_the_confined_program_did() {
         stderr.contains("~/.ssh/id_canary") && stderr.contains("protected"),
         "{stderr}"
     );
+    // The fragment, given to nono run, grants what the program needed.
+    let frag = conf_dir.join("fragment.json");
+    std::fs::write(&frag, &stdout).unwrap();
+    let ok = Command::new(nono_bin())
+        .args(["run", "--profile", &frag.display().to_string(), "--"])
+        .args(["/usr/bin/python3", "app.py", &conf, &port.to_string()])
+        .arg(&outside)
+        .current_dir(&work.path)
+        .env("HOME", &home.path)
+        .env_remove("XDG_CONFIG_HOME")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let ok_out = text(&ok.stdout);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert!(ok_out.contains("fetched: pong"), "{ok_out}");
+    assert!(outside.exists(), "the fragment grants the write outside");
+    assert!(ok_out.contains("key refused: 13"), "{ok_out}");
 }
 
 #[test]
