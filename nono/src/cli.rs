@@ -86,8 +86,8 @@ outside, network only through nono's proxy, which lets every host through on por
 and records each request (loopback and private addresses and other ports only with \
 --allow-domain; refused requests are reported too). The one thing this mode adds to a normal \
 run is the ptrace syscall, so that strace can trace the command: Landlock limits it to the \
-sandbox's own processes. What the sandbox refused the command (EACCES, EPERM) is reported as \
-needed; the command may then behave differently than it would with the grants.\n\n\
+sandbox's own processes. Calls the sandbox refused (EACCES, EPERM) are reported as needed; \
+the command may then behave differently than it would with the grants.\n\n\
 By default the report lists only what the profile (--profile, else default) would deny; --all \
 lists everything. Paths are collapsed into grants (the working directory as $WORKDIR, home as ~, \
 three or more files of one directory as the directory). Protected paths are reported as needing \
