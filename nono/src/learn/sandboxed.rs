@@ -83,6 +83,12 @@ pub fn record(args: &LearnArgs) -> Result<Recorded> {
         workdir: args.workdir.clone(),
         ..Default::default()
     })?;
+    if workdir.parent().is_none() {
+        bail!(
+            "nono learn --sandboxed makes the working directory writable; run it from the \
+             command's project directory (or pass --workdir DIR), not from /"
+        );
+    }
     let run = run_args(args, &workdir, scratch.path(), &strace, &out)?;
     *seen() = Some(Seen::default());
     let redirect = args.json.then(StdoutToStderr::start).transpose()?;
