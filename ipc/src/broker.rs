@@ -66,6 +66,11 @@ pub struct WireCaps {
     pub tcp_connect_ports: Vec<u16>,
     pub tcp_bind_ports: Vec<u16>,
     pub sysv_ipc: WireSysvIpc,
+    /// `nono learn --sandboxed` (false for `run`): `ptrace` inside the
+    /// agent's own domain (strace runs inside the sandbox), and grants
+    /// that vanished since nono listed them are skipped (its `/`-wide read
+    /// grant lists every entry of busy directories such as `/tmp`).
+    pub learn: bool,
 }
 
 /// How far a unix-socket grant reaches.
@@ -259,6 +264,7 @@ mod tests {
                 tcp_connect_ports: vec![],
                 tcp_bind_ports: vec![],
                 sysv_ipc: WireSysvIpc::Private,
+                learn: false,
             },
             credential_vars: vec![],
             unix_grants: vec![],

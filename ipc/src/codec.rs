@@ -118,6 +118,7 @@ mod tests {
                 tcp_connect_ports: Vec::new(),
                 tcp_bind_ports: Vec::new(),
                 sysv_ipc: crate::broker::WireSysvIpc::Private,
+                learn: false,
             },
             credential_vars: Vec::new(),
             unix_grants: Vec::new(),

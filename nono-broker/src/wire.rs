@@ -8,7 +8,9 @@ use sandbox::{AccessMode, CapabilitySet, NetworkPolicy};
 
 pub fn caps(w: &WireCaps) -> Result<CapabilitySet, String> {
     let mut caps = CapabilitySet::new();
-    add_grants(&mut caps, &w.grants, false)?;
+    // `nono learn --sandboxed`: entries of busy directories may be gone
+    // (skipping only narrows).
+    add_grants(&mut caps, &w.grants, w.learn)?;
     caps.set_network(match w.network {
         WireNetwork::Allowed => NetworkPolicy::Allowed,
         WireNetwork::Blocked => NetworkPolicy::Blocked,
@@ -19,6 +21,9 @@ pub fn caps(w: &WireCaps) -> Result<CapabilitySet, String> {
     caps.set_unix_sockets(true);
     // A private namespace opens the calls only once it exists (ipcns.rs).
     caps.set_sysv_ipc(w.sysv_ipc == WireSysvIpc::Shared);
+    // `nono learn --sandboxed` only: strace inside the sandbox.
+    caps.set_self_trace(w.learn);
+    caps.set_skip_vanished(w.learn);
     for &p in &w.tcp_connect_ports {
         caps.allow_tcp_connect(p);
     }

@@ -72,14 +72,22 @@ pub enum Command {
     Setup(SetupArgs),
     /// Explain why a path, host or scope is allowed or denied.
     Why(WhyArgs),
-    /// Discover what a command needs: runs it WITHOUT a sandbox, traced by strace.
+    /// Discover what a command needs: runs it WITHOUT a sandbox (--sandboxed: inside one), traced by strace.
     #[command(
         long_about = "Discover what a command needs: the files it reads and writes, the network \
 destinations it reaches and the unix sockets it uses.\n\n\
-On Linux, nono learn runs the command WITHOUT sandbox restrictions, traced by strace (install \
-with: apt install strace), following every process and thread. Only run commands you trust, or \
-use a throwaway environment. --sandboxed (record mode under the broker, nothing unconfined) is \
-not available yet and refuses to run.\n\n\
+On Linux, plain nono learn runs the command WITHOUT sandbox restrictions, traced by strace \
+(install with: apt install strace), following every process and thread: the command and strace \
+run unconfined. Only run commands you trust, or use a throwaway environment.\n\n\
+--sandboxed runs nothing unconfined: the command and strace both run inside a nono run sandbox \
+in record mode: read access everywhere except the protected paths, write access only to the \
+working directory (--workdir) and a scratch directory for the trace, no signals or ptrace \
+outside, network only through nono's proxy, which lets every host through on ports 80 and 443 \
+and records each request (loopback and private addresses and other ports only with \
+--allow-domain; refused requests are reported too). The one thing this mode adds to a normal \
+run is the ptrace syscall, so that strace can trace the command: Landlock limits it to the \
+sandbox's own processes. Calls the sandbox refused (EACCES, EPERM) are reported as needed; \
+the command may then behave differently than it would with the grants.\n\n\
 By default the report lists only what the profile (--profile, else default) would deny; --all \
 lists everything. Paths are collapsed into grants (the working directory as $WORKDIR, home as ~, \
 three or more files of one directory as the directory). Protected paths are reported as needing \
@@ -151,6 +159,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_diagnostics: bool,
 
+    /// Do not offer denials under PATH for saving into a profile after the
+    /// run (grants nothing; the footer stays). Repeatable. Profile:
+    /// filesystem.suppress_save_prompt; NONO_NO_SAVE_PROMPT=1 turns the
+    /// prompt off.
+    #[arg(long, alias = "ignore-denied", value_name = "PATH")]
+    pub suppress_save_prompt: Vec<PathBuf>,
+
     /// Inject keystore credentials as environment variables: NAME (the
     /// variable is NAME uppercased: openai_api_key -> OPENAI_API_KEY),
     /// NAME=VAR, or REF=VAR with REF a reference (op://, env://, ...). Comma-separated.
@@ -197,6 +212,10 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub record: crate::record::args::RecordArgs,
+
+    /// Set by `nono learn --sandboxed` only (no flag): record mode.
+    #[arg(skip)]
+    pub learn: bool,
 
     /// Skip the pre-exec trust scan of instruction files (development and
     /// testing only: unsigned or tampered files reach the command).
@@ -283,9 +302,14 @@ pub struct LearnArgs {
     #[arg(long)]
     pub all: bool,
 
-    /// Record under the broker instead of unconfined (not available yet: refuses).
+    /// Run the command inside the sandbox (record mode) instead of unconfined.
     #[arg(long)]
     pub sandboxed: bool,
+
+    /// With --sandboxed: also let this destination through the proxy
+    /// (loopback and private addresses, ports other than 80 and 443). Repeatable.
+    #[arg(long, value_name = "HOST|HOST:PORT", requires = "sandboxed")]
+    pub allow_domain: Vec<String>,
 
     /// macOS legacy tracer; on Linux strace is always used.
     #[arg(long, hide = true)]
@@ -474,6 +498,10 @@ pub struct ProxyArgs {
     /// Allow localhost TCP connect and listen on a port. Repeatable.
     #[arg(long, value_name = "PORT")]
     pub open_port: Vec<u16>,
+    /// `nono learn --sandboxed` only (no flag): let every host through on
+    /// the web ports and record it.
+    #[arg(skip)]
+    pub record_all: bool,
 }
 
 /// Which signing key: a keystore name or a `file:///` / `keystore://` reference.

@@ -262,14 +262,20 @@ pub fn existing_or_created(rules: &[Grant], dry_run: bool) -> Vec<Grant> {
         .collect()
 }
 
-pub fn capability_set(grants: &[Grant]) -> Result<CapabilitySet> {
+/// `skip_vanished` (`nono learn --sandboxed`): a grant whose path is gone
+/// by now is left out (only narrows) instead of failing.
+pub fn capability_set(grants: &[Grant], skip_vanished: bool) -> Result<CapabilitySet> {
     let mut caps = CapabilitySet::new();
+    caps.set_skip_vanished(skip_vanished);
     for g in grants {
-        match g.kind {
-            GrantKind::Tree => caps.allow_tree(&g.path, g.mode),
-            GrantKind::File => caps.allow_file(&g.path, g.mode),
+        let r = match g.kind {
+            GrantKind::Tree => caps.allow_tree(&g.path, g.mode).map(|_| ()),
+            GrantKind::File => caps.allow_file(&g.path, g.mode).map(|_| ()),
+        };
+        if r.is_err() && skip_vanished && fs::symlink_metadata(&g.path).is_err() {
+            continue;
         }
-        .with_context(|| format!("cannot grant {}", g.path.display()))?;
+        r.with_context(|| format!("cannot grant {}", g.path.display()))?;
     }
     Ok(caps)
 }

@@ -105,6 +105,8 @@ pub struct CapabilitySet {
     unix_sockets: bool,
     supervisor: bool,
     sysv_ipc: bool,
+    self_trace: bool,
+    skip_vanished: bool,
 }
 
 impl CapabilitySet {
@@ -243,6 +245,36 @@ impl CapabilitySet {
     pub fn set_supervisor(&mut self, on: bool) -> &mut Self {
         self.supervisor = on;
         self
+    }
+
+    /// Allow `ptrace` (nothing else of the process-inspection class):
+    /// for `nono learn --sandboxed`, which runs strace inside the sandbox
+    /// on the command. Landlock still confines it to processes of the same
+    /// (or a nested) domain, i.e. the sandboxed command itself, and with no
+    /// capabilities a tracer cannot suspend or read seccomp filters. Never
+    /// for `nono run` or `nono wrap`.
+    pub fn set_self_trace(&mut self, on: bool) -> &mut Self {
+        self.self_trace = on;
+        self
+    }
+
+    /// Whether `ptrace` stays open (see [`CapabilitySet::set_self_trace`]).
+    pub fn allows_self_trace(&self) -> bool {
+        self.self_trace
+    }
+
+    /// Skip a granted path that no longer exists when the ruleset is built
+    /// (skipping only narrows), instead of failing. For `nono learn
+    /// --sandboxed`, whose read grant of `/` lists every entry of busy
+    /// directories such as `/tmp`.
+    pub fn set_skip_vanished(&mut self, on: bool) -> &mut Self {
+        self.skip_vanished = on;
+        self
+    }
+
+    /// Whether vanished grants are skipped (see [`CapabilitySet::set_skip_vanished`]).
+    pub fn skips_vanished(&self) -> bool {
+        self.skip_vanished
     }
 
     /// Allow the SysV IPC calls (shared memory, message queues,

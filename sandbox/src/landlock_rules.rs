@@ -211,10 +211,18 @@ pub(crate) fn build(caps: &CapabilitySet, abi: ABI) -> Result<RulesetCreated> {
     }
     let mut created = ruleset.create().map_err(ll_err("create ruleset"))?;
     for rule in plan_rules(caps, abi) {
-        let fd = PathFd::new(&rule.path).map_err(|e| SandboxError::Landlock {
-            stage: "open granted path",
-            message: format!("{}: {e}", rule.path.display()),
-        })?;
+        let fd = match PathFd::new(&rule.path) {
+            Ok(fd) => fd,
+            Err(_) if caps.skips_vanished() && std::fs::symlink_metadata(&rule.path).is_err() => {
+                continue;
+            }
+            Err(e) => {
+                return Err(SandboxError::Landlock {
+                    stage: "open granted path",
+                    message: format!("{}: {e}", rule.path.display()),
+                })
+            }
+        };
         created = created
             .add_rule(PathBeneath::new(fd, rule.access))
             .map_err(ll_err("add path rule"))?;
@@ -235,6 +243,24 @@ pub(crate) fn build(caps: &CapabilitySet, abi: ABI) -> Result<RulesetCreated> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_vanished_grant_fails_the_build_unless_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone");
+        std::fs::create_dir(&gone).unwrap();
+        let mut caps = CapabilitySet::new();
+        caps.allow_tree(dir.path(), AccessMode::Read).unwrap();
+        caps.allow_tree(&gone, AccessMode::Write).unwrap();
+        std::fs::remove_dir(&gone).unwrap();
+        // Building only creates a ruleset; nothing is enforced here.
+        let Err(err) = build(&caps, ABI::V1) else {
+            panic!("a vanished path must fail the build")
+        };
+        assert!(err.to_string().contains("gone"), "{err}");
+        caps.set_skip_vanished(true);
+        assert!(build(&caps, ABI::V1).is_ok());
+    }
 
     #[test]
     fn read_is_read_and_execute_only() {

@@ -224,25 +224,3 @@ fn learn_timeout_ends_the_command_and_its_children() {
         "the command's child outlived nono learn"
     );
 }
-
-#[test]
-fn learn_sandboxed_refuses_and_says_what_runs_unconfined() {
-    let out = Command::new(nono_bin())
-        .args(["learn", "--sandboxed", "--", "/bin/true"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = text(&out.stderr);
-    assert!(
-        err.contains("not available") && err.contains("unconfined"),
-        "{err}"
-    );
-    let help = text(
-        &Command::new(nono_bin())
-            .args(["learn", "--help"])
-            .output()
-            .unwrap()
-            .stdout,
-    );
-    assert!(help.contains("WITHOUT sandbox restrictions"), "{help}");
-}

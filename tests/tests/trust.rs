@@ -393,3 +393,33 @@ fn the_scan_and_an_override_are_in_the_audit_record() {
         audit_events(&e)
     );
 }
+
+#[test]
+fn learn_sandboxed_scans_the_working_directory_not_the_whole_filesystem() {
+    let e = Env::new();
+    e.signed_project("default");
+    // (The signed files keep the project directory itself read-only.)
+    fs::create_dir(e.proj.join("sub")).unwrap();
+    let marker = e.proj.join("sub/marker");
+    let learn = [
+        "learn",
+        "--sandboxed",
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo ran > sub/marker",
+    ];
+    let start = std::time::Instant::now();
+    let r = e.nono(&learn);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(marker.exists(), "the command ran");
+    // Its read grant of `/` is not walked for instruction files.
+    assert!(start.elapsed().as_secs() < 30, "{:?}", start.elapsed());
+    fs::remove_file(&marker).unwrap();
+    let doc = e.read("GEMINI.md");
+    fs::write(e.proj.join("GEMINI.md"), format!("{doc}\nINJECTED\n")).unwrap();
+    // The working directory is: a tampered file stops it before the command.
+    let r = e.nono(&learn);
+    refused(&r, "GEMINI.md (untrusted signer)");
+    assert!(!marker.exists(), "refused before the command");
+}

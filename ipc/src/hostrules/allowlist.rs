@@ -13,6 +13,11 @@ enum Pattern {
     Exact(String),
     /// `*.example.com` stored as `.example.com`: any strictly deeper name.
     Suffix(String),
+    /// `*` alone: every host on ports 80 and 443 (what `nono learn
+    /// --sandboxed` lets through while it records; the front end refuses
+    /// it from users). Addresses stay checked: loopback and private ones
+    /// still need a literal rule.
+    Any,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +53,9 @@ impl Access {
 pub struct Allowlist {
     rules: Vec<Rule>,
 }
+
+/// The rule that lets every host through on the web ports.
+pub const ANY: &str = "*";
 
 /// Lower-case, without a trailing dot or IPv6 brackets.
 pub fn normalize(host: &str) -> String {
@@ -100,6 +108,13 @@ fn valid_host(h: &str) -> bool {
 }
 
 fn parse_rule(entry: &str) -> Result<Rule, String> {
+    if entry == ANY {
+        return Ok(Rule {
+            pattern: Pattern::Any,
+            port: None,
+            paths: None,
+        });
+    }
     let (scheme, rest) = match entry.split_once("://") {
         Some((s @ ("http" | "https"), r)) => (Some(s), r),
         Some((s, _)) => return Err(format!("'{entry}': unsupported scheme '{s}'")),
@@ -152,6 +167,7 @@ impl Allowlist {
             let host_ok = match &r.pattern {
                 Pattern::Exact(h) => h == host,
                 Pattern::Suffix(s) => host.ends_with(s.as_str()) && host.len() > s.len(),
+                Pattern::Any => true,
             };
             let port_ok = match r.port {
                 Some(p) => p == port,
@@ -183,7 +199,7 @@ impl Allowlist {
             .iter()
             .filter_map(|r| match &r.pattern {
                 Pattern::Exact(h) => h.parse().ok().map(|ip| Literal::new(ip, r.port)),
-                Pattern::Suffix(_) => None,
+                Pattern::Suffix(_) | Pattern::Any => None,
             })
             .collect()
     }
@@ -230,6 +246,7 @@ impl Allowlist {
                 let host = match &r.pattern {
                     Pattern::Exact(h) => h.clone(),
                     Pattern::Suffix(s) => format!("*{s}"),
+                    Pattern::Any => "every host".to_string(),
                 };
                 let ports = r.port.map_or("80, 443".to_string(), |p| p.to_string());
                 match &r.paths {
@@ -327,6 +344,17 @@ mod tests {
         assert_eq!(l.check("a.b.example.com", 443), Access::AllPaths);
         assert_eq!(l.check("example.com", 443), Access::Denied);
         assert_eq!(l.check("badexample.com", 443), Access::Denied);
+    }
+
+    #[test]
+    fn any_is_every_host_on_web_ports_and_no_literal() {
+        let l = list(&[ANY]);
+        assert_eq!(l.check("example.com", 443), Access::AllPaths);
+        assert_eq!(l.check("127.0.0.1", 80), Access::AllPaths);
+        assert_eq!(l.check("example.com", 22), Access::Denied);
+        assert!(l.literals().is_empty(), "addresses stay checked");
+        assert!(l.loopback_forwards().is_empty());
+        assert!(Allowlist::parse(&["*:8080".to_string()]).is_err());
     }
 
     #[test]

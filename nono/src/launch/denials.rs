@@ -80,7 +80,8 @@ impl Denials {
     pub fn summarise(&self, code: &anyhow::Result<i32>, plan: &super::plan::Plan) {
         match code {
             Ok(c) if *c != 0 && plan.diagnostics => {
-                super::footer::print(plan, *c, &self.broker_rows(), &self.proxy)
+                let flags = super::footer::print(plan, *c, &self.broker_rows(), &self.proxy);
+                super::save_prompt::offer(plan, &flags);
             }
             Ok(c) if *c != 0 => {}
             _ => self.summary(),

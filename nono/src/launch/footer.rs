@@ -2,7 +2,8 @@
 //! the denials nono saw (broker decisions, proxy refusals), grouped and
 //! capped, each with the flag and profile field that grants it (or why
 //! nothing does), and a pointer to `nono learn` and `nono why` for what
-//! nono cannot see: the files Landlock refused inside the kernel.
+//! nono cannot see: the files Landlock refused inside the kernel (with the
+//! reason, `landlock_log.rs`: audit off, or root needed to read it).
 //! Suppressed by `--no-diagnostics` and `--silent`.
 
 use ipc::broker::BrokeredEvent;
@@ -33,6 +34,14 @@ fn grant(suggestion: &str) -> String {
     } else {
         suggestion.to_string()
     }
+}
+
+/// The single flag that grants `text`'s suggestion (`--read /x`), if it
+/// is one.
+fn flag_in(text: &str) -> Option<String> {
+    let s = text.strip_prefix("grant: ")?;
+    let end = s.rfind(" (profile ")?;
+    Some(s[..end].to_string())
 }
 
 /// What grants one broker denial.
@@ -121,11 +130,17 @@ const STOPPED_BY: [i32; 5] = [
     libc::SIGTERM,
 ];
 
-pub fn print(plan: &Plan, code: i32, broker: &[(BrokeredEvent, u64)], proxy: &[(ProxyEvent, u64)]) {
+/// Returns the single flags the footer suggested (`--read /x`), in order.
+pub fn print(
+    plan: &Plan,
+    code: i32,
+    broker: &[(BrokeredEvent, u64)],
+    proxy: &[(ProxyEvent, u64)],
+) -> Vec<String> {
     let view = View::of(&plan.policy).with_proxy(plan.network.proxy.as_ref());
     let rows = rows(&view, broker, proxy);
     if rows.is_empty() && STOPPED_BY.iter().any(|s| code == 128 + s) {
-        return;
+        return Vec::new();
     }
     let cmd = plan
         .argv
@@ -157,10 +172,19 @@ pub fn print(plan: &Plan, code: i32, broker: &[(BrokeredEvent, u64)], proxy: &[(
         ));
     }
     ui::warn(format!(
-        "files the kernel (Landlock) refused are not visible to nono: 'nono learn -- {cmd}' \
-         lists what the command uses, and 'nono why --path PATH --op read|write' with this \
-         run's flags says what grants a path (--no-diagnostics hides this footer)"
+        "files the kernel (Landlock) refused are not visible to nono ({}): 'nono learn \
+         --sandboxed -- {cmd}' lists what the command uses (confined), and 'nono why --path \
+         PATH --op read|write' with this run's flags says what grants a path \
+         (--no-diagnostics hides this footer)",
+        super::landlock_log::status().explain()
     ));
+    let mut flags: Vec<String> = Vec::new();
+    for f in rows.iter().filter_map(|(_, _, fix)| flag_in(fix)) {
+        if !flags.contains(&f) {
+            flags.push(f);
+        }
+    }
+    flags
 }
 
 #[cfg(test)]
@@ -179,5 +203,11 @@ mod tests {
             grant("--allow /x"),
             "grant: --allow /x (profile filesystem.allow)"
         );
+        assert_eq!(
+            flag_in(&grant("--read /a b")).as_deref(),
+            Some("--read /a b")
+        );
+        assert_eq!(flag_in("protected: SSH keys"), None);
+        assert_eq!(flag_in(&grant("--bypass-protection /x")), None);
     }
 }

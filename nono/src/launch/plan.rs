@@ -67,6 +67,10 @@ pub struct Plan {
     pub session: Option<SessionDir>,
     /// The diagnostic footer after a failed run (`--no-diagnostics`: off).
     pub diagnostics: bool,
+    /// The save prompt after the footer, with the paths it never offers
+    /// (`--suppress-save-prompt`, the profile's
+    /// `filesystem.suppress_save_prompt`); None: off.
+    pub save_prompt: Option<Vec<PathBuf>>,
     /// The read-only mounts of `policy.pins`, prepared (None: no pins, or
     /// a dry run).
     pub pinning: Option<crate::sys::Pinning>,
@@ -159,6 +163,7 @@ impl Plan {
         };
         let mut policy = resolve::resolve(&args.policy, profile, consent, materialize)?;
         let workdir = grants::workdir(&args.policy.fs)?;
+        let save_prompt = super::save_prompt::plan(args, &policy.profile, &workdir);
         let mut trust_scan = None;
         if let Err(code) = crate::trust_cmd::scan::before_launch(
             args.trust_override,
@@ -166,6 +171,7 @@ impl Plan {
             &workdir,
             &mut policy,
             &mut trust_scan,
+            args.learn,
         )? {
             return Ok(Err(code));
         }
@@ -304,8 +310,14 @@ impl Plan {
         if let Some(s) = &session {
             s.write_policy(&View::of(&policy).with_proxy(net.proxy.as_ref()))?;
         }
-        let mut caps =
-            grants::capability_set(&grants::existing_or_created(&policy.rules, args.dry_run))?;
+        // learn's `/`-wide read grant lists every entry of busy
+        // directories (/tmp): what vanished since is skipped (only narrows).
+        let mut caps = grants::capability_set(
+            &grants::existing_or_created(&policy.rules, args.dry_run),
+            args.learn,
+        )?;
+        // Only `nono learn --sandboxed` sets it: strace runs inside.
+        caps.set_self_trace(args.learn && mode == Mode::Run);
         caps.set_network(policy.network);
         // In `run` the broker mediates pathname unix sockets.
         caps.set_unix_sockets(mode == Mode::Run);
@@ -379,6 +391,7 @@ impl Plan {
             ready: None,
             session,
             diagnostics: !args.no_diagnostics,
+            save_prompt,
             pinning,
         }))
     }
@@ -417,6 +430,7 @@ impl Plan {
                 tcp_connect_ports: self.caps.tcp_connect_ports().to_vec(),
                 tcp_bind_ports: self.caps.tcp_bind_ports().to_vec(),
                 sysv_ipc: super::sysv::wire(self.sysv),
+                learn: self.caps.allows_self_trace(),
             },
             credential_vars: self.credentials.iter().map(|c| c.var.clone()).collect(),
             unix_grants: self.unix_grants.clone(),

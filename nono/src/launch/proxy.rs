@@ -234,6 +234,7 @@ pub fn start(plan: &mut Plan, broker: &BrokerFront) -> Result<Option<Running>> {
         None => None,
     };
     plan.caps.allow_tcp_connect(port);
+    crate::learn::proxy_port(port);
     // In the agent's namespace the only listeners on these ports are the
     // proxy's forwards.
     for p in &forward_ports {
@@ -297,6 +298,7 @@ impl Running {
         match self.chan.recv_plain() {
             Ok(ProxyResponse::Event(e)) => {
                 crate::record::proxy(&e);
+                crate::learn::proxy_event(&e);
                 if let Some(s) = &mut self.summary {
                     s.count(&e);
                 }

@@ -52,7 +52,14 @@ pub enum Event {
 /// The state one trace file (one thread) needs: its last known cwd.
 pub struct Thread {
     pub cwd: PathBuf,
+    /// Traced inside the sandbox (`--sandboxed`): a call refused with
+    /// EACCES or EPERM (Landlock, seccomp, the broker) is what the command
+    /// needed, so it counts as if it had succeeded.
+    pub sandboxed: bool,
 }
+
+/// The errors a sandbox refusal gives.
+const REFUSED: [&str; 2] = ["EACCES", "EPERM"];
 
 const O_ACCMODE: [(&str, Access); 2] = [("O_WRONLY", Access::Write), ("O_RDWR", Access::Write)];
 
@@ -64,7 +71,8 @@ impl Thread {
                 self.cwd = p;
             }
         }
-        if c.ret < 0 && c.errno.as_deref() != Some("EINPROGRESS") {
+        let refused = self.sandboxed && c.errno.as_deref().is_some_and(|e| REFUSED.contains(&e));
+        if c.ret < 0 && c.errno.as_deref() != Some("EINPROGRESS") && !refused {
             return Vec::new();
         }
         match c.name.as_str() {
@@ -217,10 +225,34 @@ mod tests {
     }
 
     fn events(l: &str) -> Vec<Event> {
+        traced(l, false)
+    }
+
+    fn traced(l: &str, sandboxed: bool) -> Vec<Event> {
         let mut t = Thread {
             cwd: PathBuf::from("/w"),
+            sandboxed,
         };
         t.events(&parse::line(l).unwrap())
+    }
+
+    #[test]
+    fn refusals_count_only_inside_the_sandbox() {
+        let l = format!(
+            "openat(AT_FDCWD<{}>, \"{}\", O_RDONLY) = -1 EACCES (Permission denied)",
+            hex("/w"),
+            hex("/h/.ssh/id")
+        );
+        assert!(traced(&l, false).is_empty());
+        assert_eq!(
+            traced(&l, true),
+            vec![fs(PathBuf::from("/h/.ssh/id"), Access::Read, Target::Node)]
+        );
+        let missing = l.replace(
+            "EACCES (Permission denied)",
+            "ENOENT (No such file or directory)",
+        );
+        assert!(traced(&missing, true).is_empty());
     }
 
     #[test]

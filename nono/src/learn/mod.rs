@@ -1,6 +1,7 @@
-//! `nono learn`: run a command unconfined under strace and report what it
-//! used that the sandbox would deny (`--all`: everything), as a report or
-//! as a profile fragment (`--json`).
+//! `nono learn`: run a command under strace — unconfined, or with
+//! `--sandboxed` inside a record-mode sandbox (`sandboxed.rs`) — and
+//! report what it used that the sandbox would deny (`--all`: everything),
+//! as a report or as a profile fragment (`--json`).
 //!
 //! Decisions come from the policy code `nono why` uses, against the
 //! profile asked for (`--profile`, else `default`); protected paths are
@@ -13,7 +14,10 @@ mod fragment;
 mod net;
 mod parse;
 mod report;
+mod sandboxed;
 mod trace;
+
+pub use sandboxed::{proxy_event, proxy_port};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -37,19 +41,13 @@ pub struct Findings {
     pub still_denied: Vec<(analyse::Need, String)>,
     /// The profile filters the network (proxy or blocked).
     pub filtered: bool,
+    /// `--sandboxed`: destinations the proxy refused while recording.
+    pub proxy_refused: Vec<Dest>,
 }
 
 pub fn run(args: LearnArgs) -> Result<i32> {
     if args.command.is_empty() {
         bail!("no command given; usage: nono learn [OPTIONS] -- <COMMAND> [ARGS...]");
-    }
-    if args.sandboxed {
-        bail!(
-            "nono learn --sandboxed (record mode under the broker) is not available yet; \
-             plain nono learn runs the command unconfined under strace, so use it only on a \
-             command you trust (or in a throwaway environment), or run the command with \
-             nono run and read the diagnostic footer"
-        );
     }
     if args.trace {
         ui::info("--trace selects the legacy macOS tracer; on Linux nono learn always uses strace");
@@ -71,22 +69,25 @@ pub fn run(args: LearnArgs) -> Result<i32> {
     )?;
     let net_plan = crate::network::plan(&Default::default(), &policy_args, &loaded.profile)?;
     let view = View::of(&policy).with_proxy(net_plan.proxy.as_ref());
-    trace::strace()?;
-    ui::warn(format!(
-        "nono learn runs '{}' WITHOUT a sandbox, traced by strace: it can read, change and \
-         send anything you can. Use it only on a command you trust.",
-        args.command[0].to_string_lossy()
-    ));
-    let timeout = args.timeout.map(Duration::from_secs);
-    let traced = trace::run(&args.command, timeout, args.json)?;
-    let events = read_events(&traced)?;
+    let (events, proxied, code) = if args.sandboxed {
+        let r = sandboxed::record(&args)?;
+        let code = if r.timed_out { 0 } else { r.code };
+        (r.events, r.proxied, code)
+    } else {
+        let (events, code) = unconfined(&args)?;
+        (events, Vec::new(), code)
+    };
     let places = fragment::Places {
         workdir: crate::grants::workdir(&policy_args.fs)?,
         home: std::env::var_os("HOME")
             .map(PathBuf::from)
             .and_then(|h| std::fs::canonicalize(h).ok()),
     };
-    let found = findings(&events, &view, &args, &places, &policy_args, &loaded)?;
+    let seen = Seen {
+        events: &events,
+        proxied: &proxied,
+    };
+    let found = findings(&seen, &view, &args, &places, &policy_args, &loaded)?;
     let extends = args.profile.as_deref();
     let frag = fragment::build(
         &found.grants,
@@ -102,7 +103,27 @@ pub fn run(args: LearnArgs) -> Result<i32> {
     } else {
         report::print(&found, &places, &loaded.name, &args);
     }
-    Ok(exit_code(&traced))
+    Ok(code)
+}
+
+/// What a trace produced: events, and with `--sandboxed` the proxy's view.
+struct Seen<'a> {
+    events: &'a [events::Event],
+    proxied: &'a [(Dest, bool)],
+}
+
+/// Plain `nono learn`: strace and the command unconfined.
+fn unconfined(args: &LearnArgs) -> Result<(Vec<events::Event>, i32)> {
+    trace::strace()?;
+    ui::warn(format!(
+        "nono learn runs '{}' WITHOUT a sandbox, traced by strace: it can read, change and \
+         send anything you can. Use it only on a command you trust (--sandboxed runs it confined).",
+        args.command[0].to_string_lossy()
+    ));
+    let timeout = args.timeout.map(Duration::from_secs);
+    let traced = trace::run(&args.command, timeout, args.json)?;
+    let events = read_files(&traced.files()?, false)?;
+    Ok((events, exit_code(&traced)))
 }
 
 fn exit_code(t: &trace::Trace) -> i32 {
@@ -113,13 +134,16 @@ fn exit_code(t: &trace::Trace) -> i32 {
     }
 }
 
-fn read_events(t: &trace::Trace) -> Result<Vec<events::Event>> {
+/// The events of strace's files (`sandboxed`: refusals count as needs).
+fn read_files(files: &[PathBuf], sandboxed: bool) -> Result<Vec<events::Event>> {
     let cwd = std::env::current_dir().context("cannot determine the current directory")?;
     let mut out = Vec::new();
-    let files = t.files()?;
-    for f in &files {
+    for f in files {
         let text = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
-        let mut th = Thread { cwd: cwd.clone() };
+        let mut th = Thread {
+            cwd: cwd.clone(),
+            sandboxed,
+        };
         for l in String::from_utf8_lossy(&text).lines() {
             if let Some(c) = parse::line(l) {
                 out.extend(th.events(&c));
@@ -135,20 +159,29 @@ fn read_events(t: &trace::Trace) -> Result<Vec<events::Event>> {
 }
 
 fn findings(
-    events: &[events::Event],
+    seen: &Seen,
     view: &View,
     args: &LearnArgs,
     places: &fragment::Places,
     policy_args: &PolicyArgs,
     loaded: &crate::policy::load::Loaded,
 ) -> Result<Findings> {
-    let mut fs = analyse::judge(events, view);
+    let mut fs = analyse::judge(seen.events, view);
     let mut wanted = fs.needs.clone();
     if args.all {
         wanted.extend(fs.allowed.iter().cloned());
     }
     let grants = analyse::collapse(&wanted, &places.workdir, places.home.as_deref());
-    let net = analyse::network(events);
+    let mut net = analyse::network(seen.events);
+    for (d, _) in seen.proxied {
+        if !net
+            .dests
+            .iter()
+            .any(|x| x.host == d.host && x.port == d.port)
+        {
+            net.dests.push(d.clone());
+        }
+    }
     let filtered = view.network_blocked || view.network_proxied;
     let mut dests = Vec::new();
     for d in &net.dests {
@@ -170,6 +203,12 @@ fn findings(
         unix,
         still_denied,
         filtered,
+        proxy_refused: seen
+            .proxied
+            .iter()
+            .filter(|(_, allowed)| !allowed)
+            .map(|(d, _)| d.clone())
+            .collect(),
     })
 }
 

@@ -99,6 +99,7 @@ fn network(f: &Findings) -> bool {
         for d in &f.dests {
             let addr = std::net::SocketAddr::new(d.addr, d.port);
             let named = d.host != d.addr.to_string();
+            let known = !d.addr.is_unspecified();
             outln!(
                 "  {}{}  (network.allow_domain; --allow-domain {})",
                 if named {
@@ -106,7 +107,7 @@ fn network(f: &Findings) -> bool {
                 } else {
                     addr.to_string()
                 },
-                if named {
+                if named && known {
                     format!(" [{addr}]")
                 } else {
                     String::new()
@@ -115,6 +116,7 @@ fn network(f: &Findings) -> bool {
             );
         }
     }
+    proxy_refused(f, false);
     for s in &f.net.dns_servers {
         outln!("  DNS via {s} (in proxy mode nono's proxy resolves names; no grant needed)");
     }
@@ -122,6 +124,24 @@ fn network(f: &Findings) -> bool {
         outln!("  listens on TCP port {p} (network.listen_port; --listen-port {p} in proxy mode)");
     }
     false
+}
+
+/// `--sandboxed`: what the proxy refused while recording (stderr with `--json`).
+fn proxy_refused(f: &Findings, to_stderr: bool) {
+    for d in &f.proxy_refused {
+        let line = format!(
+            "the proxy refused {}:{} while recording (the command may have behaved \
+             differently); to let it through: nono learn --sandboxed --allow-domain {}",
+            d.host,
+            d.port,
+            d.rule()
+        );
+        if to_stderr {
+            ui::warn(line);
+        } else {
+            outln!("  {line}");
+        }
+    }
 }
 
 /// A list of refused paths. True when empty.
@@ -138,6 +158,7 @@ fn refused(list: &[Refused], places: &Places, title: &str) -> bool {
 
 /// With `--json`: what the fragment leaves out, on stderr.
 pub fn refused_to_stderr(f: &Findings, places: &Places) {
+    proxy_refused(f, true);
     for r in &f.fs.protected {
         ui::warn(format!(
             "not in the fragment: {} ({}) is protected ({}) — needs --bypass-protection",

@@ -41,22 +41,55 @@ pub struct Trace {
 
 impl Trace {
     pub fn files(&self) -> Result<Vec<PathBuf>> {
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(self.dir.path()).context("cannot list the trace")? {
-            out.push(e.context("cannot list the trace")?.path());
-        }
-        out.sort();
-        Ok(out)
+        files_in(self.dir.path())
     }
+}
+
+/// The trace files strace wrote into `dir` (one per thread), sorted.
+pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).context("cannot list the trace")? {
+        out.push(e.context("cannot list the trace")?.path());
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// strace's options before `--` and the command: every process and
+/// thread, one file per thread named `out.<tid>`.
+pub fn options(out: &Path) -> Vec<OsString> {
+    let mut v: Vec<OsString> = [
+        "-f",
+        "-ff",
+        "-qq",
+        "-xx",
+        "-yy",
+        "-s",
+        "4096",
+        "-e",
+        "signal=none",
+        "-e",
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    v.push(format!("trace={CALLS}").into());
+    v.push("-o".into());
+    v.push(out.into());
+    v
 }
 
 /// strace from PATH, with a message saying how to get it.
 pub fn strace() -> Result<PathBuf> {
+    tool("strace").context("nono learn needs strace, which is not installed (apt install strace)")
+}
+
+/// A program from PATH.
+pub fn tool(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
     std::env::split_paths(&path)
-        .map(|d| d.join("strace"))
+        .map(|d| d.join(name))
         .find(|p| p.is_file())
-        .context("nono learn needs strace, which is not installed (apt install strace)")
 }
 
 /// Run `cmd` under strace. `stdout_to_stderr`: the command's stdout goes to
@@ -79,23 +112,7 @@ pub fn run(cmd: &[OsString], timeout: Option<Duration>, stdout_to_stderr: bool) 
     mask.thread_block().context("cannot block signals")?;
     sandbox::reap::become_subreaper().map_err(anyhow::Error::msg)?;
     let mut c = Command::new(&strace);
-    c.args([
-        "-f",
-        "-ff",
-        "-qq",
-        "-xx",
-        "-yy",
-        "-s",
-        "4096",
-        "-e",
-        "signal=none",
-    ])
-    .arg("-e")
-    .arg(format!("trace={CALLS}"))
-    .arg("-o")
-    .arg(dir.path().join("t"))
-    .arg("--")
-    .args(cmd);
+    c.args(options(&dir.path().join("t"))).arg("--").args(cmd);
     if stdout_to_stderr {
         c.stdout(Stdio::from(
             std::io::stderr()

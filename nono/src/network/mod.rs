@@ -9,7 +9,7 @@ mod routes;
 use std::net::SocketAddr;
 
 use anyhow::{bail, Result};
-use ipc::hostrules::allowlist::Allowlist;
+use ipc::hostrules::allowlist::{Allowlist, ANY};
 
 use crate::cli::{PolicyArgs, ProxyArgs};
 use crate::policy::profile::Profile;
@@ -68,6 +68,7 @@ fn first_flag(p: &ProxyArgs) -> Option<&'static str> {
         (!p.allow_endpoint.is_empty(), "--allow-endpoint"),
         (p.upstream_proxy.is_some(), "--upstream-proxy"),
         (!p.upstream_bypass.is_empty(), "--upstream-bypass"),
+        (p.record_all, "nono learn --sandboxed"),
     ]
     .into_iter()
     .find_map(|(set, f)| set.then_some(f))
@@ -98,6 +99,15 @@ fn hosts(p: &ProxyArgs, prof: &Profile, cat: &catalog::Catalog) -> Result<Vec<St
     out.extend(prof.network.allow_hosts.iter().cloned());
     out.extend(prof.network.allow_domain.iter().cloned());
     out.extend(p.allow_domain.iter().cloned());
+    if out.iter().any(|h| h.trim() == ANY) {
+        bail!(
+            "'{ANY}' is not a host: name each host the command may reach \
+             (nono learn --sandboxed lists the hosts a command uses)"
+        );
+    }
+    if p.record_all {
+        out.push(ANY.to_string());
+    }
     out.dedup();
     Ok(out)
 }

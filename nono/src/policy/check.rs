@@ -209,6 +209,9 @@ fn network(p: &Profile, b: &Blame) -> Result<()> {
         ("network.allow_domain", &n.allow_domain),
     ] {
         for h in list {
+            if h.trim() == ipc::hostrules::allowlist::ANY {
+                return Err(b.err(field, h, "'*' is not a host: name each host"));
+            }
             if let Err(e) = ipc::hostrules::Allowlist::parse(std::slice::from_ref(h)) {
                 return Err(b.err(field, h, e));
             }

@@ -27,12 +27,16 @@ const ORIGIN: &str = "nono trust";
 /// What the scan found, for the session's audit record.
 pub type Summary = serde_json::Value;
 
+/// `learn`: `nono learn --sandboxed`, whose read grant of `/` is not a
+/// project tree and is left out (the working directory, granted too, is
+/// scanned).
 pub fn before_launch(
     override_: bool,
     skip: &[String],
     workdir: &Path,
     policy: &mut Policy,
     summary: &mut Option<Summary>,
+    learn: bool,
 ) -> Result<Result<(), i32>> {
     if override_ {
         *summary = Some(serde_json::json!({"override": true}));
@@ -42,7 +46,7 @@ pub fn before_launch(
         );
         return Ok(Ok(()));
     }
-    let (trees, files) = roots(policy);
+    let (trees, files) = roots(policy, learn);
     let projects: Vec<PathBuf> = trees
         .iter()
         .map(|r| r.join(FILE_NAME))
@@ -139,14 +143,15 @@ fn scan(eff: &TrustPolicy, trees: &[PathBuf], files: &[PathBuf], skip: &[String]
 /// Granted trees (outermost only) and single files from the user's flags,
 /// the working directory and the profile; built-in system grants are not
 /// scanned.
-fn roots(policy: &Policy) -> (Vec<PathBuf>, Vec<PathBuf>) {
+fn roots(policy: &Policy, learn: bool) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let mut trees = Vec::new();
     let mut files = Vec::new();
     for g in &policy.grants {
         if !matches!(
             g.source,
             Source::Flag(_) | Source::Workdir | Source::Profile(_)
-        ) {
+        ) || (learn && g.path.parent().is_none())
+        {
             continue;
         }
         match g.kind {

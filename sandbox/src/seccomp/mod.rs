@@ -46,6 +46,9 @@ pub fn rules_for(caps: &CapabilitySet) -> (Vec<&'static Denied>, Vec<ArgRule>) {
                     "pidfd_getfd" | "process_vm_readv" | "process_vm_writev"
                 ))
         })
+        // `nono learn --sandboxed`: strace inside the sandbox traces the
+        // command (Landlock limits ptrace to the sandbox's own domain).
+        .filter(|d| !(caps.allows_self_trace() && d.name == "ptrace"))
         .chain(sysv)
         .collect();
     (denied, arg_rules)
@@ -156,6 +159,24 @@ mod tests {
         assert!(names(&caps).contains(&"keyctl"));
         caps.set_kernel_keyring(true);
         assert!(!names(&caps).contains(&"keyctl") && names(&caps).contains(&"ptrace"));
+    }
+
+    #[test]
+    fn self_trace_opens_ptrace_alone() {
+        let mut caps = CapabilitySet::new();
+        assert!(denied_names(&caps).contains(&"ptrace"));
+        caps.set_self_trace(true);
+        let open = denied_names(&caps);
+        assert!(!open.contains(&"ptrace"));
+        for n in [
+            "process_vm_readv",
+            "process_vm_writev",
+            "pidfd_getfd",
+            "kcmp",
+        ] {
+            assert!(open.contains(&n), "{n} stays denied");
+        }
+        compile(&caps).unwrap();
     }
 
     #[test]

@@ -39,6 +39,8 @@ const fn absent(name: &'static str, why: &'static str) -> Denied {
 /// Syscalls denied whatever the capability set says.
 pub const DENIED: &[Denied] = &[
     // Process inspection and injection (Landlock scopes ptrace too; belt and braces).
+    // `ptrace` alone is reopened for `nono learn --sandboxed`
+    // (`CapabilitySet::set_self_trace`), never for run or wrap.
     deny("ptrace", "inspect or control other processes"),
     deny("process_vm_readv", "read another process's memory"),
     deny("process_vm_writev", "write another process's memory"),
