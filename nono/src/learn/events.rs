@@ -5,49 +5,11 @@
 //! Only calls Landlock or the broker decide count: `stat`, `access`,
 //! `readlink` and `chdir` are never restricted, `O_PATH` opens neither.
 
-use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use super::parse::{self, Call};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Access {
-    Read,
-    Write,
-}
-
-/// What is accessed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Target {
-    /// The file itself (or a directory opened for listing, with `Read`).
-    Node,
-    /// An entry created or removed in this directory.
-    Entry,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    Fs {
-        path: PathBuf,
-        access: Access,
-        target: Target,
-    },
-    Connect {
-        addr: SocketAddr,
-        udp: bool,
-    },
-    Listen {
-        port: u16,
-    },
-    Unix {
-        path: PathBuf,
-        bind: bool,
-    },
-    Dns {
-        name: String,
-        addrs: Vec<IpAddr>,
-    },
-}
+pub use super::event::{Access, Event, Target};
 
 /// The state one trace file (one thread) needs: its last known cwd.
 pub struct Thread {

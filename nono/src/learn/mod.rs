@@ -9,6 +9,7 @@
 //! the same code before it is printed.
 
 mod analyse;
+mod event;
 mod events;
 mod fragment;
 mod net;

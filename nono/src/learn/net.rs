@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::events::Event;
+use super::event::Event;
 use super::parse::{self, Call};
 
 /// The address a `connect` names: inet destinations and unix socket paths.
