@@ -13,8 +13,10 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub silent: bool,
 
-    /// CLI colour theme (mocha, latte, frappe, macchiato, tokyo-night, minimal).
-    #[arg(long, global = true, env = "NONO_THEME", value_name = "NAME")]
+    /// Colour theme: mocha (default), latte, frappe, macchiato, tokyo-night,
+    /// minimal. Also NONO_THEME, or [ui] theme in ~/.config/nono/config.toml.
+    /// Colour only on a terminal; NO_COLOR turns it off.
+    #[arg(long, global = true, value_name = "NAME")]
     pub theme: Option<String>,
 
     /// Increase verbosity (-v info, -vv debug, -vvv trace).

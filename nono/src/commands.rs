@@ -27,6 +27,10 @@ fn dispatch() -> i32 {
         Err(e) => return clap_exit(e),
     };
     ui::init(cli.silent, cli.verbose);
+    if let Err(e) = ui::init_theme(cli.theme.as_deref()) {
+        ui::error(format!("{e:#}"));
+        return EXIT_NONO_ERROR;
+    }
     let result = match cli.command {
         Command::Run(args) => launch::launch(args, Mode::Run),
         Command::Wrap(args) => launch::launch(args, Mode::Wrap),

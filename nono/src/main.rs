@@ -17,6 +17,7 @@ mod sessions;
 mod setup;
 mod stderr;
 mod sys;
+mod theme;
 mod trust_cmd;
 mod ui;
 mod why;
