@@ -114,6 +114,25 @@ it is; the command's own stdout then goes to stderr. Exit status: the command's,
     /// Snapshots of supervised sessions: list, show, verify, restore.
     #[command(subcommand)]
     Rollback(crate::record::args::RollbackCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Examples:\n  \
+nono completions bash > ~/.local/share/bash-completion/completions/nono\n  \
+nono completions zsh > ~/.zfunc/_nono      # with fpath+=(~/.zfunc) before compinit\n  \
+nono completions fish > ~/.config/fish/completions/nono.fish")]
+    Completions {
+        /// The shell.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page nono(1), or write one page per command to a directory.
+    #[command(after_help = "Examples:\n  \
+nono man | man -l -\n  \
+nono man --dir ~/.local/share/man/man1   # nono.1, nono-run.1, nono-profile-list.1, ...")]
+    Man {
+        /// Write nono.1 and a page per subcommand into this existing directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// What the sandbox grants: shared by `run`, `wrap` and `why`.

@@ -47,6 +47,8 @@ fn dispatch() -> i32 {
         Command::Trust(cmd) => trust_cmd::run(cmd),
         Command::Audit(cmd) => crate::record::audit_cmd::run(cmd),
         Command::Rollback(cmd) => crate::record::rollback_cmd::run(cmd),
+        Command::Completions { shell } => crate::docgen::completions(shell),
+        Command::Man { dir } => crate::docgen::man(dir.as_deref()),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod docgen;
 mod env_policy;
 mod envconfig;
 mod grants;
