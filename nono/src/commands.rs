@@ -19,7 +19,7 @@ pub fn main() -> i32 {
 }
 
 fn dispatch() -> i32 {
-    let parsed = repeatable_switches(Cli::command())
+    let parsed = definition()
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m));
     let cli = match parsed {
@@ -57,6 +57,13 @@ fn dispatch() -> i32 {
             EXIT_NONO_ERROR
         }
     }
+}
+
+/// The command line as parsed and as shown: the clap definitions with
+/// help headings, examples and wrap's own help (`help`), and repeatable
+/// switches.
+pub fn definition() -> clap::Command {
+    repeatable_switches(crate::help::apply(Cli::command()))
 }
 
 /// On/off switches (`--block-net`) may be repeated: saying the same thing

@@ -4,15 +4,13 @@
 
 use std::path::Path;
 
+use crate::commands::definition;
 use anyhow::{Context, Result};
-use clap::CommandFactory;
-
-use crate::cli::Cli;
 
 /// The completion script for `shell`, on stdout.
 pub fn completions(shell: clap_complete::Shell) -> Result<i32> {
     let mut buf = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "nono", &mut buf);
+    clap_complete::generate(shell, &mut definition(), "nono", &mut buf);
     crate::out::write(format_args!("{}", String::from_utf8_lossy(&buf)));
     Ok(0)
 }
@@ -21,7 +19,7 @@ pub fn completions(shell: clap_complete::Shell) -> Result<i32> {
 /// `nono-run.1`, `nono-profile-list.1`, ...) written into that existing
 /// directory.
 pub fn man(dir: Option<&Path>) -> Result<i32> {
-    let cmd = Cli::command();
+    let cmd = definition();
     match dir {
         Some(d) => {
             anyhow::ensure!(

@@ -7,6 +7,7 @@ mod docgen;
 mod env_policy;
 mod envconfig;
 mod grants;
+mod help;
 mod launch;
 mod learn;
 mod network;

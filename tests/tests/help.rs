@@ -63,3 +63,118 @@ fn man_pages_are_generated_for_nono_and_each_command() {
     assert_eq!(r.code, Some(1));
     assert!(r.stderr.contains("not an existing directory"), "{r:?}");
 }
+
+#[test]
+fn run_help_groups_flags_under_the_spec_headings_with_examples() {
+    let r = nono(&["run", "--help"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let at = |h: &str| {
+        r.stdout
+            .find(&format!("\n{h}:\n"))
+            .unwrap_or_else(|| panic!("no heading {h}"))
+    };
+    let order = [
+        "Directory Permissions",
+        "File Permissions",
+        "Network Control",
+        "AF_UNIX Socket Permissions",
+        "Credential Options",
+        "Execution Mode Flags",
+        "Operational Flags",
+        "Global Options",
+        "Examples",
+    ];
+    let pos: Vec<usize> = order.iter().map(|h| at(h)).collect();
+    assert!(
+        pos.windows(2).all(|w| w[0] < w[1]),
+        "headings out of order: {pos:?}"
+    );
+    let net = &r.stdout[at("Network Control")..at("AF_UNIX Socket Permissions")];
+    assert!(
+        net.contains("--block-net") && net.contains("--allow-domain"),
+        "{net}"
+    );
+    assert!(!net.contains("--allow-file"));
+}
+
+/// Whether `help` has an option line for `flag`.
+fn lists(help: &str, flag: &str) -> bool {
+    help.lines().any(|l| {
+        let l = l.trim_start();
+        let l = l
+            .split_once(", ")
+            .filter(|(s, _)| s.len() == 2)
+            .map_or(l, |(_, r)| r);
+        l.starts_with(flag)
+    })
+}
+
+#[test]
+fn wrap_help_shows_only_what_wrap_accepts_and_says_what_it_does_not_do() {
+    for flag in ["-h", "--help"] {
+        let r = nono(&["wrap", flag]);
+        assert_eq!(r.code, Some(0), "{r:?}");
+        assert!(
+            r.stdout
+                .contains("no proxy, no broker, no rollback, no audit"),
+            "{flag}: {}",
+            r.stdout
+        );
+        for hidden in [
+            "--allow-domain",
+            "--credential ",
+            "--rollback",
+            "--no-audit",
+            "--detached",
+            "--allow-unix-socket",
+            "--capability-elevation",
+        ] {
+            assert!(!lists(&r.stdout, hidden), "wrap {flag} shows {hidden}");
+        }
+        for shown in [
+            "--allow ",
+            "--read-file",
+            "--block-net",
+            "--open-port",
+            "--profile",
+            "--dry-run",
+        ] {
+            assert!(lists(&r.stdout, shown.trim()), "wrap {flag} lacks {shown}");
+        }
+    }
+    let r = nono(&["wrap", "--allow-domain", "example.com", "--", "true"]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("Use nono run instead"), "{r:?}");
+}
+
+#[test]
+fn every_command_has_examples() {
+    for cmd in [
+        "run",
+        "wrap",
+        "shell",
+        "why",
+        "learn",
+        "setup",
+        "profile",
+        "trust",
+        "ps",
+        "stop",
+        "inspect",
+        "logs",
+        "attach",
+        "audit",
+        "rollback",
+        "completions",
+        "man",
+    ] {
+        let r = nono(&[cmd, "--help"]);
+        assert_eq!(r.code, Some(0), "{cmd}: {r:?}");
+        let ex = r
+            .stdout
+            .split("Examples:\n")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{cmd} --help has no examples"));
+        assert!(ex.contains(&format!("nono {cmd}")), "{cmd}: {ex}");
+    }
+}
