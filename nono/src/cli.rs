@@ -164,6 +164,13 @@ pub struct PolicyArgs {
     /// next git command outside the sandbox.
     #[arg(long)]
     pub allow_git_config_writes: bool,
+
+    /// Allow GPU compute: DRM render nodes (/dev/dri/renderD*), NVIDIA
+    /// (nvidia[0-N], nvidiactl, nvidia-uvm, MIG caps), AMD /dev/kfd, WSL2
+    /// /dev/dxg; Vulkan ICD manifests and GPU sysfs read-only. With
+    /// --profile, the profile must set security.allow_gpu = true.
+    #[arg(long)]
+    pub allow_gpu: bool,
 }
 
 /// Flags of `run` and `wrap`.

@@ -313,7 +313,7 @@ mod tests {
         let run = cmd.find_subcommand("run").unwrap();
         for (_, ids) in HEADINGS {
             for id in *ids {
-                let known = has(run, id) || has(&cmd, id) || *id == "allow_gpu";
+                let known = has(run, id) || has(&cmd, id);
                 let known = known || ["allow_command", "block_command"].contains(id);
                 assert!(known, "{id} is named in HEADINGS but is no flag");
             }

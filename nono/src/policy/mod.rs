@@ -5,6 +5,7 @@
 pub mod check;
 pub mod decide;
 pub mod decide_host;
+pub mod glob;
 pub mod groups;
 pub mod load;
 pub mod merge;

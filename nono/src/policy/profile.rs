@@ -118,6 +118,10 @@ pub struct Security {
     /// directories (as `--allow-git-config-writes`); read-only by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_git_config_writes: Option<bool>,
+    /// Permit `--allow-gpu` with this profile (GPU devices, Vulkan
+    /// manifests, GPU sysfs). Without it, `--allow-gpu --profile` is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_gpu: Option<bool>,
 }
 
 /// The upstream JSON spelling of group selection.
