@@ -212,6 +212,9 @@ pub struct RunArgs {
     pub proxy: ProxyArgs,
 
     #[command(flatten)]
+    pub commands: CommandArgs,
+
+    #[command(flatten)]
     pub later: LaterArgs,
 
     /// A name for the session (unique among live sessions; shown by nono ps).
@@ -262,6 +265,20 @@ pub struct RunArgs {
         value_name = "COMMAND"
     )]
     pub command: Vec<OsString>,
+}
+
+/// The startup-only command blocklist (deprecated; not a boundary).
+#[derive(Debug, Args, Default)]
+pub struct CommandArgs {
+    /// Deprecated: start this normally-blocked command (rm, dd, chmod,
+    /// sudo, scp, ...). Checks only the directly invoked executable, never
+    /// its children: not a sandbox boundary. Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub allow_command: Vec<String>,
+    /// Deprecated: refuse to start this command too (startup-only, as
+    /// --allow-command). Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub block_command: Vec<String>,
 }
 
 /// `nono shell`: the flags of `run`, plus the shell to start.

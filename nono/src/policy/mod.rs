@@ -3,6 +3,7 @@
 //! the result into a `CapabilitySet`.
 
 pub mod check;
+pub mod commands;
 pub mod decide;
 pub mod decide_host;
 pub mod glob;

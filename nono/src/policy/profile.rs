@@ -122,6 +122,9 @@ pub struct Security {
     /// manifests, GPU sysfs). Without it, `--allow-gpu --profile` is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_gpu: Option<bool>,
+    /// Older spelling of `commands.allow` (deprecated; a warning says so).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_commands: Vec<String>,
 }
 
 /// The upstream JSON spelling of group selection.
