@@ -10,6 +10,7 @@ pub mod glob;
 pub mod groups;
 pub mod load;
 pub mod merge;
+pub mod modes;
 pub mod persist;
 pub mod procfs;
 pub mod profile;
