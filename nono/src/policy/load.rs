@@ -190,7 +190,7 @@ fn parents(own: &Profile, origin: &Origin) -> Vec<String> {
     }
 }
 
-fn chain(origin: Origin, own: Profile, stack: &mut Vec<String>) -> Result<Profile> {
+fn chain(origin: Origin, mut own: Profile, stack: &mut Vec<String>) -> Result<Profile> {
     let key = origin.describe();
     if stack.contains(&key) {
         bail!(
@@ -204,6 +204,7 @@ fn chain(origin: Origin, own: Profile, stack: &mut Vec<String>) -> Result<Profil
              merge some of them into one file"
         );
     }
+    super::modes::fold_deny(&mut own);
     if let Some(file) = file_of(&origin) {
         super::check::own_fields(&own, file)?;
     }

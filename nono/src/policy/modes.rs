@@ -53,6 +53,15 @@ pub fn check(p: &Profile, at: &At) -> Result<Vec<String>> {
             )),
         }
     }
+    if let Some(true) = p.policy.deny.as_ref().and_then(|d| d.unlink) {
+        return Err(anyhow!(
+            "{}policy.deny.unlink = true cannot be enforced on Linux: inside a writable grant, \
+             Landlock lets what may be written also be deleted (outside writable grants nothing \
+             can be deleted). Protect paths with policy.add_deny_write, or grant them read-only \
+             (filesystem.read)",
+            at.of("unlink")
+        ));
+    }
     let mut warnings = Vec::new();
     if let Some(m) = &p.security.ipc_mode {
         if !IPC_MODES.contains(&m.as_str()) {
@@ -80,6 +89,28 @@ pub fn check(p: &Profile, at: &At) -> Result<Vec<String>> {
         ));
     }
     Ok(warnings)
+}
+
+/// Fold `policy.deny` into the fields nono enforces: `access` into
+/// `policy.add_deny_access`, `commands` into `commands.block`.
+/// `unlink` stays for `check`.
+pub fn fold_deny(p: &mut Profile) {
+    let Some(deny) = p.policy.deny.as_mut() else {
+        return;
+    };
+    let (access, commands) = (
+        std::mem::take(&mut deny.access),
+        std::mem::take(&mut deny.commands),
+    );
+    for a in access {
+        if !p.policy.add_deny_access.contains(&a) {
+            p.policy.add_deny_access.push(a);
+        }
+    }
+    if !commands.is_empty() {
+        let c = p.commands.get_or_insert_with(Default::default);
+        c.block.extend(commands);
+    }
 }
 
 #[cfg(test)]
@@ -135,5 +166,32 @@ mod tests {
             w[1].starts_with("p.toml:1:1: interactive has no effect"),
             "{w:?}"
         );
+    }
+
+    #[test]
+    fn deny_access_and_commands_fold_in_and_unlink_is_refused() {
+        let text = "[policy.deny]\naccess = [\"/s\"]\ncommands = [\"curl\"]\n";
+        let mut p = parse(text, Format::Toml, "p.toml").unwrap();
+        assert!(check(
+            &p,
+            &At {
+                file: "p.toml",
+                text
+            }
+        )
+        .unwrap()
+        .is_empty());
+        fold_deny(&mut p);
+        assert_eq!(p.policy.add_deny_access, vec!["/s".to_string()]);
+        assert_eq!(p.commands.unwrap().block, vec!["curl".to_string()]);
+        assert_eq!(p.policy.deny.unwrap().access, Vec::<String>::new());
+        let e = run("[policy.deny]\nunlink = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("p.toml:2:1: policy.deny.unlink = true cannot be enforced"),
+            "{e}"
+        );
+        assert!(run("[policy.deny]\nunlink = false\n").unwrap().is_empty());
     }
 }

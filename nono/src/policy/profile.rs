@@ -148,6 +148,23 @@ pub struct PolicySection {
     /// `--bypass-protection PATH` lifts one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keep_read_only: Vec<String>,
+    /// The shared format's spelling, folded in at load (`policy::modes`):
+    /// `access` adds to `add_deny_access`, `commands` to `commands.block`;
+    /// `unlink = true` is refused (see `modes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deny: Option<PolicyDeny>,
+}
+
+/// `policy.deny`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDeny {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unlink: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
