@@ -165,7 +165,7 @@ pub fn config_theme(text: &str, file: &Path) -> Result<Option<String>> {
         anyhow!(
             "{}:{line}:{col}: {field}{}",
             file.display(),
-            e.inner().message().trim_end()
+            e.inner().message().trim_end().replace('\n', "; ")
         )
     })?;
     Ok(cfg.ui.theme)

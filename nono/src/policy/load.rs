@@ -118,6 +118,11 @@ fn builtin(name: &str) -> Option<(&'static str, Profile)> {
     parse(text, Format::Toml, &file).ok().map(|p| (*n, p))
 }
 
+/// A built-in's own description, never a user override's.
+pub fn builtin_description(name: &str) -> Option<String> {
+    builtin(name).and_then(|(_, p)| p.meta.description)
+}
+
 fn user_file(name: &str) -> Option<PathBuf> {
     let dir = user_dir()?;
     ["json", "toml"]

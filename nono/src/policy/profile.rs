@@ -382,7 +382,8 @@ pub fn parse(text: &str, format: Format, file: &str) -> Result<Profile, ParseErr
         line,
         column,
         field,
-        message: improve(message),
+        // One line: the TOML parser's messages span several.
+        message: improve(message).trim_end().replace('\n', "; "),
     };
     match format {
         Format::Json => {
@@ -451,6 +452,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.line >= 4, "{e}");
+        let e = parse("[meta\n", Format::Toml, "p.toml").unwrap_err();
+        assert!(!e.to_string().contains('\n'), "one line: {e}");
+        assert!(
+            e.to_string()
+                .starts_with("p.toml:1:6: invalid table header; expected"),
+            "{e}"
+        );
     }
 
     #[test]
