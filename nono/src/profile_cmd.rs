@@ -236,7 +236,12 @@ fn show_groups(name: Option<&str>) -> Result<i32> {
         }
         None => {
             for (n, g) in groups::all()? {
-                let tag = if g.required { " (always on)" } else { "" };
+                let tag = match (g.required, groups::is_user(n)) {
+                    (true, true) => " (user, always on)",
+                    (true, false) => " (always on)",
+                    (false, true) => " (user)",
+                    (false, false) => "",
+                };
                 outln!("{n:<26} {}{tag}", g.description);
             }
         }

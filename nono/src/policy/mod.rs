@@ -16,6 +16,7 @@ pub mod procfs;
 pub mod profile;
 pub mod protect;
 pub mod resolve;
+pub mod user_groups;
 pub mod vars;
 
 /// The candidate closest to `word` by edit distance, if reasonably close.
