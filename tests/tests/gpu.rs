@@ -110,3 +110,48 @@ fn render_nodes_are_denied_without_the_flag() {
     assert!(!denied.stdout.contains("OPENED"), "{denied:?}");
     assert!(denied.stderr.contains("Permission denied"), "{denied:?}");
 }
+
+#[test]
+fn why_names_allow_gpu_for_gpu_paths_and_agrees_with_the_sandbox() {
+    let r = nono(&[
+        "why",
+        "--json",
+        "--path",
+        "/dev/dri/renderD128",
+        "--op",
+        "readwrite",
+    ]);
+    assert_eq!(r.code, Some(1), "why exits 1 on a denial: {r:?}");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["status"], "denied", "{v}");
+    assert_eq!(v["suggested_flag"], "--allow-gpu", "{v}");
+    let card = nono(&[
+        "why",
+        "--json",
+        "--path",
+        "/dev/dri/card0",
+        "--op",
+        "readwrite",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&card.stdout).unwrap();
+    assert_ne!(
+        v["suggested_flag"], "--allow-gpu",
+        "primary nodes are not GPU compute: {v}"
+    );
+    let before = nono(&["why", "--json", "--path", "/sys/dev/char"]);
+    let v: serde_json::Value = serde_json::from_str(&before.stdout).unwrap();
+    assert_eq!(
+        (v["status"].as_str(), v["suggested_flag"].as_str()),
+        (Some("denied"), Some("--allow-gpu")),
+        "{v}"
+    );
+    let after = nono(&["why", "--json", "--allow-gpu", "--path", "/sys/dev/char"]);
+    let v: serde_json::Value = serde_json::from_str(&after.stdout).unwrap();
+    assert_eq!(v["status"], "allowed", "{v}");
+    let write = nono(&["why", "--json", "--path", "/sys/dev/char", "--op", "write"]);
+    let v: serde_json::Value = serde_json::from_str(&write.stdout).unwrap();
+    assert_ne!(
+        v["suggested_flag"], "--allow-gpu",
+        "GPU sysfs is read-only: {v}"
+    );
+}

@@ -47,6 +47,23 @@ fn matching(dir: &Path, pat: &str) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Whether the absolute `path` matches `pattern` component by component.
+pub fn matches_path(pattern: &str, path: &Path) -> bool {
+    let pat: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
+    let comps: Vec<String> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    pat.len() == comps.len()
+        && pat
+            .iter()
+            .zip(&comps)
+            .all(|(p, c)| matches(p.as_bytes(), c.as_bytes()))
+}
+
 /// Whether `name` matches `pat` (one component).
 pub fn matches(pat: &[u8], name: &[u8]) -> bool {
     match pat.split_first() {
@@ -123,5 +140,17 @@ mod tests {
         );
         assert!(expand(&root.join("none/renderD*")).is_empty());
         assert!(is_pattern("/dev/nvidia[0-9]*") && !is_pattern("/dev/kfd"));
+        assert!(matches_path(
+            "/dev/dri/renderD*",
+            Path::new("/dev/dri/renderD128")
+        ));
+        assert!(!matches_path(
+            "/dev/dri/renderD*",
+            Path::new("/dev/dri/card0")
+        ));
+        assert!(!matches_path(
+            "/dev/dri/renderD*",
+            Path::new("/dev/dri/renderD1/x")
+        ));
     }
 }
