@@ -215,6 +215,9 @@ pub struct RunArgs {
     pub commands: CommandArgs,
 
     #[command(flatten)]
+    pub compat: CompatArgs,
+
+    #[command(flatten)]
     pub later: LaterArgs,
 
     /// A name for the session (unique among live sessions; shown by nono ps).
@@ -279,6 +282,19 @@ pub struct CommandArgs {
     /// --allow-command). Repeatable.
     #[arg(long, value_name = "NAME")]
     pub block_command: Vec<String>,
+}
+
+/// Spec flags with nothing to do on Linux or in this release: parsed so a
+/// documented command line gets a clear refusal (see `launch::later`).
+#[derive(Debug, Args, Default)]
+pub struct CompatArgs {
+    /// macOS only (LaunchServices opens): refused on Linux.
+    #[arg(long)]
+    pub allow_launch_services: bool,
+    /// A configuration file (planned in the spec; refused: nono reads
+    /// ~/.config/nono/config.toml).
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `nono shell`: the flags of `run`, plus the shell to start.

@@ -12,9 +12,16 @@ const HEADINGS: &[(&str, &[&str])] = &[
         "File Permissions",
         &["allow_file", "read_file", "write_file"],
     ),
+    ("Denial Prompt Control", &["suppress_save_prompt"]),
     (
         "Profile Options",
-        &["profile", "workdir", "allow_cwd", "allow_gpu"],
+        &[
+            "profile",
+            "workdir",
+            "allow_cwd",
+            "allow_gpu",
+            "allow_launch_services",
+        ],
     ),
     (
         "Deny Group Overrides",
@@ -85,7 +92,7 @@ const HEADINGS: &[(&str, &[&str])] = &[
     ),
     (
         "Operational Flags",
-        &["dry_run", "trust_override", "skip_dir"],
+        &["dry_run", "trust_override", "skip_dir", "config"],
     ),
     ("Global Options", &["silent", "theme", "verbose"]),
 ];

@@ -178,3 +178,21 @@ fn every_command_has_examples() {
         assert!(ex.contains(&format!("nono {cmd}")), "{cmd}: {ex}");
     }
 }
+
+#[test]
+fn spec_flags_without_effect_here_parse_and_are_refused_or_harmless() {
+    let r = nono(&["run", "--allow-launch-services", "--", "true"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("--allow-launch-services is only supported on macOS"),
+        "{r:?}"
+    );
+    let r = nono(&["run", "-c", "./nono.toml", "--", "true"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(r.stderr.contains("--config ./nono.toml: configuration files named on the command line are not supported yet"), "{r:?}");
+    for flag in ["--suppress-save-prompt", "--ignore-denied"] {
+        let r = nono(&["run", flag, "/nonexistent-x", "--", "true"]);
+        assert_eq!(r.code, Some(0), "{flag}: {r:?}");
+    }
+}
