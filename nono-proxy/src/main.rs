@@ -60,6 +60,7 @@ fn main() -> ExitCode {
         .and_then(state::Confined::serve)
     {
         Ok(()) => ExitCode::SUCCESS,
+        Err(_) if state::REPORTED.load(std::sync::atomic::Ordering::Relaxed) => ExitCode::FAILURE,
         Err(e) => fatal(&e),
     }
 }

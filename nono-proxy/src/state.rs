@@ -183,16 +183,24 @@ impl Unconfined {
         })
     }
 
+    /// Send the refusal to the front end, which reports it; only when that
+    /// fails is it left for `main` to print (one message, never two).
     fn refuse(&self, message: String) -> String {
-        let _ = self.chan.send(
+        let sent = self.chan.send(
             &ProxyResponse::Failed {
                 message: message.clone(),
             },
             &[],
         );
+        if sent.is_ok() {
+            REPORTED.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         message
     }
 }
+
+/// Whether a configuration failure went to the front end (which prints it).
+pub static REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn read_limited(path: &std::path::Path) -> Result<Vec<u8>, String> {
     use std::io::Read;

@@ -13,8 +13,10 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub silent: bool,
 
-    /// CLI colour theme (mocha, latte, frappe, macchiato, tokyo-night, minimal).
-    #[arg(long, global = true, env = "NONO_THEME", value_name = "NAME")]
+    /// Colour theme: mocha (default), latte, frappe, macchiato, tokyo-night,
+    /// minimal. Also NONO_THEME, or [ui] theme in ~/.config/nono/config.toml.
+    /// Colour only on a terminal; NO_COLOR turns it off.
+    #[arg(long, global = true, value_name = "NAME")]
     pub theme: Option<String>,
 
     /// Increase verbosity (-v info, -vv debug, -vvv trace).
@@ -112,6 +114,25 @@ it is; the command's own stdout then goes to stderr. Exit status: the command's,
     /// Snapshots of supervised sessions: list, show, verify, restore.
     #[command(subcommand)]
     Rollback(crate::record::args::RollbackCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Examples:\n  \
+nono completions bash > ~/.local/share/bash-completion/completions/nono\n  \
+nono completions zsh > ~/.zfunc/_nono      # with fpath+=(~/.zfunc) before compinit\n  \
+nono completions fish > ~/.config/fish/completions/nono.fish")]
+    Completions {
+        /// The shell.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page nono(1), or write one page per command to a directory.
+    #[command(after_help = "Examples:\n  \
+nono man | man -l -\n  \
+nono man --dir ~/.local/share/man/man1   # nono.1, nono-run.1, nono-profile-list.1, ...")]
+    Man {
+        /// Write nono.1 and a page per subcommand into this existing directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// What the sandbox grants: shared by `run`, `wrap` and `why`.
@@ -143,6 +164,13 @@ pub struct PolicyArgs {
     /// next git command outside the sandbox.
     #[arg(long)]
     pub allow_git_config_writes: bool,
+
+    /// Allow GPU compute: DRM render nodes (/dev/dri/renderD*), NVIDIA
+    /// (nvidia[0-N], nvidiactl, nvidia-uvm, MIG caps), AMD /dev/kfd, WSL2
+    /// /dev/dxg; Vulkan ICD manifests and GPU sysfs read-only. With
+    /// --profile, the profile must set security.allow_gpu = true.
+    #[arg(long)]
+    pub allow_gpu: bool,
 }
 
 /// Flags of `run` and `wrap`.
@@ -182,6 +210,12 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub proxy: ProxyArgs,
+
+    #[command(flatten)]
+    pub commands: CommandArgs,
+
+    #[command(flatten)]
+    pub compat: CompatArgs,
 
     #[command(flatten)]
     pub later: LaterArgs,
@@ -234,6 +268,33 @@ pub struct RunArgs {
         value_name = "COMMAND"
     )]
     pub command: Vec<OsString>,
+}
+
+/// The startup-only command blocklist (deprecated; not a boundary).
+#[derive(Debug, Args, Default)]
+pub struct CommandArgs {
+    /// Deprecated: start this normally-blocked command (rm, dd, chmod,
+    /// sudo, scp, ...). Checks only the directly invoked executable, never
+    /// its children: not a sandbox boundary. Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub allow_command: Vec<String>,
+    /// Deprecated: refuse to start this command too (startup-only, as
+    /// --allow-command). Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub block_command: Vec<String>,
+}
+
+/// Spec flags with nothing to do on Linux or in this release: parsed so a
+/// documented command line gets a clear refusal (see `launch::later`).
+#[derive(Debug, Args, Default)]
+pub struct CompatArgs {
+    /// macOS only (LaunchServices opens): refused on Linux.
+    #[arg(long)]
+    pub allow_launch_services: bool,
+    /// A configuration file (planned in the spec; refused: nono reads
+    /// ~/.config/nono/config.toml).
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `nono shell`: the flags of `run`, plus the shell to start.

@@ -19,7 +19,7 @@ pub fn main() -> i32 {
 }
 
 fn dispatch() -> i32 {
-    let parsed = repeatable_switches(Cli::command())
+    let parsed = definition()
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m));
     let cli = match parsed {
@@ -27,6 +27,10 @@ fn dispatch() -> i32 {
         Err(e) => return clap_exit(e),
     };
     ui::init(cli.silent, cli.verbose);
+    if let Err(e) = ui::init_theme(cli.theme.as_deref()) {
+        ui::error(format!("{e:#}"));
+        return EXIT_NONO_ERROR;
+    }
     let result = match cli.command {
         Command::Run(args) => launch::launch(args, Mode::Run),
         Command::Wrap(args) => launch::launch(args, Mode::Wrap),
@@ -43,6 +47,8 @@ fn dispatch() -> i32 {
         Command::Trust(cmd) => trust_cmd::run(cmd),
         Command::Audit(cmd) => crate::record::audit_cmd::run(cmd),
         Command::Rollback(cmd) => crate::record::rollback_cmd::run(cmd),
+        Command::Completions { shell } => crate::docgen::completions(shell),
+        Command::Man { dir } => crate::docgen::man(dir.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -51,6 +57,13 @@ fn dispatch() -> i32 {
             EXIT_NONO_ERROR
         }
     }
+}
+
+/// The command line as parsed and as shown: the clap definitions with
+/// help headings, examples and wrap's own help (`help`), and repeatable
+/// switches.
+pub fn definition() -> clap::Command {
+    repeatable_switches(crate::help::apply(Cli::command()))
 }
 
 /// On/off switches (`--block-net`) may be repeated: saying the same thing

@@ -3,9 +3,11 @@
 
 mod cli;
 mod commands;
+mod docgen;
 mod env_policy;
 mod envconfig;
 mod grants;
+mod help;
 mod launch;
 mod learn;
 mod network;
@@ -17,6 +19,7 @@ mod sessions;
 mod setup;
 mod stderr;
 mod sys;
+mod theme;
 mod trust_cmd;
 mod ui;
 mod why;

@@ -65,30 +65,47 @@ fn init(name: &str, extends: &str, output: Option<&std::path::Path>) -> Result<i
     Ok(0)
 }
 
+/// Built-ins with their own descriptions (and which a user profile
+/// overrides), then user profiles with theirs.
 fn list() -> Result<i32> {
+    let user = load::user_profiles();
+    let overrider = |name: &str| user.iter().find(|(u, _)| u == name).map(|(_, p)| p);
     outln!("Built-in profiles:");
     for (name, _) in BUILTIN {
-        let d = load::load(name)
-            .map(|l| l.profile.meta.description.unwrap_or_default())
+        let d = load::builtin_description(name).unwrap_or_default();
+        let note = overrider(name)
+            .map(|p| format!("  (overridden by {})", p.display()))
             .unwrap_or_default();
-        outln!("  {name:<20} {d}");
+        outln!("  {name:<20} {d}{note}");
     }
-    let user = load::user_profiles();
     if let Some(dir) = load::user_dir() {
         outln!("User profiles ({}):", dir.display());
     }
     if user.is_empty() {
         outln!("  (none)");
     }
-    for (name, path) in user {
-        let note = if BUILTIN.iter().any(|(b, _)| *b == name) {
-            "  (overrides the built-in)"
-        } else {
-            ""
-        };
-        outln!("  {name:<20} {}{note}", path.display());
+    for (name, path) in &user {
+        outln!("  {name:<20} {}", user_line(name, path));
     }
     Ok(0)
+}
+
+/// A user profile's description (or why it cannot be read), its file, and
+/// whether it overrides a built-in.
+fn user_line(name: &str, path: &std::path::Path) -> String {
+    let what = match load::read_file(path) {
+        Ok(p) => p
+            .meta
+            .description
+            .unwrap_or_else(|| "(no description)".into()),
+        Err(e) => format!("(invalid: {e:#})"),
+    };
+    let over = if BUILTIN.iter().any(|(b, _)| *b == name) {
+        format!("; overrides the built-in {name}")
+    } else {
+        String::new()
+    };
+    format!("{what}  ({}{over})", path.display())
 }
 
 fn resolved_json(spec: &str) -> Result<Value> {
@@ -219,7 +236,12 @@ fn show_groups(name: Option<&str>) -> Result<i32> {
         }
         None => {
             for (n, g) in groups::all()? {
-                let tag = if g.required { " (always on)" } else { "" };
+                let tag = match (g.required, groups::is_user(n)) {
+                    (true, true) => " (user, always on)",
+                    (true, false) => " (always on)",
+                    (false, true) => " (user)",
+                    (false, false) => "",
+                };
                 outln!("{n:<26} {}{tag}", g.description);
             }
         }

@@ -43,6 +43,7 @@ pub fn print(plan: &Plan) {
         "  [..] {from_groups} paths from groups: {}",
         p.groups.join(", ")
     );
+    gpu_lines(p);
     let active = p.active_protections();
     outln!(
         "  [protected] {} paths stay denied even inside grants",
@@ -254,4 +255,29 @@ fn print_enforcement(plan: &Plan) {
             "NOT available (nono would refuse to run)"
         }
     );
+}
+
+/// `--allow-gpu`: each pattern of the GPU group and what it matches here.
+fn gpu_lines(p: &crate::policy::resolve::Policy) {
+    use crate::policy::resolve::GPU_GROUP;
+    if !p.groups.iter().any(|g| g == GPU_GROUP) {
+        return;
+    }
+    let Ok(group) = crate::policy::groups::get(GPU_GROUP) else {
+        return;
+    };
+    let ours = |g: &&crate::grants::Grant| matches!(&g.source, Source::Group(n) if n == GPU_GROUP);
+    let granted: Vec<_> = p.grants.iter().filter(ours).collect();
+    for (list, mode) in [(&group.readwrite, "rw"), (&group.read, "r-")] {
+        for pattern in list {
+            outln!("  [gpu] [{mode}] {pattern}");
+        }
+    }
+    outln!(
+        "  [gpu] {} path(s) present and granted (--allow-gpu, group {GPU_GROUP})",
+        granted.len()
+    );
+    for g in granted {
+        outln!("  [gpu]   [{}] {}", g.mode.short(), g.path.display());
+    }
 }

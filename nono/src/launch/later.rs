@@ -6,7 +6,7 @@
 use anyhow::{bail, Result};
 
 use super::Mode;
-use crate::cli::{LaterArgs, ProxyArgs};
+use crate::cli::{CompatArgs, LaterArgs, ProxyArgs};
 
 fn first_broker_flag(l: &LaterArgs) -> Option<&'static str> {
     [
@@ -50,6 +50,24 @@ pub fn check(l: &LaterArgs, proxy: &ProxyArgs, mode: Mode) -> Result<()> {
     if let (Some(flag), Mode::Wrap) = (broker_flag, mode) {
         bail!(
             "{flag} needs the broker, and nono wrap keeps no helper process. Use nono run instead."
+        );
+    }
+    Ok(())
+}
+
+/// Spec flags Linux or this release cannot honour: refused, never ignored.
+pub fn check_compat(c: &CompatArgs) -> Result<()> {
+    if c.allow_launch_services {
+        bail!(
+            "--allow-launch-services is only supported on macOS (LaunchServices); on Linux a \
+             sandboxed command opens URLs through nothing but its own grants"
+        );
+    }
+    if let Some(f) = &c.config {
+        bail!(
+            "--config {}: configuration files named on the command line are not supported yet \
+             (the spec lists them as planned); nono reads ~/.config/nono/config.toml",
+            f.display()
         );
     }
     Ok(())

@@ -97,6 +97,7 @@ fn launch_with(
     crate::envconfig::apply(&mut args.policy)?;
     crate::envconfig::apply_proxy(&mut args.proxy)?;
     later::check(&args.later, &args.proxy, mode)?;
+    later::check_compat(&args.compat)?;
     if args.command.is_empty() {
         bail!(
             "no command given; usage: nono {} [OPTIONS] -- <COMMAND> [ARGS...]",

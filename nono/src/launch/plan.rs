@@ -138,6 +138,24 @@ fn workdir_consent(args: &RunArgs, profile: &Loaded) -> Result<WorkdirConsent> {
     })
 }
 
+/// The deprecated startup-only blocklist: warnings for each spelling in
+/// use, then the check of the command's own name.
+fn command_blocklist(
+    args: &RunArgs,
+    profile: &crate::policy::profile::Profile,
+    program: &std::path::Path,
+) -> Result<()> {
+    use crate::policy::commands;
+    let asked = commands::Asked {
+        allow_flag: &args.commands.allow_command,
+        block_flag: &args.commands.block_command,
+    };
+    for w in commands::warnings(&asked, profile) {
+        ui::warn(w);
+    }
+    commands::check(&asked, profile, &args.command[0], program)
+}
+
 impl Plan {
     /// `Ok(Err(code))`: the command cannot be run; the reason was reported.
     pub fn build(args: &RunArgs, mode: Mode) -> Result<Result<Plan, i32>> {
@@ -155,6 +173,7 @@ impl Plan {
             }
         };
         let profile = resolve::load_profile(&args.policy)?;
+        command_blocklist(args, &profile.profile, &program)?;
         let consent = workdir_consent(args, &profile)?;
         let materialize = if args.dry_run {
             Materialize::Nothing

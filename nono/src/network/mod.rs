@@ -74,6 +74,17 @@ fn first_flag(p: &ProxyArgs) -> Option<&'static str> {
     .find_map(|(set, f)| set.then_some(f))
 }
 
+/// `--upstream-proxy` is `[http://]HOST:PORT`: checked here, before any
+/// helper starts, so a mistake is reported once (the proxy checks again).
+fn check_upstream(u: &str) -> Result<()> {
+    let bare = u.strip_prefix("http://").unwrap_or(u).trim_end_matches('/');
+    match ipc::hostrules::allowlist::split_host_port(bare) {
+        Ok((h, Some(_))) if !h.is_empty() => Ok(()),
+        Ok(_) => bail!("--upstream-proxy '{u}' needs HOST:PORT (e.g. squid.corp:3128)"),
+        Err(e) => bail!("--upstream-proxy '{u}': {e}; expected HOST:PORT (e.g. squid.corp:3128)"),
+    }
+}
+
 /// The first proxy flag given, for messages (wrap refuses them).
 pub fn proxy_flag(p: &ProxyArgs) -> Option<&'static str> {
     first_flag(p)
@@ -166,6 +177,9 @@ pub fn plan(p: &ProxyArgs, policy: &PolicyArgs, prof: &Profile) -> Result<Networ
     }
     if !p.upstream_bypass.is_empty() && p.upstream_proxy.is_none() {
         bail!("--upstream-bypass requires --upstream-proxy");
+    }
+    if let Some(u) = &p.upstream_proxy {
+        check_upstream(u)?;
     }
     let wanted = cli.is_some() || (profile_proxy && !policy.allow_net && !policy.block_net);
     if !wanted {

@@ -15,7 +15,7 @@ use super::vars::Vars;
 use crate::grants::{self, Source};
 
 /// Where `needle` (a value from the file) first appears, as `line:column`.
-fn locate(text: &str, needle: &str) -> Option<(usize, usize)> {
+pub fn locate(text: &str, needle: &str) -> Option<(usize, usize)> {
     let at = text.find(needle)?;
     let before = &text[..at];
     let line = before.matches('\n').count() + 1;
@@ -48,7 +48,15 @@ pub fn own_fields(p: &Profile, file: &Path) -> Result<()> {
     paths(p, &b)?;
     credential_targets(p, &b)?;
     env_path_names(p, &b)?;
-    network(p, &b)
+    network(p, &b)?;
+    let at = super::modes::At {
+        file: &name,
+        text: &b.text,
+    };
+    for w in super::modes::check(p, &at)? {
+        crate::ui::warn(w);
+    }
+    Ok(())
 }
 
 fn groups_exist(p: &Profile, b: &Blame) -> Result<()> {

@@ -55,6 +55,9 @@ pub struct View {
     /// Proxy mode: the rules the session's proxy enforces.
     #[serde(default)]
     pub proxy: Option<ProxyView>,
+    /// `--allow-gpu` was given (the GPU group is in force).
+    #[serde(default)]
+    pub gpu: bool,
 }
 
 impl View {
@@ -109,6 +112,7 @@ impl View {
             network_proxied: policy.network == NetworkPolicy::TcpPorts,
             expanded: policy.expanded.clone(),
             proxy: None,
+            gpu: policy.groups.iter().any(|g| g == super::resolve::GPU_GROUP),
         }
     }
 
@@ -234,6 +238,7 @@ pub fn path(view: &View, raw: &Path, op: Op) -> Answer {
             .is_some_and(|f| f.starts_with("--") && f != "--bypass-protection")
             && w.next().is_some()
             && !s.contains(" together ")
+            || s == "--allow-gpu"
     });
     let p = a.path.clone().unwrap_or_default();
     a.source = Some(if a.reason == "other_process" {
@@ -278,6 +283,25 @@ fn covering<'a>(view: &'a View, p: &Path) -> Vec<&'a ViewRule> {
             }
         })
         .collect()
+}
+
+/// The GPU group's pattern `p` falls under, when `--allow-gpu` is not in
+/// force (then `--allow-gpu` is the grant to suggest).
+fn gpu_pattern(view: &View, p: &Path, op: Op) -> Option<String> {
+    if view.gpu {
+        return None;
+    }
+    let g = super::groups::get(super::resolve::GPU_GROUP).ok()?;
+    let read_only: &[String] = if op == Op::Read { &g.read } else { &[] };
+    g.readwrite
+        .iter()
+        .chain(read_only)
+        .filter(|pat| !pat.contains('$'))
+        .find(|pat| {
+            super::glob::matches_path(pat, p)
+                || (!super::glob::is_pattern(pat) && p.starts_with(pat))
+        })
+        .cloned()
 }
 
 /// A ptrace-guarded `/proc` entry of another process: denied from inside
@@ -396,6 +420,19 @@ fn path_answer(view: &View, raw: &Path, op: Op) -> Answer {
                  to every process's entries.",
                 if reads { "read-only" } else { "no access" }
             ),
+            ..base
+        };
+    }
+    if let Some(pattern) = gpu_pattern(view, &p, op) {
+        return Answer {
+            reason: "path_not_granted",
+            details: format!(
+                "{} is a GPU path ({pattern}, group {}): granted only with --allow-gpu \
+                 (with --profile, the profile must set security.allow_gpu = true).",
+                p.display(),
+                super::resolve::GPU_GROUP
+            ),
+            suggestion: Some("--allow-gpu".into()),
             ..base
         };
     }

@@ -41,11 +41,14 @@ pub struct Group {
     pub deny_write: Vec<DenyEntry>,
 }
 
-static GROUPS: OnceLock<std::result::Result<BTreeMap<String, Group>, String>> = OnceLock::new();
+type Groups = std::result::Result<BTreeMap<String, Group>, String>;
 
-/// All built-in groups by name.
-pub fn all() -> Result<&'static BTreeMap<String, Group>> {
-    GROUPS
+static BUILTIN: OnceLock<Groups> = OnceLock::new();
+static GROUPS: OnceLock<Groups> = OnceLock::new();
+
+/// The built-in groups by name.
+pub fn builtin() -> Result<&'static BTreeMap<String, Group>> {
+    BUILTIN
         .get_or_init(|| {
             toml::from_str::<GroupsFile>(GROUPS_TOML)
                 .map(|f| f.groups)
@@ -53,6 +56,27 @@ pub fn all() -> Result<&'static BTreeMap<String, Group>> {
         })
         .as_ref()
         .map_err(|e| anyhow!("{e}"))
+}
+
+/// Every group by name: the built-ins and the user's
+/// (`~/.config/nono/groups.toml`, see `user_groups`). An invalid user file
+/// is an error wherever groups are used: fail closed.
+pub fn all() -> Result<&'static BTreeMap<String, Group>> {
+    GROUPS
+        .get_or_init(|| {
+            let builtin = builtin().map_err(|e| e.to_string())?;
+            let user = super::user_groups::load(builtin).map_err(|e| format!("{e:#}"))?;
+            let mut all = builtin.clone();
+            all.extend(user);
+            Ok(all)
+        })
+        .as_ref()
+        .map_err(|e| anyhow!("{e}"))
+}
+
+/// Whether `name` is a user-defined group.
+pub fn is_user(name: &str) -> bool {
+    builtin().is_ok_and(|b| !b.contains_key(name)) && all().is_ok_and(|a| a.contains_key(name))
 }
 
 /// One group by name, or an error listing the nearest valid name.
@@ -118,7 +142,7 @@ mod tests {
 
     #[test]
     fn no_group_writes_outside_home_devices_or_caches() {
-        for (name, g) in all().unwrap() {
+        for (name, g) in builtin().unwrap() {
             for p in g.readwrite.iter().chain(&g.write) {
                 assert!(
                     p.starts_with("$HOME/") || p.starts_with("/dev/"),

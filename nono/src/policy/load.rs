@@ -118,6 +118,11 @@ fn builtin(name: &str) -> Option<(&'static str, Profile)> {
     parse(text, Format::Toml, &file).ok().map(|p| (*n, p))
 }
 
+/// A built-in's own description, never a user override's.
+pub fn builtin_description(name: &str) -> Option<String> {
+    builtin(name).and_then(|(_, p)| p.meta.description)
+}
+
 fn user_file(name: &str) -> Option<PathBuf> {
     let dir = user_dir()?;
     ["json", "toml"]
@@ -190,7 +195,7 @@ fn parents(own: &Profile, origin: &Origin) -> Vec<String> {
     }
 }
 
-fn chain(origin: Origin, own: Profile, stack: &mut Vec<String>) -> Result<Profile> {
+fn chain(origin: Origin, mut own: Profile, stack: &mut Vec<String>) -> Result<Profile> {
     let key = origin.describe();
     if stack.contains(&key) {
         bail!(
@@ -204,6 +209,7 @@ fn chain(origin: Origin, own: Profile, stack: &mut Vec<String>) -> Result<Profil
              merge some of them into one file"
         );
     }
+    super::modes::fold_deny(&mut own);
     if let Some(file) = file_of(&origin) {
         super::check::own_fields(&own, file)?;
     }

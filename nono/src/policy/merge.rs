@@ -68,6 +68,8 @@ pub fn merge(mut base: Profile, child: &Profile) -> Profile {
     s.capability_elevation = cs.capability_elevation.or(s.capability_elevation);
     s.allow_sysv_ipc = cs.allow_sysv_ipc.or(s.allow_sysv_ipc);
     s.allow_git_config_writes = cs.allow_git_config_writes.or(s.allow_git_config_writes);
+    s.allow_gpu = cs.allow_gpu.or(s.allow_gpu);
+    cat(&mut s.allowed_commands, &cs.allowed_commands);
     cat_opt(
         &mut base.groups,
         &child.groups,

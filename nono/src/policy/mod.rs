@@ -3,16 +3,20 @@
 //! the result into a `CapabilitySet`.
 
 pub mod check;
+pub mod commands;
 pub mod decide;
 pub mod decide_host;
+pub mod glob;
 pub mod groups;
 pub mod load;
 pub mod merge;
+pub mod modes;
 pub mod persist;
 pub mod procfs;
 pub mod profile;
 pub mod protect;
 pub mod resolve;
+pub mod user_groups;
 pub mod vars;
 
 /// The candidate closest to `word` by edit distance, if reasonably close.

@@ -118,6 +118,13 @@ pub struct Security {
     /// directories (as `--allow-git-config-writes`); read-only by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_git_config_writes: Option<bool>,
+    /// Permit `--allow-gpu` with this profile (GPU devices, Vulkan
+    /// manifests, GPU sysfs). Without it, `--allow-gpu --profile` is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_gpu: Option<bool>,
+    /// Older spelling of `commands.allow` (deprecated; a warning says so).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_commands: Vec<String>,
 }
 
 /// The upstream JSON spelling of group selection.
@@ -141,6 +148,23 @@ pub struct PolicySection {
     /// `--bypass-protection PATH` lifts one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keep_read_only: Vec<String>,
+    /// The shared format's spelling, folded in at load (`policy::modes`):
+    /// `access` adds to `add_deny_access`, `commands` to `commands.block`;
+    /// `unlink = true` is refused (see `modes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deny: Option<PolicyDeny>,
+}
+
+/// `policy.deny`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDeny {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unlink: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -341,7 +365,7 @@ fn improve(message: String) -> String {
     }
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let col = before
@@ -358,7 +382,8 @@ pub fn parse(text: &str, format: Format, file: &str) -> Result<Profile, ParseErr
         line,
         column,
         field,
-        message: improve(message),
+        // One line: the TOML parser's messages span several.
+        message: improve(message).trim_end().replace('\n', "; "),
     };
     match format {
         Format::Json => {
@@ -427,6 +452,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.line >= 4, "{e}");
+        let e = parse("[meta\n", Format::Toml, "p.toml").unwrap_err();
+        assert!(!e.to_string().contains('\n'), "one line: {e}");
+        assert!(
+            e.to_string()
+                .starts_with("p.toml:1:6: invalid table header; expected"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use sandbox::{AccessMode, GrantKind, NetworkPolicy};
 
+use super::glob;
 use super::groups::{self, Group};
 use super::load::{self, Loaded};
 use super::persist::{self, Pin};
@@ -96,7 +97,8 @@ pub fn resolve(
     let vars = Vars::from_env(workdir.clone());
     let p = &profile.profile;
     let mut group_names: Vec<String> = groups::required()?.into_iter().map(String::from).collect();
-    for g in p.group_names() {
+    let gpu = gpu_wanted(args, &profile)?.then(|| GPU_GROUP.to_string());
+    for g in p.group_names().into_iter().chain(gpu) {
         groups::get(&g).with_context(|| format!("in profile {}", profile.name))?;
         if !group_names.contains(&g) {
             group_names.push(g);
@@ -164,6 +166,27 @@ pub fn resolve(
     })
 }
 
+/// The group `--allow-gpu` adds.
+pub const GPU_GROUP: &str = "gpu_linux";
+
+/// `--allow-gpu`: enough on its own without `--profile`; with a profile,
+/// only if the profile opts in (`security.allow_gpu = true`), else nono
+/// refuses rather than widen a profile that did not ask for it.
+fn gpu_wanted(args: &PolicyArgs, profile: &Loaded) -> Result<bool> {
+    if !args.allow_gpu {
+        return Ok(false);
+    }
+    let named = args.profile.is_some();
+    if named && profile.profile.security.allow_gpu != Some(true) {
+        bail!(
+            "--allow-gpu: profile {} does not opt into GPU access; add \
+             security.allow_gpu = true to the profile (or run without --profile)",
+            profile.name
+        );
+    }
+    Ok(true)
+}
+
 fn workdir_grant(
     args: &PolicyArgs,
     workdir: &Path,
@@ -194,11 +217,18 @@ fn group_grants(name: &str, g: &Group, vars: &Vars) -> Result<Vec<Grant>> {
             let Some(path) = vars.expand(raw).with_context(|| format!("group {name}"))? else {
                 continue;
             };
-            out.extend(grants::existing(
-                &path,
-                mode,
-                Source::Group(name.to_string()),
-            ));
+            let paths = if glob::is_pattern(raw) {
+                glob::expand(&path)
+            } else {
+                vec![path]
+            };
+            for path in paths {
+                out.extend(grants::existing(
+                    &path,
+                    mode,
+                    Source::Group(name.to_string()),
+                ));
+            }
         }
     }
     Ok(out)
