@@ -258,7 +258,9 @@ fn sandboxed_timeout_ends_the_command_and_its_children() {
     let left = std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
-        .filter(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x003017.5\x00"))
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x003017.5\x00")
+        })
         .count();
     assert_eq!(left, 0, "the command's child outlived nono learn");
 }
