@@ -93,5 +93,15 @@ fn shell_integration_prints_aliases_and_edits_nothing() {
         out.contains("alias claude='nono run --profile claude-code"),
         "{out}"
     );
+    // The completion line it offers names a command that works.
+    let shell = ["bash", "zsh", "fish"]
+        .into_iter()
+        .find(|s| out.contains(&format!("nono completions {s}")))
+        .unwrap_or_else(|| panic!("no completion line: {out}"));
+    let script = std::process::Command::new(nono_bin())
+        .args(["completions", shell])
+        .output()
+        .unwrap();
+    assert!(script.status.success() && script.stdout.len() > 1000);
     assert_eq!(std::fs::read_dir(&home.path).unwrap().count(), 0);
 }

@@ -128,10 +128,13 @@ fn write_new(path: &PathBuf, text: &str) -> Result<bool> {
 /// Instructions for the user's shell: nothing is edited for them.
 pub fn shell_integration() {
     let shell = std::env::var("SHELL").unwrap_or_default();
-    let rc = match Path::new(&shell).file_name().and_then(|n| n.to_str()) {
-        Some("zsh") => "~/.zshrc",
-        Some("fish") => "~/.config/fish/config.fish",
-        _ => "~/.bashrc",
+    let (rc, completions) = match Path::new(&shell).file_name().and_then(|n| n.to_str()) {
+        Some("zsh") => ("~/.zshrc", "  source <(nono completions zsh)"),
+        Some("fish") => (
+            "~/.config/fish/config.fish",
+            "  nono completions fish | source",
+        ),
+        _ => ("~/.bashrc", "  source <(nono completions bash)"),
     };
     outln!("Shell integration (add what you want to {rc}; nono edits nothing):");
     outln!("");
@@ -142,6 +145,9 @@ pub fn shell_integration() {
     outln!("");
     outln!("  # A sandboxed shell in the current directory (its prompt is marked)");
     outln!("  alias nsh='nono shell --allow-cwd'");
+    outln!("");
+    outln!("  # Completion of nono's commands and flags");
+    outln!("{completions}");
     outln!("");
     outln!("Inside a sandbox, `nono why --self --path P --op read` explains a denial.");
 }
