@@ -85,16 +85,44 @@ impl Manifest {
     }
 }
 
-fn entry_leaf(e: &Entry) -> [u8; 32] {
+/// A leaf: SHA-256 of a zero byte and the entry's JSON (`buf`: scratch).
+fn entry_leaf(e: &Entry, buf: &mut Vec<u8>) -> [u8; 32] {
+    buf.clear();
+    if serde_json::to_writer(&mut *buf, e).is_err() {
+        buf.clear();
+    }
     let mut d = Sha256::new();
     d.update([0u8]);
-    d.update(serde_json::to_string(e).unwrap_or_default().as_bytes());
+    d.update(&buf[..]);
     d.finalize().into()
+}
+
+/// The leaves of `entries`, computed on every CPU.
+fn leaves(entries: &[Entry]) -> Vec<[u8; 32]> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = entries.len().div_ceil(threads.clamp(1, 8)).max(1024);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = entries
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    let mut buf = Vec::with_capacity(256);
+                    part.iter()
+                        .map(|e| entry_leaf(e, &mut buf))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
 }
 
 /// The Merkle root over the entries (in their sorted order).
 pub fn merkle_root(root: &str, entries: &[Entry]) -> String {
-    let mut level: Vec<[u8; 32]> = entries.iter().map(entry_leaf).collect();
+    let mut level: Vec<[u8; 32]> = leaves(entries);
     if level.is_empty() {
         level.push(Sha256::digest(b"nono-rollback-empty-v1").into());
     }
@@ -122,7 +150,13 @@ pub fn merkle_root(root: &str, entries: &[Entry]) -> String {
 }
 
 pub fn hex(h: &[u8; 32]) -> String {
-    h.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(64);
+    for b in h {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
 }
 
 /// How an entry differs between two snapshots of one root.
