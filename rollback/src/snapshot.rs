@@ -58,16 +58,6 @@ pub fn take_with(
     cache: &mut Cache,
     progress: OnProgress<'_>,
 ) -> Result<Manifest> {
-    take_once(roots, filter, keep, cache, progress)
-}
-
-fn take_once(
-    roots: &[&Path],
-    filter: &Filter,
-    keep: Keep<'_>,
-    cache: &mut Cache,
-    progress: OnProgress<'_>,
-) -> Result<Manifest> {
     let mut out = Vec::new();
     for root in roots {
         out.push(take_root_with(root, filter, keep, cache, progress)?);
