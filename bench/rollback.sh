@@ -79,9 +79,11 @@ echo "$files files, $(du -sm "$proj" | cut -f1) MB; $runs runs; load average $lo
 printf '%-42s' "seconds, min / median"
 for l in "${labels[@]}"; do printf ' %13s' "$l"; done; echo
 line() { printf '%-42s' "$1"; shift; for v in "$@"; do cell "$v"; done; echo; }
-line "stat walk (find -printf size,mtime,ctime)" "$(stats "${stat_walk[@]}")"
-line "cp -a of the tree" "$(stats "${cp_a[@]}")"
-line "cp -a of the tree, then syncfs" "$(stats "${cp_sync[@]}")"
+# The same figure in every column: it does not depend on the nono.
+common() { local v l args=(); v=$(stats "${@:2}"); for l in "${labels[@]}"; do args+=("$v"); done; line "$1" "${args[@]}"; }
+common "stat walk (find -printf size,mtime,ctime)" "${stat_walk[@]}"
+common "cp -a of the tree" "${cp_a[@]}"
+common "cp -a of the tree, then syncfs" "${cp_sync[@]}"
 row() { local args=() l; for l in "${labels[@]}"; do args+=("$(pick "$l" "$2")"); done; line "$1" "${args[@]}"; }
 row "nono run, audit only (no --rollback)" 4
 row "nono run --rollback, first session" 1
