@@ -18,11 +18,12 @@ use nix::fcntl::{openat, openat2, renameat, OFlag, OpenHow, ResolveFlag, AT_FDCW
 use nix::sys::stat::{fchmod, fchmodat, fstat, mkdirat, FchmodatFlags, Mode, SFlag};
 use nix::unistd::{symlinkat, unlinkat, UnlinkatFlags};
 
+use crate::cache::Cache;
 use crate::error::{Result, RollbackError};
 use crate::filter::Filter;
 use crate::manifest::{diff, Change, Entry, Kind, RootManifest};
 use crate::snapshot::{take_root, Keep};
-use crate::store::{Cache, Store};
+use crate::store::Store;
 
 /// What a restore did.
 #[derive(Debug, Default, Clone)]

@@ -5,20 +5,17 @@
 //! Never removed: the sessions the caller protects (the one just
 //! recorded), any session that looks live (no `after` snapshot yet and its
 //! front end's pid, the last part of its id, still running), and any blob
-//! younger than [`FRESH_BLOB_SECS`] (a snapshot in progress in another
-//! session writes blobs before its manifest names them). A cache entry
-//! may name a removed blob: a snapshot that names a blob missing from the
-//! store forgets such entries and is taken again (see `snapshot.rs`).
+//! younger than [`gc::FRESH_BLOB_SECS`]. Blobs are collected (`gc.rs`)
+//! in the default store and in every `--rollback-dest` store a removed
+//! session used, each under its store's exclusive lock.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::gc::{self, blob_sizes};
 use crate::manifest::Manifest;
 use crate::session::{list, Meta, AFTER, BEFORE};
 use crate::store::Store;
-
-/// Blobs written this recently are never collected.
-pub const FRESH_BLOB_SECS: u64 = 3600;
 
 /// Limits; `None` is no limit of that kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -95,13 +92,17 @@ pub fn prune(root: &Path, store: &Store, limits: &Limits, protect: &[&str], grew
             needed.remove(i);
         }
     }
+    let mut others = BTreeSet::new();
     for c in doomed {
         match std::fs::remove_dir_all(&c.dir) {
-            Ok(()) => out.sessions.push(c.meta.id),
+            Ok(()) => {
+                others.insert(PathBuf::from(&c.meta.store));
+                out.sessions.push(c.meta.id);
+            }
             Err(e) => out.failed.push(format!("{}: {e}", c.dir.display())),
         }
     }
-    collect(store, root, &sizes, &mut out);
+    collect_all(store, root, &others, &mut out);
     out
 }
 
@@ -123,63 +124,29 @@ fn needed_bytes(
         .sum()
 }
 
-/// Remove the blobs of `store` that no session under `root` names.
-fn collect(store: &Store, root: &Path, sizes: &BTreeMap<String, u64>, out: &mut Pruned) {
-    let named: BTreeSet<String> = list(root)
-        .into_iter()
-        .filter(|(_, m)| Path::new(&m.store) == store.dir())
-        .flat_map(|(dir, _)| hashes(&dir))
-        .collect();
-    for (hash, size) in sizes {
-        if named.contains(hash) {
-            continue;
-        }
-        let path = store.blob_path(hash);
-        if fresh(&path) {
-            continue;
-        }
-        match std::fs::remove_file(&path) {
-            Ok(()) => {
-                out.blobs += 1;
-                out.bytes += size;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => out.failed.push(format!("{}: {e}", path.display())),
+/// Collect `store` (and each other store a removed session used) with
+/// the sessions under `root`; what was removed goes into `out`.
+fn collect_all(store: &Store, root: &Path, others: &BTreeSet<PathBuf>, out: &mut Pruned) {
+    let mut stores = vec![store.clone()];
+    for dir in others
+        .iter()
+        .filter(|d| d.as_path() != store.dir() && d.is_dir())
+    {
+        match Store::open(dir) {
+            Ok(s) => stores.push(s),
+            Err(e) => out.failed.push(format!("{}: {e}", dir.display())),
         }
     }
-}
-
-fn fresh(path: &Path) -> bool {
-    std::fs::symlink_metadata(path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.elapsed().ok())
-        .is_none_or(|age| age.as_secs() < FRESH_BLOB_SECS)
-}
-
-/// Every blob in the store and its size.
-fn blob_sizes(store: &Store) -> BTreeMap<String, u64> {
-    let mut out = BTreeMap::new();
-    let blobs = store.dir().join("blobs");
-    for prefix in std::fs::read_dir(&blobs).into_iter().flatten().flatten() {
-        let name = prefix.file_name();
-        if name.len() != 2 {
-            continue; // tmp/
-        }
-        for blob in std::fs::read_dir(prefix.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let (Ok(h), Ok(m)) = (blob.file_name().into_string(), blob.metadata()) else {
-                continue;
-            };
-            if h.len() == 64 && m.is_file() {
-                out.insert(h, m.len());
+    for s in stores {
+        match gc::collect(&s, Some(root)) {
+            Ok(swept) => {
+                out.blobs += swept.blobs;
+                out.bytes += swept.bytes;
+                out.failed.extend(swept.failed);
             }
+            Err(e) => out.failed.push(format!("{}: {e}", s.dir().display())),
         }
     }
-    out
 }
 
 /// The blobs a session's manifests name. A manifest that cannot be read

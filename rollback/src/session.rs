@@ -61,7 +61,7 @@ fn malformed(path: &Path, e: serde_json::Error) -> RollbackError {
 
 /// Write a manifest as `name` (`before.json` / `after.json`).
 pub fn save_manifest(dir: &Path, name: &str, m: &Manifest) -> Result<()> {
-    let bytes = serde_json::to_vec(m).map_err(|e| malformed(dir, e))?;
+    let bytes = m.to_json().map_err(|e| malformed(dir, e))?;
     write_atomic(&dir.join(name), &bytes)
 }
 

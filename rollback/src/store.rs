@@ -2,86 +2,37 @@
 //! `blobs/<first two hex>/<sha256 hex>`, written through a temporary file
 //! in `blobs/tmp/` and renamed into place once complete, so a blob's name
 //! always matches its whole content; one `syncfs` makes them durable
-//! before a manifest names them. The metadata cache (`cache.json`)
-//! maps a path to the (device, inode, size, mtime, ctime) it had when it was
-//! hashed; a file whose metadata still matches is not read again. ctime
-//! cannot be set by the file's owner, so a rewrite that restores the mtime
-//! still misses the cache.
+//! before a manifest names them. Beside them: the metadata cache
+//! (`cache.bin`, see `cache.rs`), `lock` (shared by snapshots, exclusive
+//! for collection), `generation` (bumped by each collection that removes
+//! blobs, so a cache loaded earlier is reloaded) and `refs/<session id>`
+//! (the directory of each session naming blobs here, wherever it lives).
 
-use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use serde::{Deserialize, Serialize};
+use nix::fcntl::{Flock, FlockArg};
 use sha2::{Digest, Sha256};
 
+use crate::cache::Cache;
 use crate::error::{io_read, io_write, Result, RollbackError};
 use crate::manifest::hex;
 
-const CACHE_FILE: &str = "cache.json";
+/// A lock on a store: shared while a snapshot names blobs (from its start
+/// until its manifest is written), exclusive while blobs are collected.
+pub type StoreLock = Flock<File>;
+
+const CACHE_FILE: &str = "cache.bin";
+/// The cache's earlier format, removed when the new one is first written.
+const OLD_CACHE_FILE: &str = "cache.json";
+const LOCK_FILE: &str = "lock";
+const GENERATION_FILE: &str = "generation";
 /// Leftover temporary blobs older than this are removed when a store opens.
 const STALE_TMP_SECS: u64 = 3600;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stamp {
-    pub dev: u64,
-    pub ino: u64,
-    pub size: u64,
-    pub mtime_ns: i128,
-    pub ctime_ns: i128,
-}
-
-impl Stamp {
-    pub fn of(m: &std::fs::Metadata) -> Stamp {
-        Stamp {
-            dev: m.dev(),
-            ino: m.ino(),
-            size: m.size(),
-            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-            ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
-        }
-    }
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct Cache {
-    entries: HashMap<String, (Stamp, String)>,
-    #[serde(skip)]
-    changed: bool,
-}
-
-impl Cache {
-    pub fn get(&self, path: &str, stamp: &Stamp) -> Option<&str> {
-        self.entries
-            .get(path)
-            .filter(|(s, _)| s == stamp)
-            .map(|(_, h)| h.as_str())
-    }
-
-    pub fn put(&mut self, path: String, stamp: Stamp, hash: String) {
-        self.entries.insert(path, (stamp, hash));
-        self.changed = true;
-    }
-
-    /// Whether anything was added since it was loaded or last saved.
-    pub fn changed(&self) -> bool {
-        self.changed
-    }
-
-    /// Forget the entries whose blob is not in `present`.
-    pub fn retain_present(&mut self, present: &HashSet<String>) {
-        let before = self.entries.len();
-        self.entries.retain(|_, (_, h)| present.contains(h));
-        self.changed |= self.entries.len() != before;
-    }
-
-    pub fn mark_saved(&mut self) {
-        self.changed = false;
-    }
-}
 
 #[derive(Debug)]
 pub struct Store {
@@ -180,7 +131,7 @@ impl Store {
     /// holds); otherwise one read of the file both hashes and copies it.
     /// (`copy_file_range` and then reading the copy back to hash it was
     /// measured at twice the cost of that read/write on ext4.)
-    pub fn put(&self, src: &mut File, what: &Path) -> Result<String> {
+    pub fn put(&self, src: &mut File, what: &Path) -> Result<[u8; 32]> {
         let tmp = self.dir.join("blobs/tmp").join(self.tmp_name());
         let mut out = std::fs::OpenOptions::new()
             .read(true)
@@ -204,7 +155,7 @@ impl Store {
                 return Err(e);
             }
         };
-        let dest = self.blob_path(&hash);
+        let dest = self.blob_path(&hex(&hash));
         // An existing blob of that name has the same content: replacing it
         // is harmless and saves a lookup.
         match std::fs::rename(&tmp, &dest) {
@@ -250,28 +201,6 @@ impl Store {
         self.written.load(Ordering::Relaxed)
     }
 
-    /// The names of every blob in the store (one directory listing, not a
-    /// lookup per blob).
-    pub fn present(&self) -> HashSet<String> {
-        let mut out = HashSet::new();
-        let blobs = self.dir.join("blobs");
-        for prefix in std::fs::read_dir(&blobs).into_iter().flatten().flatten() {
-            if prefix.file_name().len() != 2 {
-                continue; // tmp/
-            }
-            for blob in std::fs::read_dir(prefix.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                if let Ok(name) = blob.file_name().into_string() {
-                    out.insert(name);
-                }
-            }
-        }
-        out
-    }
-
     /// A blob's content, checked against its name.
     pub fn read(&self, hash: &str) -> Result<Vec<u8>> {
         let path = self.blob_path(hash);
@@ -304,26 +233,106 @@ impl Store {
         })
     }
 
+    /// The metadata cache (empty if missing or damaged), stamped with the
+    /// store's collection generation.
     pub fn load_cache(&self) -> Cache {
-        std::fs::read(self.dir.join(CACHE_FILE))
+        let generation = self.generation();
+        let mut cache = std::fs::read(self.dir.join(CACHE_FILE))
             .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+            .and_then(|b| Cache::decode(&b))
+            .unwrap_or_default();
+        cache.generation = generation;
+        cache
+    }
+
+    /// Reload `cache` if blobs were collected since it was loaded (the
+    /// collector drops the entries naming the blobs it removes). Call with
+    /// the store's lock held.
+    pub fn refresh(&self, cache: &mut Cache) {
+        if self.generation() != cache.generation {
+            *cache = self.load_cache();
+        }
     }
 
     pub fn save_cache(&self, cache: &mut Cache) -> Result<()> {
-        let path = self.dir.join(CACHE_FILE);
-        let bytes = serde_json::to_vec(cache).map_err(|e| RollbackError::Malformed {
-            path: path.clone(),
-            why: e.to_string(),
-        })?;
-        write_atomic(&path, &bytes)?;
+        write_atomic(&self.dir.join(CACHE_FILE), &cache.encode())?;
+        let _ = std::fs::remove_file(self.dir.join(OLD_CACHE_FILE));
         cache.mark_saved();
         Ok(())
     }
+
+    /// How many collections removed blobs from this store.
+    pub fn generation(&self) -> u64 {
+        std::fs::read_to_string(self.dir.join(GENERATION_FILE))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Note that blobs are about to be removed (exclusive lock held).
+    pub(crate) fn bump_generation(&self) -> Result<u64> {
+        let next = self.generation() + 1;
+        write_atomic(&self.dir.join(GENERATION_FILE), next.to_string().as_bytes())?;
+        Ok(next)
+    }
+
+    /// Wait for a shared lock (a snapshot: until its manifest is written).
+    pub fn lock_shared(&self) -> Result<StoreLock> {
+        self.lock(FlockArg::LockShared)
+    }
+
+    /// An exclusive lock if no snapshot holds the store (collection).
+    pub fn try_lock_exclusive(&self) -> Result<Option<StoreLock>> {
+        match self.lock(FlockArg::LockExclusiveNonblock) {
+            Ok(l) => Ok(Some(l)),
+            Err(RollbackError::Write { source, .. })
+                if source.kind() == std::io::ErrorKind::WouldBlock =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn lock(&self, how: FlockArg) -> Result<StoreLock> {
+        let path = self.dir.join(LOCK_FILE);
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io_write(&path))?;
+        Flock::lock(f, how).map_err(|(_, e)| io_write(&path)(e.into()))
+    }
+
+    /// Record that the session in `session_dir` names blobs of this store
+    /// (`refs/<id>`: what collection marks from, wherever sessions live).
+    pub fn add_ref(&self, id: &str, session_dir: &Path) -> Result<()> {
+        let refs = self.dir.join("refs");
+        private_dir(&refs)?;
+        write_atomic(&refs.join(id), session_dir.as_os_str().as_encoded_bytes())
+    }
+
+    /// The sessions recorded as naming blobs of this store.
+    pub fn refs(&self) -> Vec<(PathBuf, PathBuf)> {
+        let refs = self.dir.join("refs");
+        std::fs::read_dir(&refs)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| !e.file_name().to_string_lossy().contains(".tmp"))
+            .filter_map(|e| {
+                let dir = std::fs::read(e.path()).ok()?;
+                let dir = PathBuf::from(std::ffi::OsString::from_vec(dir));
+                Some((e.path(), dir))
+            })
+            .collect()
+    }
 }
 
-fn copy_hashing(src: &mut File, out: &mut File, what: &Path, tmp: &Path) -> Result<String> {
+fn copy_hashing(src: &mut File, out: &mut File, what: &Path, tmp: &Path) -> Result<[u8; 32]> {
     let mut d = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     loop {
@@ -334,11 +343,11 @@ fn copy_hashing(src: &mut File, out: &mut File, what: &Path, tmp: &Path) -> Resu
         d.update(&buf[..n]);
         out.write_all(&buf[..n]).map_err(io_write(tmp))?;
     }
-    Ok(hex(&d.finalize().into()))
+    Ok(d.finalize().into())
 }
 
 /// Hash an open file without storing it (filesystem-state hashing).
-pub fn hash_only(src: &mut File, what: &Path) -> Result<String> {
+pub fn hash_only(src: &mut File, what: &Path) -> Result<[u8; 32]> {
     let mut d = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     loop {
@@ -348,7 +357,7 @@ pub fn hash_only(src: &mut File, what: &Path) -> Result<String> {
         }
         d.update(&buf[..n]);
     }
-    Ok(hex(&d.finalize().into()))
+    Ok(d.finalize().into())
 }
 
 fn random_name() -> String {

@@ -327,39 +327,65 @@ impl Env {
             .collect()
     }
 
-    /// Blobs holding `text`.
+    /// Blobs of the default store holding `text`.
     fn blobs_with(&self, text: &str) -> usize {
-        let mut n = 0;
-        for prefix in fs::read_dir(self.rollbacks().join("blobs"))
-            .unwrap()
-            .flatten()
-        {
-            for b in fs::read_dir(prefix.path()).unwrap().flatten() {
-                if fs::read(b.path()).is_ok_and(|c| String::from_utf8_lossy(&c).contains(text)) {
-                    n += 1;
-                }
-            }
-        }
-        n
+        blobs_in(&self.rollbacks(), text)
     }
 
+    /// A `--rollback` session in `proj` running `script` (extra flags
+    /// first); its id.
+    fn session_in(&self, proj: &Path, extra: &[&str], script: &str) -> String {
+        let p = proj.display().to_string();
+        let mut args = vec!["run", "--allow", &p, "--rollback", "--no-rollback-prompt"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--", "/bin/sh", "-c", script]);
+        let r = self.nono(&args);
+        assert_eq!(r.code, Some(0), "{r:?}");
+        self.last_id()
+    }
+}
+
+/// Files changed this recently are never cached: wait until they are not.
+fn wait_out_racy_window() {
+    std::thread::sleep(std::time::Duration::from_millis(2_300));
+}
+
+/// Make every blob of the store in `dir` look old enough to be collected.
+fn age_blobs_in(dir: &Path) {
+    let st = Command::new("find")
+        .arg(dir.join("blobs"))
+        .args([
+            "-type",
+            "f",
+            "-exec",
+            "touch",
+            "-d",
+            "@1000000000",
+            "{}",
+            "+",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+/// Blobs of the store in `dir` holding `text`.
+fn blobs_in(dir: &Path, text: &str) -> usize {
+    let mut n = 0;
+    for prefix in fs::read_dir(dir.join("blobs")).unwrap().flatten() {
+        for b in fs::read_dir(prefix.path()).unwrap().flatten() {
+            if fs::read(b.path()).is_ok_and(|c| String::from_utf8_lossy(&c).contains(text)) {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+impl Env {
     /// Make every blob look old enough to be collected.
     fn age_blobs(&self) {
-        let st = Command::new("find")
-            .arg(self.rollbacks().join("blobs"))
-            .args([
-                "-type",
-                "f",
-                "-exec",
-                "touch",
-                "-d",
-                "@1000000000",
-                "{}",
-                "+",
-            ])
-            .status()
-            .unwrap();
-        assert!(st.success());
+        age_blobs_in(&self.rollbacks());
     }
 }
 
@@ -424,22 +450,70 @@ fn retention_removes_old_sessions_and_their_blobs_only() {
 }
 
 #[test]
-fn a_cached_file_whose_blob_was_removed_is_stored_again() {
+fn a_file_whose_blob_retention_collected_is_stored_again() {
     let e = Env::new();
-    e.creating("s0.txt", "kept-by-cache");
-    // As another session's retention would: the blob goes, the cache stays.
-    let mut removed = 0;
-    for prefix in fs::read_dir(e.rollbacks().join("blobs")).unwrap().flatten() {
-        for b in fs::read_dir(prefix.path()).unwrap().flatten() {
-            if fs::read(b.path()).is_ok_and(|c| c == b"alpha\n") {
-                fs::remove_file(b.path()).unwrap();
-                removed += 1;
-            }
-        }
-    }
-    assert_eq!(removed, 1);
-    let id = e.creating("s1.txt", "second");
-    assert_eq!(e.blobs_with("alpha"), 1, "the blob was stored again");
+    e.config("max_sessions = 1\nmax_age_days = 0\nmax_bytes = 0\n");
+    wait_out_racy_window(); // so that the cache vouches for a.txt
+    e.session_in(&e.proj, &[], "true");
+    assert_eq!(e.blobs_with("alpha"), 1);
+    e.age_blobs();
+    // A session in another project: retention removes the first one and
+    // collects its blobs, though the cache still knew a.txt.
+    let other = e.dir.join("other");
+    fs::create_dir_all(&other).unwrap();
+    fs::write(other.join("o.txt"), "other project\n").unwrap();
+    e.session_in(&other, &[], "true");
+    assert_eq!(e.blobs_with("alpha"), 0, "an unreferenced blob was kept");
+    let id = e.session_in(&e.proj, &[], "true");
+    assert_eq!(
+        e.blobs_with("alpha"),
+        1,
+        "the collected blob was not stored again"
+    );
     let r = e.nono(&["rollback", "verify", &id]);
     assert_eq!(r.code, Some(0), "{r:?}");
+}
+
+#[test]
+fn rollback_dest_blobs_are_collected_with_their_sessions() {
+    let e = Env::new();
+    e.config("max_sessions = 1\nmax_age_days = 0\nmax_bytes = 0\n");
+    let dest = e.dir.join("dest");
+    let d = dest.display().to_string();
+    e.session_in(&e.proj, &["--rollback-dest", &d], "echo dest-only > s0.txt");
+    assert_eq!(blobs_in(&dest, "dest-only"), 1);
+    assert_eq!(blobs_in(&dest, "alpha"), 1);
+    assert_eq!(fs::read_dir(dest.join("refs")).unwrap().count(), 1);
+    age_blobs_in(&dest);
+    // The next session (default store) makes retention remove the first.
+    let id = e.session_in(&e.proj, &[], "rm s0.txt");
+    assert_eq!(e.listed(), vec![id]);
+    assert_eq!(blobs_in(&dest, "dest-only"), 0, "a dest blob was kept");
+    assert_eq!(blobs_in(&dest, "alpha"), 0, "a dest blob was kept");
+    assert_eq!(fs::read_dir(dest.join("refs")).unwrap().count(), 0);
+    assert_eq!(e.blobs_with("dest-only"), 1, "the kept session's blob went");
+}
+
+#[test]
+fn a_same_size_rewrite_with_its_mtime_put_back_is_recorded() {
+    let e = Env::new();
+    wait_out_racy_window();
+    let first = e.session_in(&e.proj, &[], "true");
+    let a = e.proj.join("a.txt");
+    let mtime = fs::metadata(&a).unwrap().modified().unwrap();
+    let since = mtime.duration_since(std::time::UNIX_EPOCH).unwrap();
+    fs::write(&a, "ALPHA\n").unwrap(); // same size as "alpha\n"
+    let at = format!("@{}.{:09}", since.as_secs(), since.subsec_nanos());
+    let st = Command::new("touch")
+        .args(["-d", &at])
+        .arg(&a)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(fs::metadata(&a).unwrap().modified().unwrap(), mtime);
+    e.session_in(&e.proj, &[], "true");
+    assert_eq!(e.blobs_with("ALPHA"), 1, "the rewrite passed as unchanged");
+    let r = e.nono(&["rollback", "restore", &first]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(fs::read_to_string(&a).unwrap(), "alpha\n");
 }

@@ -167,7 +167,9 @@ impl Snapshots {
         let (m, kind) = match &mut self.keeping {
             Keeping::Nothing => return Ok(None),
             Keeping::Hashes(store) => {
+                let _lock = store.lock_shared()?; // the cache is rewritten below
                 let cache = self.cache.get_or_insert_with(|| store.load_cache());
+                store.refresh(cache);
                 let m = take_with(&roots, &self.filter, Keep::HashOnly, cache, &progress)?;
                 if cache.changed() {
                     store.save_cache(cache)?;
@@ -175,7 +177,11 @@ impl Snapshots {
                 (m, "fs_state")
             }
             Keeping::Rollback { dir, store, meta } => {
+                // Held until the manifest naming the blobs is written: no
+                // collection removes one the cache vouches for meanwhile.
+                let _lock = store.lock_shared()?;
                 let cache = self.cache.get_or_insert_with(|| store.load_cache());
+                store.refresh(cache);
                 let written = store.written();
                 let m = take_with(&roots, &self.filter, Keep::Blobs(store), cache, &progress)?;
                 if store.written() > written {
@@ -186,6 +192,7 @@ impl Snapshots {
                 }
                 if meta.taken.is_empty() {
                     meta.save(dir)?; // the session's directory, before any manifest
+                    store.add_ref(&meta.id, dir)?; // what the store's collection marks from
                 }
                 save_manifest(dir, phase, &m)?;
                 meta.taken.push(phase.trim_end_matches(".json").to_string());
