@@ -4,13 +4,13 @@
 //! (`sandbox::pidns`): from here on this process is its init, and the
 //! process nono started only relays (it closes its copies of the channels).
 
-use ipc::CREDENTIALS_FD;
+use ipc::{CHANNEL_FD, CREDENTIALS_FD};
 use sandbox::hygiene;
 
 use crate::state::Unconfined;
 
 pub fn harden_and_take_channel() -> Result<Unconfined, String> {
-    let chan = hygiene::start_helper("broker", true, CREDENTIALS_FD)?;
+    let chan = hygiene::start_helper("broker", true, CHANNEL_FD, CREDENTIALS_FD)?;
     let pid_namespace = match sandbox::pidns::enter() {
         sandbox::pidns::Entered::Init => true,
         // The subreaper (`sandbox::reap`) is the only line then; the front

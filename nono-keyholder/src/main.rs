@@ -54,7 +54,7 @@ fn main() -> ExitCode {
 fn credentials() -> Result<(), String> {
     // Not an empty environment: the keystores' own variables (the D-Bus
     // session address) come from nono.
-    let front = hygiene::start_helper("keyholder", false, CREDENTIALS_FD)?;
+    let front = hygiene::start_helper("keyholder", false, CHANNEL_FD, CREDENTIALS_FD)?;
     let Some(consumer) = hygiene::take_inherited(CREDENTIALS_FD) else {
         return Err("no channel at fd 4; only nono starts the keyholder".into());
     };
@@ -64,7 +64,7 @@ fn credentials() -> Result<(), String> {
 }
 
 fn signing() -> Result<(), String> {
-    let front = hygiene::start_helper("keyholder", false, CHANNEL_FD)?;
+    let front = hygiene::start_helper("keyholder", false, CHANNEL_FD, CHANNEL_FD)?;
     let reference = signing::Reference::from_args(std::env::args().skip(2))?;
     signing::Unconfined::new(front, reference)
         .confine()?

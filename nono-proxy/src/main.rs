@@ -46,11 +46,11 @@ mod upstream;
 
 use std::process::ExitCode;
 
-use ipc::CREDENTIALS_FD;
+use ipc::{CHANNEL_FD, CREDENTIALS_FD};
 use sandbox::hygiene;
 
 fn main() -> ExitCode {
-    let chan = match hygiene::start_helper("proxy", true, CREDENTIALS_FD) {
+    let chan = match hygiene::start_helper("proxy", true, CHANNEL_FD, CREDENTIALS_FD) {
         Ok(chan) => chan,
         Err(e) => return fatal(&e),
     };

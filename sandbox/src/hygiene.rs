@@ -34,11 +34,12 @@ pub fn take_inherited(fd: RawFd) -> Option<OwnedFd> {
 /// The start of every helper's `main`, in one place: not dumpable, no core
 /// files, an empty environment where `empty_env` (only nono starts a
 /// helper, with nothing of the user's), no descriptor above `last`, and
-/// the channel taken from fd 3 (`CHANNEL_FD` of the wire protocol).
+/// the channel taken from `channel` (the wire protocol's `CHANNEL_FD`).
 /// `Err` names the helper's misuse.
 pub fn start_helper(
     name: &str,
     empty_env: bool,
+    channel: RawFd,
     last: RawFd,
 ) -> std::result::Result<OwnedFd, String> {
     no_dumps().map_err(|e| e.to_string())?;
@@ -48,7 +49,8 @@ pub fn start_helper(
         ));
     }
     close_from(last + 1);
-    take_inherited(3).ok_or_else(|| format!("no channel at fd 3; only nono starts the {name}"))
+    take_inherited(channel)
+        .ok_or_else(|| format!("no channel at fd {channel}; only nono starts the {name}"))
 }
 
 /// A helper's last words on failure: `<binary>: message` on stderr (never

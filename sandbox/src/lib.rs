@@ -31,6 +31,7 @@ mod probe;
 pub mod reap;
 pub mod seccomp;
 mod sys;
+pub mod userns;
 
 pub use apply::{EnforcementReport, Sandbox};
 pub use capability::{AccessMode, CapabilitySet, FsGrant, GrantKind, NetworkPolicy};

@@ -27,10 +27,9 @@
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 
-use nix::errno::Errno;
 use nix::mount::{mount, MsFlags};
-use nix::sched::{unshare, CloneFlags};
-use nix::unistd::{getegid, geteuid, Pid};
+use nix::sched::CloneFlags;
+use nix::unistd::{geteuid, Pid};
 
 use crate::sys;
 
@@ -95,16 +94,7 @@ fn unavailable_reason() -> String {
 /// A private mount namespace (with a user namespace mapping only our own
 /// ids when a plain one is not permitted), every mount made a slave.
 fn private_mounts() -> Result<(), String> {
-    match unshare(CloneFlags::CLONE_NEWNS) {
-        Ok(()) => {}
-        Err(Errno::EPERM) => {
-            let (uid, gid) = (geteuid(), getegid());
-            unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS)
-                .map_err(|e| format!("cannot create user and mount namespaces: {e}"))?;
-            map_own_ids(uid.as_raw(), gid.as_raw())?;
-        }
-        Err(e) => return Err(format!("cannot create a mount namespace: {e}")),
-    }
+    crate::userns::unshare_as_self(CloneFlags::CLONE_NEWNS)?;
     mount(
         None::<&str>,
         "/",
@@ -113,26 +103,6 @@ fn private_mounts() -> Result<(), String> {
         None::<&str>,
     )
     .map_err(|e| format!("cannot make the mounts private: {e}"))
-}
-
-/// Map only our own uid and gid into the new user namespace.
-fn map_own_ids(uid: u32, gid: u32) -> Result<(), String> {
-    let write = |file: &str, content: String| {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(format!("/proc/self/{file}"))
-            .and_then(|mut f| f.write_all(content.as_bytes()))
-            .map_err(|e| format!("cannot write /proc/self/{file}: {e}"))
-    };
-    // A non-dumpable process's /proc/self files belong to root: be
-    // dumpable just for these writes.
-    let was = nix::sys::prctl::get_dumpable().unwrap_or(false);
-    let _ = nix::sys::prctl::set_dumpable(true);
-    let written = write("setgroups", "deny".into())
-        .and_then(|()| write("uid_map", format!("{uid} {uid} 1\n")))
-        .and_then(|()| write("gid_map", format!("{gid} {gid} 1\n")));
-    let _ = nix::sys::prctl::set_dumpable(was);
-    written
 }
 
 /// In the child, pid 1: die with the relay, mount `/proc`, report.
