@@ -29,7 +29,7 @@ use std::os::fd::OwnedFd;
 
 use nix::mount::{mount, MsFlags};
 use nix::sched::CloneFlags;
-use nix::unistd::{geteuid, Pid};
+use nix::unistd::Pid;
 
 use crate::sys;
 
@@ -71,23 +71,23 @@ pub fn enter() -> Entered {
     }
 }
 
-/// Whether [`enter`] would succeed here, tried in a throwaway child.
+/// Whether [`enter`] would succeed here, tried in a throwaway child;
+/// `Err` carries the reason the kernel gave it.
 pub fn available() -> Result<(), String> {
-    match sys::probe_in_child(|| match enter() {
+    let (from_probe, to_parent) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
+    let code = sys::probe_in_child(move || match enter() {
         Entered::Init => 0,
-        Entered::Unavailable(_) => 1,
-    }) {
+        Entered::Unavailable(why) => {
+            let _ = std::fs::File::from(to_parent).write_all(why.as_bytes());
+            1
+        }
+    });
+    let mut why = String::new();
+    let _ = std::fs::File::from(from_probe).read_to_string(&mut why);
+    match code {
         Some(0) => Ok(()),
-        _ => Err(unavailable_reason()),
-    }
-}
-
-/// The likely reason, for `nono setup`.
-fn unavailable_reason() -> String {
-    if geteuid().is_root() {
-        "the kernel refused a PID namespace (no CAP_SYS_ADMIN, or /proc cannot be mounted)".into()
-    } else {
-        "the kernel refused a user namespace, or /proc cannot be mounted in one".into()
+        _ if why.is_empty() => Err("the probe for a PID namespace ended unexpectedly".into()),
+        _ => Err(why),
     }
 }
 
