@@ -103,6 +103,19 @@ pub struct WireElevation {
     pub protected: Vec<(Vec<u8>, bool)>,
 }
 
+/// Granted directories expanded around protected paths (they have no
+/// Landlock rule of their own): the broker lists them and creates new
+/// entries directly in them for the agent (`nono-broker/src/brokered/parent.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireParents {
+    /// Each expanded directory (canonical) and the access of the grant it
+    /// came from.
+    pub dirs: Vec<(Vec<u8>, WireAccess)>,
+    /// Protected paths (canonical): never created, opened or listed by the
+    /// broker; `true` = writes only.
+    pub protected: Vec<(Vec<u8>, bool)>,
+}
+
 /// Everything needed to start the agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LaunchSpec {
@@ -118,6 +131,8 @@ pub struct LaunchSpec {
     pub unix_grants: Vec<WireUnixGrant>,
     /// Some: opens beyond the grants are put to the front end.
     pub elevation: Option<WireElevation>,
+    /// Some: the policy has expanded directories the broker makes usable.
+    pub parents: Option<WireParents>,
 }
 
 /// One brokered decision (a metadata change performed or refused, a unix
@@ -195,6 +210,9 @@ pub enum BrokerResponse {
         /// the broker: when the broker ends, the kernel ends every process
         /// in it.
         pid_namespace: bool,
+        /// The agent's opens and mkdirs are notified (elevation or an
+        /// expanded directory); without either they never are.
+        opens_notified: bool,
     },
     /// Nothing was started; `exit_code` is what nono should exit with.
     Failed {
@@ -269,6 +287,7 @@ mod tests {
             credential_vars: vec![],
             unix_grants: vec![],
             elevation: None,
+            parents: None,
         }
     }
 

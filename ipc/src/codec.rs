@@ -123,6 +123,7 @@ mod tests {
             credential_vars: Vec::new(),
             unix_grants: Vec::new(),
             elevation: None,
+            parents: None,
         };
         let mut plan = encode_plan(&spec).unwrap();
         let at = plan.windows(4).position(|w| w == b"PROG").unwrap() - 8;
@@ -162,6 +163,7 @@ mod tests {
             pid: 1234,
             sync_wakeups: true,
             pid_namespace: true,
+            opens_notified: false,
         })
         .unwrap();
         for cut in 0..f.len() {

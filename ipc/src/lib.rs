@@ -27,7 +27,7 @@ mod sys;
 pub use channel::{socketpair, Endpoint};
 
 /// Protocol version, exchanged in the first message of every channel.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 /// Largest frame, in bytes, on send and on receive.
 pub const MAX_FRAME: usize = 128 * 1024;
 /// Largest payload passed in a sealed memory file ([`sealed`]): the

@@ -26,7 +26,7 @@ pub fn seal_and_exec(
     exec: &Exec,
     parent: Pid,
     handoff: UnixStream,
-    elevation: bool,
+    notified: &[sandbox::seccomp::notify::Brokered],
     group: Group,
 ) -> i32 {
     // As a shell leaves them: SIGPIPE and SIGTTOU default (the broker
@@ -67,7 +67,7 @@ pub fn seal_and_exec(
     }
     // Last filter: the brokered syscalls go to the broker. Its listener
     // leaves this process before exec.
-    match install_listener(&crate::calls::filter(elevation)) {
+    match install_listener(notified) {
         Ok(listener) => {
             // The broker takes the listener with pidfd_getfd, which needs
             // this child dumpable (as it will be after exec anyway; fork

@@ -17,8 +17,12 @@ use sandbox::seccomp::notify::Brokered;
 pub enum Group {
     /// Every `nono run`.
     Always,
-    /// Only with `--capability-elevation`.
-    Elevation,
+    /// The open family: with `--capability-elevation` or when the policy
+    /// has an expanded directory (`brokered/parent.rs`).
+    Opens,
+    /// Only when the policy has an expanded directory: creating a
+    /// directory directly in one.
+    Parents,
 }
 
 /// One row: the call, how the filter finds it, and why it is brokered.
@@ -98,18 +102,35 @@ notified! {
     InotifyAddWatch = "inotify_add_watch", nr None, when None, Always,
         "watches only where reading is granted";
 
-    // Capability elevation: opens beyond the grants, put to the user.
-    Open = "open", nr None, when None, Elevation, "elevation";
-    Creat = "creat", nr None, when None, Elevation, "elevation";
-    Openat = "openat", nr None, when None, Elevation, "elevation";
-    Openat2 = "openat2", nr None, when None, Elevation, "elevation";
+    // Opens: capability elevation (beyond the grants, put to the user);
+    // expanded directories (the directory itself listed, new entries
+    // created in it by the broker). Anything else continues to Landlock.
+    Open = "open", nr None, when None, Opens, "elevation; expanded directories";
+    Creat = "creat", nr None, when None, Opens, "elevation; expanded directories";
+    Openat = "openat", nr None, when None, Opens, "elevation; expanded directories";
+    Openat2 = "openat2", nr None, when None, Opens, "elevation; expanded directories";
+
+    // New directories directly in an expanded directory (no rule of its
+    // own): made by the broker on its own descriptor of it.
+    Mkdir = "mkdir", nr None, when None, Parents, "expanded directories";
+    Mkdirat = "mkdirat", nr None, when None, Parents, "expanded directories";
+    // Removing what the broker created there (a tool's temporary file).
+    Unlink = "unlink", nr None, when None, Parents, "expanded directories";
+    Unlinkat = "unlinkat", nr None, when None, Parents, "expanded directories";
+    Rmdir = "rmdir", nr None, when None, Parents, "expanded directories";
 }
 
-/// The filter rows for a session.
-pub fn filter(elevation: bool) -> Vec<Brokered> {
+/// The filter rows for a session: `elevation` (capability elevation),
+/// `parents` (the policy has an expanded directory). With neither, no
+/// open or mkdir is ever notified.
+pub fn filter(elevation: bool, parents: bool) -> Vec<Brokered> {
     TABLE
         .iter()
-        .filter(|r| elevation || r.group == Group::Always)
+        .filter(|r| match r.group {
+            Group::Always => true,
+            Group::Opens => elevation || parents,
+            Group::Parents => parents,
+        })
         .map(|r| r.filter)
         .collect()
 }
@@ -159,11 +180,16 @@ mod tests {
     }
 
     #[test]
-    fn elevation_rows_only_with_elevation() {
-        let names = |e| filter(e).iter().map(|b| b.name).collect::<Vec<_>>();
-        assert!(!names(false).contains(&"openat"));
-        assert!(names(true).contains(&"openat"));
-        assert!(names(false).contains(&"connect") && names(false).contains(&"listen"));
+    fn open_rows_only_with_elevation_or_an_expanded_directory() {
+        let names = |e, p| filter(e, p).iter().map(|b| b.name).collect::<Vec<_>>();
+        assert!(!names(false, false).contains(&"openat"));
+        assert!(!names(false, false).contains(&"mkdirat"));
+        assert!(names(true, false).contains(&"openat"));
+        assert!(!names(true, false).contains(&"mkdirat"));
+        assert!(names(false, true).contains(&"openat") && names(false, true).contains(&"mkdirat"));
+        assert!(
+            names(false, false).contains(&"connect") && names(false, false).contains(&"listen")
+        );
     }
 
     #[test]

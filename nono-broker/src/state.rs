@@ -172,6 +172,27 @@ impl Launching {
                 return Err(refuse(&self.chan, format!("invalid elevation grants: {e}")));
             }
         }
+        if let Some(p) = &self.spec.parents {
+            // The broker lists the expanded directories and creates in
+            // them for the agent (brokered/parent.rs): its own domain
+            // holds a rule on each, with the grant's access. The agent's
+            // domain, nested inside, still has none.
+            let dirs: Vec<_> = p
+                .dirs
+                .iter()
+                .map(|(path, access)| ipc::broker::WireGrant {
+                    path: path.clone(),
+                    access: *access,
+                    tree: true,
+                })
+                .collect();
+            if let Err(e) = wire::add_grants(&mut own, &dirs, true) {
+                return Err(refuse(
+                    &self.chan,
+                    format!("invalid expanded directories: {e}"),
+                ));
+            }
+        }
         match Sandbox::apply(&own) {
             Ok(_) => Ok(Confined {
                 chan: self.chan,
@@ -225,6 +246,9 @@ impl Confined {
         let placement = self.place()?;
         let own_group = !matches!(placement, Placement::Join(_));
         let signal_group = matches!(placement, Placement::Session);
+        let parents = self.spec.parents.as_ref().filter(|p| !p.dirs.is_empty());
+        let notified = calls::filter(self.spec.elevation.is_some(), parents.is_some());
+        let opens_notified = notified.iter().any(|b| b.name == "openat");
         let pid = match sys::fork() {
             // The C strings (credentials included) exist only in the child.
             Ok(Forked::Child) => sys::exit_now(match wire::exec(&self.spec) {
@@ -233,7 +257,7 @@ impl Confined {
                     &exec,
                     parent,
                     theirs,
-                    self.spec.elevation.is_some(),
+                    &notified,
                     match placement {
                         Placement::Join(group) => agent::Group::Join(group),
                         Placement::Session => agent::Group::Session,
@@ -270,6 +294,7 @@ impl Confined {
                     pid: pid.as_raw(),
                     sync_wakeups,
                     pid_namespace: self.pid_namespace,
+                    opens_notified,
                 },
                 &[],
             )
@@ -289,6 +314,7 @@ impl Confined {
                 ),
                 numbers,
                 workers: Workers::new(),
+                parents: parents.map(brokered::Parents::of),
             },
         })
     }

@@ -51,7 +51,18 @@ pub const SERVING: &[Allowed] = &[
     a("newfstatat", "is the resolved object a symlink"),
     a("fstat", "std file handling"),
     a("statx", "std file handling"),
-    a("fchmodat", "perform a granted chmod"),
+    a(
+        "fchmodat",
+        "perform a granted chmod; the exact mode of a created entry",
+    ),
+    a(
+        "mkdirat",
+        "create a directory in an expanded directory for the agent",
+    ),
+    a(
+        "unlinkat",
+        "remove what the broker created in an expanded directory",
+    ),
     a("fchownat", "perform a granted chown"),
     a("utimensat", "perform a granted timestamp change"),
     a("setxattr", "perform a granted setxattr"),

@@ -45,7 +45,11 @@ fn context_view(args: &WhyArgs) -> Result<View> {
         Materialize::Nothing,
     )?;
     let net = crate::network::plan(&args.proxy, &args.policy, &policy.profile.profile)?;
-    Ok(View::of(&policy).with_proxy(net.proxy.as_ref()))
+    // Answered as for `nono run`, whose broker serves expanded directories.
+    let brokered = crate::launch::parents::dirs(&policy);
+    Ok(View::of(&policy)
+        .with_proxy(net.proxy.as_ref())
+        .with_parents(brokered))
 }
 
 fn self_view() -> Result<View> {

@@ -83,8 +83,21 @@ pub enum Request {
         path: CString,
         mask: u32,
     },
-    /// The open family (elevation): dirfd, path, flags.
+    /// The open family: dirfd, path, flags, mode (for O_CREAT).
     Open {
+        dirfd: i32,
+        path: Vec<u8>,
+        flags: i32,
+        mode: u32,
+    },
+    /// mkdir/mkdirat: dirfd, path, mode.
+    Mkdir {
+        dirfd: i32,
+        path: Vec<u8>,
+        mode: u32,
+    },
+    /// unlink/unlinkat/rmdir: dirfd, path, flags (AT_REMOVEDIR).
+    Unlink {
         dirfd: i32,
         path: Vec<u8>,
         flags: i32,
@@ -179,30 +192,53 @@ pub fn request(call: Call, a: &[u64; 6], mem: &dyn AgentMem) -> Result<Request, 
             path: mem.path(a[1])?,
             mask: a[2] as u32,
         }),
-        Call::Open => open(cwd, mem.path(a[0])?, a[1] as i32),
+        Call::Open => open(cwd, mem.path(a[0])?, a[1] as i32, a[2]),
         Call::Creat => open(
             cwd,
             mem.path(a[0])?,
             libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC,
+            a[1],
         ),
-        Call::Openat => open(fd, mem.path(a[1])?, a[2] as i32),
+        Call::Openat => open(fd, mem.path(a[1])?, a[2] as i32, a[3]),
         Call::Openat2 => {
             let p = mem.path(a[1])?;
-            let [flags, _mode, _resolve] = u64s::<3>(mem, a[2])?;
-            open(fd, p, flags as i32)
+            let [flags, mode, _resolve] = u64s::<3>(mem, a[2])?;
+            open(fd, p, flags as i32, mode)
         }
+        Call::Mkdir => mkdir(cwd, mem.path(a[0])?, a[1]),
+        Call::Mkdirat => mkdir(fd, mem.path(a[1])?, a[2]),
+        Call::Unlink => unlink(cwd, mem.path(a[0])?, 0),
+        Call::Unlinkat => unlink(fd, mem.path(a[1])?, a[2] as i32),
+        Call::Rmdir => unlink(cwd, mem.path(a[0])?, libc::AT_REMOVEDIR),
     }
+}
+
+fn unlink(dirfd: i32, path: CString, flags: i32) -> Result<Request, Errno> {
+    Ok(Request::Unlink {
+        dirfd,
+        path: path.into_bytes(),
+        flags,
+    })
+}
+
+fn mkdir(dirfd: i32, path: CString, mode: u64) -> Result<Request, Errno> {
+    Ok(Request::Mkdir {
+        dirfd,
+        path: path.into_bytes(),
+        mode: mode as u32 & 0o7777,
+    })
 }
 
 fn chown(uid: u64, gid: u64) -> Op {
     Op::Chown(uid as u32, gid as u32)
 }
 
-fn open(dirfd: i32, path: CString, flags: i32) -> Result<Request, Errno> {
+fn open(dirfd: i32, path: CString, flags: i32, mode: u64) -> Result<Request, Errno> {
     Ok(Request::Open {
         dirfd,
         path: path.into_bytes(),
         flags,
+        mode: mode as u32 & 0o7777,
     })
 }
 

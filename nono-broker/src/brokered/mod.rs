@@ -14,11 +14,12 @@
 //! 3. performs the call itself on what it judged and returns the result
 //!    (or injects a descriptor with ADDFD).
 //!
-//! CONTINUE is used in exactly one place: an elevation-mode open that the
-//! broker found inside the grants (or not elevatable). There the kernel
-//! re-reads the path, and the agent's own Landlock domain decides whatever
-//! it says by then: the verdict only chose "let Landlock decide", which no
-//! change of memory can turn into more access.
+//! CONTINUE is used in exactly two places: an elevation-mode open that the
+//! broker found inside the grants (or not elevatable), and an open or
+//! mkdir that is not an expanded directory's to serve (`parent.rs`). There
+//! the kernel re-reads the path, and the agent's own Landlock domain
+//! decides whatever it says by then: the verdict only chose "let Landlock
+//! decide", which no change of memory can turn into more access.
 //!
 //! Calls that may block (stream connects, blocking sends) run on worker
 //! threads (`crate::workers`), so one slow peer never stalls the others.
@@ -30,6 +31,7 @@ mod inotify;
 mod mem;
 mod meta;
 mod open;
+mod parent;
 mod sock;
 mod target;
 mod unix;
@@ -37,6 +39,7 @@ mod unix;
 pub use decode::{request, Msg, Request, SockReq};
 pub use mem::{AgentMem, ProcMem, SliceMem};
 pub use open::Protected;
+pub use parent::Parents;
 
 use std::path::{Path, PathBuf};
 
@@ -67,6 +70,9 @@ pub(crate) enum Verdict {
     },
     /// Complete the call with this descriptor (elevation approved).
     Inject(std::os::fd::OwnedFd, bool, String),
+    /// Complete the call with this descriptor the broker opened in an
+    /// expanded directory (`parent.rs`); nothing to report.
+    Served(std::os::fd::OwnedFd, bool),
     /// Allowed; the broker performs `job` on a worker (it may block) and
     /// replies with its result.
     Deferred {
@@ -163,6 +169,8 @@ pub(crate) struct Broker {
     pub grants: Grants,
     pub numbers: Numbers,
     pub workers: Workers,
+    /// Some: the policy has expanded directories (`parent.rs`).
+    pub parents: Option<Parents>,
 }
 
 /// Decide one notification: decode (copy) the arguments, check the
@@ -197,11 +205,35 @@ fn decide(
             },
         },
         Request::Watch { fd, path, mask } => inotify::decide(n.pid, fd, &path, mask, g),
-        Request::Open { dirfd, path, flags } => match g.elevation.as_ref() {
-            Some(prot) => open::decide(n.pid, (dirfd, path, flags), g, prot, open::Ask::Front(ask)),
-            // The filter notifies opens only with elevation on.
-            None => Verdict::Reply(Err(Errno::ENOSYS)),
-        },
+        Request::Open {
+            dirfd,
+            path,
+            flags,
+            mode,
+        } => {
+            let served = b
+                .parents
+                .as_ref()
+                .and_then(|p| p.open(n.pid, (dirfd, &path, flags, mode)));
+            match (served, g.elevation.as_ref()) {
+                (Some(v), _) => v,
+                (None, Some(prot)) => {
+                    open::decide(n.pid, (dirfd, path, flags), g, prot, open::Ask::Front(ask))
+                }
+                // Not an expanded directory's: Landlock decides.
+                (None, None) => Verdict::Continue,
+            }
+        }
+        Request::Mkdir { dirfd, path, mode } => b
+            .parents
+            .as_ref()
+            .and_then(|p| p.mkdir(n.pid, (dirfd, &path, mode)))
+            .unwrap_or(Verdict::Continue),
+        Request::Unlink { dirfd, path, flags } => b
+            .parents
+            .as_ref()
+            .and_then(|p| p.unlink(n.pid, (dirfd, &path, flags)))
+            .unwrap_or(Verdict::Continue),
     })
 }
 
@@ -266,6 +298,10 @@ fn answer(b: &Broker, id: u64, v: Verdict) -> (std::io::Result<()>, Option<Broke
                 reason: "approved (capability elevation)".into(),
             };
             (sent, Some(ev))
+        }
+        Verdict::Served(fd, cloexec) => {
+            use std::os::fd::AsRawFd;
+            (l.inject(id, fd.as_raw_fd(), cloexec).map(|_| ()), None)
         }
         Verdict::Deferred { job } => {
             let listener = std::sync::Arc::clone(l);

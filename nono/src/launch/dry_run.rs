@@ -27,7 +27,7 @@ pub fn print(plan: &Plan) {
             g.mode.short(),
             g.path.display(),
             g.source.describe(),
-            expanded_note(p, &g.path)
+            expanded_note(p, &g.path, plan.parents.is_some())
         );
     }
     for s in &p.skipped {
@@ -159,9 +159,16 @@ pub fn print(plan: &Plan) {
 
 /// A granted directory that contains protected paths has no rule of its
 /// own: what that means for it.
-fn expanded_note(p: &crate::policy::resolve::Policy, path: &std::path::Path) -> &'static str {
+fn expanded_note(
+    p: &crate::policy::resolve::Policy,
+    path: &std::path::Path,
+    brokered: bool,
+) -> &'static str {
     if std::fs::symlink_metadata(path).is_err() {
         " — does not exist yet: created empty (0600) at launch, then granted"
+    } else if brokered && p.expanded.iter().any(|e| e == path) {
+        " — contains protected paths: its entries are granted one by one; the broker lists \
+         it and creates new entries directly in it (protected children stay denied)"
     } else if p.expanded.iter().any(|e| e == path) {
         " — contains protected paths: its entries are granted one by one, the directory \
          itself is not listable and nothing new can be created directly in it"
@@ -190,11 +197,20 @@ fn print_rules(plan: &Plan) {
         outln!("  {}  {}  ({source})", path.display(), rights.join(","));
     }
     for e in &p.expanded {
-        outln!(
-            "  {}: no rule (contains protected paths): its entries are granted one by one; \
-             the directory itself is not listable, nothing new can be created in it",
-            e.display()
-        );
+        if plan.parents.is_some() {
+            outln!(
+                "  {}: no rule (contains protected paths): its entries are granted one by one; \
+                 listable and new entries creatable via the broker; protected children stay \
+                 denied (never created, opened or replaced)",
+                e.display()
+            );
+        } else {
+            outln!(
+                "  {}: no rule (contains protected paths): its entries are granted one by one; \
+                 the directory itself is not listable, nothing new can be created in it",
+                e.display()
+            );
+        }
     }
 }
 

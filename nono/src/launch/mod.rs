@@ -14,6 +14,7 @@ pub(crate) mod helpers;
 mod landlock_log;
 mod later;
 mod mirror;
+pub mod parents;
 mod plan;
 mod proxy;
 mod pty;

@@ -40,6 +40,8 @@ pub struct Plan {
     pub unix_grants: Vec<ipc::broker::WireUnixGrant>,
     /// Capability elevation: the broker's scope and who decides (`run` only).
     pub elevation: Option<(ipc::broker::WireElevation, super::elevation::Decider)>,
+    /// Expanded directories the broker lists and creates in (`run` only).
+    pub parents: Option<ipc::broker::WireParents>,
     /// How the agent's SysV IPC is kept from the user's other processes.
     pub sysv: super::sysv::SysvIpc,
     /// The agent's trust bundle and the session CA alone (proxy mode).
@@ -196,9 +198,13 @@ impl Plan {
         }
         for dir in &policy.expanded {
             ui::info(format!(
-                "{} contains protected paths: its existing entries are granted one by one; \
-                 nothing new can be created directly in it",
-                dir.display()
+                "{} contains protected paths: its existing entries are granted one by one; {}",
+                dir.display(),
+                if mode == Mode::Run {
+                    "the broker lists it and creates new entries directly in it"
+                } else {
+                    "nothing new can be created directly in it (nono run's broker can)"
+                }
             ));
         }
         let credentials = super::credentials::items(args, &policy.profile)?;
@@ -326,8 +332,13 @@ impl Plan {
         } else {
             None
         };
+        let parents = (mode == Mode::Run)
+            .then(|| super::parents::wire(&policy))
+            .flatten();
         if let Some(s) = &session {
-            s.write_policy(&View::of(&policy).with_proxy(net.proxy.as_ref()))?;
+            let view = View::of(&policy).with_proxy(net.proxy.as_ref());
+            let brokered = parents.as_ref().map(|_| super::parents::dirs(&policy));
+            s.write_policy(&view.with_parents(brokered.unwrap_or_default()))?;
         }
         // learn's `/`-wide read grant lists every entry of busy
         // directories (/tmp): what vanished since is skipped (only narrows).
@@ -398,6 +409,7 @@ impl Plan {
             network: net,
             unix_grants,
             elevation,
+            parents,
             sysv,
             ca_files,
             codex,
@@ -454,6 +466,7 @@ impl Plan {
             credential_vars: self.credentials.iter().map(|c| c.var.clone()).collect(),
             unix_grants: self.unix_grants.clone(),
             elevation: self.elevation.as_ref().map(|(w, _)| w.clone()),
+            parents: self.parents.clone(),
         }
     }
 }

@@ -265,7 +265,11 @@ fn supervise(
             pid,
             sync_wakeups,
             pid_namespace,
+            opens_notified,
         }) => {
+            if opens_notified {
+                ui::info("the broker is notified of the command's opens and mkdirs (expanded directories or capability elevation)");
+            }
             if !sync_wakeups {
                 ui::warn(
                     "the kernel refused synchronous wake-ups for the broker (Linux 6.6 has them): \

@@ -39,6 +39,15 @@ pub struct ViewProtection {
     pub pinned: Option<String>,
 }
 
+/// `nono run`: an expanded directory the broker lists and creates new
+/// entries in (`nono-broker/src/brokered/parent.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ViewParent {
+    pub path: PathBuf,
+    pub reads: bool,
+    pub writes: bool,
+}
+
 /// What a sandbox enforces, in a form that can be written to a file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct View {
@@ -58,6 +67,9 @@ pub struct View {
     /// `--allow-gpu` was given (the GPU group is in force).
     #[serde(default)]
     pub gpu: bool,
+    /// `nono run`: expanded directories served by the broker.
+    #[serde(default)]
+    pub brokered: Vec<ViewParent>,
 }
 
 impl View {
@@ -113,7 +125,14 @@ impl View {
             expanded: policy.expanded.clone(),
             proxy: None,
             gpu: policy.groups.iter().any(|g| g == super::resolve::GPU_GROUP),
+            brokered: Vec::new(),
         }
+    }
+
+    /// With the expanded directories the broker serves (`nono run`).
+    pub fn with_parents(mut self, brokered: Vec<ViewParent>) -> View {
+        self.brokered = brokered;
+        self
     }
 
     /// With the session's proxy (proxy mode reaches the network only
@@ -401,6 +420,9 @@ fn path_answer(view: &View, raw: &Path, op: Op) -> Answer {
             ..base
         };
     }
+    if let Some(a) = brokered_answer(view, &p, op, &base) {
+        return a;
+    }
     let target = if p.exists() {
         p.clone()
     } else {
@@ -499,6 +521,41 @@ fn path_answer(view: &View, raw: &Path, op: Op) -> Answer {
             ..base
         }
     }
+}
+
+/// An expanded directory itself, or a new entry directly in it, in
+/// `nono run`: the broker lists it and creates there (never a protected
+/// name: those were answered before).
+fn brokered_answer(view: &View, p: &Path, op: Op, base: &Answer) -> Option<Answer> {
+    let (dir, what) = match view.brokered.iter().find(|d| d.path == p) {
+        Some(d) => (
+            d,
+            "listed (a read-only open of the directory) and new entries created in it",
+        ),
+        None if !p.exists() => (
+            view.brokered
+                .iter()
+                .find(|d| Some(d.path.as_path()) == p.parent())?,
+            "a new entry directly in it created",
+        ),
+        None => return None,
+    };
+    let need = op.mode();
+    if (need.reads() && !dir.reads) || (need.writes() && !dir.writes) {
+        return None;
+    }
+    Some(Answer {
+        status: "allowed",
+        reason: "brokered_parent",
+        details: format!(
+            "{} contains protected paths, so its grant was expanded into its entries and it has \
+             no Landlock rule of its own; in nono run the broker serves it: {what} (protected \
+             names stay denied). In nono wrap, which has no broker, this is denied.",
+            dir.path.display()
+        ),
+        granted_by: Some(format!("{} (through the broker)", dir.path.display())),
+        ..base.clone()
+    })
 }
 
 /// Why a connection to `host:port` (a request for `path`) is allowed or

@@ -1,0 +1,458 @@
+//! Expanded directories: a granted directory that contains a protected
+//! path (`~` around `~/.ssh`) has no Landlock rule of its own, since a rule
+//! on it would reach the protected path too. So the agent can neither list
+//! it nor create anything directly in it. The broker makes it usable, and
+//! never widens a rule of the agent's:
+//! - a read-only open of the directory itself: the broker opens it and
+//!   injects the descriptor (the listing shows every name in it, protected
+//!   ones included; opening those still goes to the agent's Landlock
+//!   domain, which denies them);
+//! - a creation (`open` with O_CREAT, `mkdir`) of a direct child that does
+//!   not exist and is not protected, when the grant writes: the broker
+//!   creates it (O_EXCL, no links followed) and injects the descriptor or
+//!   answers 0;
+//! - later opens and mkdirs of the children it created, and of anything
+//!   beneath them, with the directory's own grant (Landlock rules are fixed
+//!   at seal time, so the agent has no rule for them).
+//!
+//! Decide and act on the same object: the broker judges the path it built
+//! from its copy of the agent's path and the kernel's name for its own
+//! duplicate of the agent's directory, and acts on *its own* descriptor of
+//! the expanded directory with `openat2(RESOLVE_BENEATH |
+//! RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)` and the judged relative
+//! path, never on the agent's path or descriptor. Paths with `..` and
+//! everything else are continued: the agent's own Landlock domain decides,
+//! which never grants more than its rules.
+
+use std::ffi::OsStr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use nix::errno::Errno;
+use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::Mode;
+
+use super::target::{fd_name, own_fds, path_of, start_dir};
+use super::Verdict;
+
+/// Open flags the broker passes on for a served open (the rest, e.g.
+/// O_PATH or O_TMPFILE, is never served).
+const KEEP: i32 = libc::O_ACCMODE
+    | libc::O_CREAT
+    | libc::O_EXCL
+    | libc::O_TRUNC
+    | libc::O_APPEND
+    | libc::O_NONBLOCK
+    | libc::O_DIRECTORY
+    | libc::O_NOFOLLOW
+    | libc::O_NOATIME
+    | libc::O_SYNC
+    | libc::O_DSYNC
+    | libc::O_LARGEFILE
+    | libc::O_NOCTTY;
+
+/// One expanded directory, held by the broker.
+#[derive(Debug)]
+struct Dir {
+    path: PathBuf,
+    /// The broker's own `O_PATH` descriptor of it, opened at start.
+    fd: OwnedFd,
+    reads: bool,
+    writes: bool,
+}
+
+/// The expanded directories of a session, their protected paths and the
+/// children the broker created in them.
+#[derive(Debug)]
+pub struct Parents {
+    dirs: Vec<Dir>,
+    protected: Vec<(PathBuf, bool)>,
+    /// Direct children of an expanded directory created by the broker:
+    /// they and everything beneath them are served with its grant.
+    created: Mutex<Vec<PathBuf>>,
+}
+
+/// Where a judged path lies in its expanded directory.
+#[derive(Debug, PartialEq, Eq)]
+enum Shape {
+    /// The directory itself.
+    Itself,
+    /// A direct child.
+    Child,
+    /// Deeper, beneath the direct child `first`.
+    Beneath(PathBuf),
+}
+
+fn path_of_bytes(b: &[u8]) -> PathBuf {
+    PathBuf::from(OsStr::from_bytes(b))
+}
+
+impl Parents {
+    /// From the wire: each directory opened `O_PATH` now (one that vanished
+    /// since the front end listed it is skipped: that only narrows).
+    pub fn of(w: &ipc::broker::WireParents) -> Parents {
+        use ipc::broker::WireAccess;
+        let dirs = w
+            .dirs
+            .iter()
+            .filter_map(|(p, access)| {
+                let path = path_of_bytes(p);
+                let fd = open(
+                    &path,
+                    OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                    Mode::empty(),
+                )
+                .ok()?;
+                Some(Dir {
+                    path,
+                    fd,
+                    reads: *access != WireAccess::Write,
+                    writes: *access != WireAccess::Read,
+                })
+            })
+            .collect();
+        Parents {
+            dirs,
+            protected: w
+                .protected
+                .iter()
+                .map(|(p, w)| (path_of_bytes(p), *w))
+                .collect(),
+            created: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// `t` is a protected path or beneath one (for this access).
+    fn guarded(&self, t: &Path, writes: bool) -> bool {
+        self.protected
+            .iter()
+            .any(|(q, write_only)| (writes || !write_only) && t.starts_with(q))
+    }
+
+    fn was_created(&self, child: &Path) -> bool {
+        let list = self.created.lock().unwrap_or_else(PoisonError::into_inner);
+        list.iter().any(|c| c == child)
+    }
+
+    fn remember(&self, child: PathBuf) {
+        let mut list = self.created.lock().unwrap_or_else(PoisonError::into_inner);
+        if !list.contains(&child) {
+            list.push(child);
+        }
+    }
+
+    /// The innermost expanded directory holding `abs`, the path relative
+    /// to it and its shape; None when the broker does not serve it.
+    fn locate(&self, abs: &Path) -> Option<(&Dir, PathBuf, Shape)> {
+        let dir = self
+            .dirs
+            .iter()
+            .filter(|d| abs.starts_with(&d.path))
+            .max_by_key(|d| d.path.as_os_str().len())?;
+        let rel = abs.strip_prefix(&dir.path).ok()?.to_path_buf();
+        let mut parts = rel.components();
+        let shape = match (parts.next(), parts.next()) {
+            (None, _) => Shape::Itself,
+            (Some(_), None) => Shape::Child,
+            (Some(Component::Normal(first)), Some(_)) => {
+                let child = dir.path.join(first);
+                if !self.was_created(&child) {
+                    return None;
+                }
+                Shape::Beneath(child)
+            }
+            _ => return None,
+        };
+        Some((dir, rel, shape))
+    }
+
+    /// An open the agent made: Some(verdict) when the broker serves it,
+    /// None to continue (Landlock decides).
+    pub(crate) fn open(
+        &self,
+        tid: u32,
+        (dirfd, path, flags, mode): (i32, &[u8], i32, u32),
+    ) -> Option<Verdict> {
+        let tmpfile = libc::O_TMPFILE & !libc::O_DIRECTORY;
+        if flags & (libc::O_PATH | tmpfile) != 0 {
+            return None;
+        }
+        let creates = flags & libc::O_CREAT != 0;
+        if creates && path.ends_with(b"/") {
+            return None;
+        }
+        let abs = judged_path(tid, dirfd, path)?;
+        let (dir, rel, shape) = self.locate(&abs)?;
+        let (reads, writes) = access(flags);
+        if (reads && !dir.reads) || (writes && !dir.writes) || self.guarded(&abs, writes) {
+            return None;
+        }
+        let cloexec = flags & libc::O_CLOEXEC != 0;
+        let served = |fd: Result<OwnedFd, Errno>| match fd {
+            Ok(fd) => Verdict::Served(fd, cloexec),
+            Err(e) => Verdict::Reply(Err(e)),
+        };
+        match shape {
+            Shape::Itself if writes => None,
+            Shape::Itself => Some(served(reopen(dir, Path::new("."), flags, 0))),
+            Shape::Child if self.was_created(&abs) => {
+                Some(served(reopen(dir, &rel, flags, exact(tid, mode))))
+            }
+            Shape::Child if creates => {
+                let fd = create_file(dir, &rel, flags, exact(tid, mode)).ok()?;
+                self.remember(abs);
+                Some(Verdict::Served(fd, cloexec))
+            }
+            Shape::Child => None,
+            Shape::Beneath(_) => Some(served(reopen(dir, &rel, flags, exact(tid, mode)))),
+        }
+    }
+
+    /// A mkdir the agent made: Some(verdict) when the broker serves it.
+    pub(crate) fn mkdir(
+        &self,
+        tid: u32,
+        (dirfd, path, mode): (i32, &[u8], u32),
+    ) -> Option<Verdict> {
+        let abs = judged_path(tid, dirfd, path)?;
+        let (dir, rel, shape) = self.locate(&abs)?;
+        if !dir.writes || self.guarded(&abs, true) {
+            return None;
+        }
+        let mode = exact(tid, mode);
+        match shape {
+            Shape::Itself => None,
+            // It exists already (EEXIST): the kernel says so itself.
+            Shape::Child if self.was_created(&abs) => None,
+            Shape::Child => {
+                make_dir(dir.fd.as_fd(), &rel, mode).ok()?;
+                self.remember(abs);
+                Some(Verdict::Reply(Ok(0)))
+            }
+            Shape::Beneath(_) => Some(Verdict::Reply(mkdir_beneath(dir, &rel, mode).map(|()| 0))),
+        }
+    }
+}
+
+impl Parents {
+    /// An unlink or rmdir: served only for what the broker created (and
+    /// what lies beneath it).
+    pub(crate) fn unlink(
+        &self,
+        tid: u32,
+        (dirfd, path, flags): (i32, &[u8], i32),
+    ) -> Option<Verdict> {
+        let abs = judged_path(tid, dirfd, path)?;
+        let (dir, rel, shape) = self.locate(&abs)?;
+        if !dir.writes || self.guarded(&abs, true) {
+            return None;
+        }
+        let flags = flags & libc::AT_REMOVEDIR;
+        match shape {
+            Shape::Child if self.was_created(&abs) => {
+                let r = remove(dir.fd.as_fd(), &rel, flags);
+                if r.is_ok() {
+                    self.forget(&abs);
+                }
+                Some(Verdict::Reply(r.map(|()| 0)))
+            }
+            Shape::Itself | Shape::Child => None,
+            Shape::Beneath(_) => Some(Verdict::Reply(remove_beneath(dir, &rel, flags).map(|()| 0))),
+        }
+    }
+
+    fn forget(&self, child: &Path) {
+        let mut list = self.created.lock().unwrap_or_else(PoisonError::into_inner);
+        list.retain(|c| c != child);
+    }
+}
+
+fn remove(at: std::os::fd::BorrowedFd<'_>, name: &Path, flags: i32) -> Result<(), Errno> {
+    let how = if flags & libc::AT_REMOVEDIR != 0 {
+        nix::unistd::UnlinkatFlags::RemoveDir
+    } else {
+        nix::unistd::UnlinkatFlags::NoRemoveDir
+    };
+    nix::unistd::unlinkat(at, name, how)
+}
+
+/// unlinkat of `rel` (beneath a created child) in its parent, opened
+/// beneath the expanded directory without following links.
+fn remove_beneath(dir: &Dir, rel: &Path, flags: i32) -> Result<(), Errno> {
+    let (Some(parent), Some(leaf)) = (rel.parent(), rel.file_name()) else {
+        return Err(Errno::EINVAL);
+    };
+    let at = openat2(
+        dir.fd.as_fd(),
+        parent,
+        beneath(OFlag::O_PATH | OFlag::O_DIRECTORY),
+    )?;
+    remove(at.as_fd(), Path::new(leaf), flags)
+}
+
+/// (reads, writes) an open needs; creating and truncating write.
+fn access(flags: i32) -> (bool, bool) {
+    let acc = flags & libc::O_ACCMODE;
+    let writes = acc != libc::O_RDONLY || flags & (libc::O_CREAT | libc::O_TRUNC) != 0;
+    (acc != libc::O_WRONLY, writes)
+}
+
+/// The absolute path the agent named, built from the broker's copy of its
+/// path and the kernel's name for the broker's own duplicate of its
+/// starting directory. None (continue) for `..`, an empty path, or a
+/// start the broker cannot name.
+fn judged_path(tid: u32, dirfd: i32, path: &[u8]) -> Option<PathBuf> {
+    let rel = Path::new(OsStr::from_bytes(path));
+    if path.is_empty() || rel.components().any(|c| c == Component::ParentDir) {
+        return None;
+    }
+    let base = if path.first() == Some(&b'/') {
+        PathBuf::from("/")
+    } else {
+        let held = open(
+            start_dir(tid, dirfd, path).as_str(),
+            OFlag::O_PATH | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()?;
+        path_of(&held)?
+    };
+    let mut abs = base;
+    for c in rel.components() {
+        if let Component::Normal(x) = c {
+            abs.push(x);
+        }
+    }
+    Some(abs)
+}
+
+/// The mode a creation gets: the agent's, less its umask (read from
+/// `/proc/<tid>/status`; 022 when unreadable).
+fn exact(tid: u32, mode: u32) -> u32 {
+    let umask = std::fs::read_to_string(format!("/proc/{tid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022);
+    mode & 0o7777 & !umask
+}
+
+fn beneath(flags: OFlag) -> OpenHow {
+    OpenHow::new().flags(flags | OFlag::O_CLOEXEC).resolve(
+        ResolveFlag::RESOLVE_BENEATH
+            | ResolveFlag::RESOLVE_NO_SYMLINKS
+            | ResolveFlag::RESOLVE_NO_MAGICLINKS,
+    )
+}
+
+/// Open `rel` beneath the broker's own descriptor of `dir`, with the
+/// agent's flags (those in [`KEEP`]). With O_CREAT the broker first tries
+/// to create it (so it knows it made it and sets the exact mode).
+fn reopen(dir: &Dir, rel: &Path, flags: i32, mode: u32) -> Result<OwnedFd, Errno> {
+    if flags & libc::O_CREAT != 0 {
+        match create_file(dir, rel, flags, mode) {
+            Err(Errno::EEXIST) if flags & libc::O_EXCL == 0 => {}
+            made => return made,
+        }
+    }
+    let f = flags & KEEP & !(libc::O_CREAT | libc::O_EXCL);
+    openat2(dir.fd.as_fd(), rel, beneath(OFlag::from_bits_truncate(f)))
+}
+
+/// Create `rel` (never an existing object, never through a link) and
+/// open it with the agent's flags, with the exact mode (the broker's own
+/// umask must not change it).
+fn create_file(dir: &Dir, rel: &Path, flags: i32, mode: u32) -> Result<OwnedFd, Errno> {
+    let f = (flags & KEEP) | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
+    let how = beneath(OFlag::from_bits_truncate(f)).mode(Mode::from_bits_truncate(mode));
+    let fd = openat2(dir.fd.as_fd(), rel, how)?;
+    chmod_held(&fd, mode)?;
+    Ok(fd)
+}
+
+/// chmod of an object the broker holds, through its own `/proc/self/fd`.
+fn chmod_held(fd: &OwnedFd, mode: u32) -> Result<(), Errno> {
+    let dir = own_fds().ok_or(Errno::EACCES)?;
+    crate::sys::chmod(dir, &fd_name(fd), mode)
+}
+
+/// mkdirat `name` in the held directory, then give it the exact mode.
+fn make_dir(at: std::os::fd::BorrowedFd<'_>, name: &Path, mode: u32) -> Result<(), Errno> {
+    nix::sys::stat::mkdirat(at, name, Mode::from_bits_truncate(mode))?;
+    let made = openat2(at, name, beneath(OFlag::O_PATH | OFlag::O_DIRECTORY))?;
+    chmod_held(&made, mode)
+}
+
+/// mkdir of `rel` (beneath a created child): its parent opened beneath
+/// the expanded directory, then the last component made there.
+fn mkdir_beneath(dir: &Dir, rel: &Path, mode: u32) -> Result<(), Errno> {
+    let (Some(parent), Some(leaf)) = (rel.parent(), rel.file_name()) else {
+        return Err(Errno::EINVAL);
+    };
+    let at = openat2(
+        dir.fd.as_fd(),
+        parent,
+        beneath(OFlag::O_PATH | OFlag::O_DIRECTORY),
+    )?;
+    make_dir(at.as_fd(), Path::new(leaf), mode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parents(root: &Path) -> Parents {
+        Parents::of(&ipc::broker::WireParents {
+            dirs: vec![(
+                root.as_os_str().as_bytes().to_vec(),
+                ipc::broker::WireAccess::ReadWrite,
+            )],
+            protected: vec![
+                (root.join(".ssh").as_os_str().as_bytes().to_vec(), false),
+                (root.join(".bashrc").as_os_str().as_bytes().to_vec(), true),
+                (
+                    root.join(".config/gcloud").as_os_str().as_bytes().to_vec(),
+                    false,
+                ),
+            ],
+        })
+    }
+
+    #[test]
+    fn shapes_and_protection() {
+        let d = std::env::temp_dir().join(format!("nono-parent-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let d = std::fs::canonicalize(&d).unwrap();
+        let p = parents(&d);
+        assert_eq!(p.locate(&d).map(|x| x.2), Some(Shape::Itself));
+        assert_eq!(p.locate(&d.join("a")).map(|x| x.2), Some(Shape::Child));
+        // Beneath a child the broker did not create: not served.
+        assert!(p.locate(&d.join("a/b")).is_none());
+        p.remember(d.join("a"));
+        assert_eq!(
+            p.locate(&d.join("a/b")).map(|x| x.2),
+            Some(Shape::Beneath(d.join("a")))
+        );
+        assert!(p.guarded(&d.join(".ssh"), false));
+        assert!(p.guarded(&d.join(".ssh/authorized_keys"), true));
+        assert!(!p.guarded(&d.join(".bashrc"), false));
+        assert!(p.guarded(&d.join(".bashrc"), true));
+        assert!(p.guarded(&d.join(".config/gcloud/x"), true));
+        assert!(!p.guarded(&d.join(".config"), true));
+        assert!(!p.guarded(&d, false));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn access_of_flags() {
+        assert_eq!(access(libc::O_RDONLY), (true, false));
+        assert_eq!(access(libc::O_RDONLY | libc::O_CREAT), (true, true));
+        assert_eq!(access(libc::O_WRONLY), (false, true));
+        assert_eq!(access(libc::O_RDWR | libc::O_TRUNC), (true, true));
+    }
+}
