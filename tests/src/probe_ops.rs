@@ -8,6 +8,7 @@ use std::os::unix::net::UnixStream;
 use std::process::exit;
 
 mod meta;
+mod parent;
 mod sockets;
 
 fn ok(detail: impl std::fmt::Display) -> ! {
@@ -190,7 +191,7 @@ pub fn run(action: &str, args: &[String]) -> ! {
         "open-loop" => open_loop(arg(args, 2), arg(args, 3)),
         "chmod-loop" => chmod_loop(arg(args, 2), arg(args, 3)),
         _ => {
-            if meta::run(action, args).is_some() {
+            if meta::run(action, args).is_some() || parent::run(action, args).is_some() {
                 exit(2)
             }
             // Returns only when the action is not one of its own.

@@ -1,0 +1,153 @@
+//! Creations in an expanded directory (served by the broker) under attack:
+//! a second thread rewrites the path buffer, or `dup2()`s another
+//! directory onto the descriptor the path is relative to, between the
+//! broker's judgement and its act. And a creation from a worker thread.
+//!
+//! Each prints `OK …` / `ERR errno …` and exits (0 / 10).
+
+use std::ffi::CString;
+use std::process::exit;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{arg, fail, ok};
+
+/// The descriptor number both racing threads fight over.
+const RACE_FD: i32 = 202;
+
+/// Run an action of this module; None: not one of ours.
+pub fn run(action: &str, args: &[String]) -> Option<std::convert::Infallible> {
+    match action {
+        "race-parent-path" => race_path(arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5)),
+        "race-parent-dirfd" => race_dirfd(arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5)),
+        "create-in-thread" => create_in_thread(arg(args, 2)),
+        _ => None,
+    }
+}
+
+fn cstr(s: &str) -> CString {
+    CString::new(s).unwrap_or_else(|_| exit(2))
+}
+
+/// Create `path` the way the test asks: `open` (O_CREAT) or `mkdir`.
+/// True when it was created or opened.
+fn attempt(how: &str, dirfd: i32, path: *const libc::c_char) -> bool {
+    // SAFETY: path points to a NUL-terminated buffer alive for the call.
+    unsafe {
+        if how == "mkdir" {
+            return libc::mkdirat(dirfd, path, 0o700) == 0;
+        }
+        let fd = libc::openat(
+            dirfd,
+            path,
+            libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC,
+            0o600,
+        );
+        if fd >= 0 {
+            libc::close(fd);
+        }
+        fd >= 0
+    }
+}
+
+/// `race-parent-path HOW ALLOWED PROTECTED SECONDS`: the main thread
+/// creates (HOW: open or mkdir) the path in a shared buffer while a second
+/// thread rewrites that buffer between ALLOWED and PROTECTED (same
+/// length), byte by byte. Prints the tries and the successes; the test
+/// looks at PROTECTED from outside.
+fn race_path(how: &str, allowed: &str, protected: &str, secs: &str) -> ! {
+    const LEN: usize = 512;
+    let mk = |p: &str| {
+        let mut b = [0u8; LEN];
+        let n = p.len().min(LEN - 1);
+        b[..n].copy_from_slice(&p.as_bytes()[..n]);
+        b
+    };
+    let (a, p) = (mk(allowed), mk(protected));
+    // Written without synchronisation on purpose: that is the attack.
+    let buf: &'static mut [u8; LEN] = Box::leak(Box::new(a));
+    let addr = buf.as_mut_ptr() as usize;
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let flipper = std::thread::spawn(move || {
+        let mut flip = false;
+        while !STOP.load(Ordering::Relaxed) {
+            let src = if flip { &p } else { &a };
+            for (i, b) in src.iter().enumerate() {
+                // SAFETY: addr is a leaked LEN-byte buffer alive for the rest of the process; volatile byte writes race with the reader by design.
+                unsafe { std::ptr::write_volatile((addr as *mut u8).add(i), *b) };
+            }
+            flip = !flip;
+        }
+    });
+    let end = Instant::now() + Duration::from_secs(secs.parse().unwrap_or(5));
+    let (mut tries, mut done) = (0u64, 0u64);
+    while Instant::now() < end {
+        tries += 1;
+        if attempt(how, libc::AT_FDCWD, addr as *const libc::c_char) {
+            done += 1;
+        }
+    }
+    STOP.store(true, Ordering::Relaxed);
+    let _ = flipper.join();
+    ok(format!("tries={tries} created={done}"))
+}
+
+fn open_path(p: &str) -> i32 {
+    let c = cstr(p);
+    // SAFETY: c is a valid C string; O_PATH opens need no access to the directory.
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        fail(std::io::Error::last_os_error())
+    }
+    fd
+}
+
+/// `race-parent-dirfd HOW DIR OTHER SECONDS`: descriptor RACE_FD flips
+/// between DIR and OTHER (both opened O_PATH) on a second thread while the
+/// main thread creates `authorized_keys` relative to it. Prints the tries
+/// and the successes; the test looks at OTHER from outside.
+fn race_dirfd(how: &str, dir: &str, other: &str, secs: &str) -> ! {
+    let (d, o) = (open_path(dir), open_path(other));
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let flipper = std::thread::spawn(move || {
+        let mut flip = false;
+        while !STOP.load(Ordering::Relaxed) {
+            // SAFETY: dup2 of descriptors this process owns onto a number it reserved.
+            unsafe { libc::dup2(if flip { o } else { d }, RACE_FD) };
+            flip = !flip;
+        }
+    });
+    let name = cstr("authorized_keys");
+    let end = Instant::now() + Duration::from_secs(secs.parse().unwrap_or(5));
+    let (mut tries, mut done) = (0u64, 0u64);
+    while Instant::now() < end {
+        tries += 1;
+        if attempt(how, RACE_FD, name.as_ptr()) {
+            done += 1;
+        }
+    }
+    STOP.store(true, Ordering::Relaxed);
+    let _ = flipper.join();
+    ok(format!("tries={tries} created={done}"))
+}
+
+/// `create-in-thread PATH`: a second thread creates PATH (content
+/// "thread") and the main thread reads it back.
+fn create_in_thread(path: &str) -> ! {
+    let p = path.to_string();
+    let made = std::thread::spawn(move || std::fs::write(&p, "thread")).join();
+    match made {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => fail(e),
+        Err(_) => exit(3),
+    }
+    match std::fs::read_to_string(path) {
+        Ok(s) => ok(s),
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,332 @@
+//! A granted directory that contains protected paths (`--allow $HOME`
+//! around `~/.ssh`) stays usable in `nono run`: the broker lists it and
+//! creates new entries directly in it, while `~/.ssh` and the other
+//! protected names stay out of reach, also under races on the path buffer
+//! and on the directory descriptor. Observed from outside.
+//!
+//! Run with `--nocapture` to see the race figures.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use nono_e2e::{nono_bin, probe_bin, unsandboxed, Ran, Scratch};
+
+/// The race inside the sandbox runs this long.
+const RACE_SECS: &str = "4";
+/// A race that tried fewer times than this did not really race.
+const MIN_TRIES: u64 = 500;
+/// Same length as `.ssh/authorized_keys`, so a half-rewritten buffer
+/// names one or the other.
+const ALLOWED_NAME: &str = "newfile-------------";
+
+/// A fake home: `.ssh/id_canary`, a plain file and a project directory.
+fn home() -> Scratch {
+    let h = Scratch::new();
+    std::fs::create_dir_all(h.join(".ssh")).unwrap();
+    std::fs::create_dir_all(h.join("proj")).unwrap();
+    std::fs::write(h.join(".ssh/id_canary"), "SECRET-KEY").unwrap();
+    std::fs::write(h.join("notes"), "notes").unwrap();
+    h
+}
+
+fn ran(o: std::process::Output) -> Ran {
+    Ran {
+        code: o.status.code(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// `nono MODE FLAGS -- /bin/sh -c SCRIPT` with HOME set to `h`.
+fn sh_in(mode: &str, h: &Scratch, flags: &[&str], script: &str) -> Ran {
+    let out = Command::new(nono_bin())
+        .arg(mode)
+        .args(flags)
+        .args(["--read-file", &probe_bin().display().to_string()])
+        .args(["--", "/bin/sh", "-c", script])
+        .env("HOME", &h.path)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_STATE_HOME")
+        .env_remove("NONO_PROFILE")
+        .current_dir(&h.path)
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn nono");
+    ran(out)
+}
+
+fn run_home(h: &Scratch, script: &str) -> Ran {
+    sh_in("run", h, &["--silent", "--allow", &h.s()], script)
+}
+
+fn field(r: &Ran, k: &str) -> u64 {
+    r.stdout
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix(&format!("{k}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{k}= in {r:?}"))
+}
+
+fn exists(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).is_ok()
+}
+
+#[test]
+fn the_expanded_home_is_listable_and_new_entries_are_created() {
+    let h = home();
+    let s = h.s();
+    let r = run_home(
+        &h,
+        &format!(
+            "ls -a {s} && echo x > {s}/.newrc && mkdir {s}/.cache && echo deep > {s}/.cache/f \
+             && mkdir -p {s}/.cache/a/b && echo more >> {s}/.newrc && cat {s}/.cache/f"
+        ),
+    );
+    assert_eq!(r.code, Some(0), "{r:?}");
+    for name in [".ssh", "notes", "proj"] {
+        assert!(r.stdout.lines().any(|l| l == name), "{name} listed: {r:?}");
+    }
+    assert!(r.stdout.contains("deep"), "{r:?}");
+    assert_eq!(
+        std::fs::read_to_string(h.join(".newrc")).unwrap(),
+        "x\nmore\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(h.join(".cache/f")).unwrap(),
+        "deep\n"
+    );
+    assert!(h.join(".cache/a/b").is_dir());
+}
+
+#[test]
+fn created_entries_can_be_removed_and_keep_the_agents_umask() {
+    let h = home();
+    let s = h.s();
+    let r = run_home(
+        &h,
+        &format!(
+            "umask 027 && echo t > {s}/tmpf && rm {s}/tmpf && mkdir {s}/d && echo k > {s}/d/keep \
+             && mkdir {s}/gone && rmdir {s}/gone"
+        ),
+    );
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(!exists(&h.join("tmpf")) && !exists(&h.join("gone")));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&h.join("d")), 0o750);
+    assert_eq!(mode(&h.join("d/keep")), 0o640);
+    // Entries the broker did not create keep Landlock's answer (no
+    // removal directly in the expanded directory).
+    let r = run_home(&h, &format!("rm {s}/notes"));
+    assert_ne!(r.code, Some(0), "{r:?}");
+    assert!(exists(&h.join("notes")));
+}
+
+#[test]
+fn from_a_worker_thread_and_from_child_processes() {
+    let h = home();
+    let s = h.s();
+    let probe = probe_bin().display().to_string();
+    let r = run_home(
+        &h,
+        &format!(
+            "{probe} create-in-thread {s}/fromthread && ( echo c > {s}/fromchild ) && \
+             /bin/sh -c 'echo g > {s}/grandchild && cat {s}/fromchild'"
+        ),
+    );
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.starts_with("OK thread"), "{r:?}");
+    assert_eq!(
+        std::fs::read_to_string(h.join("fromthread")).unwrap(),
+        "thread"
+    );
+    assert_eq!(std::fs::read_to_string(h.join("fromchild")).unwrap(), "c\n");
+    assert_eq!(
+        std::fs::read_to_string(h.join("grandchild")).unwrap(),
+        "g\n"
+    );
+}
+
+#[test]
+fn protected_children_stay_out_of_reach() {
+    let h = home();
+    let s = h.s();
+    // Each attempt prints a marker only when it succeeds.
+    let attempts = [
+        format!("cat {s}/.ssh/id_canary && echo LEAK-read"),
+        format!("ls {s}/.ssh && echo LEAK-list"),
+        format!("echo k > {s}/.ssh/authorized_keys && echo LEAK-create"),
+        format!("echo k > {s}/.ssh/id_canary && echo LEAK-replace"),
+        format!("mkdir {s}/.gnupg && echo LEAK-gnupg"),
+        format!("echo x > {s}/.bashrc && echo LEAK-bashrc"),
+        format!("echo x > {s}/.npmrc && echo LEAK-npmrc"),
+        format!("mkdir {s}/.ssh/sub && echo LEAK-mkdir"),
+        format!("rm {s}/.ssh/id_canary && echo LEAK-rm"),
+        format!("mv {s}/.ssh {s}/moved && echo LEAK-mv"),
+        format!("cd {s} && cat .ssh/id_canary && echo LEAK-cwd"),
+        format!("mkdir {s}/d && cat {s}/d/../.ssh/id_canary && echo LEAK-dotdot"),
+    ];
+    let script = attempts.join("; ") + "; true";
+    let r = run_home(&h, &script);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(!r.stdout.contains("LEAK"), "{r:?}");
+    assert!(
+        !r.stdout.contains("SECRET-KEY") && !r.stdout.contains("id_canary"),
+        "{r:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(h.join(".ssh/id_canary")).unwrap(),
+        "SECRET-KEY"
+    );
+    let ssh: Vec<_> = std::fs::read_dir(h.join(".ssh")).unwrap().collect();
+    assert_eq!(ssh.len(), 1, "nothing new in .ssh");
+    for name in [".gnupg", ".bashrc", ".npmrc", "moved"] {
+        assert!(!exists(&h.join(name)), "{name} was not created");
+    }
+    // Positive control: the same script without a sandbox leaks.
+    let out = Command::new("/bin/sh")
+        .args(["-c", &attempts[0]])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("LEAK-read"));
+}
+
+#[test]
+fn symlinks_do_not_lead_into_protected_children() {
+    let h = home();
+    let s = h.s();
+    // Made outside, before the session: a link in the expanded directory.
+    std::os::unix::fs::symlink(".ssh", h.join("x")).unwrap();
+    let r = run_home(
+        &h,
+        &format!(
+            "cat {s}/x/id_canary; echo k > {s}/x/authorized_keys; ln -s .ssh {s}/y; \
+             mkdir {s}/d; ln -s ../.ssh {s}/d/l; cat {s}/d/l/id_canary; cat {s}/y/id_canary; true"
+        ),
+    );
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(!r.stdout.contains("SECRET-KEY"), "{r:?}");
+    assert!(!exists(&h.join(".ssh/authorized_keys")));
+    assert!(!exists(&h.join("y")) && !exists(&h.join("d/l")));
+}
+
+#[test]
+fn a_read_only_grant_lists_but_creates_nothing() {
+    let h = home();
+    let s = h.s();
+    let r = sh_in(
+        "run",
+        &h,
+        &["--silent", "--read", &s],
+        &format!("ls -a {s}; echo x > {s}/new; mkdir {s}/newdir; true"),
+    );
+    assert!(r.stdout.lines().any(|l| l == "notes"), "{r:?}");
+    assert!(!exists(&h.join("new")) && !exists(&h.join("newdir")));
+}
+
+#[test]
+fn wrap_has_no_broker_and_stays_denied() {
+    let h = home();
+    let s = h.s();
+    let r = sh_in(
+        "wrap",
+        &h,
+        &["--silent", "--allow", &s],
+        &format!("ls {s} && echo LISTED; echo x > {s}/new; true"),
+    );
+    assert!(!r.stdout.contains("LISTED"), "{r:?}");
+    assert!(!exists(&h.join("new")));
+}
+
+#[test]
+fn opens_are_notified_only_with_an_expanded_directory() {
+    let h = home();
+    let line = "notified of the command's opens";
+    let plain = sh_in(
+        "run",
+        &h,
+        &["-v", "--allow", &h.join("proj").display().to_string()],
+        "true",
+    );
+    assert_eq!(plain.code, Some(0), "{plain:?}");
+    assert!(!plain.stderr.contains(line), "{plain:?}");
+    // Control: the same report with an expanded directory.
+    let expanded = sh_in("run", &h, &["-v", "--allow", &h.s()], "true");
+    assert_eq!(expanded.code, Some(0), "{expanded:?}");
+    assert!(expanded.stderr.contains(line), "{expanded:?}");
+}
+
+/// Both races for one way of creating (`open` or `mkdir`).
+fn race(how: &str) {
+    let h = home();
+    let allowed = h.join(ALLOWED_NAME).display().to_string();
+    let protected = h.join(".ssh/authorized_keys");
+    let p = protected.display().to_string();
+    assert_eq!(allowed.len(), p.len());
+    // Positive control: without a sandbox the path race reaches it.
+    let c = unsandboxed(&["race-parent-path", how, &allowed, &p, "1"]);
+    assert!(c.is_ok(), "{c:?}");
+    assert!(exists(&protected), "the unsandboxed race creates it");
+    clean_ssh(&h);
+    let probe = probe_bin().display().to_string();
+    let r = run_home(
+        &h,
+        &format!("{probe} race-parent-path {how} {allowed} {p} {RACE_SECS}"),
+    );
+    println!("{how} path race: {}", r.stdout.trim());
+    assert!(r.is_ok(), "{r:?}");
+    assert!(field(&r, "tries") >= MIN_TRIES, "the race ran");
+    assert!(field(&r, "created") > 0, "creations in the home succeed");
+    assert!(
+        exists(&h.join(ALLOWED_NAME)),
+        "the allowed name was created"
+    );
+    assert!(!exists(&protected), "the protected path never was");
+    assert_eq!(ssh_entries(&h), 1, "nothing new in .ssh");
+    // The directory descriptor race, with its own control.
+    let (dir, ssh) = (h.s(), h.join(".ssh").display().to_string());
+    let c = unsandboxed(&["race-parent-dirfd", how, &dir, &ssh, "1"]);
+    assert!(c.is_ok(), "{c:?}");
+    assert!(exists(&protected), "the unsandboxed race creates it");
+    clean_ssh(&h);
+    remove(&h.join("authorized_keys"));
+    let r = run_home(
+        &h,
+        &format!("{probe} race-parent-dirfd {how} {dir} {ssh} {RACE_SECS}"),
+    );
+    println!("{how} dirfd race: {}", r.stdout.trim());
+    assert!(r.is_ok(), "{r:?}");
+    assert!(field(&r, "tries") >= MIN_TRIES, "the race ran");
+    assert!(field(&r, "created") > 0, "creations in the home succeed");
+    assert!(!exists(&protected), "the protected path never was created");
+    assert_eq!(ssh_entries(&h), 1, "nothing new in .ssh");
+}
+
+fn ssh_entries(h: &Scratch) -> usize {
+    std::fs::read_dir(h.join(".ssh")).unwrap().count()
+}
+
+/// Undo what an unsandboxed control made in `.ssh` (half-rewritten
+/// buffers name other entries there too).
+fn clean_ssh(h: &Scratch) {
+    for e in std::fs::read_dir(h.join(".ssh")).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name() != Some(std::ffi::OsStr::new("id_canary")) {
+            remove(&p);
+        }
+    }
+}
+
+fn remove(p: &Path) {
+    let _ = std::fs::remove_file(p).or_else(|_| std::fs::remove_dir(p));
+}
+
+#[test]
+fn racing_the_path_or_the_directory_never_creates_a_protected_entry() {
+    race("open");
+}
+
+#[test]
+fn racing_mkdir_never_creates_a_protected_entry() {
+    race("mkdir");
+}
