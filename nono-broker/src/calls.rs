@@ -118,6 +118,11 @@ notified! {
     Unlink = "unlink", nr None, when None, Parents, "expanded directories";
     Unlinkat = "unlinkat", nr None, when None, Parents, "expanded directories";
     Rmdir = "rmdir", nr None, when None, Parents, "expanded directories";
+    // Renames into one (a tool's write-then-rename), from what the broker
+    // created or from inside a write grant.
+    Rename = "rename", nr None, when None, Parents, "expanded directories";
+    Renameat = "renameat", nr None, when None, Parents, "expanded directories";
+    Renameat2 = "renameat2", nr None, when None, Parents, "expanded directories";
 }
 
 /// The filter rows for a session: `elevation` (capability elevation),

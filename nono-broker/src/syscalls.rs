@@ -63,6 +63,14 @@ pub const SERVING: &[Allowed] = &[
         "unlinkat",
         "remove what the broker created in an expanded directory",
     ),
+    a(
+        "renameat2",
+        "move an entry into an expanded directory for the agent",
+    ),
+    a(
+        "renameat",
+        "the same without flags (glibc's renameat2 with 0)",
+    ),
     a("fchownat", "perform a granted chown"),
     a("utimensat", "perform a granted timestamp change"),
     a("setxattr", "perform a granted setxattr"),

@@ -330,3 +330,81 @@ fn racing_the_path_or_the_directory_never_creates_a_protected_entry() {
 fn racing_mkdir_never_creates_a_protected_entry() {
     race("mkdir");
 }
+
+/// The rename race's arguments in home `h`: a movable file and the key
+/// (same length), an allowed destination and a protected one.
+fn rename_args(h: &Scratch) -> [String; 4] {
+    let p = |r: &str| h.join(r).display().to_string();
+    [
+        p("movable-------"),
+        p(".ssh/id_canary"),
+        p(ALLOWED_NAME),
+        p(".ssh/authorized_keys"),
+    ]
+}
+
+#[test]
+fn racing_renames_never_move_a_protected_entry() {
+    // Positive control in a home of its own: the race moves the key.
+    let c = home();
+    let a = rename_args(&c);
+    let r = unsandboxed(&["race-parent-rename", &a[0], &a[1], &a[2], &a[3], "1"]);
+    assert!(r.is_ok(), "{r:?}");
+    let moved = !exists(&c.join(".ssh/id_canary")) || exists(&c.join(".ssh/authorized_keys"));
+    assert!(moved, "the unsandboxed race reaches .ssh");
+    let h = home();
+    let a = rename_args(&h);
+    let probe = probe_bin().display().to_string();
+    let r = run_home(
+        &h,
+        &format!(
+            "{probe} race-parent-rename {} {} {} {} {RACE_SECS}",
+            a[0], a[1], a[2], a[3]
+        ),
+    );
+    println!("rename race: {}", r.stdout.trim());
+    assert!(r.is_ok(), "{r:?}");
+    assert!(field(&r, "tries") >= MIN_TRIES, "the race ran");
+    assert!(field(&r, "renamed") > 0, "renames in the home succeed");
+    assert_eq!(
+        std::fs::read_to_string(h.join(".ssh/id_canary")).unwrap(),
+        "SECRET-KEY"
+    );
+    assert_eq!(ssh_entries(&h), 1, "nothing new in .ssh");
+    for e in std::fs::read_dir(&h.path).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            let text = std::fs::read_to_string(&p).unwrap_or_default();
+            assert!(
+                !text.contains("SECRET-KEY"),
+                "{} holds the key",
+                p.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn renames_into_the_home_from_created_entries_and_write_grants() {
+    let h = home();
+    let w = Scratch::new();
+    std::fs::write(w.join("wf"), "from-w").unwrap();
+    let (s, ws) = (h.s(), w.s());
+    let out = sh_in(
+        "run",
+        &h,
+        &["--silent", "--allow", &s, "--allow", &ws],
+        &format!(
+            "echo t > {s}/tmpf && mv {s}/tmpf {s}/final && mv {ws}/wf {s}/fromw && \
+             mkdir {s}/d && mv {s}/final {s}/d/f && mv {s}/d {s}/e; \
+             mv {s}/.ssh/id_canary {s}/stolen; echo x > {s}/b; mv {s}/b {s}/notes; \
+             mv {s}/e {s}/.gnupg; true"
+        ),
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(std::fs::read_to_string(h.join("fromw")).unwrap(), "from-w");
+    assert_eq!(std::fs::read_to_string(h.join("e/f")).unwrap(), "t\n");
+    assert!(exists(&h.join(".ssh/id_canary")) && !exists(&h.join("stolen")));
+    assert_eq!(std::fs::read_to_string(h.join("notes")).unwrap(), "notes");
+    assert!(!exists(&h.join(".gnupg")));
+}

@@ -255,22 +255,49 @@ fn user_profile_grants_denies_and_extends() {
     );
     assert!(r.is_ok(), "{r:?}");
     // projects/app holds a protected path, so it has no rule of its own:
-    // new entries directly in it cannot be created (and why says so).
+    // in `run` the broker creates new entries directly in it (and why
+    // says so); in `wrap`, without a broker, they cannot be created.
     let r = h.run_probe(
         &["--profile", &profile],
         &["write", &h.p("projects/app/new"), "1"],
     );
-    assert!(r.is_err(Some(EACCES)), "{r:?}");
+    assert!(r.is_ok(), "{r:?}");
+    assert!(h.dir.join("projects/app/new").exists());
     let w = ran(h.nono(&[
         "why",
         "--profile",
         &profile,
         "--path",
-        &h.p("projects/app/new"),
+        &h.p("projects/app/new2"),
         "--op",
         "write",
     ]));
-    assert!(w.stdout.contains("contains protected paths"), "{w:?}");
+    assert!(
+        w.stdout.contains("contains protected paths") && w.stdout.contains("broker"),
+        "{w:?}"
+    );
+    let pb = probe_bin().display().to_string();
+    let new2 = h.p("projects/app/new2");
+    let r = ran(h.nono(&[
+        "wrap",
+        "--profile",
+        &profile,
+        "--read-file",
+        &pb,
+        "--",
+        &pb,
+        "write",
+        &new2,
+        "1",
+    ]));
+    assert!(r.is_err(Some(EACCES)), "{r:?}");
+    assert!(!h.dir.join("projects/app/new2").exists());
+    // The protected path itself stays denied in `run`.
+    let r = h.run_probe(
+        &["--profile", &profile],
+        &["write", &h.p("projects/app/.git"), "1"],
+    );
+    assert!(r.is_err(Some(EACCES)), "{r:?}");
     let r = h.run_probe(&["--profile", &profile], &["read", &h.p("notes.txt")]);
     assert!(r.is_ok(), "{r:?}");
     let r = h.run_probe(

@@ -96,6 +96,13 @@ pub enum Request {
         path: Vec<u8>,
         mode: u32,
     },
+    /// rename/renameat/renameat2: (dirfd, path) of the source and of the
+    /// destination, flags.
+    Rename {
+        from: (i32, Vec<u8>),
+        to: (i32, Vec<u8>),
+        flags: u32,
+    },
     /// unlink/unlinkat/rmdir: dirfd, path, flags (AT_REMOVEDIR).
     Unlink {
         dirfd: i32,
@@ -210,7 +217,22 @@ pub fn request(call: Call, a: &[u64; 6], mem: &dyn AgentMem) -> Result<Request, 
         Call::Unlink => unlink(cwd, mem.path(a[0])?, 0),
         Call::Unlinkat => unlink(fd, mem.path(a[1])?, a[2] as i32),
         Call::Rmdir => unlink(cwd, mem.path(a[0])?, libc::AT_REMOVEDIR),
+        Call::Rename => rename((cwd, mem.path(a[0])?), (cwd, mem.path(a[1])?), 0),
+        Call::Renameat => rename((fd, mem.path(a[1])?), (a[2] as i32, mem.path(a[3])?), 0),
+        Call::Renameat2 => rename(
+            (fd, mem.path(a[1])?),
+            (a[2] as i32, mem.path(a[3])?),
+            a[4] as u32,
+        ),
     }
+}
+
+fn rename(from: (i32, CString), to: (i32, CString), flags: u32) -> Result<Request, Errno> {
+    Ok(Request::Rename {
+        from: (from.0, from.1.into_bytes()),
+        to: (to.0, to.1.into_bytes()),
+        flags,
+    })
 }
 
 fn unlink(dirfd: i32, path: CString, flags: i32) -> Result<Request, Errno> {

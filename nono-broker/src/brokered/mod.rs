@@ -229,6 +229,11 @@ fn decide(
             .as_ref()
             .and_then(|p| p.mkdir(n.pid, (dirfd, &path, mode)))
             .unwrap_or(Verdict::Continue),
+        Request::Rename { from, to, flags } => b
+            .parents
+            .as_ref()
+            .and_then(|p| p.rename(n.pid, (&from, &to, flags), g))
+            .unwrap_or(Verdict::Continue),
         Request::Unlink { dirfd, path, flags } => b
             .parents
             .as_ref()

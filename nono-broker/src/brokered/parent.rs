@@ -35,7 +35,7 @@ use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
 
 use super::target::{fd_name, own_fds, path_of, start_dir};
-use super::Verdict;
+use super::{Grants, Verdict};
 
 /// Open flags the broker passes on for a served open (the rest, e.g.
 /// O_PATH or O_TMPFILE, is never served).
@@ -267,6 +267,101 @@ impl Parents {
         let mut list = self.created.lock().unwrap_or_else(PoisonError::into_inner);
         list.retain(|c| c != child);
     }
+}
+
+impl Parents {
+    /// `t` is a protected path, beneath one, or holds one (a rename moves
+    /// whole trees).
+    fn touches(&self, t: &Path) -> bool {
+        self.protected
+            .iter()
+            .any(|(q, _)| t.starts_with(q) || q.starts_with(t))
+    }
+
+    /// A rename into an expanded directory: the destination a direct child
+    /// that is new (or one the broker created) or beneath one it created;
+    /// the source one it created (or beneath one), or inside a write grant.
+    /// Neither side touches a protected path.
+    pub(crate) fn rename(
+        &self,
+        tid: u32,
+        (from, to, flags): (&(i32, Vec<u8>), &(i32, Vec<u8>), u32),
+        g: &Grants,
+    ) -> Option<Verdict> {
+        if flags & !libc::RENAME_NOREPLACE != 0 {
+            return None;
+        }
+        let dst = judged_path(tid, to.0, &to.1)?;
+        let (dir, rel, shape) = self.locate(&dst)?;
+        if !dir.writes || shape == Shape::Itself || self.touches(&dst) {
+            return None;
+        }
+        let src = judged_path(tid, from.0, &from.1)?;
+        if self.touches(&src) {
+            return None;
+        }
+        let (src_at, src_leaf, src_created) = self.source(&src, g)?;
+        let (dst_at, dst_leaf) = parent_fd(dir, &rel).ok()?;
+        // Never over an entry the broker did not make (Landlock's).
+        let replaces = shape != Shape::Child || self.was_created(&dst);
+        let mut f = nix::fcntl::RenameFlags::from_bits_truncate(flags);
+        if !replaces {
+            f |= nix::fcntl::RenameFlags::RENAME_NOREPLACE;
+        }
+        match nix::fcntl::renameat2(src_at.as_fd(), &src_leaf, dst_at.as_fd(), &dst_leaf, f) {
+            Ok(()) => {
+                if let Some(c) = src_created {
+                    self.forget(&c);
+                }
+                if shape == Shape::Child {
+                    self.remember(dst);
+                }
+                Some(Verdict::Reply(Ok(0)))
+            }
+            Err(Errno::EEXIST) if !replaces && flags & libc::RENAME_NOREPLACE == 0 => None,
+            Err(e) => Some(Verdict::Reply(Err(e))),
+        }
+    }
+
+    /// The source's parent (the broker's own descriptor), its last
+    /// component, and the created child it was, if it was one.
+    fn source(&self, src: &Path, g: &Grants) -> Option<(OwnedFd, PathBuf, Option<PathBuf>)> {
+        if let Some((dir, rel, shape)) = self.locate(src) {
+            let created = match shape {
+                Shape::Child if self.was_created(src) => Some(src.to_path_buf()),
+                Shape::Beneath(_) => None,
+                Shape::Child | Shape::Itself => return None,
+            };
+            let (at, leaf) = parent_fd(dir, &rel).ok()?;
+            return Some((at, leaf, created));
+        }
+        let parent = src.parent()?;
+        if !g.writable(src) || !g.writable(parent) {
+            return None;
+        }
+        let how = OpenHow::new()
+            .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+        let root = open("/", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).ok()?;
+        let at = openat2(root.as_fd(), parent.strip_prefix("/").ok()?, how).ok()?;
+        Some((at, PathBuf::from(src.file_name()?), None))
+    }
+}
+
+/// The parent of `rel` opened beneath the expanded directory (its own
+/// descriptor of it for a direct child), and the last component.
+fn parent_fd(dir: &Dir, rel: &Path) -> Result<(OwnedFd, PathBuf), Errno> {
+    let leaf = rel.file_name().ok_or(Errno::EINVAL)?;
+    let parent = match rel.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let at = openat2(
+        dir.fd.as_fd(),
+        parent,
+        beneath(OFlag::O_PATH | OFlag::O_DIRECTORY),
+    )?;
+    Ok((at, PathBuf::from(leaf)))
 }
 
 fn remove(at: std::os::fd::BorrowedFd<'_>, name: &Path, flags: i32) -> Result<(), Errno> {

@@ -21,6 +21,11 @@ pub fn run(action: &str, args: &[String]) -> Option<std::convert::Infallible> {
         "race-parent-path" => race_path(arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5)),
         "race-parent-dirfd" => race_dirfd(arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5)),
         "create-in-thread" => create_in_thread(arg(args, 2)),
+        "race-parent-rename" => race_rename(
+            (arg(args, 2), arg(args, 3)),
+            (arg(args, 4), arg(args, 5)),
+            arg(args, 6),
+        ),
         _ => None,
     }
 }
@@ -48,6 +53,61 @@ fn attempt(how: &str, dirfd: i32, path: *const libc::c_char) -> bool {
         }
         fd >= 0
     }
+}
+
+const LEN: usize = 512;
+
+fn buffer(p: &str) -> [u8; LEN] {
+    let mut b = [0u8; LEN];
+    let n = p.len().min(LEN - 1);
+    b[..n].copy_from_slice(&p.as_bytes()[..n]);
+    b
+}
+
+/// A leaked buffer a second thread flips between the contents of `a`
+/// and `b`, byte by byte, until STOP.
+fn flipping(a: [u8; LEN], b: [u8; LEN], stop: &'static AtomicBool) -> usize {
+    // Written without synchronisation on purpose: that is the attack.
+    let buf: &'static mut [u8; LEN] = Box::leak(Box::new(a));
+    let addr = buf.as_mut_ptr() as usize;
+    std::thread::spawn(move || {
+        let mut flip = false;
+        while !stop.load(Ordering::Relaxed) {
+            let src = if flip { &b } else { &a };
+            for (i, x) in src.iter().enumerate() {
+                // SAFETY: addr is a leaked LEN-byte buffer alive for the rest of the process; volatile byte writes race with the reader by design.
+                unsafe { std::ptr::write_volatile((addr as *mut u8).add(i), *x) };
+            }
+            flip = !flip;
+        }
+    });
+    addr
+}
+
+/// `race-parent-rename SRC PROT_SRC DST PROT_DST SECONDS`: SRC is created,
+/// then renamed to DST through two buffers a second thread flips (SRC ↔
+/// PROT_SRC, DST ↔ PROT_DST; same lengths), and moved back from DST. The
+/// test looks at the protected paths from outside.
+fn race_rename(src: (&str, &str), dst: (&str, &str), secs: &str) -> ! {
+    if let Err(e) = std::fs::write(src.0, "movable") {
+        fail(e)
+    }
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let from = flipping(buffer(src.0), buffer(src.1), &STOP);
+    let to = flipping(buffer(dst.0), buffer(dst.1), &STOP);
+    let end = Instant::now() + Duration::from_secs(secs.parse().unwrap_or(5));
+    let (mut tries, mut done) = (0u64, 0u64);
+    while Instant::now() < end {
+        tries += 1;
+        // SAFETY: both buffers are leaked, NUL-terminated within LEN bytes.
+        if unsafe { libc::rename(from as *const libc::c_char, to as *const libc::c_char) } == 0 {
+            done += 1;
+            // Only ever back from the allowed destination.
+            let _ = std::fs::rename(dst.0, src.0);
+        }
+    }
+    STOP.store(true, Ordering::Relaxed);
+    ok(format!("tries={tries} renamed={done}"))
 }
 
 /// `race-parent-path HOW ALLOWED PROTECTED SECONDS`: the main thread
