@@ -10,14 +10,15 @@
 //! - Holds: that channel; a signalfd; the agent's pid; the seccomp
 //!   listener of the agent's notify filter (`handoff.rs`).
 //! - Confines itself with the agent's own capability set (plus `/proc`
-//!   read, `pidfd_getfd`, and with elevation everything but the protected
-//!   paths) *before* forking the agent, so the agent's Landlock domain nests
+//!   read, `pidfd_getfd`, with elevation everything but the protected
+//!   paths, and a rule on each expanded directory) *before* forking the agent, so the agent's Landlock domain nests
 //!   inside the broker's (the broker may read its memory; the agent can
 //!   never signal, trace or read the broker). After the fork it loads a
 //!   strict syscall allowlist (`syscalls.rs`) that the agent does not inherit.
 //! - Answers the agent's notifications (`brokered/`): metadata changes only
 //!   inside write grants, unix sockets only when granted, elevated opens only
-//!   when approved — acting on its own copies and its own descriptors.
+//!   when approved, expanded directories listed and new non-protected
+//!   entries created in them — acting on its own copies and descriptors.
 //! - In proxy mode, first moves into a fresh network namespace with only
 //!   loopback (the agent inherits it) and hands the front end a listening
 //!   socket there, for the proxy (`netns.rs`).

@@ -11,16 +11,20 @@
 //!   not exist and is not protected, when the grant writes: the broker
 //!   creates it (O_EXCL, no links followed) and injects the descriptor or
 //!   answers 0;
-//! - later opens and mkdirs of the children it created, and of anything
-//!   beneath them, with the directory's own grant (Landlock rules are fixed
-//!   at seal time, so the agent has no rule for them).
+//! - later opens, mkdirs, unlinks and rmdirs of the children it created,
+//!   and of anything beneath them, with the directory's own grant (Landlock
+//!   rules are fixed at seal time, so the agent has no rule for them);
+//! - renames into a new (or created) direct child or beneath a created
+//!   one, from what it created or from inside a write grant, never over an
+//!   entry from launch, never touching a protected path.
 //!
 //! Decide and act on the same object: the broker judges the path it built
 //! from its copy of the agent's path and the kernel's name for its own
 //! duplicate of the agent's directory, and acts on *its own* descriptor of
 //! the expanded directory with `openat2(RESOLVE_BENEATH |
 //! RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)` and the judged relative
-//! path, never on the agent's path or descriptor. Paths with `..` and
+//! path (`renameat2`, `mkdirat`, `unlinkat` likewise), never on the agent's
+//! path or descriptor. Paths with `..` and
 //! everything else are continued: the agent's own Landlock domain decides,
 //! which never grants more than its rules.
 
@@ -52,6 +56,9 @@ const KEEP: i32 = libc::O_ACCMODE
     | libc::O_DSYNC
     | libc::O_LARGEFILE
     | libc::O_NOCTTY;
+
+/// What the agent named: its directory descriptor (or AT_FDCWD) and path.
+type Named = (i32, Vec<u8>);
 
 /// One expanded directory, held by the broker.
 #[derive(Debug)]
@@ -285,7 +292,7 @@ impl Parents {
     pub(crate) fn rename(
         &self,
         tid: u32,
-        (from, to, flags): (&(i32, Vec<u8>), &(i32, Vec<u8>), u32),
+        (from, to, flags): (&Named, &Named, u32),
         g: &Grants,
     ) -> Option<Verdict> {
         if flags & !libc::RENAME_NOREPLACE != 0 {
