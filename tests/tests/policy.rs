@@ -295,9 +295,10 @@ fn user_profile_grants_denies_and_extends() {
     // The protected path itself stays denied in `run`.
     let r = h.run_probe(
         &["--profile", &profile],
-        &["write", &h.p("projects/app/.git"), "1"],
+        &["write", &h.p("projects/app/.git/new"), "1"],
     );
     assert!(r.is_err(Some(EACCES)), "{r:?}");
+    assert!(!h.dir.join("projects/app/.git/new").exists());
     let r = h.run_probe(&["--profile", &profile], &["read", &h.p("notes.txt")]);
     assert!(r.is_ok(), "{r:?}");
     let r = h.run_probe(
