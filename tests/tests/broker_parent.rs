@@ -398,7 +398,8 @@ fn renames_into_the_home_from_created_entries_and_write_grants() {
             "echo t > {s}/tmpf && mv {s}/tmpf {s}/final && mv {ws}/wf {s}/fromw && \
              mkdir {s}/d && mv {s}/final {s}/d/f && mv {s}/d {s}/e; \
              mv {s}/.ssh/id_canary {s}/stolen; echo x > {s}/b; mv {s}/b {s}/notes; \
-             mv {s}/e {s}/.gnupg; true"
+             mv {s}/e {s}/.gnupg; mkfifo {ws}/fifo && mv {ws}/fifo {s}/fifo && \
+             cat {s}/fifo; echo after > {s}/after; true"
         ),
     );
     assert_eq!(out.code, Some(0), "{out:?}");
@@ -407,4 +408,8 @@ fn renames_into_the_home_from_created_entries_and_write_grants() {
     assert!(exists(&h.join(".ssh/id_canary")) && !exists(&h.join("stolen")));
     assert_eq!(std::fs::read_to_string(h.join("notes")).unwrap(), "notes");
     assert!(!exists(&h.join(".gnupg")));
+    // A FIFO moved in is not opened by the broker (it would block it):
+    // the command goes on.
+    assert!(exists(&h.join("fifo")), "{out:?}");
+    assert_eq!(std::fs::read_to_string(h.join("after")).unwrap(), "after\n");
 }

@@ -462,8 +462,22 @@ fn reopen(dir: &Dir, rel: &Path, flags: i32, mode: u32) -> Result<OwnedFd, Errno
             made => return made,
         }
     }
-    let f = flags & KEEP & !(libc::O_CREAT | libc::O_EXCL);
-    openat2(dir.fd.as_fd(), rel, beneath(OFlag::from_bits_truncate(f)))
+    // Held first, judged by type, then opened through the broker's own
+    // magic link to that very object: a FIFO (renamed in from a write
+    // grant) would otherwise block the serving thread in open.
+    let held = openat2(dir.fd.as_fd(), rel, beneath(OFlag::O_PATH))?;
+    let kind = nix::sys::stat::fstat(held.as_fd())?.st_mode & libc::S_IFMT;
+    if kind != libc::S_IFREG && kind != libc::S_IFDIR {
+        return Err(Errno::EACCES);
+    }
+    let f = flags & KEEP & !(libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW);
+    let fds = own_fds().ok_or(Errno::EACCES)?;
+    nix::fcntl::openat(
+        fds,
+        fd_name(&held).as_c_str(),
+        OFlag::from_bits_truncate(f) | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
 }
 
 /// Create `rel` (never an existing object, never through a link) and
