@@ -413,3 +413,48 @@ fn renames_into_the_home_from_created_entries_and_write_grants() {
     assert!(exists(&h.join("fifo")), "{out:?}");
     assert_eq!(std::fs::read_to_string(h.join("after")).unwrap(), "after\n");
 }
+
+/// `nono MODE ARGS` with HOME set to `h` (no command run).
+fn nono_in(h: &Scratch, args: &[&str]) -> Ran {
+    let out = Command::new(nono_bin())
+        .args(args)
+        .env("HOME", &h.path)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_STATE_HOME")
+        .env_remove("NONO_PROFILE")
+        .current_dir(&h.path)
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn nono");
+    ran(out)
+}
+
+#[test]
+fn why_and_dry_run_show_the_broker_in_run_only() {
+    let h = home();
+    let s = h.s();
+    let run = nono_in(&h, &["run", "--dry-run", "--allow", &s, "--", "true"]);
+    assert!(
+        run.stdout
+            .contains("listable and new entries creatable via the broker"),
+        "{run:?}"
+    );
+    let wrap = nono_in(&h, &["wrap", "--dry-run", "--allow", &s, "--", "true"]);
+    assert!(wrap.stdout.contains("not listable"), "{wrap:?}");
+    let why = |path: &str, op: &str| {
+        nono_in(
+            &h,
+            &["why", "--json", "--allow", &s, "--path", path, "--op", op],
+        )
+    };
+    for (path, op) in [(s.clone(), "read"), (format!("{s}/.newfile"), "write")] {
+        let a = why(&path, op);
+        assert_eq!(a.code, Some(0), "{a:?}");
+        assert!(a.stdout.contains("\"reason\":\"brokered_parent\""), "{a:?}");
+    }
+    for path in [format!("{s}/.ssh/authorized_keys"), format!("{s}/.gnupg")] {
+        let a = why(&path, "write");
+        assert_eq!(a.code, Some(1), "{a:?}");
+        assert!(a.stdout.contains("\"reason\":\"sensitive_path\""), "{a:?}");
+    }
+}
