@@ -115,6 +115,21 @@ fn created_entries_can_be_removed_and_keep_the_agents_umask() {
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&h.join("d")), 0o750);
     assert_eq!(mode(&h.join("d/keep")), 0o640);
+    // Metadata of what it created is the agent's, as in a write grant;
+    // the home itself and .ssh stay out of reach.
+    let r = run_home(
+        &h,
+        &format!(
+            "touch {s}/d/keep && chmod 600 {s}/d/keep && chmod 700 {s}/d; \
+             chmod 777 {s}; chmod 777 {s}/.ssh; chmod 666 {s}/.ssh/id_canary; true"
+        ),
+    );
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(mode(&h.join("d/keep")), 0o600);
+    assert_eq!(mode(&h.join("d")), 0o700);
+    assert_ne!(mode(&h.path), 0o777);
+    assert_ne!(mode(&h.join(".ssh")), 0o777);
+    assert_ne!(mode(&h.join(".ssh/id_canary")), 0o666);
     // Entries the broker did not create keep Landlock's answer (no
     // removal directly in the expanded directory).
     let r = run_home(&h, &format!("rm {s}/notes"));

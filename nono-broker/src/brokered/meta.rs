@@ -13,8 +13,8 @@ use nix::errno::Errno;
 
 use super::mem::{u64s, AgentMem};
 use super::target::{fd_name, open_named, own_fds, path_of, proc_path, Named};
-use super::Grants;
 use crate::sys;
+use std::path::Path;
 
 /// Largest xattr value (XATTR_SIZE_MAX).
 const XATTR_MAX: usize = 65536;
@@ -156,8 +156,9 @@ pub enum Outcome {
     Refused(Errno, String),
 }
 
-/// Resolve, judge and perform.
-pub fn perform(pid: u32, named: &Named, op: &Op, grants: &Grants) -> Outcome {
+/// Resolve, judge and perform. `writable`: inside the write grants (or
+/// what the broker created in an expanded directory, `parent.rs`).
+pub fn perform(pid: u32, named: &Named, op: &Op, writable: &dyn Fn(&Path) -> bool) -> Outcome {
     let fd = match open_named(pid, named) {
         Ok(fd) => fd,
         Err(e) => return Outcome::Done(Err(e)),
@@ -165,7 +166,7 @@ pub fn perform(pid: u32, named: &Named, op: &Op, grants: &Grants) -> Outcome {
     let Some(p) = path_of(&fd) else {
         return Outcome::Refused(Errno::EACCES, "(deleted or unnamed object)".into());
     };
-    if !grants.writable(&p) {
+    if !writable(&p) {
         return Outcome::Refused(Errno::EACCES, p.display().to_string());
     }
     let Some(kind) = plain_kind(&fd) else {

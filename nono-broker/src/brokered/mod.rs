@@ -194,7 +194,9 @@ fn decide(
     let g = &b.grants;
     Some(match req {
         Request::Sock(s) => sock::decide(n.pid, s, g, &|| b.listener.valid(n.id)),
-        Request::Meta(named, op) => match meta::perform(n.pid, &named, &op, g) {
+        Request::Meta(named, op) => match meta::perform(n.pid, &named, &op, &|p| {
+            g.writable(p) || b.parents.as_ref().is_some_and(|x| x.created_writable(p))
+        }) {
             meta::Outcome::Done(r) => Verdict::Reply(r.map(|()| 0)),
             meta::Outcome::Refused(e, path) => Verdict::Judged {
                 reply: Err(e),

@@ -270,6 +270,21 @@ impl Parents {
         }
     }
 
+    /// `p` (the kernel's path of an object the broker holds) is something
+    /// it created in a writable expanded directory, or lies beneath one:
+    /// metadata changes there are the agent's as in a write grant.
+    pub(crate) fn created_writable(&self, p: &Path) -> bool {
+        let Some((dir, _, shape)) = self.locate(p) else {
+            return false;
+        };
+        let served = match shape {
+            Shape::Child => self.was_created(p),
+            Shape::Beneath(_) => true,
+            Shape::Itself => false,
+        };
+        served && dir.writes && !self.guarded(p, true)
+    }
+
     fn forget(&self, child: &Path) {
         let mut list = self.created.lock().unwrap_or_else(PoisonError::into_inner);
         list.retain(|c| c != child);
