@@ -12,6 +12,7 @@ mod elevation;
 mod footer;
 pub(crate) mod helpers;
 mod landlock_log;
+mod landlock_records;
 mod later;
 mod mirror;
 pub mod parents;

@@ -265,7 +265,7 @@ impl Plan {
         }
         let vars = crate::policy::vars::Vars::from_env(grants::workdir(&args.policy.fs)?);
         let (unix_grants, unix_fs) =
-            super::unix::plan(&args.later, &policy.profile.profile, &vars)?;
+            super::unix::plan(&args.later.unix, &policy.profile.profile, &vars)?;
         let env_paths = env_paths(&policy.profile.profile.env_paths, &vars)?;
         for (k, v) in &env_paths {
             overrides.push((k.as_str(), v.clone()));
@@ -336,9 +336,14 @@ impl Plan {
             .then(|| super::parents::wire(&policy))
             .flatten();
         if let Some(s) = &session {
-            let view = View::of(&policy).with_proxy(net.proxy.as_ref());
+            let unix = super::unix::view(&args.later.unix, &policy.profile.profile, &vars)?;
             let brokered = parents.as_ref().map(|_| super::parents::dirs(&policy));
-            s.write_policy(&view.with_parents(brokered.unwrap_or_default()))?;
+            s.write_policy(
+                &View::of(&policy)
+                    .with_proxy(net.proxy.as_ref())
+                    .with_unix(unix)
+                    .with_parents(brokered.unwrap_or_default()),
+            )?;
         }
         // learn's `/`-wide read grant lists every entry of busy
         // directories (/tmp): what vanished since is skipped (only narrows).

@@ -186,6 +186,11 @@ fn session(
             Some(&live.dir),
         )?);
     }
+    // Subscribed before the agent exists, so its first denial is seen.
+    let landlock = plan
+        .diagnostics
+        .then(|| super::landlock_records::Reader::start(broker.id()))
+        .flatten();
     let (sealed, size) = super::plan::seal_launch(&plan.launch_spec(&extra_env))?;
     front
         .send(&BrokerRequest::Launch { size }, &[sealed.as_fd()])
@@ -232,6 +237,9 @@ fn session(
     if let Some(p) = proxy {
         p.finish(&mut denials);
         crate::record::helper("proxy", "ended");
+    }
+    if let Some(l) = landlock {
+        denials.landlock(l.finish());
     }
     denials.summarise(&code, plan);
     code

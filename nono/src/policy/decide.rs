@@ -9,6 +9,7 @@ use sandbox::{AccessMode, GrantKind, NetworkPolicy};
 use serde::{Deserialize, Serialize};
 
 use super::decide_host::{self, ProxyView};
+use super::decide_unix::ViewUnix;
 use super::protect::{canonical_lenient, Denied};
 use super::resolve::Policy;
 use crate::network::ProxyPlan;
@@ -70,6 +71,9 @@ pub struct View {
     /// `nono run`: expanded directories served by the broker.
     #[serde(default)]
     pub brokered: Vec<ViewParent>,
+    /// Pathname unix sockets the broker lets the command reach.
+    #[serde(default)]
+    pub unix: Vec<ViewUnix>,
 }
 
 impl View {
@@ -126,12 +130,19 @@ impl View {
             proxy: None,
             gpu: policy.groups.iter().any(|g| g == super::resolve::GPU_GROUP),
             brokered: Vec::new(),
+            unix: Vec::new(),
         }
     }
 
     /// With the expanded directories the broker serves (`nono run`).
     pub fn with_parents(mut self, brokered: Vec<ViewParent>) -> View {
         self.brokered = brokered;
+        self
+    }
+
+    /// With the session's unix-socket grants.
+    pub fn with_unix(mut self, unix: Vec<ViewUnix>) -> View {
+        self.unix = unix;
         self
     }
 
@@ -161,7 +172,7 @@ impl Op {
             "read" => Op::Read,
             "write" => Op::Write,
             "readwrite" => Op::ReadWrite,
-            other => bail!("--op {other}: expected read, write or readwrite"),
+            other => bail!("--op {other}: expected read, write, readwrite, connect or bind"),
         })
     }
 
@@ -279,7 +290,7 @@ pub fn path(view: &View, raw: &Path, op: Op) -> Answer {
 
 /// `group x` → `group:x`; profile fields → `profile`; flags → `user`;
 /// nono's own session grants → `default`.
-fn source_kind(s: &str) -> String {
+pub(super) fn source_kind(s: &str) -> String {
     if let Some(g) = s.strip_prefix("group ") {
         format!("group:{g}")
     } else if s.starts_with("profile ") {
