@@ -201,19 +201,23 @@ impl Parents {
             Ok(fd) => Verdict::Served(fd, cloexec),
             Err(e) => Verdict::Reply(Err(e)),
         };
+        // The umask is read only for a creation.
+        let mode = if creates { exact(tid, mode) } else { 0 };
         match shape {
             Shape::Itself if writes => None,
             Shape::Itself => Some(served(reopen(dir, Path::new("."), flags, 0))),
-            Shape::Child if self.was_created(&abs) => {
-                Some(served(reopen(dir, &rel, flags, exact(tid, mode))))
-            }
-            Shape::Child if creates => {
-                let fd = create_file(dir, &rel, flags, exact(tid, mode)).ok()?;
-                self.remember(abs);
-                Some(Verdict::Served(fd, cloexec))
-            }
+            Shape::Child if self.was_created(&abs) => Some(served(reopen(dir, &rel, flags, mode))),
+            Shape::Child if creates => match create_file(dir, &rel, flags, mode) {
+                Ok(fd) => {
+                    self.remember(abs);
+                    Some(Verdict::Served(fd, cloexec))
+                }
+                // An entry from launch (or a link): Landlock decides.
+                Err(Errno::EEXIST) => None,
+                Err(e) => Some(Verdict::Reply(Err(e))),
+            },
             Shape::Child => None,
-            Shape::Beneath(_) => Some(served(reopen(dir, &rel, flags, exact(tid, mode)))),
+            Shape::Beneath(_) => Some(served(reopen(dir, &rel, flags, mode))),
         }
     }
 
@@ -233,11 +237,14 @@ impl Parents {
             Shape::Itself => None,
             // It exists already (EEXIST): the kernel says so itself.
             Shape::Child if self.was_created(&abs) => None,
-            Shape::Child => {
-                make_dir(dir.fd.as_fd(), &rel, mode).ok()?;
-                self.remember(abs);
-                Some(Verdict::Reply(Ok(0)))
-            }
+            Shape::Child => match make_dir(dir.fd.as_fd(), &rel, mode) {
+                Ok(()) => {
+                    self.remember(abs);
+                    Some(Verdict::Reply(Ok(0)))
+                }
+                Err(Errno::EEXIST) => None,
+                Err(e) => Some(Verdict::Reply(Err(e))),
+            },
             Shape::Beneath(_) => Some(Verdict::Reply(mkdir_beneath(dir, &rel, mode).map(|()| 0))),
         }
     }
