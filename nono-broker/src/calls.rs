@@ -123,6 +123,9 @@ notified! {
     Rename = "rename", nr None, when None, Parents, "expanded directories";
     Renameat = "renameat", nr None, when None, Parents, "expanded directories";
     Renameat2 = "renameat2", nr None, when None, Parents, "expanded directories";
+    // Symbolic links made there (never followed by the broker).
+    Symlink = "symlink", nr None, when None, Parents, "expanded directories";
+    Symlinkat = "symlinkat", nr None, when None, Parents, "expanded directories";
 }
 
 /// The filter rows for a session: `elevation` (capability elevation),

@@ -68,6 +68,10 @@ pub const SERVING: &[Allowed] = &[
         "move an entry into an expanded directory for the agent",
     ),
     a(
+        "symlinkat",
+        "make a symbolic link in an expanded directory for the agent",
+    ),
+    a(
         "renameat",
         "the same without flags (glibc's renameat2 with 0)",
     ),

@@ -212,17 +212,31 @@ fn symlinks_do_not_lead_into_protected_children() {
     let s = h.s();
     // Made outside, before the session: a link in the expanded directory.
     std::os::unix::fs::symlink(".ssh", h.join("x")).unwrap();
+    // The agent may make links in it (the broker never follows one), but
+    // through them the kernel decides, and Landlock denies .ssh.
     let r = run_home(
         &h,
         &format!(
             "cat {s}/x/id_canary; echo k > {s}/x/authorized_keys; ln -s .ssh {s}/y; \
-             mkdir {s}/d; ln -s ../.ssh {s}/d/l; cat {s}/d/l/id_canary; cat {s}/y/id_canary; true"
+             mkdir {s}/d; ln -s ../.ssh {s}/d/l; cat {s}/d/l/id_canary; cat {s}/y/id_canary; \
+             echo k > {s}/y/authorized_keys; echo k > {s}/d/l/authorized_keys; ls {s}/y; \
+             mkdir {s}/y/sub; ln -s w {s}/.ssh/evil; ln -s .ssh/id_canary {s}/.gnupg; \
+             ln -s {s}/proj {s}/p && echo in > {s}/p/through && cat {s}/p/through; true"
         ),
     );
     assert_eq!(r.code, Some(0), "{r:?}");
     assert!(!r.stdout.contains("SECRET-KEY"), "{r:?}");
-    assert!(!exists(&h.join(".ssh/authorized_keys")));
-    assert!(!exists(&h.join("y")) && !exists(&h.join("d/l")));
+    assert!(!r.stdout.contains("id_canary"), "{r:?}");
+    assert!(!exists(&h.join(".ssh/authorized_keys")) && !exists(&h.join(".ssh/sub")));
+    assert_eq!(ssh_entries(&h), 1, "nothing new in .ssh");
+    assert!(!exists(&h.join(".gnupg")), "no link under a protected name");
+    let link = std::fs::read_link(h.join("y")).unwrap();
+    assert_eq!(link, Path::new(".ssh"), "the link itself was made");
+    // A link to a granted directory works as the kernel follows it.
+    assert_eq!(
+        std::fs::read_to_string(h.join("proj/through")).unwrap(),
+        "in\n"
+    );
 }
 
 #[test]
@@ -344,6 +358,11 @@ fn racing_the_path_or_the_directory_never_creates_a_protected_entry() {
 #[test]
 fn racing_mkdir_never_creates_a_protected_entry() {
     race("mkdir");
+}
+
+#[test]
+fn racing_symlink_never_creates_a_protected_entry() {
+    race("symlink");
 }
 
 /// The rename race's arguments in home `h`: a movable file and the key

@@ -103,6 +103,12 @@ pub enum Request {
         to: (i32, Vec<u8>),
         flags: u32,
     },
+    /// symlink/symlinkat: the link's target (never resolved by the
+    /// broker) and where the link goes.
+    Symlink {
+        target: Vec<u8>,
+        at: (i32, Vec<u8>),
+    },
     /// unlink/unlinkat/rmdir: dirfd, path, flags (AT_REMOVEDIR).
     Unlink {
         dirfd: i32,
@@ -217,6 +223,14 @@ pub fn request(call: Call, a: &[u64; 6], mem: &dyn AgentMem) -> Result<Request, 
         Call::Unlink => unlink(cwd, mem.path(a[0])?, 0),
         Call::Unlinkat => unlink(fd, mem.path(a[1])?, a[2] as i32),
         Call::Rmdir => unlink(cwd, mem.path(a[0])?, libc::AT_REMOVEDIR),
+        Call::Symlink => Ok(Request::Symlink {
+            target: mem.path(a[0])?.into_bytes(),
+            at: (cwd, mem.path(a[1])?.into_bytes()),
+        }),
+        Call::Symlinkat => Ok(Request::Symlink {
+            target: mem.path(a[0])?.into_bytes(),
+            at: (a[1] as i32, mem.path(a[2])?.into_bytes()),
+        }),
         Call::Rename => rename((cwd, mem.path(a[0])?), (cwd, mem.path(a[1])?), 0),
         Call::Renameat => rename((fd, mem.path(a[1])?), (a[2] as i32, mem.path(a[3])?), 0),
         Call::Renameat2 => rename(

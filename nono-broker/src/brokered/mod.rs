@@ -26,6 +26,7 @@
 //! Any error refuses. Decisions a user must see (denials, approved
 //! elevations) go to the front end; allowed calls are answered only.
 
+mod beneath;
 mod decode;
 mod inotify;
 mod mem;
@@ -235,6 +236,11 @@ fn decide(
             .parents
             .as_ref()
             .and_then(|p| p.rename(n.pid, (&from, &to, flags), g))
+            .unwrap_or(Verdict::Continue),
+        Request::Symlink { target, at } => b
+            .parents
+            .as_ref()
+            .and_then(|p| p.symlink(n.pid, &target, &at))
             .unwrap_or(Verdict::Continue),
         Request::Unlink { dirfd, path, flags } => b
             .parents

@@ -38,24 +38,11 @@ use nix::errno::Errno;
 use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
 
-use super::target::{fd_name, own_fds, path_of, start_dir};
+use super::beneath::{
+    create_file, make_dir, mkdir_beneath, parent_fd, remove, remove_beneath, reopen,
+};
+use super::target::{path_of, start_dir};
 use super::{Grants, Verdict};
-
-/// Open flags the broker passes on for a served open (the rest, e.g.
-/// O_PATH or O_TMPFILE, is never served).
-const KEEP: i32 = libc::O_ACCMODE
-    | libc::O_CREAT
-    | libc::O_EXCL
-    | libc::O_TRUNC
-    | libc::O_APPEND
-    | libc::O_NONBLOCK
-    | libc::O_DIRECTORY
-    | libc::O_NOFOLLOW
-    | libc::O_NOATIME
-    | libc::O_SYNC
-    | libc::O_DSYNC
-    | libc::O_LARGEFILE
-    | libc::O_NOCTTY;
 
 /// What the agent named: its directory descriptor (or AT_FDCWD) and path.
 type Named = (i32, Vec<u8>);
@@ -197,17 +184,22 @@ impl Parents {
             return None;
         }
         let cloexec = flags & libc::O_CLOEXEC != 0;
+        // A symbolic link on the way: the broker never follows one, the
+        // kernel may, and Landlock decides where it leads.
         let served = |fd: Result<OwnedFd, Errno>| match fd {
-            Ok(fd) => Verdict::Served(fd, cloexec),
-            Err(e) => Verdict::Reply(Err(e)),
+            Ok(fd) => Some(Verdict::Served(fd, cloexec)),
+            Err(Errno::ELOOP) => None,
+            Err(e) => Some(Verdict::Reply(Err(e))),
         };
         // The umask is read only for a creation.
         let mode = if creates { exact(tid, mode) } else { 0 };
         match shape {
             Shape::Itself if writes => None,
-            Shape::Itself => Some(served(reopen(dir, Path::new("."), flags, 0))),
-            Shape::Child if self.was_created(&abs) => Some(served(reopen(dir, &rel, flags, mode))),
-            Shape::Child if creates => match create_file(dir, &rel, flags, mode) {
+            Shape::Itself => served(reopen(dir.fd.as_fd(), Path::new("."), flags, 0)),
+            Shape::Child if self.was_created(&abs) => {
+                served(reopen(dir.fd.as_fd(), &rel, flags, mode))
+            }
+            Shape::Child if creates => match create_file(dir.fd.as_fd(), &rel, flags, mode) {
                 Ok(fd) => {
                     self.remember(abs);
                     Some(Verdict::Served(fd, cloexec))
@@ -217,7 +209,7 @@ impl Parents {
                 Err(e) => Some(Verdict::Reply(Err(e))),
             },
             Shape::Child => None,
-            Shape::Beneath(_) => Some(served(reopen(dir, &rel, flags, mode))),
+            Shape::Beneath(_) => served(reopen(dir.fd.as_fd(), &rel, flags, mode)),
         }
     }
 
@@ -245,7 +237,7 @@ impl Parents {
                 Err(Errno::EEXIST) => None,
                 Err(e) => Some(Verdict::Reply(Err(e))),
             },
-            Shape::Beneath(_) => Some(Verdict::Reply(mkdir_beneath(dir, &rel, mode).map(|()| 0))),
+            Shape::Beneath(_) => replied(mkdir_beneath(dir.fd.as_fd(), &rel, mode)),
         }
     }
 }
@@ -273,7 +265,7 @@ impl Parents {
                 Some(Verdict::Reply(r.map(|()| 0)))
             }
             Shape::Itself | Shape::Child => None,
-            Shape::Beneath(_) => Some(Verdict::Reply(remove_beneath(dir, &rel, flags).map(|()| 0))),
+            Shape::Beneath(_) => replied(remove_beneath(dir.fd.as_fd(), &rel, flags)),
         }
     }
 
@@ -330,7 +322,7 @@ impl Parents {
             return None;
         }
         let (src_at, src_leaf, src_created) = self.source(&src, g)?;
-        let (dst_at, dst_leaf) = parent_fd(dir, &rel).ok()?;
+        let (dst_at, dst_leaf) = parent_fd(dir.fd.as_fd(), &rel).ok()?;
         // Never over an entry the broker did not make (Landlock's).
         let replaces = shape != Shape::Child || self.was_created(&dst);
         let mut f = nix::fcntl::RenameFlags::from_bits_truncate(flags);
@@ -361,7 +353,7 @@ impl Parents {
                 Shape::Beneath(_) => None,
                 Shape::Child | Shape::Itself => return None,
             };
-            let (at, leaf) = parent_fd(dir, &rel).ok()?;
+            let (at, leaf) = parent_fd(dir.fd.as_fd(), &rel).ok()?;
             return Some((at, leaf, created));
         }
         let parent = src.parent()?;
@@ -377,43 +369,43 @@ impl Parents {
     }
 }
 
-/// The parent of `rel` opened beneath the expanded directory (its own
-/// descriptor of it for a direct child), and the last component.
-fn parent_fd(dir: &Dir, rel: &Path) -> Result<(OwnedFd, PathBuf), Errno> {
-    let leaf = rel.file_name().ok_or(Errno::EINVAL)?;
-    let parent = match rel.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let at = openat2(
-        dir.fd.as_fd(),
-        parent,
-        beneath(OFlag::O_PATH | OFlag::O_DIRECTORY),
-    )?;
-    Ok((at, PathBuf::from(leaf)))
+/// The answer to a served call; a symbolic link on the way (ELOOP) is
+/// the kernel's to follow, under Landlock.
+fn replied(r: Result<(), Errno>) -> Option<Verdict> {
+    match r {
+        Err(Errno::ELOOP) => None,
+        r => Some(Verdict::Reply(r.map(|()| 0))),
+    }
 }
 
-fn remove(at: std::os::fd::BorrowedFd<'_>, name: &Path, flags: i32) -> Result<(), Errno> {
-    let how = if flags & libc::AT_REMOVEDIR != 0 {
-        nix::unistd::UnlinkatFlags::RemoveDir
-    } else {
-        nix::unistd::UnlinkatFlags::NoRemoveDir
-    };
-    nix::unistd::unlinkat(at, name, how)
-}
-
-/// unlinkat of `rel` (beneath a created child) in its parent, opened
-/// beneath the expanded directory without following links.
-fn remove_beneath(dir: &Dir, rel: &Path, flags: i32) -> Result<(), Errno> {
-    let (Some(parent), Some(leaf)) = (rel.parent(), rel.file_name()) else {
-        return Err(Errno::EINVAL);
-    };
-    let at = openat2(
-        dir.fd.as_fd(),
-        parent,
-        beneath(OFlag::O_PATH | OFlag::O_DIRECTORY),
-    )?;
-    remove(at.as_fd(), Path::new(leaf), flags)
+impl Parents {
+    /// A symbolic link made directly in an expanded directory (a new,
+    /// non-protected name) or beneath a child it created. The broker never
+    /// follows it; opens through it are the kernel's, under Landlock.
+    pub(crate) fn symlink(&self, tid: u32, target: &[u8], at: &Named) -> Option<Verdict> {
+        let abs = judged_path(tid, at.0, &at.1)?;
+        let (dir, rel, shape) = self.locate(&abs)?;
+        if !dir.writes || self.touches(&abs) {
+            return None;
+        }
+        let target = Path::new(OsStr::from_bytes(target));
+        match shape {
+            Shape::Itself => None,
+            Shape::Child if self.was_created(&abs) => None,
+            Shape::Child => match nix::unistd::symlinkat(target, dir.fd.as_fd(), &rel) {
+                Ok(()) => {
+                    self.remember(abs);
+                    Some(Verdict::Reply(Ok(0)))
+                }
+                Err(Errno::EEXIST) => None,
+                Err(e) => Some(Verdict::Reply(Err(e))),
+            },
+            Shape::Beneath(_) => replied(
+                parent_fd(dir.fd.as_fd(), &rel)
+                    .and_then(|(at, leaf)| nix::unistd::symlinkat(target, at.as_fd(), &leaf)),
+            ),
+        }
+    }
 }
 
 /// (reads, writes) an open needs; creating and truncating write.
@@ -464,80 +456,6 @@ fn exact(tid: u32, mode: u32) -> u32 {
         })
         .unwrap_or(0o022);
     mode & 0o7777 & !umask
-}
-
-fn beneath(flags: OFlag) -> OpenHow {
-    OpenHow::new().flags(flags | OFlag::O_CLOEXEC).resolve(
-        ResolveFlag::RESOLVE_BENEATH
-            | ResolveFlag::RESOLVE_NO_SYMLINKS
-            | ResolveFlag::RESOLVE_NO_MAGICLINKS,
-    )
-}
-
-/// Open `rel` beneath the broker's own descriptor of `dir`, with the
-/// agent's flags (those in [`KEEP`]). With O_CREAT the broker first tries
-/// to create it (so it knows it made it and sets the exact mode).
-fn reopen(dir: &Dir, rel: &Path, flags: i32, mode: u32) -> Result<OwnedFd, Errno> {
-    if flags & libc::O_CREAT != 0 {
-        match create_file(dir, rel, flags, mode) {
-            Err(Errno::EEXIST) if flags & libc::O_EXCL == 0 => {}
-            made => return made,
-        }
-    }
-    // Held first, judged by type, then opened through the broker's own
-    // magic link to that very object: a FIFO (renamed in from a write
-    // grant) would otherwise block the serving thread in open.
-    let held = openat2(dir.fd.as_fd(), rel, beneath(OFlag::O_PATH))?;
-    let kind = nix::sys::stat::fstat(held.as_fd())?.st_mode & libc::S_IFMT;
-    if kind != libc::S_IFREG && kind != libc::S_IFDIR {
-        return Err(Errno::EACCES);
-    }
-    let f = flags & KEEP & !(libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW);
-    let fds = own_fds().ok_or(Errno::EACCES)?;
-    nix::fcntl::openat(
-        fds,
-        fd_name(&held).as_c_str(),
-        OFlag::from_bits_truncate(f) | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-}
-
-/// Create `rel` (never an existing object, never through a link) and
-/// open it with the agent's flags, with the exact mode (the broker's own
-/// umask must not change it).
-fn create_file(dir: &Dir, rel: &Path, flags: i32, mode: u32) -> Result<OwnedFd, Errno> {
-    let f = (flags & KEEP) | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
-    let how = beneath(OFlag::from_bits_truncate(f)).mode(Mode::from_bits_truncate(mode));
-    let fd = openat2(dir.fd.as_fd(), rel, how)?;
-    chmod_held(&fd, mode)?;
-    Ok(fd)
-}
-
-/// chmod of an object the broker holds, through its own `/proc/self/fd`.
-fn chmod_held(fd: &OwnedFd, mode: u32) -> Result<(), Errno> {
-    let dir = own_fds().ok_or(Errno::EACCES)?;
-    crate::sys::chmod(dir, &fd_name(fd), mode)
-}
-
-/// mkdirat `name` in the held directory, then give it the exact mode.
-fn make_dir(at: std::os::fd::BorrowedFd<'_>, name: &Path, mode: u32) -> Result<(), Errno> {
-    nix::sys::stat::mkdirat(at, name, Mode::from_bits_truncate(mode))?;
-    let made = openat2(at, name, beneath(OFlag::O_PATH | OFlag::O_DIRECTORY))?;
-    chmod_held(&made, mode)
-}
-
-/// mkdir of `rel` (beneath a created child): its parent opened beneath
-/// the expanded directory, then the last component made there.
-fn mkdir_beneath(dir: &Dir, rel: &Path, mode: u32) -> Result<(), Errno> {
-    let (Some(parent), Some(leaf)) = (rel.parent(), rel.file_name()) else {
-        return Err(Errno::EINVAL);
-    };
-    let at = openat2(
-        dir.fd.as_fd(),
-        parent,
-        beneath(OFlag::O_PATH | OFlag::O_DIRECTORY),
-    )?;
-    make_dir(at.as_fd(), Path::new(leaf), mode)
 }
 
 #[cfg(test)]

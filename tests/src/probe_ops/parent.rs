@@ -34,13 +34,17 @@ fn cstr(s: &str) -> CString {
     CString::new(s).unwrap_or_else(|_| exit(2))
 }
 
-/// Create `path` the way the test asks: `open` (O_CREAT) or `mkdir`.
+/// Create `path` the way the test asks: `open` (O_CREAT), `mkdir` or
+/// `symlink`.
 /// True when it was created or opened.
 fn attempt(how: &str, dirfd: i32, path: *const libc::c_char) -> bool {
     // SAFETY: path points to a NUL-terminated buffer alive for the call.
     unsafe {
         if how == "mkdir" {
             return libc::mkdirat(dirfd, path, 0o700) == 0;
+        }
+        if how == "symlink" {
+            return libc::symlinkat(c"planted".as_ptr(), dirfd, path) == 0;
         }
         let fd = libc::openat(
             dirfd,
@@ -111,7 +115,7 @@ fn race_rename(src: (&str, &str), dst: (&str, &str), secs: &str) -> ! {
 }
 
 /// `race-parent-path HOW ALLOWED PROTECTED SECONDS`: the main thread
-/// creates (HOW: open or mkdir) the path in a shared buffer while a second
+/// creates (HOW: open, mkdir or symlink) the path in a shared buffer while a second
 /// thread rewrites that buffer between ALLOWED and PROTECTED (same
 /// length), byte by byte. Prints the tries and the successes; the test
 /// looks at PROTECTED from outside.
