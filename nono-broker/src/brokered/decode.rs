@@ -541,6 +541,57 @@ mod tests {
     }
 
     #[test]
+    fn expanded_directory_calls_copy_paths_modes_and_flags() {
+        let mut s = Space(Vec::new());
+        let (p, q) = (s.put(b"/h/new\0"), s.put(b"/h/other\0"));
+        let open = request(
+            Call::Openat,
+            &[5, p, libc::O_CREAT as u64, 0o100644, 0, 0],
+            &s.mem(),
+        );
+        let Ok(Request::Open {
+            dirfd,
+            path,
+            flags,
+            mode,
+        }) = open
+        else {
+            panic!("not an open")
+        };
+        assert_eq!(
+            (dirfd, path.as_slice(), flags, mode),
+            (5, &b"/h/new"[..], libc::O_CREAT, 0o644)
+        );
+        let mk = request(Call::Mkdirat, &[7, p, 0o755, 0, 0, 0], &s.mem());
+        assert!(matches!(
+            mk,
+            Ok(Request::Mkdir {
+                dirfd: 7,
+                mode: 0o755,
+                ..
+            })
+        ));
+        let rn = request(Call::Renameat2, &[3, p, 4, q, 1, 0], &s.mem());
+        let Ok(Request::Rename { from, to, flags }) = rn else {
+            panic!("not a rename")
+        };
+        assert_eq!(
+            (from.0, to.0, flags, to.1.as_slice()),
+            (3, 4, 1, &b"/h/other"[..])
+        );
+        let rm = request(Call::Rmdir, &[p, 0, 0, 0, 0, 0], &s.mem());
+        assert!(matches!(
+            rm,
+            Ok(Request::Unlink {
+                flags: libc::AT_REMOVEDIR,
+                ..
+            })
+        ));
+        let ln = request(Call::Symlinkat, &[q, 9, p, 0, 0, 0], &s.mem());
+        assert!(matches!(ln, Ok(Request::Symlink { at: (9, _), .. })));
+    }
+
+    #[test]
     fn every_call_decodes_without_panicking_on_garbage() {
         let s = Space(vec![0xff; 4096]);
         for row in crate::calls::TABLE {
