@@ -28,6 +28,7 @@
 //! everything else are continued: the agent's own Landlock domain decides,
 //! which never grants more than its rules.
 
+use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -65,7 +66,7 @@ pub struct Parents {
     protected: Vec<(PathBuf, bool)>,
     /// Direct children of an expanded directory created by the broker:
     /// they and everything beneath them are served with its grant.
-    created: Mutex<Vec<PathBuf>>,
+    created: Mutex<HashSet<PathBuf>>,
 }
 
 /// Where a judged path lies in its expanded directory.
@@ -114,7 +115,7 @@ impl Parents {
                 .iter()
                 .map(|(p, w)| (path_of_bytes(p), *w))
                 .collect(),
-            created: Mutex::new(Vec::new()),
+            created: Mutex::new(HashSet::new()),
         }
     }
 
@@ -127,14 +128,12 @@ impl Parents {
 
     fn was_created(&self, child: &Path) -> bool {
         let list = self.created.lock().unwrap_or_else(PoisonError::into_inner);
-        list.iter().any(|c| c == child)
+        list.contains(child)
     }
 
     fn remember(&self, child: PathBuf) {
         let mut list = self.created.lock().unwrap_or_else(PoisonError::into_inner);
-        if !list.contains(&child) {
-            list.push(child);
-        }
+        list.insert(child);
     }
 
     /// The innermost expanded directory holding `abs`, the path relative
@@ -286,7 +285,7 @@ impl Parents {
 
     fn forget(&self, child: &Path) {
         let mut list = self.created.lock().unwrap_or_else(PoisonError::into_inner);
-        list.retain(|c| c != child);
+        list.remove(child);
     }
 }
 
