@@ -82,15 +82,66 @@ fn repeatable_switches(cmd: clap::Command) -> clap::Command {
 /// Help and version go to stdout with 0; usage errors to stderr with 1.
 fn clap_exit(e: clap::Error) -> i32 {
     use clap::error::ErrorKind;
-    let code = match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => EXIT_NONO_ERROR,
-        _ => EXIT_NONO_ERROR,
-    };
-    if code == 0 {
-        out::record(e.print());
-    } else {
-        let _ = e.print();
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            out::record(e.print());
+            0
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            EXIT_NONO_ERROR
+        }
+        _ => {
+            ui::error(one_line(&e.render().to_string()));
+            EXIT_NONO_ERROR
+        }
     }
-    code
+}
+
+/// clap's several-line error as one line, as nono's own errors are:
+/// `a value is required for '--allow <DIR>' but none was supplied; see
+/// 'nono run --help'`. Indented lines (the missing arguments, a tip) are
+/// kept, joined; the usage line names the command for the help pointer.
+fn one_line(text: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut command = command_in_argv();
+    for line in text.lines() {
+        let l = line.trim();
+        if let Some(usage) = l.strip_prefix("Usage: ") {
+            command = usage
+                .split_whitespace()
+                .take_while(|w| !w.starts_with(['[', '<', '-']))
+                .collect::<Vec<_>>()
+                .join(" ");
+        } else if l.is_empty() || l.starts_with("For more information") {
+            continue;
+        } else {
+            parts.push(l.trim_start_matches("error: ").to_string());
+        }
+    }
+    format!("{}; see '{command} --help'", parts.join(" "))
+}
+
+/// `nono trust verify` for `nono -v trust verify --bogus`: the
+/// subcommands named on the command line, as far as they are known.
+fn command_in_argv() -> String {
+    let mut cmd = definition();
+    let mut words = vec!["nono".to_string()];
+    for arg in std::env::args().skip(1) {
+        if arg == "--" {
+            break;
+        }
+        if arg.starts_with('-') {
+            continue;
+        }
+        match cmd.find_subcommand(&arg) {
+            Some(sub) => {
+                words.push(arg.clone());
+                let next = sub.clone();
+                cmd = next;
+            }
+            None => break,
+        }
+    }
+    words.join(" ")
 }

@@ -496,3 +496,47 @@ fn bad_flags_are_refused_and_repeated_switches_are_not() {
     );
     assert_eq!(r.code, Some(0), "{r:?}");
 }
+
+/// Argument errors clap finds read like nono's own: one line, naming the
+/// flag and the help of the command it belongs to, exit 1.
+#[test]
+fn argument_errors_are_one_line_with_the_commands_help() {
+    for (args, says, help) in [
+        (
+            &["run", "--allow"][..],
+            "a value is required for '--allow <DIR>'",
+            "nono run --help",
+        ),
+        (
+            &["run", "--startup-timeout", "abc", "--", "true"][..],
+            "invalid value 'abc'",
+            "nono run --help",
+        ),
+        (
+            &["-v", "trust", "verify"][..],
+            "required arguments were not provided: <FILES>",
+            "nono trust verify --help",
+        ),
+        (
+            &["learn", "--timeout", "-1", "--", "true"][..],
+            "'--timeout <SECONDS>'",
+            "nono learn --help",
+        ),
+        (
+            &["bogus"][..],
+            "unrecognized subcommand 'bogus'",
+            "nono --help",
+        ),
+    ] {
+        let r = nono(args);
+        assert_eq!(r.code, Some(1), "{args:?}: {r:?}");
+        let lines: Vec<&str> = r.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{args:?}: {r:?}");
+        assert!(lines[0].starts_with("nono: "), "{args:?}: {r:?}");
+        assert!(lines[0].contains(says), "{args:?}: {r:?}");
+        assert!(
+            lines[0].ends_with(&format!("see '{help}'")),
+            "{args:?}: {r:?}"
+        );
+    }
+}

@@ -50,11 +50,11 @@ impl Denials {
     /// Take one broker event: print it at `-v`, remember real denials.
     pub fn record(&mut self, ev: &BrokeredEvent) {
         crate::record::brokered(ev);
-        let verdict = if ev.allowed { "performed" } else { "denied" };
-        ui::info(format!(
-            "broker: {verdict} {} on {} ({})",
-            ev.op, ev.path, ev.reason
-        ));
+        if ev.allowed {
+            tracing::trace!("broker: performed {} on {} ({})", ev.op, ev.path, ev.reason);
+        } else {
+            tracing::info!("broker: denied {} on {} ({})", ev.op, ev.path, ev.reason);
+        }
         if ev.allowed || expected(ev) {
             return;
         }

@@ -29,6 +29,7 @@ mod supervise;
 mod suspend;
 pub mod sysv;
 pub mod unix;
+mod verbose;
 
 use anyhow::{bail, Result};
 
@@ -145,6 +146,13 @@ fn launch_with(
     if plan.sysv == sysv::SysvIpc::Shared {
         ui::warn(sysv::SHARED_WARNING);
     }
+    verbose::plan(
+        &plan,
+        match mode {
+            Mode::Run => "run",
+            Mode::Wrap => "wrap",
+        },
+    );
     match mode {
         Mode::Run => crate::record::run(&args, plan, supervise::run),
         Mode::Wrap => {

@@ -305,9 +305,9 @@ impl Running {
                 let what = describe(&e);
                 if e.allowed {
                     self.allowed += 1;
-                    ui::info(format!("proxy: allowed {what}"));
+                    tracing::trace!("proxy: allowed {what}");
                 } else {
-                    ui::info(format!("proxy: denied {what}: {}", e.reason));
+                    tracing::info!("proxy: denied {what}: {}", e.reason);
                     let key = format!("{what} ({})", e.reason);
                     self.denied.entry(key).or_insert((e, 0)).1 += 1;
                 }
