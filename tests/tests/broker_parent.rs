@@ -335,13 +335,24 @@ fn ssh_entries(h: &Scratch) -> usize {
     std::fs::read_dir(h.join(".ssh")).unwrap().count()
 }
 
-/// Undo what an unsandboxed control made in `.ssh` (half-rewritten
-/// buffers name other entries there too).
+/// Undo what an unsandboxed control made in `.ssh` and in the home
+/// (half-rewritten buffers name other entries too), so the sandboxed run
+/// starts from the home `home()` made.
 fn clean_ssh(h: &Scratch) {
     for e in std::fs::read_dir(h.join(".ssh")).unwrap() {
         let p = e.unwrap().path();
         if p.file_name() != Some(std::ffi::OsStr::new("id_canary")) {
             remove(&p);
+        }
+    }
+    let keep = [".ssh", "proj", "notes", ".local"];
+    for e in std::fs::read_dir(&h.path).unwrap() {
+        let p = e.unwrap().path();
+        if !keep
+            .iter()
+            .any(|k| p.file_name() == Some(std::ffi::OsStr::new(k)))
+        {
+            let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
         }
     }
 }
