@@ -42,6 +42,7 @@ mod agent;
 pub mod brokered;
 pub mod calls;
 mod credentials;
+mod error;
 mod handoff;
 mod harden;
 mod ipcns;
@@ -55,6 +56,8 @@ mod wire;
 mod workers;
 
 use std::process::ExitCode;
+
+pub use error::BrokerError;
 
 /// The broker's whole life: harden, take the launch, confine, start the
 /// agent, serve it.
@@ -82,7 +85,7 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// An empty message: the front end was told already.
-fn fatal(e: &str) -> ExitCode {
+/// Last words, unless the front end was told already.
+fn fatal(e: &BrokerError) -> ExitCode {
     sandbox::hygiene::fatal("nono-broker", e)
 }

@@ -23,7 +23,7 @@ const OPTIONAL_SOCKETS: &[&str] = &[
 
 /// Whether a denial is an expected miss, not worth a warning.
 pub fn expected(ev: &BrokeredEvent) -> bool {
-    let missing = ev.reason == nix::errno::Errno::ENOENT.desc();
+    let missing = ev.reason == ipc::broker::BrokeredReason::Errno(libc::ENOENT);
     let optional = OPTIONAL_SOCKETS.iter().any(|s| {
         if s.ends_with('/') {
             ev.path.starts_with(s)
@@ -50,7 +50,9 @@ impl Denials {
         let verdict = if ev.allowed { "performed" } else { "denied" };
         ui::info(format!(
             "broker: {verdict} {} on {} ({})",
-            ev.op, ev.path, ev.reason
+            ev.op,
+            ev.path,
+            super::reasons::broker(&ev.reason)
         ));
         if ev.allowed || expected(ev) {
             return;
@@ -98,7 +100,7 @@ impl Denials {
                     ev.op,
                     ev.path,
                     times(n),
-                    ev.reason
+                    super::reasons::broker(&ev.reason)
                 ));
             }
         }
@@ -120,7 +122,7 @@ impl Denials {
                 "  denied {} {target}{} ({}){}",
                 e.kind,
                 e.path,
-                e.reason,
+                super::reasons::proxy(&e.reason),
                 if *n > 1 {
                     format!(" x{n}")
                 } else {

@@ -17,6 +17,7 @@ mod mirror;
 mod plan;
 mod proxy;
 mod pty;
+pub(crate) mod reasons;
 pub use pty::RawMode;
 mod save_profile;
 mod save_prompt;
