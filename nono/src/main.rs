@@ -20,6 +20,7 @@ mod setup;
 mod stderr;
 mod sys;
 mod theme;
+mod trace;
 mod trust_cmd;
 mod ui;
 mod why;

@@ -47,6 +47,9 @@ pub fn paint(role: Role, text: &str) -> String {
 pub fn init(silent: bool, verbose: u8) {
     let level = if silent { 0 } else { 1 + verbose };
     LEVEL.store(level, Ordering::Relaxed);
+    if !silent {
+        crate::trace::init(verbose);
+    }
 }
 
 pub fn verbosity() -> u8 {
@@ -70,10 +73,9 @@ pub fn note(msg: impl std::fmt::Display) {
     }
 }
 
+/// A `-v` line (an info event; see `trace`).
 pub fn info(msg: impl std::fmt::Display) {
-    if LEVEL.load(Ordering::Relaxed) >= 2 {
-        stderr::line(&format!("{} {msg}", paint(Role::Subtle, "nono:")));
-    }
+    tracing::info!("{msg}");
 }
 
 /// True with `--silent`.

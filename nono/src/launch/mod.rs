@@ -12,6 +12,7 @@ mod elevation;
 mod footer;
 pub(crate) mod helpers;
 mod landlock_log;
+mod landlock_records;
 mod later;
 mod mirror;
 mod plan;
@@ -28,6 +29,7 @@ mod supervise;
 mod suspend;
 pub mod sysv;
 pub mod unix;
+mod verbose;
 
 use anyhow::{bail, Result};
 
@@ -144,6 +146,13 @@ fn launch_with(
     if plan.sysv == sysv::SysvIpc::Shared {
         ui::warn(sysv::SHARED_WARNING);
     }
+    verbose::plan(
+        &plan,
+        match mode {
+            Mode::Run => "run",
+            Mode::Wrap => "wrap",
+        },
+    );
     match mode {
         Mode::Run => crate::record::run(&args, plan, supervise::run),
         Mode::Wrap => {

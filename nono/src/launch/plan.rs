@@ -259,7 +259,7 @@ impl Plan {
         }
         let vars = crate::policy::vars::Vars::from_env(grants::workdir(&args.policy.fs)?);
         let (unix_grants, unix_fs) =
-            super::unix::plan(&args.later, &policy.profile.profile, &vars)?;
+            super::unix::plan(&args.later.unix, &policy.profile.profile, &vars)?;
         let env_paths = env_paths(&policy.profile.profile.env_paths, &vars)?;
         for (k, v) in &env_paths {
             overrides.push((k.as_str(), v.clone()));
@@ -327,7 +327,12 @@ impl Plan {
             None
         };
         if let Some(s) = &session {
-            s.write_policy(&View::of(&policy).with_proxy(net.proxy.as_ref()))?;
+            let unix = super::unix::view(&args.later.unix, &policy.profile.profile, &vars)?;
+            s.write_policy(
+                &View::of(&policy)
+                    .with_proxy(net.proxy.as_ref())
+                    .with_unix(unix),
+            )?;
         }
         // learn's `/`-wide read grant lists every entry of busy
         // directories (/tmp): what vanished since is skipped (only narrows).

@@ -306,10 +306,10 @@ impl Running {
                 let what = describe(&e);
                 if e.allowed {
                     self.allowed += 1;
-                    ui::info(format!("proxy: allowed {what}"));
+                    tracing::trace!("proxy: allowed {what}");
                 } else {
                     let why = super::reasons::proxy(&e.reason);
-                    ui::info(format!("proxy: denied {what}: {why}"));
+                    tracing::info!("proxy: denied {what}: {why}");
                     let key = format!("{what} ({why})");
                     self.denied.entry(key).or_insert((e, 0)).1 += 1;
                 }

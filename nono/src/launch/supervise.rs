@@ -63,6 +63,7 @@ fn job_stops(pid_namespace: bool, relay: bool) -> Result<()> {
 }
 
 pub fn run(mut plan: Plan) -> Result<i32> {
+    let began = std::time::Instant::now();
     let broker_exe = helpers::path("nono-broker")?;
     let (front, end) = ipc::socketpair::<BrokerRequest, BrokerResponse>()
         .context("cannot create the broker channel")?;
@@ -90,7 +91,7 @@ pub fn run(mut plan: Plan) -> Result<i32> {
         None => anyhow::anyhow!("cannot start {}: {e}", broker_exe.display()),
     });
     let mut broker = crate::record::helper_failed("broker", spawned)?;
-    crate::record::helper("broker", "started");
+    crate::record::helper("broker", format!("started (pid {})", broker.id()));
     drop(cmd); // closes our copy of the broker's end
     let code = session(
         &front,
@@ -103,6 +104,11 @@ pub fn run(mut plan: Plan) -> Result<i32> {
     if code.is_err() {
         let _ = broker.kill();
         let _ = broker.wait();
+    }
+    let ended = std::time::Instant::now();
+    match &code {
+        Ok(c) => tracing::info!("command ended with status {c}"),
+        Err(e) => tracing::info!("session failed: {e:#}"),
     }
     // Every helper has been waited for; anything left is the agent's.
     let left = sandbox::reap::kill_all();
@@ -118,6 +124,11 @@ pub fn run(mut plan: Plan) -> Result<i32> {
     }
     drop(plan); // removes the session directory
     drop(live); // and the session's record
+    tracing::info!(
+        "teardown done in {:.1} ms (session {:.1} ms in all)",
+        ended.elapsed().as_secs_f64() * 1000.0,
+        began.elapsed().as_secs_f64() * 1000.0
+    );
     code
 }
 
@@ -186,6 +197,11 @@ fn session(
             Some(&live.dir),
         )?);
     }
+    // Subscribed before the agent exists, so its first denial is seen.
+    let landlock = plan
+        .diagnostics
+        .then(|| super::landlock_records::Reader::start(broker.id()))
+        .flatten();
     let (sealed, size) = super::plan::seal_launch(&plan.launch_spec(&extra_env))?;
     front
         .send(&BrokerRequest::Launch { size }, &[sealed.as_fd()])
@@ -233,6 +249,9 @@ fn session(
         p.finish(&mut denials);
         crate::record::helper("proxy", "ended");
     }
+    if let Some(l) = landlock {
+        denials.landlock(l.finish());
+    }
     denials.summarise(&code, plan);
     code
 }
@@ -273,9 +292,9 @@ fn supervise(
                 );
             }
             ui::info(if pid_namespace {
-                "the session runs in a PID namespace of its own"
+                format!("broker confined; command started (pid {pid} in the session's own PID namespace)")
             } else {
-                "no PID namespace for the session (the kernel refused one); the subreaper ends what the command leaves behind"
+                format!("broker confined; command started (pid {pid}); no PID namespace for the session (the kernel refused one): the subreaper ends what the command leaves behind")
             });
             // Inside its own PID namespace the agent's pid means nothing
             // here, and it never shares nono's process group.

@@ -9,6 +9,7 @@ use sandbox::{AccessMode, GrantKind, NetworkPolicy};
 use serde::{Deserialize, Serialize};
 
 use super::decide_host::{self, ProxyView};
+use super::decide_unix::ViewUnix;
 use super::protect::{canonical_lenient, Denied};
 use super::resolve::Policy;
 use crate::network::ProxyPlan;
@@ -58,6 +59,9 @@ pub struct View {
     /// `--allow-gpu` was given (the GPU group is in force).
     #[serde(default)]
     pub gpu: bool,
+    /// Pathname unix sockets the broker lets the command reach.
+    #[serde(default)]
+    pub unix: Vec<ViewUnix>,
 }
 
 impl View {
@@ -113,7 +117,14 @@ impl View {
             expanded: policy.expanded.clone(),
             proxy: None,
             gpu: policy.groups.iter().any(|g| g == super::resolve::GPU_GROUP),
+            unix: Vec::new(),
         }
+    }
+
+    /// With the session's unix-socket grants.
+    pub fn with_unix(mut self, unix: Vec<ViewUnix>) -> View {
+        self.unix = unix;
+        self
     }
 
     /// With the session's proxy (proxy mode reaches the network only
@@ -142,7 +153,7 @@ impl Op {
             "read" => Op::Read,
             "write" => Op::Write,
             "readwrite" => Op::ReadWrite,
-            other => bail!("--op {other}: expected read, write or readwrite"),
+            other => bail!("--op {other}: expected read, write, readwrite, connect or bind"),
         })
     }
 
@@ -260,7 +271,7 @@ pub fn path(view: &View, raw: &Path, op: Op) -> Answer {
 
 /// `group x` → `group:x`; profile fields → `profile`; flags → `user`;
 /// nono's own session grants → `default`.
-fn source_kind(s: &str) -> String {
+pub(super) fn source_kind(s: &str) -> String {
     if let Some(g) = s.strip_prefix("group ") {
         format!("group:{g}")
     } else if s.starts_with("profile ") {

@@ -6,6 +6,7 @@ pub mod check;
 pub mod commands;
 pub mod decide;
 pub mod decide_host;
+pub mod decide_unix;
 pub mod glob;
 pub mod groups;
 pub mod load;

@@ -31,10 +31,12 @@ static HELPERS: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
 /// A helper's outcome for the session record (`started`, `ended ...`,
 /// `failed: REASON`); the last one reported for a helper is kept.
 pub fn helper(name: &str, outcome: impl Into<String>) {
+    let outcome = outcome.into();
+    tracing::info!("{name}: {outcome}");
     HELPERS
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(name.to_string(), outcome.into());
+        .insert(name.to_string(), outcome);
 }
 
 /// Record a helper's failure and pass the result on.
