@@ -19,12 +19,22 @@ use zeroize::Zeroizing;
 
 use crate::{codec, sealed, Result, MAX_PLAN};
 
-/// Access of one grant, as on the wire.
+/// Access of one grant, or of an open put to the user, as on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WireAccess {
     Read,
     Write,
     ReadWrite,
+}
+
+impl std::fmt::Display for WireAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WireAccess::Read => "read",
+            WireAccess::Write => "write",
+            WireAccess::ReadWrite => "read+write",
+        })
+    }
 }
 
 /// One filesystem grant.
@@ -142,7 +152,71 @@ pub struct BrokeredEvent {
     pub allowed: bool,
     pub op: String,
     pub path: String,
-    pub reason: String,
+    pub reason: BrokeredReason,
+}
+
+/// Why the broker decided as it did, as data: the front end renders it
+/// and adds which flag or profile field grants a denial.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BrokeredReason {
+    /// The user approved the open (capability elevation).
+    Approved,
+    /// The user (or the decisions file) did not approve the open.
+    NotApproved,
+    /// A protected path: never granted, whatever is approved.
+    Protected,
+    /// A metadata change outside the write grants.
+    OutsideWriteGrants,
+    /// A watch outside the read grants.
+    OutsideReadGrants,
+    /// A pathname unix socket no grant names.
+    UnixSocketNotGranted,
+    /// `listen` on a TCP port not granted.
+    PortNotGranted,
+    /// `listen` on an unbound socket (the kernel would pick a port).
+    UnboundListen,
+    /// `MSG_FASTOPEN`, which would connect without the connect rule.
+    TcpFastOpen,
+    /// The resolved unix socket path does not fit a socket address.
+    UnixPathTooLong,
+    /// The call failed with this errno (`ENOENT`: nothing there).
+    Errno(i32),
+    /// Anything else, in words (never a flag name).
+    Other(String),
+}
+
+impl std::fmt::Display for BrokeredReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            BrokeredReason::Approved => "approved (capability elevation)",
+            BrokeredReason::NotApproved => "not approved",
+            BrokeredReason::Protected => "protected path, never granted",
+            BrokeredReason::OutsideWriteGrants => "outside the write grants",
+            BrokeredReason::OutsideReadGrants => "outside the read grants",
+            BrokeredReason::UnixSocketNotGranted => "not a granted unix socket",
+            BrokeredReason::PortNotGranted => "not a granted port",
+            BrokeredReason::UnboundListen => "listen on an unbound socket would bind a random port",
+            BrokeredReason::TcpFastOpen => {
+                "TCP Fast Open is refused: it would bypass the connect rule"
+            }
+            BrokeredReason::UnixPathTooLong => "the resolved path is too long for a unix address",
+            BrokeredReason::Errno(n) => nix::errno::Errno::from_raw(*n).desc(),
+            BrokeredReason::Other(text) => text,
+        };
+        f.write_str(text)
+    }
+}
+
+impl From<&str> for BrokeredReason {
+    fn from(text: &str) -> Self {
+        BrokeredReason::Other(text.to_string())
+    }
+}
+
+impl From<String> for BrokeredReason {
+    fn from(text: String) -> Self {
+        BrokeredReason::Other(text)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -222,10 +296,10 @@ pub enum BrokerResponse {
     /// A brokered decision, any time while the agent runs.
     Brokered(BrokeredEvent),
     /// The agent asks to open `path` (canonical) beyond its grants, for
-    /// `access` (read, write, read+write); answer with `ElevationAnswer`.
+    /// `access`; answer with `ElevationAnswer`.
     Elevation {
         path: String,
-        access: String,
+        access: WireAccess,
     },
     Exited {
         code: i32,

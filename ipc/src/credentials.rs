@@ -7,9 +7,10 @@ use zeroize::Zeroizing;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CredentialMessage {
-    /// One value for one environment variable; zeroized when dropped.
+    /// One value, under the name the consumer expects (an environment
+    /// variable, or a proxy route); zeroized when dropped.
     Secret {
-        var: String,
+        name: String,
         value: Zeroizing<Vec<u8>>,
     },
     /// All values were sent.
@@ -20,7 +21,7 @@ pub enum CredentialMessage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NoReply {}
 
-/// Receive exactly the `expected` variables, each once, then `Done`.
+/// Receive exactly the `expected` names, each once, then `Done`.
 /// Anything else is an error (a keyholder cannot inject other variables).
 pub fn receive_all(
     chan: &crate::Endpoint<NoReply, CredentialMessage>,
@@ -29,13 +30,13 @@ pub fn receive_all(
     let mut got: Vec<(String, Zeroizing<Vec<u8>>)> = Vec::new();
     loop {
         match chan.recv_plain()? {
-            CredentialMessage::Secret { var, value } => {
-                if !expected.contains(&var) || got.iter().any(|(v, _)| *v == var) {
+            CredentialMessage::Secret { name, value } => {
+                if !expected.contains(&name) || got.iter().any(|(v, _)| *v == name) {
                     return Err(crate::IpcError::Unexpected(
                         "credential for a variable that was not announced",
                     ));
                 }
-                got.push((var, value));
+                got.push((name, value));
             }
             CredentialMessage::Done if got.len() == expected.len() => return Ok(got),
             CredentialMessage::Done => {
@@ -69,7 +70,7 @@ mod tests {
 
     fn secret(var: &str) -> CredentialMessage {
         CredentialMessage::Secret {
-            var: var.into(),
+            name: var.into(),
             value: Zeroizing::new(b"v".to_vec()),
         }
     }

@@ -6,12 +6,33 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One credential to fetch and the environment variable it becomes.
+use crate::reference::CredentialRef;
+
+/// One credential to fetch and what its consumer knows it as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialItem {
-    /// `name` (Secret Service, service `nono`), `env://VAR`, `file://PATH`, `op://...`.
-    pub reference: String,
-    pub var: String,
+    /// Where the secret lives, parsed by the front end.
+    pub reference: CredentialRef,
+    pub target: Target,
+}
+
+/// The name a secret is delivered under on the credentials channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Target {
+    /// The agent's environment variable (consumer: the broker, or nono
+    /// itself in `wrap`).
+    EnvVar(String),
+    /// The proxy's credential route ([`crate::proxy::Route::name`]).
+    Route(String),
+}
+
+impl Target {
+    /// The name on the credentials channel ([`crate::credentials`]).
+    pub fn name(&self) -> &str {
+        match self {
+            Target::EnvVar(n) | Target::Route(n) => n,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,7 +71,7 @@ pub enum KeyholderResponse {
         count: u32,
     },
     Failed {
-        reference: String,
+        reference: CredentialRef,
         kind: FailureKind,
         message: String,
     },

@@ -8,7 +8,10 @@
 //! on receive before decoding; trailing bytes are rejected; at most
 //! [`MAX_FDS`] descriptors travel with one frame. A payload larger than a
 //! frame (the broker's launch plan) goes in a [`sealed`] memory file,
-//! bounded by [`MAX_PLAN`]. Malformed or unexpected
+//! bounded by [`MAX_PLAN`]. What the user wrote (credential references
+//! in [`reference`], host rules in [`hostrules`]) crosses parsed, and the
+//! helpers report their reasons as data (`broker::BrokeredReason`,
+//! `proxy::ProxyReason`). Malformed or unexpected
 //! input from the less trusted side is an error that ends the session:
 //! nothing here tries to resynchronise.
 
@@ -20,6 +23,7 @@ pub mod hello;
 pub mod hostrules;
 pub mod keyholder;
 pub mod proxy;
+pub mod reference;
 pub mod sealed;
 pub mod signing;
 mod sys;
@@ -45,7 +49,9 @@ pub const CHANNEL_FD: i32 = 3;
 /// The descriptor of the keyholder-to-consumer credentials channel.
 pub const CREDENTIALS_FD: i32 = 4;
 
-/// Why a channel operation failed. Every variant ends the session.
+/// Why an `ipc` operation failed: a channel operation (every such variant
+/// ends the session), or wire data the front end could not build from
+/// what the user wrote (a credential reference, a host rule).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IpcError {
@@ -71,6 +77,19 @@ pub enum IpcError {
     Unexpected(&'static str),
     #[error("channel I/O failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{reference}: {why}")]
+    Reference {
+        reference: String,
+        why: &'static str,
+    },
+    #[error("unknown credential reference scheme in {0}")]
+    UnknownScheme(String),
+    #[error("apple-password:// references need macOS Passwords and are not available on Linux")]
+    MacOnlyReference,
+    #[error("path pattern '{0}' must start with '/'")]
+    PathPattern(String),
+    #[error("'{entry}': {why}")]
+    HostRule { entry: String, why: String },
 }
 
 pub type Result<T> = std::result::Result<T, IpcError>;

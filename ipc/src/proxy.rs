@@ -11,6 +11,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::hostrules::addr::Refusal;
+use crate::hostrules::Allowlist;
+
 /// How a route puts the real credential into the upstream request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InjectMode {
@@ -58,8 +61,9 @@ pub struct PortForward {
 pub struct ProxyConfig {
     /// Required on every forward-proxy request (`Proxy-Authorization`).
     pub session_token: String,
-    /// Allowlist entries: `host`, `host:port`, `*.suffix`, `https://host/path/**`.
-    pub hosts: Vec<String>,
+    /// The allowlist, parsed by the front end from the user's entries
+    /// (`host`, `host:port`, `*.suffix`, `https://host/path/**`).
+    pub hosts: Allowlist,
     pub routes: Vec<Route>,
     /// `host:port` of an upstream (enterprise) proxy.
     pub upstream_proxy: Option<String>,
@@ -81,7 +85,68 @@ pub struct ProxyEvent {
     pub port: u16,
     /// Request path when known (never a query string: it may carry secrets).
     pub path: String,
-    pub reason: String,
+    pub reason: ProxyReason,
+}
+
+/// Why the proxy decided as it did, as data: the front end renders it and
+/// adds which flag or profile field grants a refusal. The agent gets the
+/// same words (never a flag name) in the refusal's body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProxyReason {
+    /// Allowed on every path.
+    Allowed,
+    /// Allowed by a URL rule's path.
+    PathRule,
+    /// A CONNECT to a host limited to paths: intercepted, each request checked.
+    Intercepted,
+    /// A forwarded loopback destination, relayed byte for byte.
+    Relayed,
+    /// A credential route's request, sent with the real credential.
+    CredentialInjected,
+    /// A forward-proxy request without the session token.
+    NoSessionToken,
+    /// No credential route has that name.
+    NoSuchRoute,
+    /// A credential route's request without its phantom token.
+    NoPhantomToken,
+    /// The host and port are not in the allowlist.
+    NotListed,
+    /// The host is allowed on other paths only.
+    PathNotAllowed,
+    /// A forwarded destination limited to paths (a relay has none to check).
+    RelayNeedsAllPaths,
+    /// The credential route does not allow this endpoint.
+    EndpointNotAllowed,
+    /// The client refused the interception certificate.
+    InterceptionRefused,
+    /// The destination rules refused the address.
+    Destination(Refusal),
+    /// The network failed (connecting, the upstream proxy, the request).
+    Network(String),
+}
+
+impl std::fmt::Display for ProxyReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ProxyReason::Allowed => "allowed",
+            ProxyReason::PathRule => "allowed by a path rule",
+            ProxyReason::Intercepted => "intercepted: path rules apply",
+            ProxyReason::Relayed => "allowed (relayed)",
+            ProxyReason::CredentialInjected => "credential injected",
+            ProxyReason::NoSessionToken => "missing or wrong session token",
+            ProxyReason::NoSuchRoute => "no such credential route",
+            ProxyReason::NoPhantomToken => "missing or wrong phantom token for this credential",
+            ProxyReason::NotListed => "host not in the allowlist",
+            ProxyReason::PathNotAllowed => "path not allowed for this host",
+            ProxyReason::RelayNeedsAllPaths => {
+                "not allowed on every path (a relayed connection has no paths to check)"
+            }
+            ProxyReason::EndpointNotAllowed => "endpoint not allowed for this credential",
+            ProxyReason::InterceptionRefused => "the client refused the interception certificate",
+            ProxyReason::Destination(r) => return write!(f, "{r}"),
+            ProxyReason::Network(m) => m,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,4 +172,58 @@ pub enum ProxyResponse {
         message: String,
     },
     Event(ProxyEvent),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hostrules::{Access, Allowlist};
+
+    /// The allowlist crosses parsed: what the proxy decodes decides as the
+    /// front end's own copy does.
+    #[test]
+    fn the_parsed_allowlist_crosses_the_wire_unchanged() {
+        let entries = [
+            "api.test",
+            "*.docs.test",
+            "https://x.test/ok/**",
+            "127.0.0.1:8081",
+        ];
+        let hosts = Allowlist::parse(&entries.map(String::from)).unwrap();
+        let cfg = ProxyConfig {
+            session_token: "t".into(),
+            hosts: hosts.clone(),
+            routes: Vec::new(),
+            upstream_proxy: None,
+            upstream_bypass: Vec::new(),
+            trust_file: Vec::new(),
+            forwards: Vec::new(),
+        };
+        let m = ProxyRequest::Configure(Box::new(cfg));
+        let ProxyRequest::Configure(got) =
+            crate::codec::decode::<ProxyRequest>(&crate::codec::encode(&m).unwrap()).unwrap()
+        else {
+            panic!("Configure");
+        };
+        assert_eq!(got.hosts, hosts);
+        assert_eq!(got.hosts.check("api.test", 443), Access::AllPaths);
+        assert_eq!(got.hosts.check("a.docs.test", 80), Access::AllPaths);
+        assert_eq!(got.hosts.check("evil.test", 443), Access::Denied);
+        assert!(matches!(got.hosts.check("x.test", 443), Access::Paths(_)));
+    }
+
+    #[test]
+    fn reasons_name_no_flags() {
+        for r in [
+            ProxyReason::NotListed,
+            ProxyReason::PathNotAllowed,
+            ProxyReason::EndpointNotAllowed,
+            ProxyReason::Destination(crate::hostrules::addr::Refusal::Address {
+                ip: [10, 0, 0, 1].into(),
+                class: crate::hostrules::addr::AddrClass::NeedsLiteral,
+            }),
+        ] {
+            assert!(!r.to_string().contains("--"), "{r}");
+        }
+    }
 }

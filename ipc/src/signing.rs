@@ -10,8 +10,8 @@
 //! requests.
 //!
 //! Audit signing keys may also be named by a secret reference
-//! (`file://`, `env://`, `op://`, `keyring://`; a bare name or
-//! `keystore://NAME` is a keystore key as above). The reference is given
+//! ([`CredentialRef`]: `file://`, `env://`, `op://`, `keyring://`; a bare
+//! name or `keystore://NAME` is a keystore key as above). The reference is given
 //! to the keyholder when it starts (`--reference REF`), so it can confine
 //! itself to what that reference needs before any request;
 //! [`SigningRequest::ReferencePublicKey`] and
@@ -20,6 +20,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use crate::keyholder::FailureKind;
+use crate::reference::CredentialRef;
 
 /// Longest key name.
 pub const MAX_KEY_NAME: usize = 64;
@@ -62,25 +63,18 @@ pub enum SigningRequest {
     },
 }
 
-/// Whether `reference` names a keystore trust key (a bare name or
-/// `keystore://NAME`); the name when it does.
-pub fn keystore_name(reference: &str) -> Option<&str> {
-    match reference.strip_prefix("keystore://") {
-        Some(name) => Some(name),
-        None if !reference.contains("://") => Some(reference),
-        None => None,
+/// Whether `r` may name an audit signing key: every form but the kernel
+/// keyring's. A [`CredentialRef::Keystore`] name is a trust key's name.
+pub fn may_name_signing_key(r: &CredentialRef) -> bool {
+    match r {
+        CredentialRef::Kernel(_) => false,
+        CredentialRef::Keystore(_)
+        | CredentialRef::Keyring { .. }
+        | CredentialRef::Env(_)
+        | CredentialRef::File(_)
+        | CredentialRef::OnePassword(_) => true,
     }
 }
-
-/// Schemes a signing-key reference may use besides keystore names.
-/// (`apple-password://` is refused with its own message on Linux.)
-pub const REFERENCE_SCHEMES: &[&str] = &[
-    "file://",
-    "env://",
-    "op://",
-    "keyring://",
-    "apple-password://",
-];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SigningResponse {
@@ -118,10 +112,17 @@ mod tests {
 
     #[test]
     fn references() {
-        assert_eq!(keystore_name("default"), Some("default"));
-        assert_eq!(keystore_name("keystore://ci"), Some("ci"));
-        assert_eq!(keystore_name("file:///k.pem"), None);
-        assert_eq!(keystore_name("env://K"), None);
+        let r = |s: &str| CredentialRef::parse(s).unwrap();
+        for ok in [
+            "default",
+            "keystore://ci",
+            "file:///k.pem",
+            "env://K",
+            "op://v/i/f",
+        ] {
+            assert!(may_name_signing_key(&r(ok)), "{ok}");
+        }
+        assert!(!may_name_signing_key(&r("kernel://x")));
     }
 
     #[test]

@@ -91,7 +91,12 @@ pub fn seal_and_exec(
         return 1;
     }
     let Err(errno) = nix::unistd::execve(&exec.program, &exec.argv, &exec.env);
-    let (code, message) = sandbox::exec::failure(&exec.program, errno);
-    say!("nono: {message}");
-    code
+    let failure = sandbox::exec::failure(&exec.program, errno);
+    // Printed by the agent itself, before nono could hear of it: the one
+    // place the broker names nono's flag (the grant that fixes it).
+    match failure.dir_to_grant() {
+        Some(dir) => say!("nono: {failure}; grant its directory with --read {dir}"),
+        None => say!("nono: {failure}"),
+    }
+    failure.code()
 }

@@ -149,10 +149,10 @@ pub fn filter(elevation: bool, parents: bool) -> Vec<Brokered> {
 pub struct Numbers(Vec<(i32, Call)>);
 
 impl Numbers {
-    pub fn resolve() -> Result<Numbers, String> {
+    pub fn resolve() -> Result<Numbers, sandbox::SandboxError> {
         let mut v = Vec::with_capacity(TABLE.len());
         for r in TABLE {
-            let nr = sandbox::seccomp::notify::number(&r.filter).map_err(|e| e.to_string())?;
+            let nr = sandbox::seccomp::notify::number(&r.filter)?;
             v.push((nr, r.call));
         }
         v.sort_unstable_by_key(|(nr, _)| *nr);

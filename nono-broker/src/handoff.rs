@@ -10,24 +10,26 @@ use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
+use crate::error::{BrokerError, Result};
+
 /// Agent side: announce the listener and wait until the broker holds it.
-pub fn send(mut sock: &UnixStream, listener: &OwnedFd) -> Result<(), String> {
-    let err = |e: std::io::Error| format!("cannot hand the seccomp listener to the broker: {e}");
+pub fn send(mut sock: &UnixStream, listener: &OwnedFd) -> Result<()> {
+    const WHAT: &str = "cannot hand the seccomp listener to the broker";
     sock.write_all(&listener.as_raw_fd().to_ne_bytes())
-        .map_err(err)?;
+        .map_err(BrokerError::io(WHAT))?;
     let mut ack = [0u8; 1];
-    sock.read_exact(&mut ack).map_err(err)?;
+    sock.read_exact(&mut ack).map_err(BrokerError::io(WHAT))?;
     Ok(())
 }
 
 /// Broker side: take the agent's listener, then let the agent go on.
-pub fn receive(mut sock: &UnixStream, agent: u32) -> Result<OwnedFd, String> {
+pub fn receive(mut sock: &UnixStream, agent: u32) -> Result<OwnedFd> {
     let mut n = [0u8; 4];
     sock.read_exact(&mut n)
-        .map_err(|_| "the agent did not start (no seccomp listener)".to_string())?;
+        .map_err(|_| BrokerError::AgentDidNotStart)?;
     let fd = crate::sys::borrow_fd(agent, i32::from_ne_bytes(n))
-        .map_err(|e| format!("cannot take the agent's seccomp listener: {e}"))?;
+        .map_err(BrokerError::os("cannot take the agent's seccomp listener"))?;
     sock.write_all(b"k")
-        .map_err(|e| format!("seccomp listener handoff: {e}"))?;
+        .map_err(BrokerError::io("seccomp listener handoff"))?;
     Ok(fd)
 }

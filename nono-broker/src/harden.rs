@@ -7,9 +7,10 @@
 use ipc::{CHANNEL_FD, CREDENTIALS_FD};
 use sandbox::hygiene;
 
+use crate::error::Result;
 use crate::state::Unconfined;
 
-pub fn harden_and_take_channel() -> Result<Unconfined, String> {
+pub fn harden_and_take_channel() -> Result<Unconfined> {
     let chan = hygiene::start_helper("broker", true, CHANNEL_FD, CREDENTIALS_FD)?;
     let pid_namespace = match sandbox::pidns::enter() {
         sandbox::pidns::Entered::Init => true,

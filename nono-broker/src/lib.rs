@@ -43,6 +43,7 @@ mod agent;
 pub mod brokered;
 pub mod calls;
 mod credentials;
+mod error;
 mod handoff;
 mod harden;
 mod ipcns;
@@ -56,6 +57,8 @@ mod wire;
 mod workers;
 
 use std::process::ExitCode;
+
+pub use error::BrokerError;
 
 /// The broker's whole life: harden, take the launch, confine, start the
 /// agent, serve it.
@@ -83,7 +86,7 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// An empty message: the front end was told already.
-fn fatal(e: &str) -> ExitCode {
+/// Last words, unless the front end was told already.
+fn fatal(e: &BrokerError) -> ExitCode {
     sandbox::hygiene::fatal("nono-broker", e)
 }

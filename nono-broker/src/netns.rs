@@ -8,6 +8,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener};
 
 use nix::sched::CloneFlags;
 
+use crate::error::{BrokerError, Result};
 use crate::sys;
 
 /// Enter the namespace, bring `lo` up, listen on each of `forwards` (an
@@ -17,22 +18,28 @@ use crate::sys;
 pub fn contain(
     port: u16,
     forwards: &[SocketAddr],
-) -> Result<(TcpListener, Vec<(SocketAddr, TcpListener)>), String> {
+) -> Result<(TcpListener, Vec<(SocketAddr, TcpListener)>)> {
     sandbox::userns::unshare_as_self(CloneFlags::CLONE_NEWNET)?;
-    sys::loopback_up().map_err(|e| format!("cannot bring up loopback: {e}"))?;
+    sys::loopback_up().map_err(BrokerError::io("cannot bring up loopback"))?;
     let mut bound = Vec::new();
     for at in forwards {
         match TcpListener::bind(at) {
             Ok(l) => bound.push((*at, l)),
             Err(e) if at.is_ipv6() && e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => {}
-            Err(e) => {
-                return Err(format!(
-                    "cannot listen on {at} for the allowed destination: {e}"
-                ))
+            Err(source) => {
+                return Err(BrokerError::Listen {
+                    addr: *at,
+                    purpose: "the allowed destination",
+                    source,
+                })
             }
         }
     }
-    let proxy = TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
-        .map_err(|e| format!("cannot listen on 127.0.0.1:{port} for the proxy: {e}"))?;
+    let at = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
+    let proxy = TcpListener::bind(at).map_err(|source| BrokerError::Listen {
+        addr: at.into(),
+        purpose: "the proxy",
+        source,
+    })?;
     Ok((proxy, bound))
 }

@@ -4,31 +4,32 @@
 
 use std::os::fd::AsFd;
 
-use ipc::broker::{BrokerRequest, BrokerResponse};
+use ipc::broker::{BrokerRequest, BrokerResponse, WireAccess};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
 use crate::brokered;
+use crate::error::{BrokerError, Result};
 use crate::state::Running;
 use sandbox::reap;
 
-pub fn run(r: Running) -> Result<(), String> {
+pub fn run(r: Running) -> Result<()> {
     loop {
         let mut fds = [
             PollFd::new(r.chan.as_fd(), PollFlags::POLLIN),
             PollFd::new(r.signals.as_fd(), PollFlags::POLLIN),
             PollFd::new(r.broker.listener.fd(), PollFlags::POLLIN),
         ];
-        poll(&mut fds, PollTimeout::NONE).map_err(|e| format!("poll: {e}"))?;
+        poll(&mut fds, PollTimeout::NONE).map_err(BrokerError::os("poll"))?;
         let chan_ready = fds[0].any().unwrap_or(false);
         let sig_ready = fds[1].any().unwrap_or(false);
         let notif_ready = fds[2]
             .revents()
             .is_some_and(|e| e.contains(PollFlags::POLLIN));
         if notif_ready {
-            let mut ask = |path: &str, access: &str| ask_front(&r, path, access);
+            let mut ask = |path: &str, access: WireAccess| ask_front(&r, path, access);
             match brokered::handle(&r.broker, &mut ask) {
                 Ok(Some(ev)) => {
                     let _ = r.chan.send(&BrokerResponse::Brokered(ev), &[]);
@@ -57,10 +58,10 @@ pub fn run(r: Running) -> Result<(), String> {
     }
 }
 
-fn on_request(r: &Running) -> Result<(), String> {
+fn on_request(r: &Running) -> Result<()> {
     match r.chan.recv_plain() {
         Ok(BrokerRequest::Signal { signal }) => {
-            let sig = Signal::try_from(signal).map_err(|_| format!("invalid signal {signal}"))?;
+            let sig = Signal::try_from(signal).map_err(|_| BrokerError::InvalidSignal(signal))?;
             forward(r, sig);
             Ok(())
         }
@@ -74,9 +75,9 @@ fn on_request(r: &Running) -> Result<(), String> {
             | BrokerRequest::Network { .. }
             | BrokerRequest::Terminal { .. }
             | BrokerRequest::ElevationAnswer { .. },
-        ) => Err("unexpected request while running".into()),
-        Err(ipc::IpcError::Closed) => Err("the front end went away; stopping the agent".into()),
-        Err(e) => Err(format!("channel: {e}")),
+        ) => Err(BrokerError::Protocol("unexpected request while running")),
+        Err(ipc::IpcError::Closed) => Err(BrokerError::FrontGone),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -103,11 +104,11 @@ fn resume(r: &Running) {
 }
 
 /// Drain the signalfd; `Some(final message)` once the agent has ended.
-fn on_signal(r: &Running) -> Result<Option<BrokerResponse>, String> {
+fn on_signal(r: &Running) -> Result<Option<BrokerResponse>> {
     let Some(info) = r
         .signals
         .read_signal()
-        .map_err(|e| format!("signalfd: {e}"))?
+        .map_err(BrokerError::os("signalfd"))?
     else {
         return Ok(None);
     };
@@ -133,10 +134,10 @@ fn on_signal(r: &Running) -> Result<Option<BrokerResponse>, String> {
 
 /// Put an elevation to the front end and wait for its answer (signals it
 /// asks for meanwhile are still forwarded). Any failure means "no".
-fn ask_front(r: &Running, path: &str, access: &str) -> bool {
+fn ask_front(r: &Running, path: &str, access: WireAccess) -> bool {
     let asked = BrokerResponse::Elevation {
         path: path.to_string(),
-        access: access.to_string(),
+        access,
     };
     if r.chan.send(&asked, &[]).is_err() {
         return false;

@@ -12,6 +12,7 @@ use nix::unistd::Pid;
 use sandbox::seccomp::notify::Listener;
 use sandbox::{CapabilitySet, Sandbox};
 
+use crate::error::{BrokerError, Result};
 use crate::sys::{self, Forked};
 use crate::workers::Workers;
 use crate::{agent, brokered, calls, credentials, handoff, ipcns, netns, signals, syscalls, wire};
@@ -57,10 +58,6 @@ pub struct Running {
     pub broker: brokered::Broker,
 }
 
-fn ipc_err(e: ipc::IpcError) -> String {
-    format!("channel: {e}")
-}
-
 impl Unconfined {
     pub fn new(fd: OwnedFd, creds: Option<OwnedFd>, pid_namespace: bool) -> Unconfined {
         Unconfined {
@@ -71,55 +68,66 @@ impl Unconfined {
     }
 
     /// `Hello` (version check) then exactly one `Launch`.
-    pub fn receive_launch(self) -> Result<Launching, String> {
+    pub fn receive_launch(self) -> Result<Launching> {
         let Unconfined {
             chan,
             creds,
             pid_namespace,
         } = self;
-        chan.answer_greeting().map_err(ipc_err)?;
-        let (mut next, mut passed) = chan.recv().map_err(ipc_err)?;
+        chan.answer_greeting()?;
+        let (mut next, mut passed) = chan.recv()?;
         if let BrokerRequest::Network { port, forwards } = next {
             if !passed.is_empty() {
-                return Err(refuse(&chan, "descriptors with Network".into()));
+                return Err(refuse(
+                    &chan,
+                    BrokerError::Protocol("descriptors with Network"),
+                ));
             }
             if forwards.len() > ipc::MAX_FORWARDS {
-                return Err(refuse(&chan, "too many forwarded destinations".into()));
+                return Err(refuse(
+                    &chan,
+                    BrokerError::Protocol("too many forwarded destinations"),
+                ));
             }
             let (listener, bound) =
                 netns::contain(port, &forwards).map_err(|e| refuse(&chan, e))?;
-            let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+            let port = listener
+                .local_addr()
+                .map_err(BrokerError::io("the proxy's listener"))?
+                .port();
             let mut out = vec![listener.as_fd()];
             out.extend(bound.iter().map(|(_, l)| l.as_fd()));
             let forwards = bound.iter().map(|(a, _)| *a).collect();
-            chan.send(&BrokerResponse::Network { port, forwards }, &out)
-                .map_err(ipc_err)?;
+            chan.send(&BrokerResponse::Network { port, forwards }, &out)?;
             drop(out);
             drop((listener, bound)); // the proxy holds them now
-            (next, passed) = chan.recv().map_err(ipc_err)?;
+            (next, passed) = chan.recv()?;
         }
         let mut terminal = None;
         if let BrokerRequest::Terminal { replace } = next {
-            let [fd]: [OwnedFd; 1] = std::mem::take(&mut passed)
-                .try_into()
-                .map_err(|_| refuse(&chan, "Terminal must carry one descriptor".into()))?;
+            let [fd]: [OwnedFd; 1] = std::mem::take(&mut passed).try_into().map_err(|_| {
+                refuse(
+                    &chan,
+                    BrokerError::Protocol("Terminal must carry one descriptor"),
+                )
+            })?;
             if !nix::unistd::isatty(&fd).unwrap_or(false) {
                 return Err(refuse(
                     &chan,
-                    "the Terminal descriptor is not a terminal".into(),
+                    BrokerError::Protocol("the Terminal descriptor is not a terminal"),
                 ));
             }
             terminal = Some((fd, replace));
-            (next, passed) = chan.recv().map_err(ipc_err)?;
+            (next, passed) = chan.recv()?;
         }
         let mut spec = match next {
             BrokerRequest::Launch { size } => open_plan(&chan, passed, size)?,
-            _ => return Err("expected Launch".into()),
+            _ => return Err(BrokerError::Protocol("expected Launch")),
         };
         if let Err(e) = credentials::receive(creds, &mut spec) {
             // A keyholder failure is reported by the front end; stay quiet.
             refuse(&chan, e);
-            return Err(String::new());
+            return Err(BrokerError::AlreadyReported);
         }
         match wire::caps(&spec.caps) {
             Ok(caps) => Ok(Launching {
@@ -129,36 +137,37 @@ impl Unconfined {
                 caps,
                 terminal,
             }),
-            Err(e) => Err(refuse(&chan, format!("invalid capability set: {e}"))),
+            Err(e) => Err(refuse(&chan, BrokerError::Caps(e))),
         }
     }
 }
 
 /// The launch plan from the one sealed memory file sent with `Launch`.
-fn open_plan(chan: &Channel, mut fds: Vec<OwnedFd>, size: u64) -> Result<LaunchSpec, String> {
+fn open_plan(chan: &Channel, mut fds: Vec<OwnedFd>, size: u64) -> Result<LaunchSpec> {
     let (Some(fd), true) = (fds.pop(), fds.is_empty()) else {
-        return Err("Launch must come with exactly one descriptor".into());
+        return Err(BrokerError::Protocol(
+            "Launch must come with exactly one descriptor",
+        ));
     };
-    ipc::broker::open_plan(fd, size)
-        .map_err(|e| refuse(chan, format!("cannot read the launch plan: {e}")))
+    ipc::broker::open_plan(fd, size).map_err(|e| refuse(chan, BrokerError::Plan(e)))
 }
 
-/// Tell the front end nothing was started, and return the message.
-fn refuse(chan: &Channel, message: String) -> String {
+/// Tell the front end nothing was started, and return the error.
+fn refuse(chan: &Channel, error: BrokerError) -> BrokerError {
     let _ = chan.send(
         &BrokerResponse::Failed {
-            message: message.clone(),
+            message: error.to_string(),
             exit_code: 1,
         },
         &[],
     );
-    message
+    error
 }
 
 impl Launching {
     /// Confine the broker with the agent's own capability set, so the
     /// agent's domain will nest inside this one.
-    pub fn confine(mut self) -> Result<Confined, String> {
+    pub fn confine(mut self) -> Result<Confined> {
         // Last step with capabilities: the agent's IPC namespace.
         ipcns::settle(&mut self.caps, self.spec.caps.sysv_ipc);
         // The broker also reads the agent's syscall arguments in /proc.
@@ -169,7 +178,7 @@ impl Launching {
             // protected paths, which the front end left out). Entries that
             // vanished since the front end listed them are skipped.
             if let Err(e) = wire::add_grants(&mut own, &el.broker_grants, true) {
-                return Err(refuse(&self.chan, format!("invalid elevation grants: {e}")));
+                return Err(refuse(&self.chan, BrokerError::ElevationGrants(e)));
             }
         }
         if let Some(p) = &self.spec.parents {
@@ -187,10 +196,7 @@ impl Launching {
                 })
                 .collect();
             if let Err(e) = wire::add_grants(&mut own, &dirs, true) {
-                return Err(refuse(
-                    &self.chan,
-                    format!("invalid expanded directories: {e}"),
-                ));
+                return Err(refuse(&self.chan, BrokerError::ExpandedDirs(e)));
             }
         }
         match Sandbox::apply(&own) {
@@ -201,7 +207,7 @@ impl Launching {
                 caps: self.caps,
                 terminal: self.terminal,
             }),
-            Err(e) => Err(refuse(&self.chan, format!("cannot apply the sandbox: {e}"))),
+            Err(e) => Err(refuse(&self.chan, BrokerError::Confine(e))),
         }
     }
 }
@@ -213,13 +219,13 @@ impl Confined {
     /// group — or, in the session's PID namespace, where nono's group is
     /// out of reach, leads a session of its own (no terminal: nono forwards
     /// the user's Ctrl-C).
-    fn place(&self) -> Result<Placement, String> {
+    fn place(&self) -> Result<Placement> {
         match &self.terminal {
             Some((tty, _)) => {
                 sys::lead_terminal(tty.as_fd()).map_err(|e| {
                     refuse(
                         &self.chan,
-                        format!("cannot lead the command's terminal: {e}"),
+                        BrokerError::os("cannot lead the command's terminal")(e),
                     )
                 })?;
                 Ok(Placement::Terminal)
@@ -229,20 +235,20 @@ impl Confined {
                 Ok(front) => Ok(Placement::Join(front)),
                 Err(e) => Err(refuse(
                     &self.chan,
-                    format!("cannot take a process group: {e}"),
+                    BrokerError::os("cannot take a process group")(e),
                 )),
             },
         }
     }
 
     /// Fork the agent, then lock the broker down to its serving syscalls.
-    pub fn start_agent(self) -> Result<Running, String> {
+    pub fn start_agent(self) -> Result<Running> {
         let mask = signals::watched();
         mask.thread_block()
-            .map_err(|e| format!("cannot block signals: {e}"))?;
+            .map_err(BrokerError::os("cannot block signals"))?;
         let parent = nix::unistd::getpid();
-        sandbox::reap::become_subreaper().map_err(|e| refuse(&self.chan, e))?;
-        let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+        sandbox::reap::become_subreaper().map_err(|e| refuse(&self.chan, e.into()))?;
+        let (ours, theirs) = UnixStream::pair().map_err(BrokerError::io("socketpair"))?;
         let placement = self.place()?;
         let own_group = !matches!(placement, Placement::Join(_));
         let signal_group = matches!(placement, Placement::Session);
@@ -270,7 +276,7 @@ impl Confined {
                 }
             }),
             Ok(Forked::Parent(pid)) => pid,
-            Err(e) => return Err(refuse(&self.chan, format!("cannot fork: {e}"))),
+            Err(e) => return Err(refuse(&self.chan, BrokerError::os("cannot fork")(e))),
         };
         drop(theirs);
         drop(self.terminal); // the agent holds it now
@@ -284,21 +290,19 @@ impl Confined {
         };
         drop(ours);
         let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC)
-            .map_err(|e| format!("signalfd: {e}"))?;
+            .map_err(BrokerError::os("signalfd"))?;
         let sync_wakeups = wakeups(&listener).map_err(|e| refuse(&self.chan, e))?;
-        let numbers = calls::Numbers::resolve()?;
-        syscalls::load()?;
-        self.chan
-            .send(
-                &BrokerResponse::Started {
-                    pid: pid.as_raw(),
-                    sync_wakeups,
-                    pid_namespace: self.pid_namespace,
-                    opens_notified,
-                },
-                &[],
-            )
-            .map_err(ipc_err)?;
+        let numbers = calls::Numbers::resolve().map_err(BrokerError::Seccomp)?;
+        syscalls::load().map_err(BrokerError::Seccomp)?;
+        self.chan.send(
+            &BrokerResponse::Started {
+                pid: pid.as_raw(),
+                sync_wakeups,
+                pid_namespace: self.pid_namespace,
+                opens_notified,
+            },
+            &[],
+        )?;
         Ok(Running {
             chan: self.chan,
             agent: pid,
@@ -334,13 +338,13 @@ enum Placement {
 /// ~5 µs instead of 25-60 µs). Ok(false): the kernel predates them
 /// (EINVAL, Linux < 6.6), reported to the user by the front end; any
 /// other error is unexpected and ends the launch.
-fn wakeups(listener: &Listener) -> Result<bool, String> {
+fn wakeups(listener: &Listener) -> Result<bool> {
     match listener.sync_wakeups() {
         Ok(()) => Ok(true),
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(false),
-        Err(e) => Err(format!(
-            "cannot set synchronous wake-ups on the seccomp listener: {e}"
-        )),
+        Err(e) => Err(BrokerError::io(
+            "cannot set synchronous wake-ups on the seccomp listener",
+        )(e)),
     }
 }
 

@@ -149,7 +149,6 @@ pub const SERVING_REFUSED: &[Refused] = &[Refused {
 }];
 
 /// Load the serving allowlist into the broker (all later threads inherit it).
-pub fn load() -> Result<(), String> {
+pub fn load() -> Result<(), sandbox::SandboxError> {
     sandbox::seccomp::load_allowlist_with(SERVING, SERVING_IF, SERVING_REFUSED, Unlisted::Kill)
-        .map_err(|e| e.to_string())
 }

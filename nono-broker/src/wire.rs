@@ -4,9 +4,11 @@ use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
 use ipc::broker::{LaunchSpec, WireAccess, WireCaps, WireGrant, WireNetwork, WireSysvIpc};
-use sandbox::{AccessMode, CapabilitySet, NetworkPolicy};
+use sandbox::{AccessMode, CapabilitySet, NetworkPolicy, SandboxError};
 
-pub fn caps(w: &WireCaps) -> Result<CapabilitySet, String> {
+use crate::error::BrokerError;
+
+pub fn caps(w: &WireCaps) -> Result<CapabilitySet, SandboxError> {
     let mut caps = CapabilitySet::new();
     // `nono learn --sandboxed`: entries of busy directories may be gone
     // (skipping only narrows).
@@ -40,8 +42,8 @@ pub struct Exec {
     pub env: Vec<CString>,
 }
 
-pub fn exec(spec: &LaunchSpec) -> Result<Exec, String> {
-    let c = |b: &[u8]| CString::new(b).map_err(|_| "a NUL byte in the launch request".to_string());
+pub fn exec(spec: &LaunchSpec) -> Result<Exec, BrokerError> {
+    let c = |b: &[u8]| CString::new(b).map_err(|_| BrokerError::NulInLaunch);
     Ok(Exec {
         program: c(&spec.program)?,
         argv: spec.argv.iter().map(|a| c(a)).collect::<Result<_, _>>()?,
@@ -55,7 +57,7 @@ pub fn add_grants(
     caps: &mut CapabilitySet,
     grants: &[WireGrant],
     skip_vanished: bool,
-) -> Result<(), String> {
+) -> Result<(), SandboxError> {
     for g in grants {
         let path = OsStr::from_bytes(&g.path);
         if skip_vanished && std::fs::symlink_metadata(path).is_err() {
@@ -71,7 +73,7 @@ pub fn add_grants(
         } else {
             caps.allow_file(path, mode)
         };
-        r.map_err(|e| e.to_string())?;
+        r?;
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! Resolving one credential reference to its value.
+//! Resolving one credential reference ([`CredentialRef`]) to its value.
 //!
 //! | reference | backend |
 //! | --- | --- |
@@ -8,59 +8,46 @@
 //! | `env://VAR` | nono's environment (passed to the keyholder alone) |
 //! | `file://PATH` | a file's contents, one trailing newline removed |
 //! | `op://vault/item/field` | the 1Password CLI (`op read`) |
-//! | `apple-password://…` | refused: macOS only |
+//!
+//! (`apple-password://`, macOS only, is refused by the front end's parse.)
 
 use std::path::Path;
 
 use ipc::keyholder::FailureKind;
+use ipc::reference::CredentialRef;
 use keyring::{keyutils::KeyutilsCredential, secret_service::SsCredential, Entry};
 use zeroize::Zeroizing;
 
 pub type Failure = (FailureKind, String);
 
-pub fn resolve(reference: &str, op: Option<&Path>) -> Result<Zeroizing<Vec<u8>>, Failure> {
-    let unsupported = |m: String| (FailureKind::Unsupported, m);
-    if let Some(var) = reference.strip_prefix("env://") {
-        return std::env::var_os(var)
+/// The secret `reference` names (parsed by the front end: every form is
+/// handled here, none re-read from text).
+pub fn resolve(
+    reference: &CredentialRef,
+    op: Option<&Path>,
+) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    match reference {
+        CredentialRef::Env(var) => std::env::var_os(var)
             .map(|v| Zeroizing::new(v.into_encoded_bytes()))
             .ok_or_else(|| {
                 (
                     FailureKind::NotFound,
                     format!("environment variable {var} is not set"),
                 )
-            });
+            }),
+        CredentialRef::File(path) => read_file(path),
+        CredentialRef::OnePassword(r) => one_password(r, op),
+        CredentialRef::Kernel(name) => {
+            let cred = KeyutilsCredential::new_with_target(None, "nono", name)
+                .map_err(|e| keystore(name, e))?;
+            secret(Entry::new_with_credential(Box::new(cred)), name)
+        }
+        CredentialRef::Keyring { service, account } => secret_service(service, account),
+        CredentialRef::Keystore(account) => secret_service("nono", account),
     }
-    if let Some(path) = reference.strip_prefix("file://") {
-        return read_file(path);
-    }
-    if reference.starts_with("op://") {
-        return one_password(reference, op);
-    }
-    if reference.starts_with("apple-password://") {
-        return Err(unsupported(
-            "apple-password:// references need macOS Passwords and are not available on Linux"
-                .into(),
-        ));
-    }
-    if let Some(name) = reference.strip_prefix("kernel://") {
-        let cred = KeyutilsCredential::new_with_target(None, "nono", name)
-            .map_err(|e| keystore(name, e))?;
-        return secret(Entry::new_with_credential(Box::new(cred)), name);
-    }
-    let (service, account) = match reference.strip_prefix("keyring://") {
-        Some(rest) => rest.split_once('/').ok_or_else(|| {
-            unsupported(format!("{reference}: expected keyring://service/account"))
-        })?,
-        None => (
-            "nono",
-            reference.strip_prefix("keystore://").unwrap_or(reference),
-        ),
-    };
-    if account.contains("://") {
-        return Err(unsupported(format!(
-            "unknown credential reference scheme in {reference}"
-        )));
-    }
+}
+
+fn secret_service(service: &str, account: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
     let cred =
         SsCredential::new_with_no_target(service, account).map_err(|e| keystore(account, e))?;
     secret(Entry::new_with_credential(Box::new(cred)), account)

@@ -26,6 +26,7 @@
 
 mod backends;
 mod confine;
+mod error;
 mod serve;
 mod signing;
 mod syscalls;
@@ -33,6 +34,7 @@ mod trustkeys;
 
 use std::process::ExitCode;
 
+use error::{KeyholderError, Result};
 use ipc::{CHANNEL_FD, CREDENTIALS_FD};
 use sandbox::hygiene;
 
@@ -40,10 +42,7 @@ fn main() -> ExitCode {
     let result = match std::env::args_os().nth(1) {
         None => credentials(),
         Some(a) if a == "--signing" => signing(),
-        Some(_) => Err(
-            "usage: nono-keyholder [--signing [--reference REF [--op PATH]]] (started by nono only)"
-                .into(),
-        ),
+        Some(_) => Err(KeyholderError::Usage),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -51,19 +50,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn credentials() -> Result<(), String> {
+fn credentials() -> Result<()> {
     // Not an empty environment: the keystores' own variables (the D-Bus
     // session address) come from nono.
     let front = hygiene::start_helper("keyholder", false, CHANNEL_FD, CREDENTIALS_FD)?;
     let Some(consumer) = hygiene::take_inherited(CREDENTIALS_FD) else {
-        return Err("no channel at fd 4; only nono starts the keyholder".into());
+        return Err(KeyholderError::NoConsumer);
     };
     serve::Unconfined::handshake(front, consumer)?
         .confine()?
         .serve()
 }
 
-fn signing() -> Result<(), String> {
+fn signing() -> Result<()> {
     let front = hygiene::start_helper("keyholder", false, CHANNEL_FD, CHANNEL_FD)?;
     let reference = signing::Reference::from_args(std::env::args().skip(2))?;
     signing::Unconfined::new(front, reference)
@@ -71,6 +70,6 @@ fn signing() -> Result<(), String> {
         .serve()
 }
 
-fn fatal(e: &str) -> ExitCode {
+fn fatal(e: &KeyholderError) -> ExitCode {
     hygiene::fatal("nono-keyholder", e)
 }

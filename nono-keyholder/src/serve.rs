@@ -7,10 +7,12 @@ use std::path::PathBuf;
 
 use ipc::credentials::{CredentialMessage, NoReply};
 use ipc::keyholder::{CredentialItem, FailureKind, KeyholderRequest, KeyholderResponse};
+use ipc::reference::CredentialRef;
 use ipc::Endpoint;
 use zeroize::Zeroizing;
 
 use crate::backends;
+use crate::error::{KeyholderError, Result};
 
 type Front = Endpoint<KeyholderResponse, KeyholderRequest>;
 type Consumer = Endpoint<CredentialMessage, NoReply>;
@@ -29,21 +31,17 @@ pub struct Confined {
     op: Option<PathBuf>,
 }
 
-fn err(e: ipc::IpcError) -> String {
-    format!("channel: {e}")
-}
-
-fn fetch_request(front: &Front) -> Result<(Vec<CredentialItem>, Option<PathBuf>), String> {
-    match front.recv_plain().map_err(err)? {
+fn fetch_request(front: &Front) -> Result<(Vec<CredentialItem>, Option<PathBuf>)> {
+    match front.recv_plain()? {
         KeyholderRequest::Fetch { items, op } => Ok((items, op.map(PathBuf::from))),
-        KeyholderRequest::Hello { .. } => Err("expected Fetch".into()),
+        KeyholderRequest::Hello { .. } => Err(KeyholderError::ExpectedFetch),
     }
 }
 
 impl Unconfined {
-    pub fn handshake(front: OwnedFd, consumer: OwnedFd) -> Result<Unconfined, String> {
+    pub fn handshake(front: OwnedFd, consumer: OwnedFd) -> Result<Unconfined> {
         let front: Front = Endpoint::from_fd(front);
-        front.answer_greeting().map_err(err)?;
+        front.answer_greeting()?;
         let (items, op) = fetch_request(&front)?;
         Ok(Unconfined {
             front,
@@ -53,8 +51,8 @@ impl Unconfined {
         })
     }
 
-    pub fn confine(self) -> Result<Confined, String> {
-        crate::confine::apply(&self.items, self.op.as_deref())?;
+    pub fn confine(self) -> Result<Confined> {
+        crate::confine::apply(self.items.iter().map(|i| &i.reference), self.op.as_deref())?;
         Ok(Confined {
             front: self.front,
             consumer: self.consumer,
@@ -65,28 +63,26 @@ impl Unconfined {
 }
 
 impl Confined {
-    pub fn serve(self) -> Result<(), String> {
+    pub fn serve(self) -> Result<()> {
         loop {
             match fetch_all(&self.items, self.op.as_deref()) {
                 Ok(values) => return self.deliver(values),
                 Err((reference, (kind, message))) => {
-                    self.front
-                        .send(
-                            &KeyholderResponse::Failed {
-                                reference,
-                                kind,
-                                message,
-                            },
-                            &[],
-                        )
-                        .map_err(err)?;
+                    self.front.send(
+                        &KeyholderResponse::Failed {
+                            reference,
+                            kind,
+                            message,
+                        },
+                        &[],
+                    )?;
                     if kind != FailureKind::Locked {
                         return Ok(());
                     }
                     // The user may unlock and ask again, with the same request.
                     match fetch_request(&self.front) {
                         Ok((items, _)) if items == self.items => continue,
-                        Ok(_) => return Err("a retry must repeat the original request".into()),
+                        Ok(_) => return Err(KeyholderError::RetryDiffers),
                         Err(_) => return Ok(()),
                     }
                 }
@@ -94,19 +90,16 @@ impl Confined {
         }
     }
 
-    fn deliver(self, values: Vec<(String, Zeroizing<Vec<u8>>)>) -> Result<(), String> {
+    fn deliver(self, values: Fetched) -> Result<()> {
         let count = values.len() as u32;
-        for (var, value) in values {
+        for (name, value) in values {
             self.consumer
-                .send(&CredentialMessage::Secret { var, value }, &[])
-                .map_err(err)?;
+                .send(&CredentialMessage::Secret { name, value }, &[])?;
         }
-        self.consumer
-            .send(&CredentialMessage::Done, &[])
-            .map_err(err)?;
-        self.front
-            .send(&KeyholderResponse::Delivered { count }, &[])
-            .map_err(err)
+        self.consumer.send(&CredentialMessage::Done, &[])?;
+        Ok(self
+            .front
+            .send(&KeyholderResponse::Delivered { count }, &[])?)
     }
 }
 
@@ -116,12 +109,12 @@ type Fetched = Vec<(String, Zeroizing<Vec<u8>>)>;
 fn fetch_all(
     items: &[CredentialItem],
     op: Option<&std::path::Path>,
-) -> Result<Fetched, (String, backends::Failure)> {
+) -> std::result::Result<Fetched, (CredentialRef, backends::Failure)> {
     items
         .iter()
         .map(|i| {
             backends::resolve(&i.reference, op)
-                .map(|v| (i.var.clone(), v))
+                .map(|v| (i.target.name().to_string(), v))
                 .map_err(|f| (i.reference.clone(), f))
         })
         .collect()

@@ -9,11 +9,11 @@
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
-use ipc::keyholder::CredentialItem;
-
+use ipc::reference::CredentialRef;
 use ipc::signing::{SigningRequest, SigningResponse};
 use ipc::Endpoint;
 
+use crate::error::{KeyholderError, Result};
 use crate::trustkeys;
 
 type Front = Endpoint<SigningResponse, SigningRequest>;
@@ -21,20 +21,26 @@ type Front = Endpoint<SigningResponse, SigningRequest>;
 /// The signing-key reference given at start, and the `op` binary for `op://`.
 #[derive(Debug, Clone, Default)]
 pub struct Reference {
-    reference: Option<String>,
+    reference: Option<CredentialRef>,
     op: Option<PathBuf>,
 }
 
 impl Reference {
     /// `--reference REF [--op PATH]` (after `--signing`).
-    pub fn from_args(mut args: impl Iterator<Item = String>) -> Result<Reference, String> {
+    /// The reference is parsed as the front end parsed it before.
+    pub fn from_args(mut args: impl Iterator<Item = String>) -> Result<Reference> {
         let mut r = Reference::default();
         while let Some(flag) = args.next() {
-            let value = args.next().ok_or(format!("{flag} needs a value"))?;
+            let Some(value) = args.next() else {
+                return Err(KeyholderError::MissingValue(flag));
+            };
             match flag.as_str() {
-                "--reference" => r.reference = Some(value),
+                "--reference" => {
+                    let parsed = CredentialRef::parse(&value).map_err(KeyholderError::Reference)?;
+                    r.reference = Some(parsed);
+                }
                 "--op" => r.op = Some(PathBuf::from(value)),
-                _ => return Err(format!("unknown argument {flag}")),
+                _ => return Err(KeyholderError::UnknownArgument(flag)),
             }
         }
         Ok(r)
@@ -53,10 +59,6 @@ pub struct Confined {
     reference: Reference,
 }
 
-fn err(e: ipc::IpcError) -> String {
-    format!("channel: {e}")
-}
-
 impl Unconfined {
     pub fn new(front: OwnedFd, reference: Reference) -> Unconfined {
         Unconfined {
@@ -65,23 +67,14 @@ impl Unconfined {
         }
     }
 
-    pub fn confine(self) -> Result<Confined, String> {
-        let items: Vec<CredentialItem> = self
+    pub fn confine(self) -> Result<Confined> {
+        let r = &self.reference;
+        let op = r
             .reference
-            .reference
-            .iter()
-            .map(|r| CredentialItem {
-                reference: r.clone(),
-                var: String::new(),
-            })
-            .collect();
-        let op = self
-            .reference
-            .reference
-            .as_deref()
-            .filter(|r| r.starts_with("op://"))
-            .and(self.reference.op.as_deref());
-        crate::confine::apply(&items, op)?;
+            .as_ref()
+            .filter(|r| r.needs_op())
+            .and(r.op.as_deref());
+        crate::confine::apply(r.reference.iter(), op)?;
         Ok(Confined {
             front: self.front,
             reference: self.reference,
@@ -90,23 +83,23 @@ impl Unconfined {
 }
 
 impl Confined {
-    pub fn serve(self) -> Result<(), String> {
-        self.front.answer_greeting().map_err(err)?;
+    pub fn serve(self) -> Result<()> {
+        self.front.answer_greeting()?;
         loop {
             let request = match self.front.recv_plain() {
                 Ok(r) => r,
                 Err(ipc::IpcError::Closed) => return Ok(()),
-                Err(e) => return Err(err(e)),
+                Err(e) => return Err(e.into()),
             };
             let answer = answer(request, &self.reference)?;
-            self.front.send(&answer, &[]).map_err(err)?;
+            self.front.send(&answer, &[])?;
         }
     }
 }
 
-fn answer(request: SigningRequest, r: &Reference) -> Result<SigningResponse, String> {
+fn answer(request: SigningRequest, r: &Reference) -> Result<SigningResponse> {
     let result = match request {
-        SigningRequest::Hello { .. } => return Err("Hello repeated".into()),
+        SigningRequest::Hello { .. } => return Err(KeyholderError::HelloRepeated),
         SigningRequest::Generate { key, replace } => {
             trustkeys::generate(&key, replace).map(|der| SigningResponse::PublicKey { der })
         }
@@ -127,12 +120,41 @@ fn answer(request: SigningRequest, r: &Reference) -> Result<SigningResponse, Str
 }
 
 /// Load the key the start-up reference names (dropped, zeroized, after use).
-fn referenced(r: &Reference) -> Result<p256::ecdsa::SigningKey, crate::backends::Failure> {
-    let Some(reference) = r.reference.as_deref() else {
+fn referenced(
+    r: &Reference,
+) -> std::result::Result<p256::ecdsa::SigningKey, crate::backends::Failure> {
+    let Some(reference) = r.reference.as_ref() else {
         return Err((
             ipc::keyholder::FailureKind::Unsupported,
             "no signing-key reference was given at start".into(),
         ));
     };
     trustkeys::load_reference(reference, r.op.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Result<Reference> {
+        Reference::from_args(a.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn the_start_up_reference_is_parsed_by_the_shared_parser() {
+        let r = args(&["--reference", "file:///k.pem", "--op", "/usr/bin/op"]).unwrap();
+        assert_eq!(r.reference, Some(CredentialRef::File("/k.pem".into())));
+        assert!(matches!(
+            args(&["--reference", "file://rel.pem"]),
+            Err(KeyholderError::Reference(_))
+        ));
+        assert!(matches!(
+            args(&["--reference"]),
+            Err(KeyholderError::MissingValue(_))
+        ));
+        assert!(matches!(
+            args(&["--bogus", "x"]),
+            Err(KeyholderError::UnknownArgument(_))
+        ));
+    }
 }

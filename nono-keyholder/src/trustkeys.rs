@@ -8,6 +8,7 @@
 //! leaves is the public key or a signature.
 
 use ipc::keyholder::FailureKind;
+use ipc::reference::CredentialRef;
 use keyring::{secret_service::SsCredential, Entry};
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 use p256::ecdsa::{Signature, SigningKey};
@@ -107,20 +108,16 @@ pub fn sign_with(key: &SigningKey, digest: &[u8; 32]) -> Result<Vec<u8>, Failure
 /// or `keystore://NAME`), or a P-256 private key in PEM (PKCS#8 or SEC1)
 /// read like a credential (`file://`, `env://`, `op://`, `keyring://`).
 /// Errors never quote what was read.
-pub fn load_reference(reference: &str, op: Option<&Path>) -> Result<SigningKey, Failure> {
-    if let Some(name) = ipc::signing::keystore_name(reference) {
+pub fn load_reference(reference: &CredentialRef, op: Option<&Path>) -> Result<SigningKey, Failure> {
+    if let CredentialRef::Keystore(name) = reference {
         return load(name);
     }
-    if !ipc::signing::REFERENCE_SCHEMES
-        .iter()
-        .any(|s| reference.starts_with(s))
-    {
+    if !ipc::signing::may_name_signing_key(reference) {
         return Err((
             FailureKind::Unsupported,
             format!(
-                "{}:// references cannot name a signing key (use NAME, keystore://NAME, \
-                 file:///PATH, env://VAR, op://..., keyring://SERVICE/ACCOUNT)",
-                scheme(reference)
+                "{reference}: this kind of reference cannot name a signing key (use NAME, \
+                 keystore://NAME, file:///PATH, env://VAR, op://..., keyring://SERVICE/ACCOUNT)"
             ),
         ));
     }
@@ -135,8 +132,4 @@ pub fn load_reference(reference: &str, op: Option<&Path>) -> Result<SigningKey, 
     SigningKey::from_pkcs8_pem(pem)
         .or_else(|_| p256::SecretKey::from_sec1_pem(pem).map(SigningKey::from))
         .map_err(|_| not_key())
-}
-
-fn scheme(reference: &str) -> &str {
-    reference.split_once("://").map_or(reference, |(s, _)| s)
 }

@@ -10,6 +10,7 @@ use std::path::Path;
 use sandbox::seccomp::{load_allowlist, Unlisted};
 use sandbox::{AccessMode, CapabilitySet, NetworkPolicy, Sandbox};
 
+use crate::error::{ProxyError, Result};
 use crate::syscalls::SERVING;
 
 /// What name resolution reads.
@@ -28,11 +29,11 @@ const READ: &[&str] = &[
 /// DNS over TCP (truncated answers).
 const DNS_PORT: u16 = 53;
 
-pub fn apply(connect_ports: &[u16]) -> Result<(), String> {
+pub fn apply(connect_ports: &[u16]) -> Result<()> {
     let mut caps = CapabilitySet::new();
     for p in READ.iter().map(Path::new).filter(|p| p.exists()) {
         caps.allow_path(p, AccessMode::Read)
-            .map_err(|e| e.to_string())?;
+            .map_err(ProxyError::Grant)?;
     }
     // UDP stays open for DNS (Landlock has no UDP rules); TCP is held to
     // the listed ports because the set names some.
@@ -42,6 +43,6 @@ pub fn apply(connect_ports: &[u16]) -> Result<(), String> {
     for &p in connect_ports.iter().chain([&DNS_PORT]) {
         caps.allow_tcp_connect(p);
     }
-    Sandbox::apply(&caps).map_err(|e| format!("cannot confine the proxy: {e}"))?;
-    load_allowlist(SERVING, Unlisted::Deny).map_err(|e| format!("cannot confine the proxy: {e}"))
+    Sandbox::apply(&caps).map_err(ProxyError::Confine)?;
+    load_allowlist(SERVING, Unlisted::Deny).map_err(ProxyError::Confine)
 }

@@ -8,6 +8,7 @@ use hyper::body::Incoming;
 use hyper::upgrade::Upgraded;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use ipc::proxy::ProxyReason;
 use tokio::net::TcpStream;
 
 use crate::body::{self, Body};
@@ -32,28 +33,23 @@ pub async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Response<Body>
             &host,
             port,
             "",
-            "missing or wrong session token",
+            ProxyReason::NoSessionToken,
         );
         return body::proxy_auth_required();
     }
     match ctx.allow.check(&host, port) {
         Access::Denied => {
-            let why = "host not in the allowlist (--allow-domain or --network-profile grants it)";
+            let why = ProxyReason::NotListed;
+            let text = format!("{host}:{port}: {why}");
             ctx.events.emit(false, "CONNECT", &host, port, "", why);
-            body::status(StatusCode::FORBIDDEN, &format!("{host}:{port}: {why}"))
+            body::status(StatusCode::FORBIDDEN, &text)
         }
         Access::Paths(globs) => {
             let Some(_) = ctx.ca.as_ref() else {
                 return body::status(StatusCode::FORBIDDEN, "path rules need TLS interception");
             };
-            ctx.events.emit(
-                true,
-                "CONNECT",
-                &host,
-                port,
-                "",
-                "intercepted: path rules apply",
-            );
+            ctx.events
+                .emit(true, "CONNECT", &host, port, "", ProxyReason::Intercepted);
             let upgrade = hyper::upgrade::on(&mut req);
             tokio::spawn(async move {
                 if let Ok(up) = upgrade.await {
@@ -65,11 +61,12 @@ pub async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Response<Body>
         Access::AllPaths => match ctx.egress.dial(&host, port).await {
             Err(e) => {
                 ctx.events
-                    .emit(false, "CONNECT", &host, port, "", e.message());
+                    .emit(false, "CONNECT", &host, port, "", e.reason());
                 relay::dial_failed(&e)
             }
             Ok(upstream) => {
-                ctx.events.emit(true, "CONNECT", &host, port, "", "allowed");
+                ctx.events
+                    .emit(true, "CONNECT", &host, port, "", ProxyReason::Allowed);
                 let upgrade = hyper::upgrade::on(&mut req);
                 tokio::spawn(async move {
                     if let Ok(up) = upgrade.await {

@@ -7,21 +7,33 @@ use std::net::{IpAddr, SocketAddr};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use ipc::hostrules::addr::Refusal;
+use ipc::proxy::ProxyReason;
+
 use crate::addr::{self, Literal};
+use crate::error::ProxyError;
 use crate::hosts::bypassed;
 
 /// Why a dial failed: the policy refused it (403) or the network did (502).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DialError {
-    Policy(String),
+    Policy(Refusal),
     Network(String),
 }
 
 impl DialError {
-    pub fn message(&self) -> &str {
+    /// The reason reported to the front end.
+    pub fn reason(&self) -> ProxyReason {
         match self {
-            DialError::Policy(m) | DialError::Network(m) => m,
+            DialError::Policy(r) => ProxyReason::Destination(r.clone()),
+            DialError::Network(m) => ProxyReason::Network(m.clone()),
         }
+    }
+}
+
+impl From<ProxyError> for DialError {
+    fn from(e: ProxyError) -> Self {
+        DialError::Network(e.to_string())
     }
 }
 
@@ -63,7 +75,9 @@ async fn resolve_checked(
         .collect();
     if named_by_user {
         // Each address counts as named by the user, metadata excepted.
-        let mut last = format!("{host} has no addresses");
+        let mut last = Refusal::NoAddresses {
+            host: host.to_string(),
+        };
         for &a in &addrs {
             match addr::first_dialable(host, port, &[a], &by_user(a)) {
                 Ok(ip) => return Ok(SocketAddr::new(ip, port)),
@@ -107,10 +121,10 @@ impl Egress {
     /// upstream proxy's loopback is not the host's).
     pub async fn dial_loopback(&self, ip: IpAddr, port: u16) -> Result<TcpStream, DialError> {
         if !ip.is_loopback() {
-            return Err(DialError::Policy(format!("{ip} is not a loopback address")));
+            return Err(DialError::Policy(Refusal::NotLoopback(ip)));
         }
-        if let Some(why) = addr::refusal(ip, port, &[Literal::exact(ip, port)]) {
-            return Err(DialError::Policy(format!("{ip}: {why}")));
+        if let Some(class) = addr::refusal(ip, port, &[Literal::exact(ip, port)]) {
+            return Err(DialError::Policy(Refusal::Address { ip, class }));
         }
         let s = TcpStream::connect(SocketAddr::new(ip, port))
             .await
@@ -136,7 +150,7 @@ impl Egress {
                 let s = TcpStream::connect(proxy_ip)
                     .await
                     .map_err(|e| DialError::Network(format!("upstream proxy {uh}:{up}: {e}")))?;
-                tunnel(s, host, port).await.map_err(DialError::Network)
+                Ok(tunnel(s, host, port).await?)
             }
             _ => {
                 let a = resolve_checked(host, port, literal, false).await?;
@@ -152,7 +166,7 @@ impl Egress {
 
 /// `CONNECT host:port` through an upstream proxy; the stream is returned
 /// once it answered 2xx.
-async fn tunnel(mut s: TcpStream, host: &str, port: u16) -> Result<TcpStream, String> {
+async fn tunnel(mut s: TcpStream, host: &str, port: u16) -> Result<TcpStream, ProxyError> {
     let authority = if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
@@ -161,17 +175,17 @@ async fn tunnel(mut s: TcpStream, host: &str, port: u16) -> Result<TcpStream, St
     let req = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n");
     s.write_all(req.as_bytes())
         .await
-        .map_err(|e| format!("upstream proxy: {e}"))?;
+        .map_err(ProxyError::UpstreamProxyIo)?;
     let mut head = Vec::with_capacity(256);
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         if head.len() > 8192
             || s.read(&mut byte)
                 .await
-                .map_err(|e| format!("upstream proxy: {e}"))?
+                .map_err(ProxyError::UpstreamProxyIo)?
                 == 0
         {
-            return Err("upstream proxy closed the connection".into());
+            return Err(ProxyError::UpstreamProxyClosed);
         }
         head.push(byte[0]);
     }
@@ -180,8 +194,9 @@ async fn tunnel(mut s: TcpStream, host: &str, port: u16) -> Result<TcpStream, St
     if status.starts_with('2') {
         Ok(s)
     } else {
-        Err(format!(
-            "upstream proxy refused CONNECT {authority}: {status}"
-        ))
+        Err(ProxyError::UpstreamProxyRefused {
+            authority,
+            status: status.to_string(),
+        })
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::mpsc::{channel, Sender};
 use std::sync::Arc;
 
-use ipc::proxy::{ProxyEvent, ProxyRequest, ProxyResponse};
+use ipc::proxy::{ProxyEvent, ProxyReason, ProxyRequest, ProxyResponse};
 use ipc::Endpoint;
 
 pub type Channel = Endpoint<ProxyResponse, ProxyRequest>;
@@ -40,14 +40,22 @@ impl Events {
         let _ = self.tx.send(None);
     }
 
-    pub fn emit(&self, allowed: bool, kind: &str, host: &str, port: u16, path: &str, reason: &str) {
+    pub fn emit(
+        &self,
+        allowed: bool,
+        kind: &str,
+        host: &str,
+        port: u16,
+        path: &str,
+        reason: ProxyReason,
+    ) {
         let _ = self.tx.send(Some(ProxyEvent {
             allowed,
             kind: kind.to_string(),
             host: host.to_string(),
             port,
             path: path.chars().take(512).collect(),
-            reason: reason.to_string(),
+            reason,
         }));
     }
 }

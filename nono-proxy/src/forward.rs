@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
+use ipc::proxy::ProxyReason;
 
 use crate::body::{self, Body};
 use crate::ctx::Ctx;
@@ -36,24 +37,23 @@ pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
             &host,
             port,
             &path,
-            "missing or wrong session token",
+            ProxyReason::NoSessionToken,
         );
         return body::proxy_auth_required();
     }
     let access = ctx.allow.check(&host, port);
-    let allowed = match &access {
-        Access::Denied => None,
-        Access::AllPaths => Some("allowed"),
-        Access::Paths(_) => access.permits(&path).then_some("allowed by a path rule"),
+    let (reason, why) = match &access {
+        Access::Denied => (None, ProxyReason::NotListed),
+        Access::AllPaths => (Some(ProxyReason::Allowed), ProxyReason::Allowed),
+        Access::Paths(_) if access.permits(&path) => {
+            (Some(ProxyReason::PathRule), ProxyReason::PathRule)
+        }
+        Access::Paths(_) => (None, ProxyReason::PathNotAllowed),
     };
-    let Some(reason) = allowed else {
-        let why =
-            "host or path not in the allowlist (--allow-domain or --network-profile grants it)";
+    let Some(reason) = reason else {
+        let text = format!("{host}:{port}{path}: {why}");
         ctx.events.emit(false, &method, &host, port, &path, why);
-        return body::status(
-            StatusCode::FORBIDDEN,
-            &format!("{host}:{port}{path}: {why}"),
-        );
+        return body::status(StatusCode::FORBIDDEN, &text);
     };
     relay::relay(&ctx, req, &host, port, false, reason).await
 }

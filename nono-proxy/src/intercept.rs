@@ -9,6 +9,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use ipc::proxy::ProxyReason;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsAcceptor;
 
@@ -30,7 +31,7 @@ where
             &host,
             port,
             "",
-            "the client refused the interception certificate",
+            ProxyReason::InterceptionRefused,
         );
         return;
     };
@@ -54,9 +55,10 @@ async fn request(
     let path = req.uri().path().to_string();
     let method = req.method().to_string();
     if !globs.iter().any(|g| glob::matches(g, &path)) {
-        let why = "path not allowed for this host (an --allow-domain URL rule grants it)";
+        let why = ProxyReason::PathNotAllowed;
+        let text = format!("{host}{path}: {why}");
         ctx.events.emit(false, &method, host, port, &path, why);
-        return body::status(StatusCode::FORBIDDEN, &format!("{host}{path}: {why}"));
+        return body::status(StatusCode::FORBIDDEN, &text);
     }
-    relay::relay(&ctx, req, host, port, true, "allowed by a path rule").await
+    relay::relay(&ctx, req, host, port, true, ProxyReason::PathRule).await
 }

@@ -27,6 +27,7 @@ mod confine;
 mod connect;
 mod ctx;
 mod dial;
+mod error;
 mod events;
 mod forward;
 mod intercept;
@@ -52,7 +53,7 @@ use sandbox::hygiene;
 fn main() -> ExitCode {
     let chan = match hygiene::start_helper("proxy", true, CHANNEL_FD, CREDENTIALS_FD) {
         Ok(chan) => chan,
-        Err(e) => return fatal(&e),
+        Err(e) => return fatal(&e.into()),
     };
     let unconfined = state::Unconfined::new(chan, hygiene::take_inherited(CREDENTIALS_FD));
     match unconfined
@@ -60,11 +61,11 @@ fn main() -> ExitCode {
         .and_then(state::Confined::serve)
     {
         Ok(()) => ExitCode::SUCCESS,
-        Err(_) if state::REPORTED.load(std::sync::atomic::Ordering::Relaxed) => ExitCode::FAILURE,
         Err(e) => fatal(&e),
     }
 }
 
-fn fatal(e: &str) -> ExitCode {
+/// Last words, unless the front end was told already.
+fn fatal(e: &error::ProxyError) -> ExitCode {
     hygiene::fatal("nono-proxy", e)
 }

@@ -13,6 +13,8 @@ use rcgen::{
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::ServerConfig;
 
+use crate::error::{ProxyError, Result};
+
 pub struct Ca {
     cert: rcgen::Certificate,
     key: KeyPair,
@@ -33,8 +35,8 @@ fn validity(p: &mut CertificateParams, days: i64) {
 }
 
 impl Ca {
-    pub fn generate() -> Result<Ca, String> {
-        let key = KeyPair::generate().map_err(|e| format!("CA key: {e}"))?;
+    pub fn generate() -> Result<Ca> {
+        let key = KeyPair::generate().map_err(ProxyError::certificate("CA key"))?;
         let mut p = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, "nono session CA");
@@ -45,7 +47,7 @@ impl Ca {
         validity(&mut p, 30);
         let cert = p
             .self_signed(&key)
-            .map_err(|e| format!("CA certificate: {e}"))?;
+            .map_err(ProxyError::certificate("CA certificate"))?;
         Ok(Ca {
             cert,
             key,
@@ -58,12 +60,12 @@ impl Ca {
     }
 
     /// A TLS server configuration presenting a leaf for `host`.
-    pub fn server_for(&self, host: &str) -> Result<Arc<ServerConfig>, String> {
-        let mut cache = self.leaves.lock().map_err(|_| "CA cache poisoned")?;
+    pub fn server_for(&self, host: &str) -> Result<Arc<ServerConfig>> {
+        let mut cache = self.leaves.lock().map_err(|_| ProxyError::CaPoisoned)?;
         if let Some(c) = cache.get(host) {
             return Ok(c.clone());
         }
-        let key = KeyPair::generate().map_err(|e| format!("leaf key: {e}"))?;
+        let key = KeyPair::generate().map_err(ProxyError::certificate("leaf key"))?;
         let mut p = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, host);
@@ -73,7 +75,7 @@ impl Ca {
             Err(_) => SanType::DnsName(
                 host.to_string()
                     .try_into()
-                    .map_err(|e| format!("leaf name {host}: {e}"))?,
+                    .map_err(ProxyError::certificate(format!("leaf name {host}")))?,
             ),
         }];
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -81,15 +83,13 @@ impl Ca {
         validity(&mut p, 7);
         let leaf = p
             .signed_by(&key, &self.cert, &self.key)
-            .map_err(|e| format!("leaf certificate: {e}"))?;
+            .map_err(ProxyError::certificate("leaf certificate"))?;
         let chain = vec![CertificateDer::from(leaf.der().to_vec())];
         let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
         let mut cfg = ServerConfig::builder_with_provider(crate::tls::provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
+            .with_safe_default_protocol_versions()?
             .with_no_client_auth()
-            .with_single_cert(chain, der)
-            .map_err(|e| format!("leaf for {host}: {e}"))?;
+            .with_single_cert(chain, der)?;
         cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
         let cfg = Arc::new(cfg);
         cache.insert(host.to_string(), cfg.clone());

@@ -8,7 +8,7 @@
 use std::net::TcpListener as StdListener;
 use std::sync::Arc;
 
-use ipc::proxy::PortForward;
+use ipc::proxy::{PortForward, ProxyReason};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
@@ -47,17 +47,17 @@ async fn relay(ctx: &Ctx, fwd: &PortForward, agent: TcpStream) {
     let shown = ip.to_string();
     let host = hosts::normalize(&fwd.host);
     if ctx.allow.check(&host, fwd.port) != Access::AllPaths || fwd.listen.port() != fwd.port {
-        let why = "not allowed on every path (a relayed connection has no paths to check)";
+        let why = ProxyReason::RelayNeedsAllPaths;
         ctx.events.emit(false, KIND, &shown, fwd.port, "", why);
         return;
     }
     match ctx.egress.dial_loopback(ip, fwd.port).await {
         Err(e) => ctx
             .events
-            .emit(false, KIND, &shown, fwd.port, "", e.message()),
+            .emit(false, KIND, &shown, fwd.port, "", e.reason()),
         Ok(upstream) => {
             ctx.events
-                .emit(true, KIND, &shown, fwd.port, "", "allowed (relayed)");
+                .emit(true, KIND, &shown, fwd.port, "", ProxyReason::Relayed);
             let _ = agent.set_nodelay(true);
             let _ = crate::splice::tunnel(agent, upstream).await;
         }

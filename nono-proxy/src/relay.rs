@@ -5,6 +5,7 @@
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
+use ipc::proxy::ProxyReason;
 
 use crate::body::{self, Body};
 use crate::ctx::Ctx;
@@ -18,7 +19,7 @@ pub fn dial_failed(e: &DialError) -> Response<Body> {
         DialError::Policy(_) => StatusCode::FORBIDDEN,
         DialError::Network(_) => StatusCode::BAD_GATEWAY,
     };
-    body::status(code, e.message())
+    body::status(code, &e.reason().to_string())
 }
 
 /// The request target reduced to path and query.
@@ -37,7 +38,7 @@ pub async fn relay(
     host: &str,
     port: u16,
     tls: bool,
-    reason: &str,
+    reason: ProxyReason,
 ) -> Response<Body> {
     let (method, path) = (req.method().to_string(), req.uri().path().to_string());
     let (mut parts, b) = req.into_parts();
@@ -69,12 +70,14 @@ pub async fn relay(
         }
         Err(SendError::Dial(e)) => {
             ctx.events
-                .emit(false, &method, host, port, &path, e.message());
+                .emit(false, &method, host, port, &path, e.reason());
             dial_failed(&e)
         }
-        Err(SendError::Exchange(e)) => {
-            ctx.events.emit(false, &method, host, port, &path, &e);
-            body::status(StatusCode::BAD_GATEWAY, &e)
+        Err(e @ SendError::Exchange(_)) => {
+            let why = e.reason();
+            let text = why.to_string();
+            ctx.events.emit(false, &method, host, port, &path, why);
+            body::status(StatusCode::BAD_GATEWAY, &text)
         }
     }
 }

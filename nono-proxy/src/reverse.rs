@@ -8,9 +8,11 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 use hyper::{Request, Response, StatusCode};
+use ipc::proxy::ProxyReason;
 
 use crate::body::{self, Body};
 use crate::ctx::Ctx;
+use crate::error::ProxyError;
 use crate::pool::Key;
 use crate::routes::RouteState;
 use crate::{scrub, upstream};
@@ -34,7 +36,7 @@ pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
             &name,
             0,
             &rest,
-            "no such credential route",
+            ProxyReason::NoSuchRoute,
         );
         return body::status(
             StatusCode::NOT_FOUND,
@@ -49,24 +51,25 @@ pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
     );
     let (mut parts, b) = req.into_parts();
     if !route.presented(&parts) {
-        let why = "missing or wrong phantom token for this credential";
+        let why = ProxyReason::NoPhantomToken;
+        let text = why.to_string();
         ctx.events
             .emit(false, &kind, &route.host, route.port, &upstream_path, why);
-        return body::status(StatusCode::UNAUTHORIZED, why);
+        return body::status(StatusCode::UNAUTHORIZED, &text);
     }
     if !route.endpoint_allowed(&method, &upstream_path) {
-        let why = "endpoint not allowed for this credential (--allow-endpoint or endpoint_rules grants it)";
+        let why = ProxyReason::EndpointNotAllowed;
+        let text = format!("{method} {upstream_path}: {why}");
         ctx.events
             .emit(false, &kind, &route.host, route.port, &upstream_path, why);
-        return body::status(
-            StatusCode::FORBIDDEN,
-            &format!("{method} {upstream_path}: {why}"),
-        );
+        return body::status(StatusCode::FORBIDDEN, &text);
     }
-    if let Err(why) = rewrite(route, &mut parts, &upstream_path) {
+    if let Err(e) = rewrite(route, &mut parts, &upstream_path) {
+        let text = e.to_string();
+        let why = ProxyReason::Network(text.clone());
         ctx.events
-            .emit(false, &kind, &route.host, route.port, &upstream_path, &why);
-        return body::status(StatusCode::BAD_GATEWAY, &why);
+            .emit(false, &kind, &route.host, route.port, &upstream_path, why);
+        return body::status(StatusCode::BAD_GATEWAY, &text);
     }
     let key = Key {
         tls: route.https,
@@ -86,7 +89,7 @@ pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
                 &route.host,
                 route.port,
                 &upstream_path,
-                "credential injected",
+                ProxyReason::CredentialInjected,
             );
             let (mut p, b) = resp.into_parts();
             body::strip_hop_by_hop(&mut p.headers);
@@ -96,10 +99,11 @@ pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
         }
         Err(e) => {
             // hyper's messages never contain header values.
-            let why = e.message();
+            let why = e.reason();
+            let text = why.to_string();
             ctx.events
                 .emit(false, &kind, &route.host, route.port, &upstream_path, why);
-            body::status(StatusCode::BAD_GATEWAY, why)
+            body::status(StatusCode::BAD_GATEWAY, &text)
         }
     }
 }
@@ -110,7 +114,7 @@ fn rewrite(
     route: &RouteState,
     parts: &mut hyper::http::request::Parts,
     upstream_path: &str,
-) -> Result<(), String> {
+) -> Result<(), ProxyError> {
     let query = parts.uri.query().map(str::to_string);
     body::strip_hop_by_hop(&mut parts.headers);
     let q = route.inject(parts, query.as_deref())?;
@@ -118,12 +122,10 @@ fn rewrite(
         Some(q) => format!("{upstream_path}?{q}"),
         None => upstream_path.to_string(),
     };
-    parts.uri = target
-        .parse()
-        .map_err(|_| "invalid upstream path".to_string())?;
+    parts.uri = target.parse().map_err(|_| ProxyError::UpstreamPath)?;
     let default = if route.https { 443 } else { 80 };
     let host = HeaderValue::from_str(&upstream::authority(&route.host, route.port, default))
-        .map_err(|_| "invalid upstream host".to_string())?;
+        .map_err(|_| ProxyError::UpstreamHostHeader)?;
     parts.headers.insert(hyper::header::HOST, host);
     // Compressed bodies could hide a reflected credential from scrubbing.
     parts.headers.insert(

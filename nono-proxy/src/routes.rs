@@ -11,6 +11,7 @@ use hyper::http::request::Parts;
 use ipc::proxy::{EndpointRule, InjectMode, Route};
 use zeroize::Zeroizing;
 
+use crate::error::{ProxyError, Result};
 use crate::scrub::Secrets;
 use crate::{glob, hosts, token};
 
@@ -33,21 +34,19 @@ pub struct RouteState {
     pub secrets: Secrets,
 }
 
-fn parse_upstream(u: &str) -> Result<(bool, String, u16, String), String> {
+fn parse_upstream(u: &str) -> Result<(bool, String, u16, String)> {
     let (https, rest) = if let Some(r) = u.strip_prefix("https://") {
         (true, r)
     } else if let Some(r) = u.strip_prefix("http://") {
         (false, r)
     } else {
-        return Err(format!(
-            "upstream '{u}' must start with https:// or http://"
-        ));
+        return Err(ProxyError::UpstreamScheme(u.to_string()));
     };
     let (authority, base) = match rest.find('/') {
         Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
         None => (rest, ""),
     };
-    let (host, port) = hosts::split_host_port(authority)?;
+    let (host, port) = hosts::split_host_port(authority).map_err(ProxyError::UpstreamHost)?;
     Ok((
         https,
         hosts::normalize(&host),
@@ -97,7 +96,7 @@ fn base64_forms(secret: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
 }
 
 impl RouteState {
-    pub fn new(route: Route, secret: Zeroizing<Vec<u8>>) -> Result<RouteState, String> {
+    pub fn new(route: Route, secret: Zeroizing<Vec<u8>>) -> Result<RouteState> {
         let (https, host, port, base) = parse_upstream(&route.upstream)?;
         if !https
             && host
@@ -105,10 +104,7 @@ impl RouteState {
                 .map(|ip| !ip.is_loopback())
                 .unwrap_or(true)
         {
-            return Err(format!(
-                "credential '{}': plain http:// upstreams are allowed only on loopback",
-                route.name
-            ));
+            return Err(ProxyError::PlainHttpUpstream(route.name));
         }
         let mut forms = vec![Zeroizing::new(secret.to_vec())];
         forms.extend(base64_forms(&secret));
@@ -160,7 +156,7 @@ impl RouteState {
 
     /// Remove every trace of the phantom and put the real credential in.
     /// `rest_query` is the query string the agent sent (phantom included).
-    pub fn inject(&self, parts: &mut Parts, query: Option<&str>) -> Result<Option<String>, String> {
+    pub fn inject(&self, parts: &mut Parts, query: Option<&str>) -> Result<Option<String>> {
         let phantom = &self.phantom;
         let carrying: Vec<HeaderName> = parts
             .headers
@@ -193,12 +189,11 @@ impl RouteState {
                 v.extend_from_slice(pre.as_bytes());
                 v.extend_from_slice(&self.secret);
                 v.extend_from_slice(post.as_bytes());
-                let mut hv = HeaderValue::from_bytes(&v).map_err(|_| {
-                    format!("credential '{}' is not a valid header value", self.name)
-                })?;
+                let mut hv = HeaderValue::from_bytes(&v)
+                    .map_err(|_| ProxyError::HeaderValue(self.name.clone()))?;
                 hv.set_sensitive(true);
                 let name = HeaderName::from_bytes(header.as_bytes())
-                    .map_err(|_| format!("invalid inject_header '{header}'"))?;
+                    .map_err(|_| ProxyError::InjectHeader(header.clone()))?;
                 parts.headers.insert(name, hv);
             }
             InjectMode::Query { param } => {
@@ -208,7 +203,7 @@ impl RouteState {
             InjectMode::Basic => {
                 let enc = base64::engine::general_purpose::STANDARD.encode(&self.secret[..]);
                 let mut hv = HeaderValue::from_str(&format!("Basic {enc}"))
-                    .map_err(|_| "invalid basic credential".to_string())?;
+                    .map_err(|_| ProxyError::BasicCredential)?;
                 hv.set_sensitive(true);
                 parts.headers.insert(hyper::header::AUTHORIZATION, hv);
             }

@@ -13,6 +13,7 @@ use nix::sys::socket::{getsockopt, sockopt};
 
 use crate::ctx::Ctx;
 use crate::dial::Egress;
+use crate::error::{ProxyError, Result};
 use crate::events::{Channel, Events};
 use crate::hosts::{self, Allowlist};
 use crate::mitm::Ca;
@@ -48,13 +49,9 @@ struct Parts {
 /// The configuration, the agent-facing listener and the forwards.
 type Handshake = (ProxyConfig, TcpListener, Vec<(PortForward, TcpListener)>);
 
-fn ipc_err(e: ipc::IpcError) -> String {
-    format!("channel: {e}")
-}
-
-fn as_listener(fd: OwnedFd) -> Result<TcpListener, String> {
-    if !getsockopt(&fd, sockopt::AcceptConn).map_err(|e| format!("listener: {e}"))? {
-        return Err("a descriptor is not a listening socket".into());
+fn as_listener(fd: OwnedFd) -> Result<TcpListener> {
+    if !getsockopt(&fd, sockopt::AcceptConn).map_err(|e| ProxyError::Listener(e.into()))? {
+        return Err(ProxyError::NotAListener);
     }
     Ok(TcpListener::from(fd))
 }
@@ -63,35 +60,37 @@ fn as_listener(fd: OwnedFd) -> Result<TcpListener, String> {
 fn listeners(
     fds: Vec<OwnedFd>,
     forwards: &[PortForward],
-) -> Result<(TcpListener, Vec<(PortForward, TcpListener)>), String> {
+) -> Result<(TcpListener, Vec<(PortForward, TcpListener)>)> {
     if fds.len() != forwards.len() + 1 {
-        return Err(format!(
-            "Configure must carry {} descriptor(s), not {}",
-            forwards.len() + 1,
-            fds.len()
-        ));
+        return Err(ProxyError::Descriptors {
+            expected: forwards.len() + 1,
+            got: fds.len(),
+        });
     }
     let mut fds = fds.into_iter();
-    let main = as_listener(fds.next().ok_or("no listener")?)?;
+    let main = as_listener(fds.next().ok_or(ProxyError::Descriptors {
+        expected: 1,
+        got: 0,
+    })?)?;
     let mut out = Vec::new();
     for (f, fd) in forwards.iter().zip(fds) {
         let l = as_listener(fd)?;
-        if l.local_addr().map_err(|e| format!("listener: {e}"))? != f.listen {
-            return Err(format!("the listener for {} is bound elsewhere", f.listen));
+        if l.local_addr().map_err(ProxyError::Listener)? != f.listen {
+            return Err(ProxyError::ListenerElsewhere(f.listen));
         }
         out.push((f.clone(), l));
     }
     Ok((main, out))
 }
 
-fn upstream(cfg: &ProxyConfig) -> Result<Option<(String, u16)>, String> {
+fn upstream(cfg: &ProxyConfig) -> Result<Option<(String, u16)>> {
     let Some(u) = &cfg.upstream_proxy else {
         return Ok(None);
     };
     let u = u.strip_prefix("http://").unwrap_or(u).trim_end_matches('/');
-    match hosts::split_host_port(u)? {
+    match hosts::split_host_port(u).map_err(ProxyError::UpstreamHost)? {
         (h, Some(p)) => Ok(Some((hosts::normalize(&h), p))),
-        (_, None) => Err(format!("--upstream-proxy '{u}' needs host:port")),
+        (_, None) => Err(ProxyError::UpstreamProxyForm(u.to_string())),
     }
 }
 
@@ -103,26 +102,26 @@ impl Unconfined {
         }
     }
 
-    fn handshake(&self) -> Result<Handshake, String> {
-        self.chan.answer_greeting().map_err(ipc_err)?;
-        match self.chan.recv().map_err(ipc_err)? {
+    fn handshake(&self) -> Result<Handshake> {
+        self.chan.answer_greeting()?;
+        match self.chan.recv()? {
             (ProxyRequest::Configure(cfg), fds) => {
                 let (main, forwards) = listeners(fds, &cfg.forwards)?;
                 Ok((*cfg, main, forwards))
             }
-            (ProxyRequest::Hello { .. }, _) => Err("expected Configure".into()),
+            (ProxyRequest::Hello { .. }, _) => Err(ProxyError::ExpectedConfigure),
         }
     }
 
-    fn build(&mut self, cfg: &ProxyConfig) -> Result<Parts, String> {
-        let allow = Allowlist::parse(&cfg.hosts)?;
+    fn build(&mut self, cfg: &ProxyConfig) -> Result<Parts> {
+        let allow = cfg.hosts.clone();
         let names: Vec<String> = cfg.routes.iter().map(|r| r.name.clone()).collect();
         let mut secrets = match (names.is_empty(), self.creds.take()) {
             (true, _) => Vec::new(),
-            (false, None) => return Err("credential routes but no credentials channel".into()),
+            (false, None) => return Err(ProxyError::NoCredentialsChannel),
             (false, Some(fd)) => {
                 let chan: Endpoint<NoReply, CredentialMessage> = Endpoint::from_fd(fd);
-                receive_all(&chan, &names).map_err(|e| format!("credentials channel: {e}"))?
+                receive_all(&chan, &names).map_err(ProxyError::Credentials)?
             }
         };
         let mut routes = Vec::new();
@@ -130,7 +129,7 @@ impl Unconfined {
             let i = secrets
                 .iter()
                 .position(|(n, _)| *n == r.name)
-                .ok_or("credential missing")?;
+                .ok_or(ProxyError::CredentialMissing)?;
             let (_, secret) = secrets.swap_remove(i);
             routes.push(RouteState::new(r.clone(), secret)?);
         }
@@ -140,7 +139,7 @@ impl Unconfined {
         };
         let pem = read_limited(&trust)?;
         if !pem.windows(17).any(|w| w == b"BEGIN CERTIFICATE") {
-            return Err(format!("trust file {}: no certificates", trust.display()));
+            return Err(ProxyError::NoCertificates(trust));
         }
         let ca = if allow.intercepts() {
             Some(Ca::generate()?)
@@ -162,7 +161,7 @@ impl Unconfined {
     }
 
     /// Receive the configuration and credentials, then confine.
-    pub fn configure_and_confine(mut self) -> Result<Confined, String> {
+    pub fn configure_and_confine(mut self) -> Result<Confined> {
         let (cfg, listener, forwards) = self.handshake()?;
         let parts = match self.build(&cfg) {
             Ok(p) => p,
@@ -185,36 +184,34 @@ impl Unconfined {
 
     /// Send the refusal to the front end, which reports it; only when that
     /// fails is it left for `main` to print (one message, never two).
-    fn refuse(&self, message: String) -> String {
-        let sent = self.chan.send(
-            &ProxyResponse::Failed {
-                message: message.clone(),
-            },
-            &[],
-        );
-        if sent.is_ok() {
-            REPORTED.store(true, std::sync::atomic::Ordering::Relaxed);
+    fn refuse(&self, error: ProxyError) -> ProxyError {
+        let failed = ProxyResponse::Failed {
+            message: error.to_string(),
+        };
+        match self.chan.send(&failed, &[]) {
+            Ok(()) => ProxyError::Reported(Box::new(error)),
+            Err(_) => error,
         }
-        message
     }
 }
 
-/// Whether a configuration failure went to the front end (which prints it).
-pub static REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-fn read_limited(path: &std::path::Path) -> Result<Vec<u8>, String> {
+fn read_limited(path: &std::path::Path) -> Result<Vec<u8>> {
     use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| format!("trust file {}: {e}", path.display()))?;
+    let cannot = |source| ProxyError::TrustFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let f = std::fs::File::open(path).map_err(cannot)?;
     let mut buf = Vec::new();
     f.take(MAX_TRUST_FILE)
         .read_to_end(&mut buf)
-        .map_err(|e| format!("trust file {}: {e}", path.display()))?;
+        .map_err(cannot)?;
     Ok(buf)
 }
 
 impl Confined {
     /// Report ready, then serve until the front end hangs up.
-    pub fn serve(self) -> Result<(), String> {
+    pub fn serve(self) -> Result<()> {
         let Confined {
             chan,
             listener,
@@ -222,8 +219,7 @@ impl Confined {
             parts,
         } = self;
         let ca_pem = parts.ca.as_ref().map(Ca::cert_pem);
-        chan.send(&ProxyResponse::Ready { ca_pem }, &[])
-            .map_err(ipc_err)?;
+        chan.send(&ProxyResponse::Ready { ca_pem }, &[])?;
         // Parsing ~150 roots takes a while; the agent starts meanwhile. A
         // bad trust file ends the proxy, and nono ends the session.
         let tls = tls::client_config(&parts.trust_pem)?;
@@ -254,11 +250,11 @@ impl Confined {
             .max_blocking_threads(16)
             .enable_all()
             .build()
-            .map_err(|e| format!("runtime: {e}"))?;
+            .map_err(ProxyError::Runtime)?;
         for (fwd, l) in forwards {
             rt.spawn(crate::portfwd::run(fwd, l, ctx.clone()));
         }
         rt.block_on(crate::serve::run(listener, ctx))
-            .map_err(|e| format!("serving: {e}"))
+            .map_err(ProxyError::Serving)
     }
 }

@@ -14,6 +14,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+use ipc::proxy::ProxyReason;
+
 use crate::dial::DialError;
 use crate::pool::{self, Key, Pool, Sender};
 use crate::tls;
@@ -27,10 +29,11 @@ pub enum SendError {
 }
 
 impl SendError {
-    pub fn message(&self) -> &str {
+    /// The reason reported to the front end (and, in words, to the agent).
+    pub fn reason(&self) -> ProxyReason {
         match self {
-            SendError::Dial(e) => e.message(),
-            SendError::Exchange(m) => m,
+            SendError::Dial(e) => e.reason(),
+            SendError::Exchange(m) => ProxyReason::Network(m.clone()),
         }
     }
 }
@@ -57,7 +60,7 @@ async fn connect(
     match tls_cfg {
         None => handshake(stream).await,
         Some((cfg, host)) => {
-            let name = tls::server_name(host).map_err(SendError::Exchange)?;
+            let name = tls::server_name(host).map_err(|e| SendError::Exchange(e.to_string()))?;
             let s = TlsConnector::from(cfg.clone())
                 .connect(name, stream)
                 .await

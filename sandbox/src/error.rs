@@ -54,6 +54,44 @@ pub enum SandboxError {
     /// Dropping a capability set failed.
     #[error("cannot drop the {set} capability set: {message}")]
     DropCapabilities { set: &'static str, message: String },
+    /// A helper was started with an environment (only nono starts one,
+    /// with nothing of the user's).
+    #[error("started with a non-empty environment; only nono starts the {helper}")]
+    HelperEnvironment { helper: &'static str },
+    /// A helper found no channel at its descriptor.
+    #[error("no channel at fd {fd}; only nono starts the {helper}")]
+    HelperChannel { helper: &'static str, fd: i32 },
+    /// `unshare` of a namespace failed (not for lack of permission).
+    #[error("cannot create the namespace ({flags}): {source}")]
+    Unshare {
+        flags: String,
+        #[source]
+        source: io::Error,
+    },
+    /// `unshare` with a new user namespace failed.
+    #[error("cannot create a user namespace with {flags}: {source}")]
+    UnshareWithUser {
+        flags: String,
+        #[source]
+        source: io::Error,
+    },
+    /// Writing the new user namespace's id maps failed.
+    #[error("cannot write /proc/self/{file}: {source}")]
+    IdMap {
+        file: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    /// Making the mount namespace's mounts slaves failed.
+    #[error("cannot make the mounts private: {0}")]
+    PrivateMounts(#[source] io::Error),
+    /// The kernel would not give the session a PID namespace (its reason,
+    /// as the probe reported it).
+    #[error("{0}")]
+    PidNamespace(String),
+    /// `PR_SET_CHILD_SUBREAPER` failed.
+    #[error("cannot become the session's subreaper: {0}")]
+    Subreaper(#[source] io::Error),
     /// A raw system call of the probe or the fd hygiene failed.
     #[error("{call} failed: {source}")]
     Syscall {

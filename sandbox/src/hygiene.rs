@@ -37,28 +37,38 @@ pub fn take_inherited(fd: RawFd) -> Option<OwnedFd> {
 /// the channel taken from `channel` (the wire protocol's `CHANNEL_FD`).
 /// `Err` names the helper's misuse.
 pub fn start_helper(
-    name: &str,
+    helper: &'static str,
     empty_env: bool,
     channel: RawFd,
     last: RawFd,
-) -> std::result::Result<OwnedFd, String> {
-    no_dumps().map_err(|e| e.to_string())?;
+) -> Result<OwnedFd> {
+    no_dumps()?;
     if empty_env && std::env::vars_os().next().is_some() {
-        return Err(format!(
-            "started with a non-empty environment; only nono starts the {name}"
-        ));
+        return Err(SandboxError::HelperEnvironment { helper });
     }
     close_from(last + 1);
-    take_inherited(channel)
-        .ok_or_else(|| format!("no channel at fd {channel}; only nono starts the {name}"))
+    take_inherited(channel).ok_or(SandboxError::HelperChannel {
+        helper,
+        fd: channel,
+    })
 }
 
-/// A helper's last words on failure: `<binary>: message` on stderr (never
-/// a panic on a closed stderr; nothing for an empty message, which means
-/// the front end was told already), and the failure status.
-pub fn fatal(binary: &str, message: &str) -> std::process::ExitCode {
-    if !message.is_empty() {
-        let _ = io::Write::write_fmt(&mut io::stderr(), format_args!("{binary}: {message}\n"));
+/// A helper's error enum, as [`fatal`] reports it.
+pub trait HelperError: std::fmt::Display {
+    /// Whether the front end was told already (the helper stays quiet).
+    fn reported(&self) -> bool {
+        false
+    }
+}
+
+impl HelperError for SandboxError {}
+
+/// A helper's last words on failure: `<binary>: error` on stderr (never a
+/// panic on a closed stderr; nothing when the front end was told already),
+/// and the failure status.
+pub fn fatal(binary: &str, error: &dyn HelperError) -> std::process::ExitCode {
+    if !error.reported() {
+        let _ = io::Write::write_fmt(&mut io::stderr(), format_args!("{binary}: {error}\n"));
     }
     std::process::ExitCode::FAILURE
 }

@@ -52,7 +52,7 @@ impl Feature {
             Feature::Filesystem => "filesystem access control",
             Feature::Refer => "cross-directory rename/link control (refer)",
             Feature::Truncate => "truncate control",
-            Feature::TcpRules => "TCP bind/connect rules (needed by --block-net)",
+            Feature::TcpRules => "TCP bind/connect rules",
             Feature::IoctlDev => "device ioctl control",
             Feature::SignalScope => "signal isolation scope",
             Feature::AbstractUnixScope => "abstract unix socket isolation scope",

@@ -52,7 +52,7 @@ const READY: &[u8] = b"ok";
 /// relay must not hold (it closes everything but fd 2 anyway).
 pub fn enter() -> Entered {
     if let Err(e) = private_mounts() {
-        return Entered::Unavailable(e);
+        return Entered::Unavailable(e.to_string());
     }
     let (from_init, to_relay) = match nix::unistd::pipe() {
         Ok(p) => p,
@@ -73,8 +73,12 @@ pub fn enter() -> Entered {
 
 /// Whether [`enter`] would succeed here, tried in a throwaway child;
 /// `Err` carries the reason the kernel gave it.
-pub fn available() -> Result<(), String> {
-    let (from_probe, to_parent) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
+pub fn available() -> crate::Result<()> {
+    let (from_probe, to_parent) =
+        nix::unistd::pipe().map_err(|e| crate::SandboxError::Syscall {
+            call: "pipe",
+            source: e.into(),
+        })?;
     let code = sys::probe_in_child(move || match enter() {
         Entered::Init => 0,
         Entered::Unavailable(why) => {
@@ -86,14 +90,16 @@ pub fn available() -> Result<(), String> {
     let _ = std::fs::File::from(from_probe).read_to_string(&mut why);
     match code {
         Some(0) => Ok(()),
-        _ if why.is_empty() => Err("the probe for a PID namespace ended unexpectedly".into()),
-        _ => Err(why),
+        _ if why.is_empty() => Err(crate::SandboxError::PidNamespace(
+            "the probe for a PID namespace ended unexpectedly".into(),
+        )),
+        _ => Err(crate::SandboxError::PidNamespace(why)),
     }
 }
 
 /// A private mount namespace (with a user namespace mapping only our own
 /// ids when a plain one is not permitted), every mount made a slave.
-fn private_mounts() -> Result<(), String> {
+fn private_mounts() -> crate::Result<()> {
     crate::userns::unshare_as_self(CloneFlags::CLONE_NEWNS)?;
     mount(
         None::<&str>,
@@ -102,7 +108,7 @@ fn private_mounts() -> Result<(), String> {
         MsFlags::MS_REC | MsFlags::MS_SLAVE,
         None::<&str>,
     )
-    .map_err(|e| format!("cannot make the mounts private: {e}"))
+    .map_err(|e| crate::SandboxError::PrivateMounts(e.into()))
 }
 
 /// In the child, pid 1: die with the relay, mount `/proc`, report.

@@ -14,9 +14,8 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 /// Become the reaper of the orphans of every later descendant.
-pub fn become_subreaper() -> Result<(), String> {
-    nix::sys::prctl::set_child_subreaper(true)
-        .map_err(|e| format!("cannot become the session's subreaper: {e}"))
+pub fn become_subreaper() -> crate::Result<()> {
+    nix::sys::prctl::set_child_subreaper(true).map_err(|e| crate::SandboxError::Subreaper(e.into()))
 }
 
 /// The caller's children. Orphans are re-parented to the main thread;
@@ -50,7 +49,7 @@ pub fn kill_all() -> usize {
 
 /// Reap exited orphans without blocking; the agent's own end, or its
 /// being stopped, is returned.
-pub fn reap_orphans(agent: Pid) -> Result<Option<WaitStatus>, String> {
+pub fn reap_orphans(agent: Pid) -> crate::Result<Option<WaitStatus>> {
     loop {
         let flags = WaitPidFlag::WNOHANG | WaitPidFlag::__WALL | WaitPidFlag::WUNTRACED;
         match waitpid(None::<Pid>, Some(flags)) {
@@ -63,7 +62,12 @@ pub fn reap_orphans(agent: Pid) -> Result<Option<WaitStatus>, String> {
             },
             Ok(_) => continue,
             Err(Errno::EINTR) => continue,
-            Err(e) => return Err(format!("waitpid: {e}")),
+            Err(e) => {
+                return Err(crate::SandboxError::Syscall {
+                    call: "waitpid",
+                    source: e.into(),
+                })
+            }
         }
     }
 }

@@ -10,28 +10,37 @@ use nix::errno::Errno;
 use nix::sched::{unshare, CloneFlags};
 use nix::unistd::{getegid, geteuid};
 
+use crate::{Result, SandboxError};
+
 /// Unshare `flags`, with a user namespace mapping only our own ids when
 /// the plain call is not permitted (EPERM).
-pub fn unshare_as_self(flags: CloneFlags) -> Result<(), String> {
+pub fn unshare_as_self(flags: CloneFlags) -> Result<()> {
     match unshare(flags) {
         Ok(()) => return Ok(()),
         Err(Errno::EPERM) => {}
-        Err(e) => return Err(format!("cannot create the namespace ({flags:?}): {e}")),
+        Err(e) => {
+            return Err(SandboxError::Unshare {
+                flags: format!("{flags:?}"),
+                source: e.into(),
+            })
+        }
     }
     let (uid, gid) = (geteuid().as_raw(), getegid().as_raw());
-    unshare(CloneFlags::CLONE_NEWUSER | flags)
-        .map_err(|e| format!("cannot create a user namespace with {flags:?}: {e}"))?;
+    unshare(CloneFlags::CLONE_NEWUSER | flags).map_err(|e| SandboxError::UnshareWithUser {
+        flags: format!("{flags:?}"),
+        source: e.into(),
+    })?;
     map_own_ids(uid, gid)
 }
 
 /// Map only our own uid and gid into the new user namespace.
-fn map_own_ids(uid: u32, gid: u32) -> Result<(), String> {
-    let write = |file: &str, content: String| {
+fn map_own_ids(uid: u32, gid: u32) -> Result<()> {
+    let write = |file: &'static str, content: String| {
         std::fs::OpenOptions::new()
             .write(true)
             .open(format!("/proc/self/{file}"))
             .and_then(|mut f| f.write_all(content.as_bytes()))
-            .map_err(|e| format!("cannot write /proc/self/{file}: {e}"))
+            .map_err(|source| SandboxError::IdMap { file, source })
     };
     // A non-dumpable process's /proc/self files belong to root: be
     // dumpable just for these writes (callers hold no secret yet).

@@ -5,7 +5,10 @@
 //! port 8081 only, whether reached by address or by a name resolving to
 //! it).
 
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde::{Deserialize, Serialize};
 
 /// Names of cloud metadata services (compared after normalisation).
 const METADATA_NAMES: &[&str] = &[
@@ -61,8 +64,77 @@ fn unmap(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// Which class of address was refused. Reported as data: the front end
+/// says which rule would allow it ([`AddrClass::NeedsLiteral`] only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AddrClass {
+    /// Cloud metadata and link-local addresses: never allowed.
+    MetadataOrLinkLocal,
+    /// Unspecified, multicast and broadcast addresses: never allowed.
+    NotUnicast,
+    /// Loopback and private addresses: only with a rule naming the
+    /// literal address and port.
+    NeedsLiteral,
+}
+
+impl fmt::Display for AddrClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AddrClass::MetadataOrLinkLocal => {
+                "cloud metadata and link-local addresses are always denied"
+            }
+            AddrClass::NotUnicast => "unspecified, multicast and broadcast addresses are denied",
+            AddrClass::NeedsLiteral => {
+                "loopback and private addresses need a rule naming the literal address and port"
+            }
+        })
+    }
+}
+
+/// Why a destination may not be dialled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Refusal {
+    /// A cloud metadata service's name.
+    MetadataName,
+    /// The address asked for.
+    Address { ip: IpAddr, class: AddrClass },
+    /// What the name resolved to (the last address tried).
+    Resolved {
+        host: String,
+        ip: IpAddr,
+        class: AddrClass,
+    },
+    /// The name resolved to nothing.
+    NoAddresses { host: String },
+    /// A forwarded destination that is not a loopback address.
+    NotLoopback(IpAddr),
+}
+
+impl Refusal {
+    /// The class of address refused, when one was.
+    pub fn class(&self) -> Option<AddrClass> {
+        match self {
+            Refusal::Address { class, .. } | Refusal::Resolved { class, .. } => Some(*class),
+            Refusal::MetadataName => Some(AddrClass::MetadataOrLinkLocal),
+            Refusal::NoAddresses { .. } | Refusal::NotLoopback(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::MetadataName => f.write_str("cloud metadata names are always denied"),
+            Refusal::Address { ip, class } => write!(f, "{ip}: {class}"),
+            Refusal::Resolved { host, ip, class } => write!(f, "{host} resolves to {ip}: {class}"),
+            Refusal::NoAddresses { host } => write!(f, "{host} has no addresses"),
+            Refusal::NotLoopback(ip) => write!(f, "{ip} is not a loopback address"),
+        }
+    }
+}
+
 /// Why `ip` may not be dialled on `port`, or None.
-pub fn refusal(ip: IpAddr, port: u16, allowed: &[Literal]) -> Option<&'static str> {
+pub fn refusal(ip: IpAddr, port: u16, allowed: &[Literal]) -> Option<AddrClass> {
     let ip = unmap(ip);
     let literal = allowed.iter().any(|l| l.covers(ip, port));
     match ip {
@@ -78,13 +150,13 @@ pub fn is_metadata_name(host: &str) -> bool {
 
 /// The checks that need no resolution: metadata names are refused, an IP
 /// literal is checked (`Ok(Some(ip))`), a name needs resolving (`Ok(None)`).
-pub fn precheck(host: &str, port: u16, allowed: &[Literal]) -> Result<Option<IpAddr>, String> {
+pub fn precheck(host: &str, port: u16, allowed: &[Literal]) -> Result<Option<IpAddr>, Refusal> {
     if is_metadata_name(host) {
-        return Err("cloud metadata names are always denied".into());
+        return Err(Refusal::MetadataName);
     }
     match host.parse::<IpAddr>() {
         Ok(ip) => match refusal(ip, port, allowed) {
-            Some(why) => Err(format!("{ip}: {why}")),
+            Some(class) => Err(Refusal::Address { ip, class }),
             None => Ok(Some(ip)),
         },
         Err(_) => Ok(None),
@@ -98,48 +170,52 @@ pub fn first_dialable(
     port: u16,
     addrs: &[IpAddr],
     allowed: &[Literal],
-) -> Result<IpAddr, String> {
-    let mut last = format!("{host} has no addresses");
-    for &a in addrs {
-        match refusal(a, port, allowed) {
-            None => return Ok(a),
-            Some(why) => last = format!("{host} resolves to {a}: {why}"),
+) -> Result<IpAddr, Refusal> {
+    let mut last = Refusal::NoAddresses {
+        host: host.to_string(),
+    };
+    for &ip in addrs {
+        match refusal(ip, port, allowed) {
+            None => return Ok(ip),
+            Some(class) => {
+                last = Refusal::Resolved {
+                    host: host.to_string(),
+                    ip,
+                    class,
+                }
+            }
         }
     }
     Err(last)
 }
 
-fn refusal_v4(ip: Ipv4Addr, literal: bool) -> Option<&'static str> {
+fn refusal_v4(ip: Ipv4Addr, literal: bool) -> Option<AddrClass> {
     let o = ip.octets();
     if METADATA_V4.contains(&ip) || ip.is_link_local() {
-        return Some("cloud metadata and link-local addresses are always denied");
+        return Some(AddrClass::MetadataOrLinkLocal);
     }
     if ip.is_unspecified() || ip.is_multicast() || ip.is_broadcast() || o[0] == 0 {
-        return Some("unspecified, multicast and broadcast addresses are denied");
+        return Some(AddrClass::NotUnicast);
     }
     let cgnat = o[0] == 100 && (64..128).contains(&o[1]);
     if (ip.is_loopback() || ip.is_private() || cgnat) && !literal {
-        return Some(
-            "loopback and private addresses need the literal address and port in --allow-domain",
-        );
+        return Some(AddrClass::NeedsLiteral);
     }
     None
 }
 
-fn refusal_v6(ip: Ipv6Addr, literal: bool) -> Option<&'static str> {
+fn refusal_v6(ip: Ipv6Addr, literal: bool) -> Option<AddrClass> {
     let first = ip.segments()[0];
     if ip == METADATA_V6 || (first & 0xffc0) == 0xfe80 {
-        return Some("cloud metadata and link-local addresses are always denied");
+        return Some(AddrClass::MetadataOrLinkLocal);
     }
     if ip.is_unspecified() || ip.is_multicast() {
-        return Some("unspecified and multicast addresses are denied");
+        return Some(AddrClass::NotUnicast);
     }
     let unique_local = (first & 0xfe00) == 0xfc00;
     let site_local = (first & 0xffc0) == 0xfec0;
     if (ip.is_loopback() || unique_local || site_local) && !literal {
-        return Some(
-            "loopback and private addresses need the literal address and port in --allow-domain",
-        );
+        return Some(AddrClass::NeedsLiteral);
     }
     None
 }

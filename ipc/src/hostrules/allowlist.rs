@@ -5,10 +5,13 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use serde::{Deserialize, Serialize};
+
 use super::addr::Literal;
 use super::glob;
+use crate::IpcError;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum Pattern {
     Exact(String),
     /// `*.example.com` stored as `.example.com`: any strictly deeper name.
@@ -20,7 +23,7 @@ enum Pattern {
     Any,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Rule {
     pattern: Pattern,
     /// None: 80 and 443.
@@ -49,7 +52,10 @@ impl Access {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+/// The parsed allowlist: built once by the front end from what the user
+/// wrote ([`Allowlist::parse`]) and sent to the proxy as it is, so both
+/// sides hold the same rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Allowlist {
     rules: Vec<Rule>,
 }
@@ -67,11 +73,11 @@ pub fn normalize(host: &str) -> String {
 }
 
 /// Split `host[:port]` (IPv6 in brackets, or bare without a port).
-pub fn split_host_port(s: &str) -> Result<(String, Option<u16>), String> {
+pub fn split_host_port(s: &str) -> Result<(String, Option<u16>), IpcError> {
     if let Some(rest) = s.strip_prefix('[') {
         let (h, tail) = rest
             .split_once(']')
-            .ok_or_else(|| format!("'{s}': missing ']'"))?;
+            .ok_or_else(|| bad(s, "missing ']'".into()))?;
         return match tail {
             "" => Ok((h.to_string(), None)),
             t => Ok((
@@ -89,10 +95,17 @@ pub fn split_host_port(s: &str) -> Result<(String, Option<u16>), String> {
     }
 }
 
-fn port(p: &str, whole: &str) -> Result<u16, String> {
+fn port(p: &str, whole: &str) -> Result<u16, IpcError> {
     match p.parse::<u16>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("'{whole}': invalid port '{p}'")),
+        _ => Err(bad(whole, format!("invalid port '{p}'"))),
+    }
+}
+
+fn bad(entry: &str, why: String) -> IpcError {
+    IpcError::HostRule {
+        entry: entry.to_string(),
+        why,
     }
 }
 
@@ -107,7 +120,7 @@ fn valid_host(h: &str) -> bool {
             }))
 }
 
-fn parse_rule(entry: &str) -> Result<Rule, String> {
+fn parse_rule(entry: &str) -> Result<Rule, IpcError> {
     if entry == ANY {
         return Ok(Rule {
             pattern: Pattern::Any,
@@ -117,12 +130,12 @@ fn parse_rule(entry: &str) -> Result<Rule, String> {
     }
     let (scheme, rest) = match entry.split_once("://") {
         Some((s @ ("http" | "https"), r)) => (Some(s), r),
-        Some((s, _)) => return Err(format!("'{entry}': unsupported scheme '{s}'")),
+        Some((s, _)) => return Err(bad(entry, format!("unsupported scheme '{s}'"))),
         None => (None, entry),
     };
     let (authority, path) = match rest.find('/') {
         Some(i) if scheme.is_some() => (&rest[..i], &rest[i..]),
-        Some(_) => return Err(format!("'{entry}': a path needs a URL (https://host/path)")),
+        Some(_) => return Err(bad(entry, "a path needs a URL (https://host/path)".into())),
         None => (rest, ""),
     };
     let (host, port) = split_host_port(authority)?;
@@ -130,7 +143,7 @@ fn parse_rule(entry: &str) -> Result<Rule, String> {
     let pattern = match host.strip_prefix("*.") {
         Some(s) if valid_host(s) => Pattern::Suffix(format!(".{s}")),
         _ if valid_host(&host) => Pattern::Exact(host.clone()),
-        _ => return Err(format!("'{entry}': invalid host name '{host}'")),
+        _ => return Err(bad(entry, format!("invalid host name '{host}'"))),
     };
     let port = port.or(match scheme {
         Some("https") => Some(443),
@@ -140,7 +153,7 @@ fn parse_rule(entry: &str) -> Result<Rule, String> {
     let paths = match path {
         "" | "/" | "/**" => None,
         p => Some(vec![
-            glob::check_pattern(p).map_err(|e| format!("'{entry}': {e}"))?
+            glob::check_pattern(p).map_err(|e| bad(entry, e.to_string()))?
         ]),
     };
     Ok(Rule {
@@ -151,7 +164,7 @@ fn parse_rule(entry: &str) -> Result<Rule, String> {
 }
 
 impl Allowlist {
-    pub fn parse(entries: &[String]) -> Result<Allowlist, String> {
+    pub fn parse(entries: &[String]) -> Result<Allowlist, IpcError> {
         let rules = entries
             .iter()
             .map(|e| parse_rule(e.trim()))

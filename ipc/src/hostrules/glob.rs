@@ -8,9 +8,9 @@
 //! backslashes and control characters.
 
 /// Validate a pattern (must start with `/`).
-pub fn check_pattern(p: &str) -> Result<String, String> {
+pub fn check_pattern(p: &str) -> Result<String, crate::IpcError> {
     if !p.starts_with('/') {
-        return Err(format!("path pattern '{p}' must start with '/'"));
+        return Err(crate::IpcError::PathPattern(p.to_string()));
     }
     Ok(p.to_string())
 }

@@ -1,6 +1,9 @@
 //! The host rules of proxy mode, shared by `nono-proxy` (which enforces
 //! them) and the front end (`nono why --host`, `--dry-run`), so the answer
-//! and the enforcement come from the same code.
+//! and the enforcement come from the same code. The front end parses the
+//! user's entries once ([`Allowlist::parse`]) and sends the parsed
+//! [`Allowlist`] to the proxy; a refused destination is reported as an
+//! [`addr::Refusal`] (data; the front end names the rule that allows it).
 //!
 //! A request through the proxy is decided in this order, by [`decide`]
 //! here and by the same functions, step by step, in the proxy:
@@ -30,7 +33,7 @@ pub enum Decision {
     NotListed { why: String },
     /// Refused by the destination rules (metadata, link-local, loopback
     /// or private without a literal rule for that address and port).
-    Destination { why: String },
+    Destination { why: addr::Refusal },
 }
 
 impl Decision {
@@ -43,7 +46,7 @@ impl Decision {
 /// `path` (None: a CONNECT, checked per request later when paths are
 /// limited). `resolve` is called only for names that passed every other
 /// check, as the proxy resolves only those.
-pub fn decide<R>(
+pub fn decide<R, E>(
     allow: &Allowlist,
     host: &str,
     port: u16,
@@ -51,7 +54,8 @@ pub fn decide<R>(
     resolve: R,
 ) -> Decision
 where
-    R: FnOnce(&str, u16) -> Result<Vec<IpAddr>, String>,
+    R: FnOnce(&str, u16) -> Result<Vec<IpAddr>, E>,
+    E: std::fmt::Display,
 {
     let access = allow.check(host, port);
     let why = match (&access, path) {
@@ -103,7 +107,7 @@ mod tests {
         Allowlist::parse(&e.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
     }
 
-    fn lo(_: &str, _: u16) -> Result<Vec<IpAddr>, String> {
+    fn lo(_: &str, _: u16) -> std::io::Result<Vec<IpAddr>> {
         Ok(vec![IpAddr::from([127, 0, 0, 1])])
     }
 
@@ -125,7 +129,7 @@ mod tests {
     #[test]
     fn paths_and_metadata() {
         let l = list(&["http://docs.test/ok/**", "metadata.google.internal"]);
-        let pub_ip = |_: &str, _: u16| Ok(vec![IpAddr::from([93, 184, 216, 34])]);
+        let pub_ip = |_: &str, _: u16| std::io::Result::Ok(vec![IpAddr::from([93, 184, 216, 34])]);
         assert!(decide(&l, "docs.test", 80, Some("/ok/x"), pub_ip).allowed());
         assert!(!decide(&l, "docs.test", 80, Some("/ok/..;/admin"), pub_ip).allowed());
         assert!(!decide(&l, "docs.test", 80, Some("/no"), pub_ip).allowed());

@@ -33,7 +33,7 @@ pub fn decide(tid: u32, fd: i32, path: &CStr, mask: u32, g: &Grants) -> Verdict 
             op: "watch",
             path: real.display().to_string(),
             allowed: false,
-            why: "outside the read grants (--read or --allow grants it)".into(),
+            why: ipc::broker::BrokeredReason::OutsideReadGrants,
         };
     }
     let inotify = match sys::borrow_fd(tid, fd) {

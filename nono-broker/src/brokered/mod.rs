@@ -44,12 +44,13 @@ pub use parent::Parents;
 
 use std::path::{Path, PathBuf};
 
-use ipc::broker::BrokeredEvent;
+use ipc::broker::{BrokeredEvent, BrokeredReason, WireAccess};
 use nix::errno::Errno;
 use sandbox::seccomp::notify::{Listener, Notification};
 use sandbox::{CapabilitySet, GrantKind};
 
 use crate::calls::Numbers;
+use crate::error::BrokerError;
 use crate::workers::Workers;
 
 /// A call to perform off the serving thread; its result is the reply.
@@ -66,8 +67,8 @@ pub(crate) enum Verdict {
         op: &'static str,
         path: String,
         allowed: bool,
-        /// Why, when denied (the grant that would allow it).
-        why: String,
+        /// Why, when denied (the front end adds the grant that allows it).
+        why: BrokeredReason,
     },
     /// Complete the call with this descriptor (elevation approved).
     Inject(std::os::fd::OwnedFd, bool, String),
@@ -150,16 +151,21 @@ impl Grants {
     }
 }
 
-/// A denial, for the front end (`grant_hint`: what would allow it).
-fn denial(op: &str, path: String, reply: &Result<i64, Errno>, grant_hint: &str) -> BrokeredEvent {
+/// A denial, for the front end: `why` when the call was refused for lack
+/// of a grant (EACCES), else the errno the call failed with.
+fn denial(
+    op: &str,
+    path: String,
+    reply: &Result<i64, Errno>,
+    why: BrokeredReason,
+) -> BrokeredEvent {
     BrokeredEvent {
         allowed: false,
         op: op.to_string(),
         path,
         reason: match reply {
-            Err(Errno::EACCES) => grant_hint.into(),
-            Err(e) => e.desc().to_string(),
-            Ok(_) => String::new(),
+            Err(Errno::EACCES) | Ok(_) => why,
+            Err(e) => BrokeredReason::Errno(*e as i32),
         },
     }
 }
@@ -179,7 +185,7 @@ pub(crate) struct Broker {
 fn decide(
     n: &Notification,
     b: &Broker,
-    ask: &mut dyn FnMut(&str, &str) -> bool,
+    ask: &mut dyn FnMut(&str, WireAccess) -> bool,
 ) -> Option<Verdict> {
     // A number outside the table means the filter and the table disagree.
     let call = b.numbers.call(n.nr)?;
@@ -204,7 +210,7 @@ fn decide(
                 op: op.name(),
                 path,
                 allowed: false,
-                why: "outside the write grants (--allow or --write grants it)".into(),
+                why: BrokeredReason::OutsideWriteGrants,
             },
         },
         Request::Watch { fd, path, mask } => inotify::decide(n.pid, fd, &path, mask, g),
@@ -253,8 +259,8 @@ fn decide(
 /// Handle one pending notification. Returns an event for the front end.
 pub(crate) fn handle(
     b: &Broker,
-    ask: &mut dyn FnMut(&str, &str) -> bool,
-) -> Result<Option<BrokeredEvent>, String> {
+    ask: &mut dyn FnMut(&str, WireAccess) -> bool,
+) -> Result<Option<BrokeredEvent>, BrokerError> {
     let n = match b.listener.recv() {
         Ok(n) => n,
         // The task was interrupted or died before we read it.
@@ -263,7 +269,7 @@ pub(crate) fn handle(
         {
             return Ok(None)
         }
-        Err(e) => return Err(format!("seccomp listener: {e}")),
+        Err(e) => return Err(BrokerError::io("seccomp listener")(e)),
     };
     let Some(v) = decide(&n, b, ask) else {
         return Ok(None);
@@ -272,7 +278,7 @@ pub(crate) fn handle(
     // ENOENT: the task went away meanwhile; nothing to answer.
     if let Err(e) = sent {
         if e.raw_os_error() != Some(libc::ENOENT) {
-            return Err(format!("seccomp listener: {e}"));
+            return Err(BrokerError::io("seccomp listener")(e));
         }
     }
     Ok(ev)
@@ -298,7 +304,7 @@ fn answer(b: &Broker, id: u64, v: Verdict) -> (std::io::Result<()>, Option<Broke
             // Only what a user must see goes to the front end: denials.
             // An allowed call is performed and answered, nothing more
             // (an event per allowed chmod doubled the cost of `tar x`).
-            let ev = (!allowed).then(|| denial(op, path, &r, &why));
+            let ev = (!allowed).then(|| denial(op, path, &r, why));
             (reply(r), ev)
         }
         Verdict::Inject(fd, cloexec, path) => {
@@ -308,7 +314,7 @@ fn answer(b: &Broker, id: u64, v: Verdict) -> (std::io::Result<()>, Option<Broke
                 allowed: true,
                 op: "open".into(),
                 path,
-                reason: "approved (capability elevation)".into(),
+                reason: BrokeredReason::Approved,
             };
             (sent, Some(ev))
         }

@@ -10,6 +10,7 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
+use ipc::broker::{BrokeredReason, WireAccess};
 use nix::errno::Errno;
 use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
@@ -54,19 +55,19 @@ fn base(pid: u32, dirfd: i32, path: &[u8]) -> Result<PathBuf, Errno> {
     }
 }
 
-fn access(flags: i32) -> (bool, bool, &'static str) {
+fn access(flags: i32) -> (bool, bool, WireAccess) {
     let w = flags & (libc::O_TRUNC | libc::O_CREAT) != 0;
     match flags & libc::O_ACCMODE {
-        libc::O_WRONLY => (false, true, "write"),
-        libc::O_RDWR => (true, true, "read+write"),
-        _ if w => (true, true, "read+write"),
-        _ => (true, false, "read"),
+        libc::O_WRONLY => (false, true, WireAccess::Write),
+        libc::O_RDWR => (true, true, WireAccess::ReadWrite),
+        _ if w => (true, true, WireAccess::ReadWrite),
+        _ => (true, false, WireAccess::Read),
     }
 }
 
 pub enum Ask<'a> {
     /// Ask the front end; true = approved.
-    Front(&'a mut dyn FnMut(&str, &str) -> bool),
+    Front(&'a mut dyn FnMut(&str, WireAccess) -> bool),
 }
 
 /// Judge an open the agent made (already copied and still pending).
@@ -103,19 +104,19 @@ pub fn decide(
         return Verdict::Continue;
     }
     let shown = canon.display().to_string();
-    let judged = |reply, allowed, why: &str| Verdict::Judged {
+    let judged = |reply, allowed, why: BrokeredReason| Verdict::Judged {
         reply,
         op: "open",
         path: format!("{shown} ({what})"),
         allowed,
-        why: why.to_string(),
+        why,
     };
     if protected.hit(&abs, writes) || protected.hit(&canon, writes) {
-        return judged(Err(Errno::EACCES), false, "protected path, never granted");
+        return judged(Err(Errno::EACCES), false, BrokeredReason::Protected);
     }
     let Ask::Front(ask) = ask;
     if !ask(&shown, what) {
-        return judged(Err(Errno::EACCES), false, "not approved");
+        return judged(Err(Errno::EACCES), false, BrokeredReason::NotApproved);
     }
     match open_elevated(&canon, flags, protected, writes) {
         Ok(fd) => Verdict::Inject(
@@ -133,23 +134,23 @@ fn open_elevated(
     flags: i32,
     protected: &Protected,
     writes: bool,
-) -> Result<OwnedFd, (Errno, &'static str)> {
+) -> Result<OwnedFd, (Errno, BrokeredReason)> {
     let how = OpenHow::new()
         .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
         .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS);
     let root = open("/", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| (e, "cannot open /"))?;
+        .map_err(|e| (e, "cannot open /".into()))?;
     let rel = abs.strip_prefix("/").unwrap_or(abs);
     let held = openat2(root.as_fd(), rel, how).map_err(|e| match e {
         Errno::ELOOP => (
             Errno::EACCES,
-            "symbolic links are not followed for elevated opens",
+            "symbolic links are not followed for elevated opens".into(),
         ),
-        e => (e, "cannot open"),
+        e => (e, "cannot open".into()),
     })?;
-    let real = path_of(&held).ok_or((Errno::EACCES, "object has no path"))?;
+    let real = path_of(&held).ok_or((Errno::EACCES, "object has no path".into()))?;
     if protected.hit(&real, writes) || NEVER.iter().any(|n| real.starts_with(n)) {
-        return Err((Errno::EACCES, "protected path, never granted"));
+        return Err((Errno::EACCES, BrokeredReason::Protected));
     }
     let keep = libc::O_ACCMODE
         | libc::O_APPEND
@@ -167,5 +168,5 @@ fn open_elevated(
         reopen,
         Mode::empty(),
     )
-    .map_err(|e| (e, "cannot open"))
+    .map_err(|e| (e, "cannot open".into()))
 }

@@ -23,6 +23,7 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
+use ipc::broker::BrokeredReason;
 use nix::errno::Errno;
 
 use super::decode::{Msg, SockReq, MMSGHDR_SIZE, MMSG_LEN_OFFSET};
@@ -125,7 +126,7 @@ fn done(reply: Result<i64, Errno>, op: &'static str, t: &Target) -> Verdict {
             op,
             path: path.clone(),
             allowed: true,
-            why: String::new(),
+            why: BrokeredReason::Other(String::new()),
         },
         None => Verdict::Reply(reply),
     }
@@ -188,20 +189,17 @@ fn connect(task: &Task, s: Sock, addr: &[u8], g: &Grants) -> Verdict {
 fn listen(s: &Sock, backlog: i32, g: &Grants) -> Verdict {
     let tcp = matches!(s.domain, libc::AF_INET | libc::AF_INET6) && s.ty == libc::SOCK_STREAM;
     if tcp && g.net.restricted {
-        let refuse = |why: &str, port: u16| Verdict::Judged {
+        let refuse = |why: BrokeredReason, port: u16| Verdict::Judged {
             reply: Err(Errno::EACCES),
             op: "listen",
             path: format!("TCP port {port}"),
             allowed: false,
-            why: why.into(),
+            why,
         };
         match sys::local_port(s.fd.as_fd()) {
-            Ok(Some(0)) => return refuse(
-                "listen on an unbound socket would bind a random port (--listen-port grants one)",
-                0,
-            ),
+            Ok(Some(0)) => return refuse(BrokeredReason::UnboundListen, 0),
             Ok(Some(p)) if !g.net.bind_ports.contains(&p) => {
-                return refuse("not a granted port (--listen-port grants it)", p)
+                return refuse(BrokeredReason::PortNotGranted, p)
             }
             Ok(_) => {}
             Err(e) => return Verdict::Reply(Err(e)),
@@ -235,7 +233,7 @@ fn ready(
             op,
             path: "(TCP Fast Open)".into(),
             allowed: false,
-            why: "TCP Fast Open is refused: it would bypass the connect rule".into(),
+            why: BrokeredReason::TcpFastOpen,
         });
     }
     // A payload cut at the copy limit: a short stream send is allowed, a

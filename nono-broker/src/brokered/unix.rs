@@ -8,7 +8,7 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use ipc::broker::{WireUnixGrant, WireUnixScope};
+use ipc::broker::{BrokeredReason, WireUnixGrant, WireUnixScope};
 use nix::errno::Errno;
 
 use super::target::{open_named, path_of, Named};
@@ -59,7 +59,7 @@ pub enum Resolved {
     Refused {
         errno: Errno,
         shown: String,
-        why: String,
+        why: BrokeredReason,
     },
 }
 
@@ -84,7 +84,7 @@ pub fn resolve(tid: u32, addr: &[u8], bind: bool, grants: &UnixGrants) -> Resolv
             return Resolved::Refused {
                 errno,
                 shown,
-                why: errno.desc().into(),
+                why: BrokeredReason::Errno(errno as i32),
             }
         }
     };
@@ -92,15 +92,14 @@ pub fn resolve(tid: u32, addr: &[u8], bind: bool, grants: &UnixGrants) -> Resolv
         return Resolved::Refused {
             errno: Errno::EACCES,
             shown,
-            why: "not a granted unix socket (--allow-unix-socket and related flags grant it)"
-                .into(),
+            why: BrokeredReason::UnixSocketNotGranted,
         };
     }
     match sockaddr_un(via.as_bytes()) {
         Ok(addr) => Resolved::Granted { addr, hold, shown },
         Err(errno) => Resolved::Refused {
             errno,
-            why: "the resolved path is too long for a unix address".into(),
+            why: BrokeredReason::UnixPathTooLong,
             shown,
         },
     }

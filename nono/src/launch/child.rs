@@ -45,7 +45,10 @@ fn log_report(r: &EnforcementReport) {
 }
 
 fn exec_failure(plan: &Plan, errno: Errno) -> i32 {
-    let (code, message) = sandbox::exec::failure(&plan.program, errno);
-    ui::error(message);
-    code
+    let failure = sandbox::exec::failure(&plan.program, errno);
+    match failure.dir_to_grant() {
+        Some(dir) => ui::error(format!("{failure}; grant its directory with --read {dir}")),
+        None => ui::error(failure.to_string()),
+    }
+    failure.code()
 }

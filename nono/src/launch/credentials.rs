@@ -7,7 +7,8 @@ use std::os::fd::OwnedFd;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
-use ipc::keyholder::{CredentialItem, FailureKind, KeyholderRequest, KeyholderResponse};
+use ipc::keyholder::{CredentialItem, FailureKind, KeyholderRequest, KeyholderResponse, Target};
+use ipc::reference::CredentialRef;
 use ipc::{Endpoint, CHANNEL_FD, CREDENTIALS_FD};
 
 use super::helpers;
@@ -21,6 +22,7 @@ pub(crate) fn valid_var(v: &str) -> bool {
         && c.all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit() || ch == '_')
 }
 
+/// The reference is parsed here, once: the keyholder gets it typed.
 fn item(reference: &str, var: String) -> Result<CredentialItem> {
     if !valid_var(&var) {
         bail!("invalid environment variable name '{var}' for credential {reference} (use A-Z, 0-9, _)");
@@ -29,9 +31,14 @@ fn item(reference: &str, var: String) -> Result<CredentialItem> {
         bail!("{why}");
     }
     Ok(CredentialItem {
-        reference: reference.to_string(),
-        var,
+        reference: CredentialRef::parse(reference)?,
+        target: Target::EnvVar(var),
     })
+}
+
+/// The agent's variable an item sets (every item here is an `EnvVar`).
+pub fn var(item: &CredentialItem) -> &str {
+    item.target.name()
 }
 
 /// `name` -> `NAME`; `name=VAR` and `op://…=VAR` keep their explicit variable.
@@ -100,8 +107,8 @@ pub fn items(args: &RunArgs, profile: &Loaded) -> Result<Vec<CredentialItem>> {
         out.push(item(account, var.clone())?);
     }
     let mut seen = std::collections::BTreeSet::new();
-    if let Some(dup) = out.iter().find(|i| !seen.insert(i.var.clone())) {
-        bail!("two credentials would set {}", dup.var);
+    if let Some(dup) = out.iter().find(|i| !seen.insert(var(i).to_string())) {
+        bail!("two credentials would set {}", var(dup));
     }
     Ok(out)
 }
@@ -110,7 +117,7 @@ pub fn items(args: &RunArgs, profile: &Loaded) -> Result<Vec<CredentialItem>> {
 pub fn source_vars(items: &[CredentialItem]) -> Vec<String> {
     items
         .iter()
-        .filter_map(|i| i.reference.strip_prefix("env://").map(String::from))
+        .filter_map(|i| i.reference.env_var().map(String::from))
         .collect()
 }
 
@@ -119,7 +126,7 @@ fn keyholder_env(items: &[CredentialItem]) -> Vec<(String, std::ffi::OsString)> 
         .map(String::from)
         .to_vec();
     keep.extend(source_vars(items));
-    if items.iter().any(|i| i.reference.starts_with("op://")) {
+    if items.iter().any(|i| i.reference.needs_op()) {
         keep.extend(
             std::env::vars_os()
                 .filter_map(|(k, _)| k.into_string().ok())
@@ -230,7 +237,7 @@ pub fn fetch_for_wrap(items: &[CredentialItem]) -> Result<Vec<std::ffi::CString>
     use ipc::credentials::{env_entry, receive_all, CredentialMessage, NoReply};
     let (ours, theirs) = ipc::socketpair::<NoReply, CredentialMessage>()?;
     fetch(items, theirs.into_fd(), "into the environment")?;
-    let vars: Vec<String> = items.iter().map(|i| i.var.clone()).collect();
+    let vars: Vec<String> = items.iter().map(|i| var(i).to_string()).collect();
     let values = receive_all(&ours, &vars).context("credentials channel")?;
     values
         .into_iter()

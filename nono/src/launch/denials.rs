@@ -23,7 +23,7 @@ const OPTIONAL_SOCKETS: &[&str] = &[
 
 /// Whether a denial is an expected miss, not worth a warning.
 pub fn expected(ev: &BrokeredEvent) -> bool {
-    let missing = ev.reason == nix::errno::Errno::ENOENT.desc();
+    let missing = ev.reason == ipc::broker::BrokeredReason::Errno(libc::ENOENT);
     let optional = OPTIONAL_SOCKETS.iter().any(|s| {
         if s.ends_with('/') {
             ev.path.starts_with(s)
@@ -50,10 +50,11 @@ impl Denials {
     /// Take one broker event: print it at `-v`, remember real denials.
     pub fn record(&mut self, ev: &BrokeredEvent) {
         crate::record::brokered(ev);
+        let why = super::reasons::broker(&ev.reason);
         if ev.allowed {
-            tracing::trace!("broker: performed {} on {} ({})", ev.op, ev.path, ev.reason);
+            tracing::trace!("broker: performed {} on {} ({why})", ev.op, ev.path);
         } else {
-            tracing::info!("broker: denied {} on {} ({})", ev.op, ev.path, ev.reason);
+            tracing::info!("broker: denied {} on {} ({why})", ev.op, ev.path);
         }
         if ev.allowed || expected(ev) {
             return;
@@ -112,7 +113,7 @@ impl Denials {
                     ev.op,
                     ev.path,
                     times(n),
-                    ev.reason
+                    super::reasons::broker(&ev.reason)
                 ));
             }
         }
@@ -134,7 +135,7 @@ impl Denials {
                 "  denied {} {target}{} ({}){}",
                 e.kind,
                 e.path,
-                e.reason,
+                super::reasons::proxy(&e.reason),
                 if *n > 1 {
                     format!(" x{n}")
                 } else {
@@ -156,41 +157,45 @@ fn times(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ipc::broker::BrokeredReason;
 
-    fn ev(op: &str, path: &str, reason: &str) -> BrokeredEvent {
+    fn ev(op: &str, path: &str, reason: BrokeredReason) -> BrokeredEvent {
         BrokeredEvent {
             allowed: false,
             op: op.into(),
             path: path.into(),
-            reason: reason.into(),
+            reason,
         }
     }
 
     #[test]
     fn missing_and_optional_sockets_are_expected() {
-        let enoent = nix::errno::Errno::ENOENT.desc();
-        assert!(expected(&ev("connect", "/var/run/nscd/socket", enoent)));
-        assert!(expected(&ev("connect", "/run/nscd/socket", "not granted")));
+        let enoent = || BrokeredReason::Errno(libc::ENOENT);
+        let not_granted = || BrokeredReason::UnixSocketNotGranted;
+        assert!(expected(&ev("connect", "/var/run/nscd/socket", enoent())));
+        assert!(expected(&ev("connect", "/run/nscd/socket", not_granted())));
         assert!(expected(&ev(
             "connect",
             "/run/systemd/userdb/io.systemd.Multiplexer",
-            "x"
+            not_granted()
         )));
-        assert!(expected(&ev("connect", "/tmp/none.sock", enoent)));
-        assert!(!expected(&ev(
-            "connect",
-            "/tmp/agent.sock",
-            "not a granted unix socket"
-        )));
+        assert!(expected(&ev("connect", "/tmp/none.sock", enoent())));
+        assert!(!expected(&ev("connect", "/tmp/agent.sock", not_granted())));
         assert!(!expected(&ev(
             "chmod",
             "/etc/passwd",
-            "outside the write grants"
+            BrokeredReason::OutsideWriteGrants
         )));
         assert!(!expected(&ev(
             "connect",
             "/run/systemd/userdbx",
-            "not granted"
+            not_granted()
+        )));
+        // Another errno is a real denial, not an expected miss.
+        assert!(!expected(&ev(
+            "connect",
+            "/tmp/x.sock",
+            BrokeredReason::Errno(libc::ECONNREFUSED)
         )));
     }
 
@@ -198,12 +203,12 @@ mod tests {
     fn repeated_denials_are_counted_once() {
         let mut d = Denials::default();
         for _ in 0..3 {
-            d.record(&ev("chmod", "/x", "outside"));
+            d.record(&ev("chmod", "/x", BrokeredReason::OutsideWriteGrants));
         }
         d.record(&ev(
             "connect",
             "/var/run/nscd/socket",
-            "No such file or directory",
+            BrokeredReason::Errno(libc::ENOENT),
         ));
         assert_eq!(d.seen.len(), 1);
         assert_eq!(d.seen.values().next().map(|v| v.1), Some(3));

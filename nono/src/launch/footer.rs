@@ -11,6 +11,7 @@ use ipc::proxy::ProxyEvent;
 
 use super::landlock_records::Denied;
 use super::plan::Plan;
+use super::reasons;
 use crate::policy::decide::{self, Op, View};
 use crate::ui;
 
@@ -119,7 +120,7 @@ fn rows(
         .iter()
         .map(|(e, n)| {
             (
-                format!("{} {} ({})", e.op, e.path, e.reason),
+                format!("{} {} ({})", e.op, e.path, reasons::broker(&e.reason)),
                 *n,
                 broker_fix(view, e),
             )
@@ -132,7 +133,12 @@ fn rows(
             format!("{}:{}", e.host, e.port)
         };
         (
-            format!("proxy {} {target}{} ({})", e.kind, e.path, e.reason),
+            format!(
+                "proxy {} {target}{} ({})",
+                e.kind,
+                e.path,
+                reasons::proxy(&e.reason)
+            ),
             *n,
             proxy_fix(view, e),
         )

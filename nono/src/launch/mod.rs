@@ -19,6 +19,7 @@ pub mod parents;
 mod plan;
 mod proxy;
 mod pty;
+pub(crate) mod reasons;
 pub use pty::RawMode;
 mod save_profile;
 mod save_prompt;

@@ -468,7 +468,11 @@ impl Plan {
                 sysv_ipc: super::sysv::wire(self.sysv),
                 learn: self.caps.allows_self_trace(),
             },
-            credential_vars: self.credentials.iter().map(|c| c.var.clone()).collect(),
+            credential_vars: self
+                .credentials
+                .iter()
+                .map(|c| c.target.name().to_string())
+                .collect(),
             unix_grants: self.unix_grants.clone(),
             elevation: self.elevation.as_ref().map(|(w, _)| w.clone()),
             parents: self.parents.clone(),

@@ -126,17 +126,18 @@ fn listeners(px: &ProxyPlan, broker: &BrokerFront) -> Result<Listeners> {
     }
 }
 
-fn config(px: &ProxyPlan, trust: &Path, forwards: Vec<PortForward>) -> ProxyConfig {
+/// What the proxy enforces; the allowlist parsed here, once, for the wire.
+fn config(px: &ProxyPlan, trust: &Path, forwards: Vec<PortForward>) -> Result<ProxyConfig> {
     use std::os::unix::ffi::OsStrExt;
-    ProxyConfig {
+    Ok(ProxyConfig {
         session_token: px.session_token.clone(),
-        hosts: px.hosts.clone(),
+        hosts: ipc::hostrules::Allowlist::parse(&px.hosts)?,
         routes: px.routes.iter().map(|r| r.route.clone()).collect(),
         upstream_proxy: px.upstream_proxy.clone(),
         upstream_bypass: px.bypass.clone(),
         trust_file: trust.as_os_str().as_bytes().to_vec(),
         forwards,
-    }
+    })
 }
 
 /// Write the agent's trust bundle (roots + session CA) and the CA alone.
@@ -201,7 +202,7 @@ pub fn start(plan: &mut Plan, broker: &BrokerFront) -> Result<Option<Running>> {
     let mut fds = vec![listen_fd.as_fd()];
     fds.extend(forward_fds.iter().map(|f| f.as_fd()));
     match chan.send(
-        &ProxyRequest::Configure(Box::new(config(&px, &trust, forwards))),
+        &ProxyRequest::Configure(Box::new(config(&px, &trust, forwards)?)),
         &fds,
     ) {
         Ok(()) => {}
@@ -307,8 +308,9 @@ impl Running {
                     self.allowed += 1;
                     tracing::trace!("proxy: allowed {what}");
                 } else {
-                    tracing::info!("proxy: denied {what}: {}", e.reason);
-                    let key = format!("{what} ({})", e.reason);
+                    let why = super::reasons::proxy(&e.reason);
+                    tracing::info!("proxy: denied {what}: {why}");
+                    let key = format!("{what} ({why})");
                     self.denied.entry(key).or_insert((e, 0)).1 += 1;
                 }
                 Ok(())

@@ -427,6 +427,7 @@ fn finish(
     let msg = front.recv_plain();
     let code = match msg {
         Ok(BrokerResponse::Elevation { path, access }) => {
+            let access = access.to_string();
             let decide = || decider.is_some_and(|d| d.decide(&path, &access));
             // nono's prompt is drawn on the user's terminal, in its own mode.
             let approve = match relay {

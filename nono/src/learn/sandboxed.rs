@@ -216,7 +216,7 @@ mod tests {
             host: host.into(),
             port,
             path: String::new(),
-            reason: String::new(),
+            reason: ipc::proxy::ProxyReason::Allowed,
         };
         proxy_event(&ev("a.test", 443, true));
         assert!(seen().is_none());

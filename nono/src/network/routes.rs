@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Context, Result};
-use ipc::keyholder::CredentialItem;
+use ipc::keyholder::{CredentialItem, Target};
 use ipc::proxy::{EndpointRule, InjectMode, Route};
+use ipc::reference::CredentialRef;
 
 use super::catalog::{Catalog, CredentialDef};
 
@@ -85,25 +86,24 @@ fn definition(
     }
 }
 
-/// The keyholder reference for a `credential_key`: URIs as given, a bare
-/// name is a keystore account.
-fn reference(name: &str, d: &CredentialDef) -> String {
-    d.credential_key
+/// The keyholder reference for a `credential_key`, parsed here once: a
+/// bare name is a keystore account; none: `<service>_api_key`.
+fn reference(name: &str, d: &CredentialDef) -> Result<CredentialRef> {
+    let text = d
+        .credential_key
         .clone()
-        .unwrap_or_else(|| format!("{}_api_key", name.replace('-', "_")))
+        .unwrap_or_else(|| format!("{}_api_key", name.replace('-', "_")));
+    CredentialRef::parse(&text).with_context(|| format!("credential '{name}': credential_key"))
 }
 
 /// Where the phantom token goes when the definition names no `env_var`:
 /// a keystore account uppercased (`github_token` -> `GITHUB_TOKEN`), the
 /// variable of an `env://` reference, else `<SERVICE>_API_KEY`.
-fn default_env_var(name: &str, d: &CredentialDef) -> String {
-    match d.credential_key.as_deref() {
-        Some(k) if k.contains("://") => match k.strip_prefix("env://") {
-            Some(var) => var.to_string(),
-            None => format!("{}_API_KEY", upper(name)),
-        },
-        Some(account) => upper(account),
-        None => format!("{}_API_KEY", upper(name)),
+fn default_env_var(name: &str, d: &CredentialDef, reference: &CredentialRef) -> String {
+    match (d.credential_key.as_ref(), reference) {
+        (Some(_), CredentialRef::Env(var)) => var.clone(),
+        (Some(key), CredentialRef::Keystore(_)) if !key.contains("://") => upper(key),
+        _ => format!("{}_API_KEY", upper(name)),
     }
 }
 
@@ -142,10 +142,11 @@ pub fn plan(
                 .filter(|(s, _)| s == name)
                 .map(|(_, r)| r.clone()),
         );
+        let reference = reference(name, &d)?;
         let env_var = d
             .env_var
             .clone()
-            .unwrap_or_else(|| default_env_var(name, &d));
+            .unwrap_or_else(|| default_env_var(name, &d, &reference));
         out.push(PlannedRoute {
             route: Route {
                 name: name.clone(),
@@ -155,8 +156,8 @@ pub fn plan(
                 endpoints: rules,
             },
             item: CredentialItem {
-                reference: reference(name, &d),
-                var: name.clone(),
+                reference,
+                target: Target::Route(name.clone()),
             },
             env_var,
             base_url_var: format!("{}_BASE_URL", upper(name)),
@@ -202,7 +203,12 @@ mod tests {
             ("github", "github_token", "GITHUB_TOKEN", "GITHUB_BASE_URL"),
         ] {
             let r = planned(svc, &none);
-            assert_eq!(r.item.reference, account, "{svc}");
+            assert_eq!(
+                r.item.reference,
+                CredentialRef::Keystore(account.into()),
+                "{svc}"
+            );
+            assert_eq!(r.item.target, Target::Route(svc.into()), "{svc}");
             assert_eq!(r.env_var, var, "{svc}");
             assert_eq!(r.base_url_var, base, "{svc}");
         }
@@ -224,6 +230,10 @@ mod tests {
         assert_eq!(planned("envy", &custom).env_var, "MY_TOKEN");
         assert_eq!(planned("vault", &custom).env_var, "VAULT_API_KEY");
         assert_eq!(planned("named", &custom).env_var, "N_KEY");
+        assert_eq!(
+            planned("vault", &custom).item.reference,
+            CredentialRef::File("/run/k".into())
+        );
         // The profile's definition wins over the preset of the same name.
         let InjectMode::Header { format, .. } = planned("github", &custom).route.inject else {
             panic!("header mode");

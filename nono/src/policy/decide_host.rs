@@ -61,7 +61,7 @@ pub fn target(value: &str, port: Option<u16>) -> Result<(String, u16, Option<Str
     };
     let path = path.map(|p| p.split(['?', '#']).next().unwrap_or("/").to_string());
     let path = path.map(|p| if p.is_empty() { "/".into() } else { p });
-    let (host, url_port) = allowlist::split_host_port(authority)?;
+    let (host, url_port) = allowlist::split_host_port(authority).map_err(|e| e.to_string())?;
     if host.trim().is_empty() {
         return Err(format!(
             "--host '{value}': no host name; give a host (example.com) or a URL (https://example.com/path)"

@@ -67,7 +67,7 @@ pub fn proxy(e: &ipc::proxy::ProxyEvent) {
     event(
         "proxy",
         serde_json::json!({"allowed": e.allowed, "kind": e.kind, "host": e.host,
-            "port": e.port, "path": e.path, "reason": e.reason}),
+            "port": e.port, "path": e.path, "reason": crate::launch::reasons::proxy(&e.reason)}),
     );
 }
 
@@ -75,7 +75,8 @@ pub fn proxy(e: &ipc::proxy::ProxyEvent) {
 pub fn brokered(e: &ipc::broker::BrokeredEvent) {
     event(
         "capability",
-        serde_json::json!({"allowed": e.allowed, "op": e.op, "path": e.path, "reason": e.reason}),
+        serde_json::json!({"allowed": e.allowed, "op": e.op, "path": e.path,
+            "reason": crate::launch::reasons::broker(&e.reason)}),
     );
 }
 

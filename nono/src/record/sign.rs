@@ -8,6 +8,7 @@
 //! this process.
 
 use anyhow::{bail, Context, Result};
+use ipc::reference::CredentialRef;
 use trust::{keys, Signer, TrustError};
 
 use crate::trust_cmd::keystore::Keyholder;
@@ -15,79 +16,68 @@ use crate::trust_cmd::keystore::Keyholder;
 /// The host variable an `env://` signing key is read from: it never
 /// reaches the command.
 pub fn source_var(args: &super::args::RecordArgs) -> Option<String> {
-    args.audit_sign_key
-        .as_deref()
-        .and_then(|r| r.strip_prefix("env://"))
-        .map(str::to_string)
+    let reference = CredentialRef::parse(args.audit_sign_key.as_deref()?).ok()?;
+    reference.env_var().map(str::to_string)
 }
 
 /// A [`Signer`] for one signing-key reference.
 #[derive(Debug)]
 pub struct AuditSigner {
-    reference: String,
+    reference: CredentialRef,
     key_id: String,
     public_der: Vec<u8>,
 }
 
-/// The forms `--audit-sign-key` accepts, checked before anything starts.
-fn check_form(reference: &str) -> Result<()> {
-    if let Some(name) = ipc::signing::keystore_name(reference) {
-        if !ipc::signing::valid_key_name(name) {
-            bail!(
-                "--audit-sign-key {reference}: invalid key name '{name}' (1-64 letters, digits, \
-                 '.', '_' or '-')"
-            );
+/// The forms `--audit-sign-key` accepts, checked (parsed, once) before
+/// anything starts.
+fn check_form(reference: &str) -> Result<CredentialRef> {
+    const FORMS: &str = "expected a trust key id (NAME or keystore://NAME), file:///PATH, \
+         env://VAR, op://VAULT/ITEM/FIELD, keyring://SERVICE/ACCOUNT or \
+         apple-password://SERVER/ACCOUNT";
+    let parsed = match CredentialRef::parse(reference) {
+        Ok(r) => r,
+        Err(e @ ipc::IpcError::Reference { .. }) => bail!("--audit-sign-key {e}"),
+        Err(e @ ipc::IpcError::MacOnlyReference) => bail!("--audit-sign-key {reference}: {e}"),
+        Err(_) => bail!("--audit-sign-key {reference}: {FORMS}"),
+    };
+    match &parsed {
+        CredentialRef::Keystore(name) if !ipc::signing::valid_key_name(name) => bail!(
+            "--audit-sign-key {reference}: invalid key name '{name}' (1-64 letters, digits, \
+             '.', '_' or '-')"
+        ),
+        r if !ipc::signing::may_name_signing_key(r) => {
+            bail!("--audit-sign-key {reference}: {FORMS}")
         }
-        return Ok(());
+        _ => Ok(parsed),
     }
-    if let Some(path) = reference.strip_prefix("file://") {
-        if !path.starts_with('/') {
-            bail!(
-                "--audit-sign-key {reference}: a file reference needs an absolute path (file:///PATH)"
-            );
-        }
-        return Ok(());
-    }
-    if ipc::signing::REFERENCE_SCHEMES
-        .iter()
-        .any(|s| reference.starts_with(s))
-    {
-        return Ok(());
-    }
-    bail!(
-        "--audit-sign-key {reference}: expected a trust key id (NAME or keystore://NAME), \
-         file:///PATH, env://VAR, op://VAULT/ITEM/FIELD, keyring://SERVICE/ACCOUNT or \
-         apple-password://SERVER/ACCOUNT"
-    )
 }
 
 /// The id recorded with the attestation: the key name, a file's stem, or
 /// the reference itself (never a secret: it only says where the key is).
-fn key_id(reference: &str) -> String {
-    if let Some(name) = ipc::signing::keystore_name(reference) {
-        return name.to_string();
+fn key_id(reference: &CredentialRef) -> String {
+    match reference {
+        CredentialRef::Keystore(name) => name.clone(),
+        CredentialRef::File(path) => match std::path::Path::new(path).file_stem() {
+            Some(stem) => stem.to_string_lossy().into_owned(),
+            None => reference.to_string(),
+        },
+        other => other.to_string(),
     }
-    if let Some(path) = reference.strip_prefix("file://") {
-        if let Some(stem) = std::path::Path::new(path).file_stem() {
-            return stem.to_string_lossy().into_owned();
-        }
-    }
-    reference.to_string()
 }
 
 impl AuditSigner {
     /// Start the keyholder for `reference` and read the key's public half.
-    pub fn open(reference: &str) -> Result<AuditSigner> {
-        check_form(reference)?;
-        let keyholder = Keyholder::start_with(Some(reference))
-            .with_context(|| format!("--audit-sign-key {reference}"))?;
+    pub fn open(text: &str) -> Result<AuditSigner> {
+        let reference = check_form(text)?;
+        let keyholder = Keyholder::start_with(Some(&reference))
+            .with_context(|| format!("--audit-sign-key {text}"))?;
         let public_der = keyholder
-            .reference_public_key(reference)
-            .with_context(|| format!("--audit-sign-key {reference}"))?;
+            .reference_public_key(&reference)
+            .with_context(|| format!("--audit-sign-key {text}"))?;
         drop(keyholder); // waits for it to exit
         Ok(AuditSigner {
-            reference: reference.to_string(),
-            key_id: key_id(reference),
+            key_id: key_id(&reference),
+            reference,
             public_der,
         })
     }
@@ -131,8 +121,9 @@ mod tests {
         for bad in ["file://k.pem", "kernel://x", "http://x", "a/b", ""] {
             assert!(check_form(bad).is_err(), "{bad}");
         }
-        assert_eq!(key_id("file:///keys/audit.pem"), "audit");
-        assert_eq!(key_id("keystore://ci"), "ci");
-        assert_eq!(key_id("env://K"), "env://K");
+        let id = |r: &str| key_id(&check_form(r).unwrap());
+        assert_eq!(id("file:///keys/audit.pem"), "audit");
+        assert_eq!(id("keystore://ci"), "ci");
+        assert_eq!(id("env://K"), "env://K");
     }
 }

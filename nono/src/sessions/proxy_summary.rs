@@ -82,7 +82,7 @@ mod tests {
             host: host.into(),
             port: 80,
             path: path.into(),
-            reason: String::new(),
+            reason: ipc::proxy::ProxyReason::Allowed,
         }
     }
 

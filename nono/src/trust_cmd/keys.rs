@@ -9,6 +9,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use ipc::reference::CredentialRef;
 use trust::{keys, LocalKey, Signer};
 use zeroize::Zeroizing;
 
@@ -27,16 +28,16 @@ impl KeySource {
         let Some(r) = keyref else {
             return Ok(KeySource::Keystore(name.unwrap_or("default").to_string()));
         };
-        if let Some(p) = r.strip_prefix("file://") {
-            if !p.starts_with('/') {
-                bail!("--keyref {r}: a file reference needs an absolute path (file:///PATH)");
-            }
-            return Ok(KeySource::File(PathBuf::from(p)));
+        // A bare name is the keystore's, but --keyref asks for a URL.
+        let parsed = r.contains("://").then(|| CredentialRef::parse(r));
+        match parsed {
+            Some(Ok(CredentialRef::File(p))) => Ok(KeySource::File(PathBuf::from(p))),
+            Some(Ok(CredentialRef::Keystore(n))) => Ok(KeySource::Keystore(n)),
+            Some(Err(e @ ipc::IpcError::Reference { .. })) => bail!("--keyref {e}"),
+            _ => bail!(
+                "--keyref {r}: expected file:///PATH or keystore://NAME (or use {name_flag} NAME)"
+            ),
         }
-        if let Some(n) = r.strip_prefix("keystore://").filter(|n| !n.is_empty()) {
-            return Ok(KeySource::Keystore(n.to_string()));
-        }
-        bail!("--keyref {r}: expected file:///PATH or keystore://NAME (or use {name_flag} NAME)")
     }
 
     /// The key's name, recorded in bundles and policies: the keystore name,

@@ -5,6 +5,7 @@
 use std::process::{Child, Command};
 
 use anyhow::{bail, Context, Result};
+use ipc::reference::CredentialRef;
 use ipc::signing::{valid_key_name, FailureKind, SigningRequest, SigningResponse};
 use ipc::{Endpoint, CHANNEL_FD};
 use trust::{keys, Signer, TrustError};
@@ -26,11 +27,11 @@ const ENV: &[&str] = &["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"];
 
 /// What a signing-key reference adds to the keyholder's environment: its
 /// `env://` variable, or what the 1Password CLI reads.
-fn reference_env(reference: &str) -> Vec<String> {
-    if let Some(var) = reference.strip_prefix("env://") {
+fn reference_env(reference: &CredentialRef) -> Vec<String> {
+    if let Some(var) = reference.env_var() {
         return vec![var.to_string()];
     }
-    if !reference.starts_with("op://") {
+    if !reference.needs_op() {
         return Vec::new();
     }
     let mut keep = vec!["HOME".to_string(), "PATH".to_string()];
@@ -57,15 +58,17 @@ impl Keyholder {
     /// Start the keyholder; with `reference`, it confines itself to what
     /// that signing-key reference needs and answers the `Reference*`
     /// requests with that key.
-    pub fn start_with(reference: Option<&str>) -> Result<Keyholder> {
+    /// The reference goes to the keyholder as its canonical text (argv),
+    /// which it parses with the same parser.
+    pub fn start_with(reference: Option<&CredentialRef>) -> Result<Keyholder> {
         let exe = helpers::path("nono-keyholder")?;
         let (chan, end) = ipc::socketpair::<SigningRequest, SigningResponse>()?;
         let mut cmd = Command::new(&exe);
         cmd.arg("--signing").env_clear();
         let mut env: Vec<String> = ENV.iter().map(|s| s.to_string()).collect();
         if let Some(r) = reference {
-            cmd.args(["--reference", r]);
-            if let Some(op) = which("op").filter(|_| r.starts_with("op://")) {
+            cmd.arg("--reference").arg(r.to_string());
+            if let Some(op) = which("op").filter(|_| r.needs_op()) {
                 cmd.arg("--op").arg(op);
             }
             env.extend(reference_env(r));
@@ -129,17 +132,17 @@ impl Keyholder {
     }
 
     /// The public key of the key named by the start-up reference.
-    pub fn reference_public_key(&self, reference: &str) -> Result<Vec<u8>> {
+    pub fn reference_public_key(&self, reference: &CredentialRef) -> Result<Vec<u8>> {
         match self.ask(&SigningRequest::ReferencePublicKey)? {
             SigningResponse::Failed { kind, message } => {
                 Err(reference_failure(kind, &message, reference))
             }
-            other => public(other, reference),
+            other => public(other, &reference.to_string()),
         }
     }
 
     /// A signature over `digest` by the key named by the start-up reference.
-    pub fn reference_sign(&self, reference: &str, digest: &[u8; 32]) -> Result<Vec<u8>> {
+    pub fn reference_sign(&self, reference: &CredentialRef, digest: &[u8; 32]) -> Result<Vec<u8>> {
         match self.ask(&SigningRequest::ReferenceSign { digest: *digest })? {
             SigningResponse::Signature { der } => Ok(der),
             SigningResponse::Failed { kind, message } => {
@@ -195,10 +198,10 @@ fn failure(kind: FailureKind, message: &str, name: &str) -> anyhow::Error {
 
 /// A signing-key reference's failure: a keystore key's with its hint,
 /// otherwise the keyholder's message as it is (it never quotes a secret).
-fn reference_failure(kind: FailureKind, message: &str, reference: &str) -> anyhow::Error {
-    match ipc::signing::keystore_name(reference) {
-        Some(name) => failure(kind, message, name),
-        None => anyhow::anyhow!("{message}"),
+fn reference_failure(kind: FailureKind, message: &str, reference: &CredentialRef) -> anyhow::Error {
+    match reference {
+        CredentialRef::Keystore(name) => failure(kind, message, name),
+        _ => anyhow::anyhow!("{message}"),
     }
 }
 
