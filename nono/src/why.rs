@@ -7,10 +7,10 @@
 use anyhow::{bail, Context, Result};
 
 use crate::cli::WhyArgs;
-use crate::launch::POLICY_ENV;
 use crate::out::outln;
 use crate::policy::decide::{self, Answer, Op, View};
 use crate::policy::decide_host;
+use crate::policy::plan::POLICY_ENV;
 use crate::policy::resolve::{self, Materialize, WorkdirConsent};
 
 /// Exit status: 0 allowed, 1 denied (so scripts can branch on it).
@@ -26,7 +26,7 @@ pub fn run(mut args: WhyArgs) -> Result<i32> {
     } else if let Some(host) = &args.host {
         let (host, port, path) =
             decide_host::target(host, args.port).map_err(anyhow::Error::msg)?;
-        decide::host(&view, &host, port, path.as_deref())
+        decide_host::host(&view, &host, port, path.as_deref())
     } else if let Some(scope) = &args.scope {
         scope_answer(scope)?
     } else {
@@ -45,7 +45,7 @@ fn context_view(args: &WhyArgs) -> Result<View> {
         Materialize::Nothing,
     )?;
     let net = crate::network::plan(&args.proxy, &args.policy, &policy.profile.profile)?;
-    Ok(View::of(&policy).with_proxy(net.proxy.as_ref()))
+    Ok(crate::policy::plan::view_of(&policy, &net))
 }
 
 fn self_view() -> Result<View> {

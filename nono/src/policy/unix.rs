@@ -134,6 +134,13 @@ fn implied(path: &Path, k: &Kind) -> Grant {
     }
 }
 
+/// Whether the profile names unix sockets at all.
+pub fn asked_by_profile(p: &Profile) -> bool {
+    lists(&LaterArgs::default(), p)
+        .iter()
+        .any(|(_, fields)| !fields.is_empty())
+}
+
 /// The broker's grants and the filesystem rules they imply.
 pub fn plan(l: &LaterArgs, p: &Profile, vars: &Vars) -> Result<(Vec<WireUnixGrant>, Vec<Grant>)> {
     let mut wire = Vec::new();
