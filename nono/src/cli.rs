@@ -419,7 +419,8 @@ pub struct WhyArgs {
     #[arg(long, value_name = "PATH", conflicts_with_all = ["host", "scope"])]
     pub path: Option<PathBuf>,
 
-    /// The operation: read, write or readwrite.
+    /// The operation: read, write or readwrite; connect or bind for a
+    /// unix socket (brokered in `nono run`).
     #[arg(long, default_value = "read", value_name = "OP")]
     pub op: String,
 
@@ -438,7 +439,8 @@ pub struct WhyArgs {
 
     /// Output JSON: one object with `status` (allowed, denied,
     /// not_enforceable), `reason` (granted_path, path_not_granted,
-    /// insufficient_access, sensitive_path, network_*, scope_*), `path`,
+    /// insufficient_access, sensitive_path, network_*, scope_*,
+    /// granted_unix_socket, unix_socket_not_granted), `path`,
     /// `op`, `category` (protected paths), `granted_by`, `details`,
     /// `suggestion` (text), `suggested_flag` (the single flag to add, e.g.
     /// "--read /x"; null when allowed, protected or when no flag grants it)
@@ -452,6 +454,10 @@ pub struct WhyArgs {
 
     #[command(flatten)]
     pub policy: PolicyArgs,
+
+    /// Unix-socket grants, as `run` takes them (for --op connect/bind).
+    #[command(flatten)]
+    pub unix: UnixSocketArgs,
 
     /// Proxy-mode flags, as `run` takes them (for --host).
     #[command(flatten)]
@@ -493,10 +499,10 @@ pub enum ProfileCommand {
     Guide,
 }
 
-/// Flags whose features need the broker (brokered unix sockets, capability
-/// elevation): `nono run` only.
-#[derive(Debug, Args, Default)]
-pub struct LaterArgs {
+/// Pathname AF_UNIX sockets the broker lets the command connect to or bind
+/// (`nono run`; also the capability context of `nono why`).
+#[derive(Debug, Args, Default, Clone)]
+pub struct UnixSocketArgs {
     /// Allow connect(2) to an AF_UNIX socket. Repeatable.
     #[arg(long, value_name = "PATH")]
     pub allow_unix_socket: Vec<std::path::PathBuf>,
@@ -515,6 +521,14 @@ pub struct LaterArgs {
     /// Allow connect(2) and bind(2) on sockets in a directory tree. Repeatable.
     #[arg(long, value_name = "DIR")]
     pub allow_unix_socket_subtree_bind: Vec<std::path::PathBuf>,
+}
+
+/// Flags whose features need the broker (brokered unix sockets, capability
+/// elevation): `nono run` only.
+#[derive(Debug, Args, Default)]
+pub struct LaterArgs {
+    #[command(flatten)]
+    pub unix: UnixSocketArgs,
     /// Approve accesses beyond the grants at runtime.
     #[arg(long)]
     pub capability_elevation: bool,

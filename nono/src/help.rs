@@ -166,6 +166,7 @@ const EXAMPLES: &[(&str, &str)] = &[
         "nono why --path ~/.ssh/id_rsa --op read
   nono why --path ./src --op write --allow .
   nono why --host api.openai.com --network-profile minimal
+  nono why --path /run/app.sock --op connect --allow-unix-socket-dir /run
   nono why --self --path /tmp --op write --json       # inside a sandbox",
     ),
     (

@@ -219,7 +219,7 @@ fn validate(file: &std::path::Path) -> Result<i32> {
     )?;
     let vars = crate::policy::vars::Vars::from_env(crate::grants::workdir(&args.fs)?);
     crate::policy::unix::plan(
-        &crate::cli::LaterArgs::default(),
+        &crate::cli::UnixSocketArgs::default(),
         &policy.profile.profile,
         &vars,
     )?;

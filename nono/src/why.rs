@@ -9,9 +9,9 @@ use anyhow::{bail, Context, Result};
 use crate::cli::WhyArgs;
 use crate::out::outln;
 use crate::policy::decide::{self, Answer, Op, View};
-use crate::policy::decide_host;
 use crate::policy::plan::POLICY_ENV;
 use crate::policy::resolve::{self, Materialize, WorkdirConsent};
+use crate::policy::{decide_host, decide_unix};
 
 /// Exit status: 0 allowed, 1 denied (so scripts can branch on it).
 pub fn run(mut args: WhyArgs) -> Result<i32> {
@@ -22,7 +22,11 @@ pub fn run(mut args: WhyArgs) -> Result<i32> {
         context_view(&args)?
     };
     let answer = if let Some(path) = &args.path {
-        decide::path(&view, path, Op::parse(&args.op)?)
+        match args.op.as_str() {
+            "connect" => decide_unix::answer(&view, path, false),
+            "bind" => decide_unix::answer(&view, path, true),
+            op => decide::path(&view, path, Op::parse(op)?),
+        }
     } else if let Some(host) = &args.host {
         let (host, port, path) =
             decide_host::target(host, args.port).map_err(anyhow::Error::msg)?;
@@ -45,7 +49,9 @@ fn context_view(args: &WhyArgs) -> Result<View> {
         Materialize::Nothing,
     )?;
     let net = crate::network::plan(&args.proxy, &args.policy, &policy.profile.profile)?;
-    Ok(crate::policy::plan::view_of(&policy, &net))
+    let vars = crate::policy::vars::Vars::from_env(crate::grants::workdir(&args.policy.fs)?);
+    let unix = crate::policy::unix::view(&args.unix, &policy.profile.profile, &vars)?;
+    Ok(crate::policy::plan::view_of(&policy, &net, unix))
 }
 
 fn self_view() -> Result<View> {

@@ -1,6 +1,6 @@
 //! Applying a capability set to the calling thread.
 
-use landlock::{RulesetStatus, ABI};
+use landlock::{RulesetCreatedAttr, RulesetStatus, ABI};
 
 use crate::capability::CapabilitySet;
 use crate::landlock_rules::{self, abi_from_version};
@@ -51,6 +51,19 @@ impl Sandbox {
         landlock_rules::check_supported(caps, kernel_abi)?;
         let abi = abi_from_version(kernel_abi);
         let ruleset = landlock_rules::build(caps, abi)?;
+        // ABI 7: denials by the executed command are logged too (the
+        // kernel's default logs only those before execve); they reach the
+        // audit log only while the kernel's audit subsystem is on.
+        let ruleset = if kernel_abi >= 7 {
+            ruleset
+                .log_new_exec(true)
+                .map_err(|e| SandboxError::Landlock {
+                    stage: "log_new_exec",
+                    message: e.to_string(),
+                })?
+        } else {
+            ruleset
+        };
         let filter = seccomp::compile(caps)?;
         let (denied, arg_rules) = seccomp::rules_for(caps);
 

@@ -12,6 +12,7 @@ pub mod probe_ops;
 pub mod probe_tunnel;
 pub mod term;
 pub mod upstream;
+pub mod whydiff;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -318,7 +318,8 @@ fn foreign_abi(_: &str) -> ! {
 /// Read `op<TAB>path` lines and attempt each, printing `allowed`, `denied`
 /// or `other <errno>` per line. read: list a directory or read a file.
 /// write: open an existing file for writing (no truncation), or create and
-/// remove a file (in a directory, or at a missing path).
+/// remove a file (in a directory, or at a missing path). connect/bind: a
+/// stream unix socket at the path (a bound one is left for the caller).
 fn attempt_batch(list: &str) -> ! {
     let text = std::fs::read_to_string(list).unwrap_or_else(|e| fail(e));
     for line in text.lines() {
@@ -330,6 +331,8 @@ fn attempt_batch(list: &str) -> ! {
             "read" => try_read(p),
             "write" => try_write(p),
             "readwrite" => try_read(p).and_then(|_| try_write(p)),
+            "connect" => std::os::unix::net::UnixStream::connect(p).map(|_| ()),
+            "bind" => std::os::unix::net::UnixListener::bind(p).map(|_| ()),
             _ => exit(2),
         };
         match r {

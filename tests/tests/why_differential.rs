@@ -10,9 +10,9 @@
 
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::process::{Command, Stdio};
 
-use nono_e2e::{nono_bin, probe_bin, Scratch};
+use nono_e2e::whydiff::{self, Outcome};
+use nono_e2e::Scratch;
 
 fn tree() -> Scratch {
     let h = Scratch::new();
@@ -144,74 +144,6 @@ const PROC: [&str; 16] = [
     "/proc/cpuinfo",
 ];
 
-fn why_json(h: &Scratch, flags: &[String], path: &str, op: &str) -> serde_json::Value {
-    let out = Command::new(nono_bin())
-        .arg("why")
-        .arg("--json")
-        .args(["--path", path, "--op", op])
-        .args(flags)
-        .env("HOME", &h.path)
-        .env_remove("XDG_CONFIG_HOME")
-        .env_remove("NONO_PROFILE")
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "why gave no answer for {op} {path} ({e}): {} {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn kernel(h: &Scratch, flags: &[String], batch: &[(String, String)]) -> Vec<String> {
-    let list_dir = Scratch::new();
-    let list = list_dir.join("queries.tsv");
-    let text: String = batch.iter().map(|(op, p)| format!("{op}\t{p}\n")).collect();
-    fs::write(&list, text).unwrap();
-    let probe = probe_bin();
-    let out = Command::new(nono_bin())
-        .arg("run")
-        .args(flags)
-        .arg("--read-file")
-        .arg(&probe)
-        .arg("--read-file")
-        .arg(&list)
-        .arg("--")
-        .arg(&probe)
-        .arg("attempt-batch")
-        .arg(&list)
-        .env("HOME", &h.path)
-        .env_remove("XDG_CONFIG_HOME")
-        .env_remove("NONO_PROFILE")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(String::from)
-        .collect()
-}
-
-/// A query both sides denied, with what `why` suggested for it.
-struct Denial {
-    op: String,
-    path: String,
-    answer: serde_json::Value,
-}
-
-struct Outcome {
-    compared: usize,
-    disagreements: Vec<String>,
-    denials: Vec<Denial>,
-}
-
 fn compare(h: &Scratch, flags: &[String]) -> Outcome {
     let mut batch = Vec::new();
     for p in queries(h) {
@@ -219,37 +151,7 @@ fn compare(h: &Scratch, flags: &[String]) -> Outcome {
             batch.push((op.to_string(), p.clone()));
         }
     }
-    // `why` first: it must answer for files a grant creates at launch
-    // (`--write-file` of a missing file) before the launch creates them.
-    let answers: Vec<serde_json::Value> = batch
-        .iter()
-        .map(|(op, path)| why_json(h, flags, path, op))
-        .collect();
-    let results = kernel(h, flags, &batch);
-    assert_eq!(results.len(), batch.len());
-    let mut out = Outcome {
-        compared: 0,
-        disagreements: Vec::new(),
-        denials: Vec::new(),
-    };
-    for (((op, path), k), answer) in batch.iter().zip(&results).zip(answers) {
-        if k.starts_with("other") {
-            continue;
-        }
-        out.compared += 1;
-        let w = answer["status"].as_str().unwrap_or("none");
-        if w != k {
-            out.disagreements
-                .push(format!("{op} {path}: why={w} kernel={k} (flags {flags:?})"));
-        } else if w == "denied" {
-            out.denials.push(Denial {
-                op: op.clone(),
-                path: path.clone(),
-                answer,
-            });
-        }
-    }
-    out
+    whydiff::compare(h, flags, &batch)
 }
 
 /// The four capability contexts: narrow grants; the whole home with a
@@ -326,45 +228,7 @@ fn every_suggested_flag_works() {
     let mut failures = Vec::new();
     for flags in contexts(&h) {
         let o = compare(&h, &flags);
-        let mut by_flag: std::collections::BTreeMap<String, Vec<(String, String)>> =
-            Default::default();
-        for d in &o.denials {
-            match d.answer["suggested_flag"].as_str() {
-                Some(flag) => by_flag
-                    .entry(flag.to_string())
-                    .or_default()
-                    .push((d.op.clone(), d.path.clone())),
-                None => {
-                    let reason = d.answer["reason"].as_str().unwrap_or("");
-                    let hint = d.answer["suggestion"].as_str().unwrap_or("");
-                    let explained = reason == "other_process"
-                        || (reason == "sensitive_path" && hint.contains("--bypass-protection"))
-                        || d.answer["details"].as_str().is_some_and(|t| {
-                            t.contains("No grant")
-                                || t.contains("No flag")
-                                || t.contains("no flag is")
-                        });
-                    if !explained {
-                        failures.push(format!(
-                            "{} {}: denied without a flag or a reason: {}",
-                            d.op, d.path, d.answer
-                        ));
-                    }
-                }
-            }
-        }
-        for (flag, batch) in by_flag {
-            let mut more = flags.clone();
-            more.extend(flag.split(' ').map(String::from));
-            for ((op, path), k) in batch.iter().zip(kernel(&h, &more, &batch)) {
-                applied += 1;
-                if k != "allowed" {
-                    failures.push(format!(
-                        "{op} {path}: still {k} after the suggested {flag} (context {flags:?})"
-                    ));
-                }
-            }
-        }
+        applied += whydiff::check_suggestions(&h, &flags, &o, &mut failures);
     }
     assert!(
         failures.is_empty(),

@@ -41,6 +41,9 @@ pub struct Denials {
     seen: BTreeMap<(String, String), (usize, u64, BrokeredEvent)>,
     proxy: Vec<(ProxyEvent, u64)>,
     proxy_allowed: u64,
+    /// Landlock's own records of this session's denials, where nono could
+    /// read them (`None`: it could not).
+    landlock: Option<Vec<(super::landlock_records::Denied, u64)>>,
 }
 
 impl Denials {
@@ -69,6 +72,11 @@ impl Denials {
         self.proxy = refused;
     }
 
+    /// Landlock's own denial records for the session (root, audit on).
+    pub fn landlock(&mut self, rows: Vec<(super::landlock_records::Denied, u64)>) {
+        self.landlock = Some(rows);
+    }
+
     fn broker_rows(&self) -> Vec<(BrokeredEvent, u64)> {
         let mut rows: Vec<_> = self.seen.values().collect();
         rows.sort_by_key(|v| v.0);
@@ -80,7 +88,13 @@ impl Denials {
     pub fn summarise(&self, code: &anyhow::Result<i32>, plan: &crate::policy::plan::Plan) {
         match code {
             Ok(c) if *c != 0 && plan.diagnostics => {
-                let flags = super::footer::print(plan, *c, &self.broker_rows(), &self.proxy);
+                let flags = super::footer::print(
+                    plan,
+                    *c,
+                    &self.broker_rows(),
+                    &self.proxy,
+                    self.landlock.as_deref(),
+                );
                 super::save_prompt::offer(plan, &flags);
             }
             Ok(c) if *c != 0 => {}

@@ -9,6 +9,7 @@
 use ipc::broker::BrokeredEvent;
 use ipc::proxy::ProxyEvent;
 
+use super::landlock_records::Denied;
 use crate::policy::decide::{self, Op, View};
 use crate::policy::plan::Plan;
 use crate::ui;
@@ -87,6 +88,27 @@ fn proxy_fix(view: &View, e: &ProxyEvent) -> String {
     }
 }
 
+/// What grants one denial Landlock logged. Filesystem blockers that only
+/// read (`fs.read_file`, `fs.read_dir`, `fs.execute`) need a read grant;
+/// the others a write grant. Network blockers name the port.
+fn landlock_fix(view: &View, d: &Denied) -> String {
+    if d.blockers.starts_with("net.") {
+        return format!(
+            "TCP {}: --allow-domain HOST:PORT (proxy mode) or --allow-port PORT grants a destination",
+            d.object
+        );
+    }
+    if d.blockers.starts_with("scope.") {
+        return "nothing grants it: the sandbox is isolated from processes and abstract sockets outside".into();
+    }
+    let reads = d
+        .blockers
+        .split(',')
+        .all(|b| matches!(b, "fs.read_file" | "fs.read_dir" | "fs.execute"));
+    let op = if reads { Op::Read } else { Op::Write };
+    path_fix(view, std::path::Path::new(&d.object), op)
+}
+
 /// The footer rows: (what was denied, how often, what grants it).
 fn rows(
     view: &View,
@@ -131,14 +153,24 @@ const STOPPED_BY: [i32; 5] = [
 ];
 
 /// Returns the single flags the footer suggested (`--read /x`), in order.
+/// `landlock`: Landlock's own records of the session, where nono could
+/// read them.
 pub fn print(
     plan: &Plan,
     code: i32,
     broker: &[(BrokeredEvent, u64)],
     proxy: &[(ProxyEvent, u64)],
+    landlock: Option<&[(Denied, u64)]>,
 ) -> Vec<String> {
     let view = plan.view();
-    let rows = rows(&view, broker, proxy);
+    let mut rows = rows(&view, broker, proxy);
+    rows.extend(landlock.unwrap_or_default().iter().map(|(d, n)| {
+        (
+            format!("landlock {} {}", d.blockers, d.object),
+            *n,
+            landlock_fix(&view, d),
+        )
+    }));
     if rows.is_empty() && STOPPED_BY.iter().any(|s| code == 128 + s) {
         return Vec::new();
     }
@@ -171,13 +203,21 @@ pub fn print(
             rows.len() - CAP
         ));
     }
-    ui::warn(format!(
-        "files the kernel (Landlock) refused are not visible to nono ({}): 'nono learn \
-         --sandboxed -- {cmd}' lists what the command uses (confined), and 'nono why --path \
-         PATH --op read|write' with this run's flags says what grants a path \
-         (--no-diagnostics hides this footer)",
-        super::landlock_log::status().explain()
-    ));
+    if landlock.is_some() {
+        ui::warn(format!(
+            "Landlock's own denial records (kernel audit log) are included above; 'nono learn \
+             --sandboxed -- {cmd}' lists everything the command uses (confined) \
+             (--no-diagnostics hides this footer)"
+        ));
+    } else {
+        ui::warn(format!(
+            "files the kernel (Landlock) refused are not visible to nono ({}): 'nono learn \
+             --sandboxed -- {cmd}' lists what the command uses (confined), and 'nono why --path \
+             PATH --op read|write' with this run's flags says what grants a path \
+             (--no-diagnostics hides this footer)",
+            super::landlock_log::status().explain()
+        ));
+    }
     let mut flags: Vec<String> = Vec::new();
     for f in rows.iter().filter_map(|(_, _, fix)| flag_in(fix)) {
         if !flags.contains(&f) {

@@ -29,7 +29,7 @@ pub enum LandlockLog {
     NeedsRoot,
     /// Audit is off: the kernel writes no Landlock record.
     AuditOff,
-    /// Audit is on; nono does not read the records yet.
+    /// Audit is on (nono reads the records of its own sessions).
     AuditOn,
     /// The question could not be asked (the reason).
     Unknown(String),
@@ -48,7 +48,7 @@ impl LandlockLog {
             }
             LandlockLog::AuditOn => {
                 "Landlock's denial records go to the kernel audit log (type 1423, e.g. \
-                 'ausearch -m 1423'); nono does not read them itself"
+                 'ausearch -m 1423'), but nono could not subscribe to them"
                     .into()
             }
             LandlockLog::Unknown(why) => format!("the kernel audit status is unknown ({why})"),

@@ -9,6 +9,7 @@ mod detach;
 mod elevation;
 mod footer;
 mod landlock_log;
+mod landlock_records;
 mod later;
 mod mirror;
 mod prepare;

@@ -188,6 +188,11 @@ fn session(
             Some(&live.dir),
         )?);
     }
+    // Subscribed before the agent exists, so its first denial is seen.
+    let landlock = plan
+        .diagnostics
+        .then(|| super::landlock_records::Reader::start(broker.id()))
+        .flatten();
     let ports = proxy
         .as_ref()
         .map(|p| p.agent_ports.clone())
@@ -238,6 +243,9 @@ fn session(
     if let Some(p) = proxy {
         p.finish(&mut denials);
         crate::record::helper("proxy", "ended");
+    }
+    if let Some(l) = landlock {
+        denials.landlock(l.finish());
     }
     denials.summarise(&code, plan);
     code

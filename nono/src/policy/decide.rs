@@ -57,6 +57,9 @@ pub struct View {
     /// `--allow-gpu` was given (the GPU group is in force).
     #[serde(default)]
     pub gpu: bool,
+    /// Pathname unix sockets the broker lets the command reach.
+    #[serde(default)]
+    pub unix: Vec<ViewUnix>,
 }
 
 impl View {
@@ -112,7 +115,14 @@ impl View {
             expanded: policy.expanded.clone(),
             proxy: None,
             gpu: policy.groups.iter().any(|g| g == super::resolve::GPU_GROUP),
+            unix: Vec::new(),
         }
+    }
+
+    /// With the session's unix-socket grants.
+    pub fn with_unix(mut self, unix: Vec<ViewUnix>) -> View {
+        self.unix = unix;
+        self
     }
 
     /// With the session's proxy (proxy mode reaches the network only
@@ -165,6 +175,29 @@ impl ProxyView {
     }
 }
 
+/// Which sockets a grant covers.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UnixScope {
+    /// The socket at this path.
+    Socket,
+    /// Sockets directly in this directory.
+    Dir,
+    /// Sockets anywhere under this directory.
+    Subtree,
+}
+
+/// One unix-socket grant as `why` sees it (canonical path).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ViewUnix {
+    pub path: PathBuf,
+    pub scope: UnixScope,
+    /// Bind as well as connect.
+    pub bind: bool,
+    /// The flag or profile field that granted it.
+    pub source: String,
+}
+
 /// The operation asked about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -179,7 +212,7 @@ impl Op {
             "read" => Op::Read,
             "write" => Op::Write,
             "readwrite" => Op::ReadWrite,
-            other => bail!("--op {other}: expected read, write or readwrite"),
+            other => bail!("--op {other}: expected read, write, readwrite, connect or bind"),
         })
     }
 
@@ -297,7 +330,7 @@ pub fn path(view: &View, raw: &Path, op: Op) -> Answer {
 
 /// `group x` → `group:x`; profile fields → `profile`; flags → `user`;
 /// nono's own session grants → `default`.
-fn source_kind(s: &str) -> String {
+pub(super) fn source_kind(s: &str) -> String {
     if let Some(g) = s.strip_prefix("group ") {
         format!("group:{g}")
     } else if s.starts_with("profile ") {

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod credentials;
 pub mod decide;
 pub mod decide_host;
+pub mod decide_unix;
 pub mod elevation;
 pub mod glob;
 pub mod group;

@@ -9,8 +9,9 @@ use anyhow::{bail, Context, Result};
 use ipc::broker::{WireUnixGrant, WireUnixScope};
 use sandbox::{AccessMode, GrantKind};
 
-use crate::cli::LaterArgs;
+use crate::cli::UnixSocketArgs;
 use crate::grants::{Grant, Source};
+use crate::policy::decide::{UnixScope, ViewUnix};
 use crate::policy::profile::Profile;
 use crate::policy::vars::Vars;
 
@@ -53,7 +54,7 @@ const KINDS: [Kind; 6] = [
     },
 ];
 
-fn lists<'a>(l: &'a LaterArgs, p: &'a Profile) -> [(Vec<PathBuf>, &'a [String]); 6] {
+fn lists<'a>(l: &'a UnixSocketArgs, p: &'a Profile) -> [(Vec<PathBuf>, &'a [String]); 6] {
     let f = &p.filesystem;
     [
         (l.allow_unix_socket.clone(), &f.allow_unix_socket[..]),
@@ -134,36 +135,71 @@ fn implied(path: &Path, k: &Kind) -> Grant {
     }
 }
 
+/// Every grant: its kind, canonical path and where it came from (the flag,
+/// or the profile field).
+fn each(
+    l: &UnixSocketArgs,
+    p: &Profile,
+    vars: &Vars,
+) -> Result<Vec<(&'static Kind, PathBuf, String)>> {
+    let mut out = Vec::new();
+    for (k, (flags, fields)) in KINDS.iter().zip(lists(l, p)) {
+        let field = format!("profile filesystem.{}", k.flag.replace('-', "_"));
+        let mut paths: Vec<(PathBuf, String)> = flags
+            .into_iter()
+            .map(|f| (f, format!("--{}", k.flag)))
+            .collect();
+        for raw in fields {
+            if let Some(p) = vars.expand(raw).with_context(|| field.clone())? {
+                paths.push((p, field.clone()));
+            }
+        }
+        for (path, source) in paths {
+            out.push((k, canonical(&path, k)?, source));
+        }
+    }
+    Ok(out)
+}
+
 /// Whether the profile names unix sockets at all.
 pub fn asked_by_profile(p: &Profile) -> bool {
-    lists(&LaterArgs::default(), p)
+    lists(&UnixSocketArgs::default(), p)
         .iter()
         .any(|(_, fields)| !fields.is_empty())
 }
 
 /// The broker's grants and the filesystem rules they imply.
-pub fn plan(l: &LaterArgs, p: &Profile, vars: &Vars) -> Result<(Vec<WireUnixGrant>, Vec<Grant>)> {
+pub fn plan(
+    l: &UnixSocketArgs,
+    p: &Profile,
+    vars: &Vars,
+) -> Result<(Vec<WireUnixGrant>, Vec<Grant>)> {
     let mut wire = Vec::new();
     let mut fs = Vec::new();
-    for (k, (flags, fields)) in KINDS.iter().zip(lists(l, p)) {
-        let mut paths = flags;
-        for raw in fields {
-            if let Some(p) = vars
-                .expand(raw)
-                .with_context(|| format!("profile filesystem.{}", k.flag.replace('-', "_")))?
-            {
-                paths.push(p);
-            }
-        }
-        for path in paths {
-            let c = canonical(&path, k)?;
-            fs.push(implied(&c, k));
-            wire.push(WireUnixGrant {
-                path: c.as_os_str().as_bytes().to_vec(),
-                scope: k.scope,
-                bind: k.bind,
-            });
-        }
+    for (k, c, _) in each(l, p, vars)? {
+        fs.push(implied(&c, k));
+        wire.push(WireUnixGrant {
+            path: c.as_os_str().as_bytes().to_vec(),
+            scope: k.scope,
+            bind: k.bind,
+        });
     }
     Ok((wire, fs))
+}
+
+/// The same grants as `why` sees them.
+pub fn view(l: &UnixSocketArgs, p: &Profile, vars: &Vars) -> Result<Vec<ViewUnix>> {
+    Ok(each(l, p, vars)?
+        .into_iter()
+        .map(|(k, path, source)| ViewUnix {
+            path,
+            scope: match k.scope {
+                WireUnixScope::Socket => UnixScope::Socket,
+                WireUnixScope::Dir => UnixScope::Dir,
+                WireUnixScope::Subtree => UnixScope::Subtree,
+            },
+            bind: k.bind,
+            source,
+        })
+        .collect())
 }

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use sandbox::{CapabilitySet, NetworkPolicy};
 
-use super::decide::View;
+use super::decide::{View, ViewUnix};
 use super::resolve::Policy;
 use super::sysv::SysvIpc;
 use crate::grants;
@@ -66,6 +66,8 @@ pub struct Plan {
     pub network: NetworkPlan,
     /// Pathname unix sockets the broker lets the agent reach (`run` only).
     pub unix_grants: Vec<ipc::broker::WireUnixGrant>,
+    /// The same grants as `why` sees them.
+    pub unix_view: Vec<ViewUnix>,
     /// Capability elevation: the broker's scope (`run` only).
     pub elevation: Option<ipc::broker::WireElevation>,
     /// `--elevation-decisions`: who approves elevation requests (else the
@@ -90,14 +92,16 @@ pub struct Plan {
 
 /// `why`'s view of a policy and its network plan: the one derivation
 /// shared by `Plan::view` and `why` outside a session.
-pub fn view_of(policy: &Policy, network: &NetworkPlan) -> View {
-    View::of(policy).with_proxy(network.proxy.as_ref())
+pub fn view_of(policy: &Policy, network: &NetworkPlan, unix: Vec<ViewUnix>) -> View {
+    View::of(policy)
+        .with_proxy(network.proxy.as_ref())
+        .with_unix(unix)
 }
 
 impl Plan {
     /// What `why` answers from (and `why --self` reads back).
     pub fn view(&self) -> View {
-        view_of(&self.policy, &self.network)
+        view_of(&self.policy, &self.network, self.unix_view.clone())
     }
 
     /// TCP ports the agent may connect to and bind, beyond the network

@@ -22,25 +22,25 @@ pub struct Needs {
 /// The broker flags that are set.
 fn broker_flags(l: &LaterArgs) -> Vec<&'static str> {
     [
-        (!l.allow_unix_socket.is_empty(), "--allow-unix-socket"),
+        (!l.unix.allow_unix_socket.is_empty(), "--allow-unix-socket"),
         (
-            !l.allow_unix_socket_bind.is_empty(),
+            !l.unix.allow_unix_socket_bind.is_empty(),
             "--allow-unix-socket-bind",
         ),
         (
-            !l.allow_unix_socket_dir.is_empty(),
+            !l.unix.allow_unix_socket_dir.is_empty(),
             "--allow-unix-socket-dir",
         ),
         (
-            !l.allow_unix_socket_dir_bind.is_empty(),
+            !l.unix.allow_unix_socket_dir_bind.is_empty(),
             "--allow-unix-socket-dir-bind",
         ),
         (
-            !l.allow_unix_socket_subtree.is_empty(),
+            !l.unix.allow_unix_socket_subtree.is_empty(),
             "--allow-unix-socket-subtree",
         ),
         (
-            !l.allow_unix_socket_subtree_bind.is_empty(),
+            !l.unix.allow_unix_socket_subtree_bind.is_empty(),
             "--allow-unix-socket-subtree-bind",
         ),
         (l.capability_elevation, "--capability-elevation"),

@@ -45,6 +45,7 @@ pub struct Asked {
     network: NetworkPlan,
     intercepts: bool,
     unix_grants: Vec<ipc::broker::WireUnixGrant>,
+    unix_view: Vec<crate::policy::decide::ViewUnix>,
     unix_fs: Vec<Grant>,
     elevate: bool,
     needs: Needs,
@@ -108,7 +109,8 @@ pub fn load(args: &RunArgs, mode: Mode) -> Result<Result<Asked, i32>> {
     };
     let workdir = grants::workdir(&args.policy.fs)?;
     let vars = Vars::from_env(workdir.clone());
-    let (unix_grants, unix_fs) = crate::policy::unix::plan(&args.later, p, &vars)?;
+    let (unix_grants, unix_fs) = crate::policy::unix::plan(&args.later.unix, p, &vars)?;
+    let unix_view = crate::policy::unix::view(&args.later.unix, p, &vars)?;
     if args.later.elevation_decisions.is_some() && !elevate {
         bail!("--elevation-decisions needs --capability-elevation");
     }
@@ -121,6 +123,7 @@ pub fn load(args: &RunArgs, mode: Mode) -> Result<Result<Asked, i32>> {
         network,
         intercepts,
         unix_grants,
+        unix_view,
         unix_fs,
         elevate,
         needs,
@@ -237,6 +240,7 @@ impl Resolved {
             env,
             network: asked.network,
             unix_grants: asked.unix_grants,
+            unix_view: asked.unix_view,
             elevation,
             elevation_decisions: args.later.elevation_decisions.clone(),
             sysv,
