@@ -52,6 +52,7 @@ fn broker_flags(l: &LaterArgs) -> Vec<&'static str> {
 
 /// What the session will have, whoever asked: the profile is named where
 /// no flag or variable did.
+#[derive(Debug, Clone, Copy)]
 pub struct Wanted {
     pub proxy: bool,
     pub unix_sockets: bool,
@@ -124,7 +125,7 @@ impl Needs {
         }
         if !self.supervisor.is_empty() {
             parts.push(format!(
-                "{} (needs a supervisor; nono replaces itself with the command)",
+                "{} (needs a supervisor, and nono wrap has none: nono replaces itself with the command)",
                 self.supervisor.join(", ")
             ));
         }
@@ -135,5 +136,72 @@ impl Needs {
             "nono wrap does not support {}: nono wrap keeps no helper process. Use nono run instead.",
             parts.join("; ")
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn needs() -> Needs {
+        Needs {
+            proxy: vec!["--allow-domain"],
+            broker: vec!["--allow-unix-socket", "--capability-elevation"],
+            supervisor: vec!["--rollback", "--detached"],
+        }
+    }
+
+    #[test]
+    fn wrap_names_every_flag_in_one_refusal() {
+        let err = needs().refuse_in(Mode::Wrap).unwrap_err().to_string();
+        for flag in [
+            "--allow-domain",
+            "--allow-unix-socket",
+            "--capability-elevation",
+            "--rollback",
+            "--detached",
+            "Use nono run instead",
+        ] {
+            assert!(err.contains(flag), "{flag}: {err}");
+        }
+        assert!(!err.contains('\n'), "one line: {err}");
+    }
+
+    #[test]
+    fn run_and_a_helperless_wrap_pass() {
+        assert!(needs().refuse_in(Mode::Run).is_ok());
+        assert!(Needs::default().refuse_in(Mode::Wrap).is_ok());
+    }
+
+    #[test]
+    fn the_profile_is_named_only_where_no_flag_asked() {
+        use clap::Parser;
+        let run = |extra: &[&str]| {
+            let argv = [&["nono", "run", "--dry-run"], extra, &["--", "x"]].concat();
+            match crate::cli::Cli::try_parse_from(argv).unwrap().command {
+                crate::cli::Command::Run(a) => a,
+                _ => unreachable!(),
+            }
+        };
+        let args = run(&[]);
+        let all = Wanted {
+            proxy: true,
+            unix_sockets: true,
+            elevation: true,
+        };
+        let n = Needs::of(&args, all).unwrap();
+        assert_eq!(n.proxy, vec!["the profile's network settings"]);
+        assert_eq!(
+            n.broker,
+            vec![
+                "the profile's unix-socket fields",
+                "the profile's security.capability_elevation"
+            ]
+        );
+        let n = Needs::of(&run(&["--capability-elevation"]), all).unwrap();
+        assert_eq!(
+            n.broker,
+            vec!["--capability-elevation", "the profile's unix-socket fields"]
+        );
     }
 }
