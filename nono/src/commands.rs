@@ -1,7 +1,7 @@
 //! Dispatch from the parsed command line to each command, and the mapping of
 //! errors to exit codes (1 for nono's own errors; see `launch` for 126/127).
 
-use clap::{ArgAction, CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 
 use crate::cli::{Cli, Command};
 use crate::launch::{self, Mode};
@@ -19,7 +19,7 @@ pub fn main() -> i32 {
 }
 
 fn dispatch() -> i32 {
-    let parsed = definition()
+    let parsed = crate::help::definition()
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m));
     let cli = match parsed {
@@ -57,26 +57,6 @@ fn dispatch() -> i32 {
             EXIT_NONO_ERROR
         }
     }
-}
-
-/// The command line as parsed and as shown: the clap definitions with
-/// help headings, examples and wrap's own help (`help`), and repeatable
-/// switches.
-pub fn definition() -> clap::Command {
-    repeatable_switches(crate::help::apply(Cli::command()))
-}
-
-/// On/off switches (`--block-net`) may be repeated: saying the same thing
-/// twice is not an error. Options with values keep clap's refusal.
-fn repeatable_switches(cmd: clap::Command) -> clap::Command {
-    let cmd = cmd.mut_subcommands(repeatable_switches);
-    let ids: Vec<clap::Id> = cmd
-        .get_arguments()
-        .filter(|a| matches!(a.get_action(), ArgAction::SetTrue))
-        .map(|a| a.get_id().clone())
-        .collect();
-    ids.into_iter()
-        .fold(cmd, |c, id| c.mut_arg(id.clone(), |a| a.overrides_with(id)))
 }
 
 /// Help and version go to stdout with 0; usage errors to stderr with 1.
@@ -125,7 +105,7 @@ fn one_line(text: &str) -> String {
 /// `nono trust verify` for `nono -v trust verify --bogus`: the
 /// subcommands named on the command line, as far as they are known.
 fn command_in_argv() -> String {
-    let mut cmd = definition();
+    let mut cmd = crate::help::definition();
     let mut words = vec!["nono".to_string()];
     for arg in std::env::args().skip(1) {
         if arg == "--" {

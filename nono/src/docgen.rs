@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::commands::definition;
+use crate::help::definition;
 use anyhow::{Context, Result};
 
 /// The completion script for `shell`, on stdout.

@@ -76,6 +76,13 @@ pub fn agent_env(
     Ok(env)
 }
 
+/// A name a credential or profile path may be given as (A-Z, 0-9, _).
+pub fn valid_var_name(v: &str) -> bool {
+    let mut c = v.chars();
+    matches!(c.next(), Some(ch) if ch.is_ascii_uppercase() || ch == '_')
+        && c.all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit() || ch == '_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

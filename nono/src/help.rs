@@ -3,7 +3,7 @@
 //! flags `nono wrap` refuses (left out of its help; still parsed, so using
 //! one gets the refusal that names `nono run`), and examples per command.
 
-use clap::Command;
+use clap::{Command, CommandFactory};
 
 /// Flags (clap ids) under each heading, in the order shown.
 const HEADINGS: &[(&str, &[&str])] = &[
@@ -277,10 +277,29 @@ fn wrap_only(mut cmd: Command) -> Command {
     cmd.long_about(WRAP_ABOUT).after_help(after)
 }
 
+/// The command line as parsed and as shown: the clap definitions with
+/// help headings, examples and wrap's own help (`help`), and repeatable
+/// switches.
+pub fn definition() -> clap::Command {
+    repeatable_switches(apply(crate::cli::Cli::command()))
+}
+
+/// On/off switches (`--block-net`) may be repeated: saying the same thing
+/// twice is not an error. Options with values keep clap's refusal.
+fn repeatable_switches(cmd: clap::Command) -> clap::Command {
+    let cmd = cmd.mut_subcommands(repeatable_switches);
+    let ids: Vec<clap::Id> = cmd
+        .get_arguments()
+        .filter(|a| matches!(a.get_action(), clap::ArgAction::SetTrue))
+        .map(|a| a.get_id().clone())
+        .collect();
+    ids.into_iter()
+        .fold(cmd, |c, id| c.mut_arg(id.clone(), |a| a.overrides_with(id)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     fn sub(name: &str) -> Command {
         let mut cmd = apply(crate::cli::Cli::command());

@@ -205,7 +205,7 @@ fn validate(file: &std::path::Path) -> Result<i32> {
     };
     let l = resolve::load_profile(&args)?;
     let name = l.name.clone();
-    crate::launch::check_profile_credentials(&l)?;
+    crate::policy::credentials::profile_items(&l)?;
     let policy = resolve::resolve(
         &args,
         l,
@@ -218,7 +218,7 @@ fn validate(file: &std::path::Path) -> Result<i32> {
         &policy.profile.profile,
     )?;
     let vars = crate::policy::vars::Vars::from_env(crate::grants::workdir(&args.fs)?);
-    crate::launch::unix::plan(
+    crate::policy::unix::plan(
         &crate::cli::UnixSocketArgs::default(),
         &policy.profile.profile,
         &vars,

@@ -7,9 +7,9 @@
 use anyhow::{bail, Context, Result};
 
 use crate::cli::WhyArgs;
-use crate::launch::POLICY_ENV;
 use crate::out::outln;
 use crate::policy::decide::{self, Answer, Op, View};
+use crate::policy::plan::POLICY_ENV;
 use crate::policy::resolve::{self, Materialize, WorkdirConsent};
 use crate::policy::{decide_host, decide_unix};
 
@@ -30,7 +30,7 @@ pub fn run(mut args: WhyArgs) -> Result<i32> {
     } else if let Some(host) = &args.host {
         let (host, port, path) =
             decide_host::target(host, args.port).map_err(anyhow::Error::msg)?;
-        decide::host(&view, &host, port, path.as_deref())
+        decide_host::host(&view, &host, port, path.as_deref())
     } else if let Some(scope) = &args.scope {
         scope_answer(scope)?
     } else {
@@ -50,13 +50,10 @@ fn context_view(args: &WhyArgs) -> Result<View> {
     )?;
     let net = crate::network::plan(&args.proxy, &args.policy, &policy.profile.profile)?;
     let vars = crate::policy::vars::Vars::from_env(crate::grants::workdir(&args.policy.fs)?);
-    let unix = crate::launch::unix::view(&args.unix, &policy.profile.profile, &vars)?;
+    let unix = crate::policy::unix::view(&args.unix, &policy.profile.profile, &vars)?;
     // Answered as for `nono run`, whose broker serves expanded directories.
-    let brokered = crate::launch::parents::dirs(&policy);
-    Ok(View::of(&policy)
-        .with_proxy(net.proxy.as_ref())
-        .with_unix(unix)
-        .with_parents(brokered))
+    let brokered = crate::policy::parents::dirs(&policy);
+    Ok(crate::policy::plan::view_of(&policy, &net, unix, brokered))
 }
 
 fn self_view() -> Result<View> {

@@ -300,6 +300,37 @@ fn broker_and_proxy_flags_are_refused_by_wrap_and_run_nothing() {
     assert!(!marker.exists());
 }
 
+#[test]
+fn wrap_refuses_every_helper_flag_in_one_message() {
+    let d = Scratch::new();
+    let marker = d.join("ran");
+    let m = marker.to_str().unwrap();
+    let r = nono(&[
+        "wrap",
+        "--allow-domain",
+        "api.example.com",
+        "--allow-unix-socket",
+        "/nonexistent/x.sock",
+        "--capability-elevation",
+        "--rollback",
+        "--",
+        "touch",
+        m,
+    ]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let first = r.stderr.lines().next().unwrap_or_default();
+    for flag in [
+        "--allow-domain",
+        "--allow-unix-socket",
+        "--capability-elevation",
+        "--rollback",
+        "Use nono run instead",
+    ] {
+        assert!(first.contains(flag), "{flag} not named: {r:?}");
+    }
+    assert!(!marker.exists());
+}
+
 /// `nono ARGS` in `dir` with `XDG_CONFIG_HOME` there (user profiles).
 fn nono_in(dir: &Scratch, args: &[&str]) -> nono_e2e::Ran {
     let o = Command::new(nono_bin())

@@ -5,12 +5,17 @@
 use nix::errno::Errno;
 use sandbox::{close_fds_from, EnforcementReport, Sandbox};
 
-use super::plan::Plan;
+use std::ffi::CString;
+
+use sandbox::CapabilitySet;
+
 use crate::out::EXIT_NONO_ERROR;
+use crate::policy::plan::Plan;
 use crate::ui;
 
-pub fn seal_and_exec(plan: &Plan) -> i32 {
-    let report = match Sandbox::apply(&plan.caps) {
+/// `caps` and `env`: the plan's, as this process applies them.
+pub fn seal_and_exec(plan: &Plan, caps: &CapabilitySet, env: &[CString]) -> i32 {
+    let report = match Sandbox::apply(caps) {
         Ok(r) => r,
         Err(e) => {
             ui::error(format!("cannot apply the sandbox: {e}"));
@@ -29,7 +34,7 @@ pub fn seal_and_exec(plan: &Plan) -> i32 {
         ui::error(format!("cannot reset signal handling: {e}"));
         return EXIT_NONO_ERROR;
     }
-    let Err(errno) = nix::unistd::execve(&plan.program, &plan.argv, &plan.env);
+    let Err(errno) = nix::unistd::execve(&plan.program, &plan.argv, env);
     exec_failure(plan, errno)
 }
 

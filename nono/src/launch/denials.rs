@@ -86,7 +86,7 @@ impl Denials {
 
     /// After the session: the diagnostic footer when the command failed
     /// (unless `--no-diagnostics`), else the summary of denials.
-    pub fn summarise(&self, code: &anyhow::Result<i32>, plan: &super::plan::Plan) {
+    pub fn summarise(&self, code: &anyhow::Result<i32>, plan: &crate::policy::plan::Plan) {
         match code {
             Ok(c) if *c != 0 && plan.diagnostics => {
                 let flags = super::footer::print(

@@ -1,62 +1,13 @@
-//! Capability elevation (`--capability-elevation`, NONO_CAPABILITY_ELEVATION,
-//! profile `security.capability_elevation`): what the broker may open on
-//! approval, which paths it never may, and who approves — a decisions file
+//! Who approves capability elevation requests: a decisions file
 //! (`--elevation-decisions`, for automation) or the user at `/dev/tty`.
+//! Whether elevation is on and the broker's scope: `policy/elevation.rs`.
 
-use std::io::{BufRead, IsTerminal, Write};
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::io::IsTerminal;
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use ipc::broker::WireElevation;
-use sandbox::{AccessMode, GrantKind};
 
-use crate::cli::LaterArgs;
-use crate::grants::{Grant, Source};
-use crate::policy::protect::{self, Denied};
-use crate::policy::resolve::Policy;
 use crate::ui;
-
-/// Whether elevation is on: the flag or NONO_CAPABILITY_ELEVATION, else
-/// the profile.
-pub fn enabled(l: &LaterArgs, profile_setting: Option<bool>) -> Result<bool> {
-    if l.capability_elevation {
-        return Ok(true);
-    }
-    Ok(
-        match crate::envconfig::boolean("NONO_CAPABILITY_ELEVATION")? {
-            Some(v) => v,
-            None => profile_setting == Some(true),
-        },
-    )
-}
-
-/// The broker's wider grants ("/" expanded around every active protected
-/// path) and the protected paths themselves.
-pub fn wire(policy: &Policy) -> Result<WireElevation> {
-    let active = policy.active_protections();
-    let root = Grant {
-        path: PathBuf::from("/"),
-        mode: AccessMode::ReadWrite,
-        kind: GrantKind::Tree,
-        source: Source::Flag("capability-elevation"),
-    };
-    let (rules, _) = protect::apply(&[root], &active, &policy.bypass)?;
-    let broker_grants = rules.iter().map(super::plan::wire_grant).collect();
-    let protected = active
-        .iter()
-        .map(|p| {
-            (
-                p.path.as_os_str().as_bytes().to_vec(),
-                p.denied == Denied::Write,
-            )
-        })
-        .collect();
-    Ok(WireElevation {
-        broker_grants,
-        protected,
-    })
-}
 
 /// One line of a decisions file.
 #[derive(Debug, Clone)]
@@ -137,36 +88,10 @@ fn prompt(path: &str, access: &str) -> bool {
     if ui::verbosity_silent() || !std::io::stdin().is_terminal() {
         return false;
     }
-    let Ok(tty) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-    else {
-        return false;
-    };
-    let mut w = &tty;
-    if write!(
-        w,
-        "\nnono: the command asks to open {path} for {access}. Allow? [y/N] "
-    )
-    .is_err()
-    {
-        return false;
-    }
+    let question = format!("\nnono: the command asks to open {path} for {access}. Allow? [y/N] ");
     // No answer in time is a "no": the agent's call is waiting.
-    let mut fds = [nix::poll::PollFd::new(
-        std::os::fd::AsFd::as_fd(&tty),
-        nix::poll::PollFlags::POLLIN,
-    )];
-    let timeout =
-        nix::poll::PollTimeout::try_from(PROMPT_TIMEOUT_MS).unwrap_or(nix::poll::PollTimeout::ZERO);
-    if nix::poll::poll(&mut fds, timeout).unwrap_or(0) == 0 {
-        let _ = writeln!(w, "(no answer: denied)");
-        return false;
-    }
-    let mut answer = String::new();
-    let _ = std::io::BufReader::new(&tty).read_line(&mut answer);
-    matches!(answer.trim(), "y" | "Y" | "yes")
+    crate::prompt::ask(&question, Some((PROMPT_TIMEOUT_MS, "(no answer: denied)")))
+        .is_ok_and(|r| r.is_yes())
 }
 
 /// How long a prompt waits for an answer.

@@ -10,9 +10,9 @@ use ipc::broker::BrokeredEvent;
 use ipc::proxy::ProxyEvent;
 
 use super::landlock_records::Denied;
-use super::plan::Plan;
 use super::reasons;
 use crate::policy::decide::{self, Op, View};
+use crate::policy::plan::Plan;
 use crate::ui;
 
 /// Rows shown before "... and N more".
@@ -81,7 +81,7 @@ pub fn path_fix(view: &View, path: &std::path::Path, op: Op) -> String {
 /// What grants one proxy refusal, from `why --host`'s own answer.
 fn proxy_fix(view: &View, e: &ProxyEvent) -> String {
     let path = (!e.path.is_empty()).then_some(e.path.as_str());
-    let a = decide::host(view, &e.host, e.port, path);
+    let a = crate::policy::decide_host::host(view, &e.host, e.port, path);
     match a.suggestion {
         _ if a.allowed() => format!("the host is allowed; the proxy said: {}", e.reason),
         Some(s) => grant(s.trim_start_matches("start the session with ")),
@@ -168,7 +168,7 @@ pub fn print(
     proxy: &[(ProxyEvent, u64)],
     landlock: Option<&[(Denied, u64)]>,
 ) -> Vec<String> {
-    let view = View::of(&plan.policy).with_proxy(plan.network.proxy.as_ref());
+    let view = plan.view();
     let mut rows = rows(&view, broker, proxy);
     rows.extend(landlock.unwrap_or_default().iter().map(|(d, n)| {
         (

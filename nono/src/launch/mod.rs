@@ -3,20 +3,16 @@
 
 mod child;
 mod codex;
-mod command;
 mod credentials;
 mod denials;
 mod detach;
-mod dry_run;
 mod elevation;
 mod footer;
-pub(crate) mod helpers;
 mod landlock_log;
 mod landlock_records;
 mod later;
 mod mirror;
-pub mod parents;
-mod plan;
+mod prepare;
 mod proxy;
 mod pty;
 pub(crate) mod reasons;
@@ -28,15 +24,16 @@ mod shell;
 mod startup;
 mod supervise;
 mod suspend;
-pub mod sysv;
-pub mod unix;
+mod sysv;
 mod verbose;
 
 use anyhow::{bail, Result};
 
 use crate::cli::RunArgs;
+pub use crate::policy::plan::Mode;
+use crate::policy::plan::{self, Plan};
 use crate::{sys, ui};
-pub use plan::{Plan, POLICY_ENV};
+use prepare::Session;
 
 /// The read-only mounts of git hooks and configuration (or a profile's
 /// `keep_read_only`) could not be made: fail closed, naming the way out.
@@ -47,36 +44,6 @@ fn pin_failed(e: std::io::Error) -> anyhow::Error {
          --allow-git-config-writes (or --bypass-protection for a profile's keep_read_only \
          paths) to go without this protection"
     )
-}
-
-/// A name a credential or profile path may be given as (A-Z, 0-9, _).
-pub fn valid_env_name(v: &str) -> bool {
-    credentials::valid_var(v)
-}
-
-/// `profile validate`: the credential checks `run` makes on a profile.
-pub fn check_profile_credentials(profile: &crate::policy::load::Loaded) -> Result<()> {
-    credentials::profile_items(profile).map(|_| ())
-}
-
-/// Exit code when the command exists but cannot be executed.
-pub const EXIT_CANNOT_EXECUTE: i32 = 126;
-/// Exit code when the command cannot be found.
-pub const EXIT_NOT_FOUND: i32 = 127;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Run,
-    Wrap,
-}
-
-impl Mode {
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Run => "run",
-            Mode::Wrap => "wrap",
-        }
-    }
 }
 
 /// `nono shell`: `run` with the user's shell and a marked prompt.
@@ -90,17 +57,16 @@ pub fn shell(args: crate::cli::ShellArgs) -> Result<i32> {
 }
 
 pub fn launch(args: RunArgs, mode: Mode) -> Result<i32> {
-    launch_with(args, mode, |_| Ok(()))
+    launch_with(args, mode, |_, _| Ok(()))
 }
 
 fn launch_with(
     mut args: RunArgs,
     mode: Mode,
-    adjust: impl FnOnce(&mut Plan) -> Result<()>,
+    adjust: impl FnOnce(&mut Plan, &Session) -> Result<()>,
 ) -> Result<i32> {
     crate::envconfig::apply(&mut args.policy)?;
     crate::envconfig::apply_proxy(&mut args.proxy)?;
-    later::check(&args.later, &args.proxy, mode)?;
     later::check_compat(&args.compat)?;
     if args.command.is_empty() {
         bail!(
@@ -115,24 +81,22 @@ fn launch_with(
             mode.name()
         );
     }
-    if args.detached && !args.dry_run {
-        if mode == Mode::Wrap {
-            bail!("--detached needs nono run: nono wrap keeps no supervisor to detach");
-        }
-        if !detach::is_child() {
-            return detach::start(args.detach_timeout);
-        }
+    // The background copy decides for itself (wrap refuses --detached
+    // while deciding).
+    if mode == Mode::Run && args.detached && !args.dry_run && !detach::is_child() {
+        return detach::start(args.detach_timeout);
     }
-    let mut plan = match Plan::build(&args, mode)? {
-        Ok(plan) => plan,
+    let (mut plan, mut session) = match decide(&args, mode)? {
+        Ok(p) => p,
         Err(code) => return Ok(code),
     };
     if !args.dry_run {
-        adjust(&mut plan)?;
+        adjust(&mut plan, &session)?;
     }
-    // After the plan (which asked is_child), before any helper starts.
-    plan.ready = detach::take_ready();
-    plan.startup_timeout = match (args.startup_timeout, mode) {
+    let plan = plan; // decided: from here on only read
+                     // After the plan (which asked is_child), before any helper starts.
+    session.ready = detach::take_ready();
+    session.startup_timeout = match (args.startup_timeout, mode) {
         (None | Some(0), _) => None,
         (Some(_), Mode::Wrap) => {
             ui::info("--startup-timeout has no effect with nono wrap (no supervisor)");
@@ -141,11 +105,11 @@ fn launch_with(
         (Some(s), Mode::Run) => Some(std::time::Duration::from_secs(s)),
     };
     if args.dry_run {
-        dry_run::print(&plan);
+        crate::dry_run::print(&plan)?;
         return Ok(0);
     }
-    if plan.sysv == sysv::SysvIpc::Shared {
-        ui::warn(sysv::SHARED_WARNING);
+    if plan.sysv == crate::policy::sysv::SysvIpc::Shared {
+        ui::warn(crate::policy::sysv::SHARED_WARNING);
     }
     verbose::plan(
         &plan,
@@ -155,21 +119,41 @@ fn launch_with(
         },
     );
     match mode {
-        Mode::Run => crate::record::run(&args, plan, supervise::run),
-        Mode::Wrap => {
-            crate::record::check_wrap(&args)?;
-            let mut plan = plan;
-            if !plan.credentials.is_empty() {
-                plan.env
-                    .extend(credentials::fetch_for_wrap(&plan.credentials)?);
-            }
-            if let Some(p) = plan.pinning.take() {
-                sys::pin_read_only_now(&p).map_err(pin_failed)?;
-            }
-            // Last, so only the sealed command enters the namespace.
-            sysv::settle(plan.sysv, &mut plan.caps);
-            let code = child::seal_and_exec(&plan);
-            sys::exit_now(code)
-        }
+        Mode::Run => crate::record::run(&args, &plan, || supervise::run(&plan, session)),
+        Mode::Wrap => wrap(&args, &plan, session),
     }
+}
+
+/// Decide (the plan's steps, with what the launch makes in between).
+/// `Ok(Err(code))`: the command cannot be run; the reason was reported.
+fn decide(args: &RunArgs, mode: Mode) -> Result<Result<(Plan, Session), i32>> {
+    let asked = match plan::load(args, mode)? {
+        Ok(a) => a,
+        Err(code) => return Ok(Err(code)),
+    };
+    let resolved = match asked.resolve(args)? {
+        Ok(r) => r,
+        Err(code) => return Ok(Err(code)),
+    };
+    let (mut session, at_launch) = prepare::session(args, mode, &resolved)?;
+    let plan = resolved.plan(args, at_launch)?;
+    session.settle(&plan)?;
+    Ok(Ok((plan, session)))
+}
+
+/// `wrap`: nono seals itself and execs the command.
+fn wrap(args: &RunArgs, plan: &Plan, mut session: Session) -> Result<i32> {
+    crate::record::note_wrap(args);
+    let mut env = plan.env.clone();
+    if !plan.credentials.is_empty() {
+        env.extend(credentials::fetch_for_wrap(&plan.credentials)?);
+    }
+    if let Some(p) = session.pinning.take() {
+        sys::pin_read_only_now(&p).map_err(pin_failed)?;
+    }
+    let mut caps = plan.capability_set()?;
+    // Last, so only the sealed command enters the namespace.
+    sysv::settle(plan.sysv, &mut caps);
+    let code = child::seal_and_exec(plan, &caps, &env);
+    sys::exit_now(code)
 }

@@ -17,9 +17,11 @@ use ipc::credentials::{CredentialMessage, NoReply};
 use ipc::proxy::{PortForward, ProxyConfig, ProxyEvent, ProxyRequest, ProxyResponse};
 use ipc::{Endpoint, CHANNEL_FD, CREDENTIALS_FD};
 
-use super::plan::Plan;
-use super::{credentials, helpers};
+use super::credentials;
+use super::prepare::Session;
+use crate::helpers;
 use crate::network::{self, Containment, ProxyPlan};
+use crate::policy::plan::Plan;
 use crate::{sys, ui};
 
 pub type ProxyChannel = Endpoint<ProxyRequest, ProxyResponse>;
@@ -40,6 +42,8 @@ pub struct Running {
     child: Child,
     /// Variables for the agent.
     pub env: Vec<(String, String)>,
+    /// Ports the agent may connect to: the proxy's, then its forwards'.
+    pub agent_ports: Vec<u16>,
     allowed: u64,
     denied: BTreeMap<String, (ProxyEvent, u64)>,
     /// The live summary for `nono inspect`, kept up to date here.
@@ -141,8 +145,8 @@ fn config(px: &ProxyPlan, trust: &Path, forwards: Vec<PortForward>) -> Result<Pr
 }
 
 /// Write the agent's trust bundle (roots + session CA) and the CA alone.
-fn write_ca(plan: &Plan, trust: &Path, ca_pem: &str) -> Result<(String, String)> {
-    let Some((bundle, ca)) = &plan.ca_files else {
+fn write_ca(res: &Session, trust: &Path, ca_pem: &str) -> Result<(String, String)> {
+    let Some((bundle, ca)) = &res.ca_files else {
         bail!("no session directory for the CA files");
     };
     let mut roots =
@@ -171,7 +175,7 @@ fn spawn(creds: Option<OwnedFd>) -> Result<(ProxyChannel, Child)> {
 }
 
 /// Start and configure the proxy; returns once it is confined and serving.
-pub fn start(plan: &mut Plan, broker: &BrokerFront) -> Result<Option<Running>> {
+pub fn start(plan: &Plan, res: &Session, broker: &BrokerFront) -> Result<Option<Running>> {
     let Some(px) = plan.network.proxy.clone() else {
         return Ok(None);
     };
@@ -231,16 +235,14 @@ pub fn start(plan: &mut Plan, broker: &BrokerFront) -> Result<Option<Running>> {
         _ => return Err(died(&mut child)),
     };
     let ca = match &ca_pem {
-        Some(pem) => Some(write_ca(plan, &trust, pem)?),
+        Some(pem) => Some(write_ca(res, &trust, pem)?),
         None => None,
     };
-    plan.caps.allow_tcp_connect(port);
-    crate::learn::proxy_port(port);
+    crate::learn::seen::proxy_port(port);
     // In the agent's namespace the only listeners on these ports are the
     // proxy's forwards.
-    for p in &forward_ports {
-        plan.caps.allow_tcp_connect(*p);
-    }
+    let mut agent_ports = vec![port];
+    agent_ports.extend(&forward_ports);
     let env = network::agent_env(
         &px,
         port,
@@ -261,6 +263,7 @@ pub fn start(plan: &mut Plan, broker: &BrokerFront) -> Result<Option<Running>> {
         chan,
         child,
         env,
+        agent_ports,
         allowed: 0,
         denied: BTreeMap::new(),
         summary: None,
@@ -299,7 +302,7 @@ impl Running {
         match self.chan.recv_plain() {
             Ok(ProxyResponse::Event(e)) => {
                 crate::record::proxy(&e);
-                crate::learn::proxy_event(&e);
+                crate::learn::seen::proxy_event(&e);
                 if let Some(s) = &mut self.summary {
                     s.count(&e);
                 }

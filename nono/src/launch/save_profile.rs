@@ -10,7 +10,51 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
 
-use super::save_prompt::Suggestion;
+/// The profile fields a footer suggestion can go to.
+const FIELDS: &[&str] = &[
+    "read",
+    "write",
+    "allow",
+    "read_file",
+    "write_file",
+    "allow_file",
+    "allow_unix_socket",
+    "allow_unix_socket_bind",
+];
+
+/// One suggested grant: the profile section and field, and the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    pub section: &'static str,
+    pub field: String,
+    pub value: String,
+}
+
+impl Suggestion {
+    /// `--read-file /x` as filesystem.read_file "/x" (None: not a field).
+    pub fn parse(flag: &str) -> Option<Suggestion> {
+        let (f, value) = flag.split_once(' ')?;
+        let field = f.strip_prefix("--")?.replace('-', "_");
+        let section = match field.as_str() {
+            "allow_domain" => "network",
+            f if FIELDS.contains(&f) => "filesystem",
+            _ => return None,
+        };
+        Some(Suggestion {
+            section,
+            field,
+            value: value.to_string(),
+        })
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        (self.section == "filesystem").then_some(Path::new(&self.value))
+    }
+
+    pub fn show(&self) -> String {
+        format!("{}.{} {}", self.section, self.field, self.value)
+    }
+}
 
 pub fn save(
     target: &Path,

@@ -9,92 +9,17 @@
 //! a terminal, and for suggestions under a `--suppress-save-prompt` path or
 //! the profile's `filesystem.suppress_save_prompt`.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
-use super::plan::Plan;
-use crate::cli::RunArgs;
-use crate::policy::load::{Loaded, Origin};
-use crate::policy::protect::canonical_lenient;
-use crate::policy::vars::Vars;
+use crate::policy::plan::Plan;
+
+use crate::policy::load::Origin;
+
+use super::save_profile::Suggestion;
 use crate::ui;
-
-/// The profile fields a footer suggestion can go to.
-const FIELDS: &[&str] = &[
-    "read",
-    "write",
-    "allow",
-    "read_file",
-    "write_file",
-    "allow_file",
-    "allow_unix_socket",
-    "allow_unix_socket_bind",
-];
-
-/// One suggested grant: the profile section and field, and the value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Suggestion {
-    pub section: &'static str,
-    pub field: String,
-    pub value: String,
-}
-
-impl Suggestion {
-    /// `--read-file /x` as filesystem.read_file "/x" (None: not a field).
-    pub fn parse(flag: &str) -> Option<Suggestion> {
-        let (f, value) = flag.split_once(' ')?;
-        let field = f.strip_prefix("--")?.replace('-', "_");
-        let section = match field.as_str() {
-            "allow_domain" => "network",
-            f if FIELDS.contains(&f) => "filesystem",
-            _ => return None,
-        };
-        Some(Suggestion {
-            section,
-            field,
-            value: value.to_string(),
-        })
-    }
-
-    fn path(&self) -> Option<&Path> {
-        (self.section == "filesystem").then_some(Path::new(&self.value))
-    }
-
-    fn show(&self) -> String {
-        format!("{}.{} {}", self.section, self.field, self.value)
-    }
-}
-
-/// Whether the prompt may be shown at all (`NONO_NO_SAVE_PROMPT`).
-pub fn enabled_by_env() -> bool {
-    !matches!(
-        crate::envconfig::boolean("NONO_NO_SAVE_PROMPT"),
-        Ok(Some(true))
-    )
-}
-
-/// Whether the run gets the prompt, and the paths it never offers
-/// (`--suppress-save-prompt`, the profile's `filesystem.suppress_save_prompt`).
-pub fn plan(args: &RunArgs, profile: &Loaded, workdir: &Path) -> Option<Vec<PathBuf>> {
-    if args.no_diagnostics || args.learn || !enabled_by_env() {
-        return None;
-    }
-    let vars = Vars::from_env(workdir.to_path_buf());
-    let mut out: Vec<PathBuf> = args
-        .suppress_save_prompt
-        .iter()
-        .filter_map(|p| std::path::absolute(p).ok())
-        .map(|p| canonical_lenient(&p))
-        .collect();
-    for raw in &profile.profile.filesystem.suppress_save_prompt {
-        if let Ok(Some(p)) = vars.expand(raw) {
-            out.push(canonical_lenient(&p));
-        }
-    }
-    Some(out)
-}
 
 /// The suggestions left once suppressed paths are taken out.
 pub fn offered(flags: &[String], suppressed: &[PathBuf]) -> Vec<Suggestion> {
@@ -125,11 +50,6 @@ pub fn offer(plan: &Plan, flags: &[String]) {
 
 fn ask(plan: &Plan, list: &[Suggestion]) -> Result<()> {
     let (target, extends) = target(plan)?;
-    let mut tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .context("no terminal")?;
     let mut q = String::from("nono: save the suggested grants to a user profile?\n");
     for s in list {
         q.push_str(&format!("  {}\n", s.show()));
@@ -139,12 +59,12 @@ fn ask(plan: &Plan, list: &[Suggestion]) -> Result<()> {
          (filesystem.suppress_save_prompt there)\n  [N] no\nnono: choice [y/s/N] ",
         target.display()
     ));
-    tty.write_all(q.as_bytes()).context("cannot prompt")?;
-    let mut answer = String::new();
-    std::io::BufReader::new(&tty)
-        .read_line(&mut answer)
-        .context("cannot read the answer")?;
-    let suppress = match answer.trim() {
+    let answer = match crate::prompt::ask(&q, None)? {
+        crate::prompt::Reply::Answer(a) => a,
+        crate::prompt::Reply::NoTerminal => bail!("no terminal"),
+        crate::prompt::Reply::TimedOut => return Ok(()),
+    };
+    let suppress = match answer.as_str() {
         "y" | "Y" | "yes" => false,
         "s" | "S" | "suppress" => true,
         _ => return Ok(()),

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use super::plan::Plan;
+use crate::policy::plan::Plan;
 
 /// The prompt marker.
 pub const MARKER: &str = "(nono) ";
@@ -34,14 +34,14 @@ fn set_env(env: &mut Vec<CString>, name: &str, value: &str) -> Result<()> {
 }
 
 /// Mark the prompt and make the shell interactive.
-pub fn prepare(plan: &mut Plan) -> Result<()> {
+pub fn prepare(plan: &mut Plan, session: &super::prepare::Session) -> Result<()> {
     let program = PathBuf::from(std::ffi::OsStr::from_bytes(plan.program.as_bytes()));
     set_env(&mut plan.env, "NONO_SHELL", "1")?;
     if !is_bash(&program) {
         set_env(&mut plan.env, "PS1", &format!("{MARKER}$ "))?;
         return Ok(());
     }
-    let Some(session) = &plan.session else {
+    let Some(session) = &session.dir else {
         bail!("nono shell needs a session directory");
     };
     let rc = session.tmp.join("nono-shell.bashrc");

@@ -16,8 +16,10 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::{getpgid, Pid};
 
-use super::plan::Plan;
-use super::{credentials, helpers, proxy};
+use super::prepare::Session;
+use super::{credentials, proxy};
+use crate::helpers;
+use crate::policy::plan::{self, Plan};
 use crate::{sys, ui};
 
 type Front = Endpoint<BrokerRequest, BrokerResponse>;
@@ -62,7 +64,7 @@ fn job_stops(pid_namespace: bool, relay: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn run(mut plan: Plan) -> Result<i32> {
+pub fn run(plan: &Plan, mut res: Session) -> Result<i32> {
     let began = std::time::Instant::now();
     let broker_exe = helpers::path("nono-broker")?;
     let (front, end) = ipc::socketpair::<BrokerRequest, BrokerResponse>()
@@ -74,7 +76,7 @@ pub fn run(mut plan: Plan) -> Result<i32> {
     sandbox::reap::become_subreaper().map_err(anyhow::Error::msg)?;
     // A stderr nobody reads must not stall the loop below (and the agent).
     crate::stderr::queue();
-    let live = register(&plan)?;
+    let live = register(plan, &res)?;
     let (keyholder_end, broker_creds) = ipc::socketpair::<CredentialMessage, NoReply>()?;
     let mut cmd = Command::new(&broker_exe);
     cmd.env_clear();
@@ -85,7 +87,7 @@ pub fn run(mut plan: Plan) -> Result<i32> {
             (broker_creds.into_fd(), CREDENTIALS_FD),
         ],
     );
-    let pinned = plan.pinning.take().map(|p| sys::pin_read_only(&mut cmd, p));
+    let pinned = res.pinning.take().map(|p| sys::pin_read_only(&mut cmd, p));
     let spawned = cmd.spawn().map_err(|e| match pinned {
         Some(()) => super::pin_failed(e),
         None => anyhow::anyhow!("cannot start {}: {e}", broker_exe.display()),
@@ -96,7 +98,7 @@ pub fn run(mut plan: Plan) -> Result<i32> {
     let code = session(
         &front,
         &mut broker,
-        &mut plan,
+        (plan, &mut res),
         &mask,
         keyholder_end.into_fd(),
         &live,
@@ -119,10 +121,10 @@ pub fn run(mut plan: Plan) -> Result<i32> {
     }
     // Only now, with no process of the agent left (even if the broker died
     // before killing them), copy its mirrored state back.
-    for m in &plan.mirrors {
+    for m in &res.mirrors {
         m.finish();
     }
-    drop(plan); // removes the session directory
+    drop(res); // removes the session directory
     drop(live); // and the session's record
     tracing::info!(
         "teardown done in {:.1} ms (session {:.1} ms in all)",
@@ -133,7 +135,7 @@ pub fn run(mut plan: Plan) -> Result<i32> {
 }
 
 /// List this session (nono ps) while it runs.
-fn register(plan: &Plan) -> Result<crate::sessions::Live> {
+fn register(plan: &Plan, res: &Session) -> Result<crate::sessions::Live> {
     crate::sessions::start(crate::sessions::Start {
         name: plan.session_name.as_deref(),
         argv: &plan.argv,
@@ -141,10 +143,10 @@ fn register(plan: &Plan) -> Result<crate::sessions::Live> {
             .map(|d| d.display().to_string())
             .unwrap_or_default(),
         profile: Some(plan.policy.profile.name.clone()),
-        detached: plan.headless,
-        terminal: plan.pty.is_some(),
-        policy_file: plan
-            .session
+        detached: res.headless,
+        terminal: res.pty.is_some(),
+        policy_file: res
+            .dir
             .as_ref()
             .map(|s| s.policy_file.display().to_string()),
     })
@@ -153,7 +155,7 @@ fn register(plan: &Plan) -> Result<crate::sessions::Live> {
 fn session(
     front: &Front,
     broker: &mut Child,
-    plan: &mut Plan,
+    (plan, res): (&Plan, &mut Session),
     mask: &SigSet,
     creds: OwnedFd,
     live: &crate::sessions::Live,
@@ -168,22 +170,22 @@ fn session(
         }
         Err(e) => return Err(broker_died(broker, &e.to_string())),
     }
-    let mut proxy = crate::record::helper_failed("proxy", proxy::start(plan, front))?;
+    let mut proxy = crate::record::helper_failed("proxy", proxy::start(plan, res, front))?;
     if let Some(p) = proxy.as_mut() {
         p.summarise_to(&live.dir);
         crate::record::helper("proxy", "started");
     }
     let mut extra_env = proxy.as_ref().map(|p| p.env.clone()).unwrap_or_default();
-    if let Some(o) = &plan.codex {
+    if let Some(o) = &res.codex {
         let more = super::codex::finish(o, plan.network.proxy.as_ref(), &extra_env)?;
         extra_env.extend(more);
     }
     let mut relay = None;
-    if let Some(mut pty) = plan.pty.take() {
+    if let Some(mut pty) = res.pty.take() {
         let slave = pty
             .take_slave()
             .context("the pseudo-terminal's slave side")?;
-        let replace = if plan.headless {
+        let replace = if res.headless {
             [true; 3]
         } else {
             [0, 1, 2].map(|fd| nix::unistd::isatty(sys::std_fd(fd)).unwrap_or(false))
@@ -193,7 +195,7 @@ fn session(
             .context("the broker (nono-broker) ended unexpectedly")?;
         relay = Some(super::pty::Relay::start(
             pty,
-            plan.headless,
+            res.headless,
             Some(&live.dir),
         )?);
     }
@@ -202,7 +204,11 @@ fn session(
         .diagnostics
         .then(|| super::landlock_records::Reader::start(broker.id()))
         .flatten();
-    let (sealed, size) = super::plan::seal_launch(&plan.launch_spec(&extra_env))?;
+    let ports = proxy
+        .as_ref()
+        .map(|p| p.agent_ports.clone())
+        .unwrap_or_default();
+    let (sealed, size) = plan::seal_launch(&plan.launch_spec(&extra_env, &ports))?;
     front
         .send(&BrokerRequest::Launch { size }, &[sealed.as_fd()])
         .context("the broker (nono-broker) ended unexpectedly")?;
@@ -214,7 +220,7 @@ fn session(
         crate::record::helper_failed("keyholder", fetched)?;
         crate::record::helper("keyholder", "ended; credentials delivered to the broker");
     }
-    let mut watchdog = match (plan.startup_timeout, &relay) {
+    let mut watchdog = match (res.startup_timeout, &relay) {
         (Some(limit), Some(_)) => Some(super::startup::Watchdog::new(
             limit,
             &String::from_utf8_lossy(plan.program.as_bytes()),
@@ -225,9 +231,9 @@ fn session(
         }
         (None, _) => None,
     };
-    let decider = plan.elevation.as_ref().map(|(_, d)| d.clone());
+    let decider = res.decider.clone();
     let mut denials = super::denials::Denials::default();
-    let ready = plan.ready.take().map(|fd| (fd, live));
+    let ready = res.ready.take().map(|fd| (fd, live));
     let code = supervise(
         front,
         broker,

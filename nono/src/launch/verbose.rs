@@ -5,7 +5,7 @@
 
 use sandbox::{GrantKind, NetworkPolicy};
 
-use super::plan::Plan;
+use crate::policy::plan::Plan;
 
 fn network(plan: &Plan) -> String {
     if let Some(px) = &plan.network.proxy {
@@ -15,22 +15,19 @@ fn network(plan: &Plan) -> String {
             px.routes.len()
         );
     }
-    match plan.caps.network() {
+    let (connect, bind) = plan.tcp_ports();
+    match plan.policy.network {
         NetworkPolicy::Allowed => "unrestricted".into(),
         NetworkPolicy::Blocked => "blocked".into(),
         NetworkPolicy::UnixOnly => "unix sockets only".into(),
-        NetworkPolicy::TcpPorts => format!(
-            "TCP to ports {:?}, listen on {:?}",
-            plan.caps.tcp_connect_ports(),
-            plan.caps.tcp_bind_ports()
-        ),
+        NetworkPolicy::TcpPorts => format!("TCP to ports {:?}, listen on {:?}", connect, bind),
     }
 }
 
 /// The policy summary (`-v`) and every rule (`-vv`) of `mode` (run, shell,
 /// wrap).
 pub fn plan(plan: &Plan, mode: &str) {
-    let grants = plan.caps.grants();
+    let grants = &plan.policy.rules;
     let writable = grants.iter().filter(|g| g.mode.writes()).count();
     let protections = plan.policy.active_protections();
     tracing::info!(
@@ -44,7 +41,7 @@ pub fn plan(plan: &Plan, mode: &str) {
         plan.unix_grants.len(),
         plan.credentials.len()
     );
-    for g in &grants {
+    for g in grants {
         let kind = match g.kind {
             GrantKind::Tree => "tree",
             GrantKind::File => "file",

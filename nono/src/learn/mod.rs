@@ -16,9 +16,8 @@ mod net;
 mod parse;
 mod report;
 mod sandboxed;
+pub mod seen;
 mod trace;
-
-pub use sandboxed::{proxy_event, proxy_port};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -26,7 +25,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use crate::cli::{FsArgs, LearnArgs, PolicyArgs};
-use crate::policy::decide::{self, View};
+use crate::policy::decide::View;
 use crate::policy::resolve::{self, Materialize, WorkdirConsent};
 use crate::ui;
 use analyse::{Dest, Net};
@@ -186,7 +185,7 @@ fn findings(
     let filtered = view.network_blocked || view.network_proxied;
     let mut dests = Vec::new();
     for d in &net.dests {
-        let allowed = decide::host(view, &d.host, d.port, None).allowed();
+        let allowed = crate::policy::decide_host::host(view, &d.host, d.port, None).allowed();
         if !filtered || !allowed || args.all {
             dests.push(d.clone());
         }
@@ -224,7 +223,7 @@ fn unix_needed(
     use std::os::unix::ffi::OsStrExt;
     let vars = crate::policy::vars::Vars::from_env(places.workdir.clone());
     let (granted, _) =
-        crate::launch::unix::plan(&Default::default(), &loaded.profile, &vars).unwrap_or_default();
+        crate::policy::unix::plan(&Default::default(), &loaded.profile, &vars).unwrap_or_default();
     let covers = |path: &PathBuf, bind: bool| {
         granted.iter().any(|g| {
             let gp = std::path::Path::new(std::ffi::OsStr::from_bytes(&g.path));

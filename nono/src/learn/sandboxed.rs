@@ -11,55 +11,20 @@
 //!
 //! Calls the sandbox refused (EACCES, EPERM) count as needs; the proxy's
 //! decisions are collected through two one-line hooks in
-//! `launch/proxy.rs` ([`proxy_port`], [`proxy_event`]).
+//! `launch/proxy.rs` (`seen.rs`).
 
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use ipc::proxy::ProxyEvent;
 
 use super::analyse::Dest;
 use super::events::Event;
+use super::seen::{seen, Seen};
 use super::trace;
 use crate::cli::{Cli, Command, LearnArgs, RunArgs};
-
-/// What the proxy saw in this session: its port, and every (host, port)
-/// with whether it was let through. None outside `learn --sandboxed`.
-static SEEN: Mutex<Option<Seen>> = Mutex::new(None);
-
-#[derive(Debug, Default)]
-struct Seen {
-    proxy_port: Option<u16>,
-    hosts: BTreeMap<(String, u16), bool>,
-}
-
-fn seen() -> std::sync::MutexGuard<'static, Option<Seen>> {
-    SEEN.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Hook: the proxy listens on `port` (connections to it are not
-/// destinations of their own).
-pub fn proxy_port(port: u16) {
-    if let Some(s) = seen().as_mut() {
-        s.proxy_port = Some(port);
-    }
-}
-
-/// Hook: one decision of the proxy.
-pub fn proxy_event(e: &ProxyEvent) {
-    if e.host.is_empty() || e.port == 0 {
-        return;
-    }
-    if let Some(s) = seen().as_mut() {
-        let allowed = s.hosts.entry((e.host.clone(), e.port)).or_insert(false);
-        *allowed |= e.allowed;
-    }
-}
 
 /// The outcome of a sandboxed trace.
 pub struct Recorded {
@@ -206,7 +171,9 @@ fn run_args(
 
 #[cfg(test)]
 mod tests {
+    use super::super::seen::{proxy_event, proxy_port};
     use super::*;
+    use ipc::proxy::ProxyEvent;
 
     #[test]
     fn proxy_events_are_kept_only_while_recording() {

@@ -6,7 +6,7 @@
 //! CA alone.
 //!
 //! `SSL_CERT_DIR` is removed from the agent's environment in such
-//! sessions (see `launch::plan`): a hashed directory cannot hold the
+//! sessions (see `policy::plan`): a hashed directory cannot hold the
 //! session CA, and clients that prefer the directory to the file would
 //! miss it. Nothing is lost: the bundle carries the system roots.
 

@@ -158,14 +158,20 @@ fn refuse_outside_proxy_mode(p: &ProxyArgs, prof: &Profile) -> Result<()> {
 }
 
 /// Decide the network plan from flags and the merged profile.
-pub fn plan(p: &ProxyArgs, policy: &PolicyArgs, prof: &Profile) -> Result<NetworkPlan> {
-    let mut open_ports = prof.network.open_port.clone();
-    open_ports.extend(&p.open_port);
+/// Whether the session runs in proxy mode: a proxy flag, or the profile's
+/// network settings unless `--allow-net`/`--block-net` overrides them.
+pub fn wants_proxy(p: &ProxyArgs, policy: &PolicyArgs, prof: &Profile) -> bool {
     let profile_proxy = prof.network.network_profile.is_some()
         || !prof.network.allow_hosts.is_empty()
         || !prof.network.allow_domain.is_empty()
         || !prof.network.proxy_credentials.is_empty()
         || !prof.network.credentials.is_empty();
+    first_flag(p).is_some() || (profile_proxy && !policy.allow_net && !policy.block_net)
+}
+
+pub fn plan(p: &ProxyArgs, policy: &PolicyArgs, prof: &Profile) -> Result<NetworkPlan> {
+    let mut open_ports = prof.network.open_port.clone();
+    open_ports.extend(&p.open_port);
     let cli = first_flag(p);
     if let Some(flag) = cli {
         if policy.allow_net {
@@ -181,8 +187,7 @@ pub fn plan(p: &ProxyArgs, policy: &PolicyArgs, prof: &Profile) -> Result<Networ
     if let Some(u) = &p.upstream_proxy {
         check_upstream(u)?;
     }
-    let wanted = cli.is_some() || (profile_proxy && !policy.allow_net && !policy.block_net);
-    if !wanted {
+    if !wants_proxy(p, policy, prof) {
         refuse_outside_proxy_mode(p, prof)?;
         return Ok(NetworkPlan {
             proxy: None,

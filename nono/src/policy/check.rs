@@ -10,18 +10,9 @@ use anyhow::{anyhow, Result};
 use sandbox::GrantKind;
 
 use super::groups;
-use super::profile::Profile;
+use super::profile::{locate, Profile};
 use super::vars::Vars;
 use crate::grants::{self, Source};
-
-/// Where `needle` (a value from the file) first appears, as `line:column`.
-pub fn locate(text: &str, needle: &str) -> Option<(usize, usize)> {
-    let at = text.find(needle)?;
-    let before = &text[..at];
-    let line = before.matches('\n').count() + 1;
-    let col = at - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    Some((line, col))
-}
 
 struct Blame<'a> {
     file: &'a str,
@@ -161,7 +152,7 @@ fn credential_targets(p: &Profile, b: &Blame) -> Result<()> {
         ("secrets", &p.secrets),
     ] {
         for (account, var) in map {
-            if !crate::launch::valid_env_name(var) {
+            if !crate::env_policy::valid_var_name(var) {
                 return Err(b.err(
                     &format!("{field}.{account}"),
                     var,
@@ -178,7 +169,7 @@ fn credential_targets(p: &Profile, b: &Blame) -> Result<()> {
 
 fn env_path_names(p: &Profile, b: &Blame) -> Result<()> {
     for k in p.env_paths.keys() {
-        if !crate::launch::valid_env_name(k) {
+        if !crate::env_policy::valid_var_name(k) {
             return Err(b.err(
                 "env_paths",
                 k,

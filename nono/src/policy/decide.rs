@@ -8,8 +8,6 @@ use anyhow::{bail, Result};
 use sandbox::{AccessMode, GrantKind, NetworkPolicy};
 use serde::{Deserialize, Serialize};
 
-use super::decide_host::{self, ProxyView};
-use super::decide_unix::ViewUnix;
 use super::protect::{canonical_lenient, Denied};
 use super::resolve::Policy;
 use crate::network::ProxyPlan;
@@ -156,6 +154,67 @@ impl View {
         }
         self
     }
+}
+
+/// A credential route as `why` sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RouteView {
+    pub name: String,
+    pub upstream: String,
+    pub base_url_var: String,
+}
+
+/// What the session's proxy enforces.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct ProxyView {
+    /// Allowlist entries, exactly as the proxy receives them.
+    pub hosts: Vec<String>,
+    pub routes: Vec<RouteView>,
+    /// An upstream proxy resolves the names (except bypassed hosts).
+    pub upstream_proxy: bool,
+    pub upstream_bypass: Vec<String>,
+}
+
+impl ProxyView {
+    pub fn of(px: &ProxyPlan) -> ProxyView {
+        ProxyView {
+            hosts: px.hosts.clone(),
+            routes: px
+                .routes
+                .iter()
+                .map(|r| RouteView {
+                    name: r.route.name.clone(),
+                    upstream: r.route.upstream.clone(),
+                    base_url_var: r.base_url_var.clone(),
+                })
+                .collect(),
+            upstream_proxy: px.upstream_proxy.is_some(),
+            upstream_bypass: px.bypass.clone(),
+        }
+    }
+}
+
+/// Which sockets a grant covers.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UnixScope {
+    /// The socket at this path.
+    Socket,
+    /// Sockets directly in this directory.
+    Dir,
+    /// Sockets anywhere under this directory.
+    Subtree,
+}
+
+/// One unix-socket grant as `why` sees it (canonical path).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ViewUnix {
+    pub path: PathBuf,
+    pub scope: UnixScope,
+    /// Bind as well as connect.
+    pub bind: bool,
+    /// The flag or profile field that granted it.
+    pub source: String,
 }
 
 /// The operation asked about.
@@ -567,50 +626,4 @@ fn brokered_answer(view: &View, p: &Path, op: Op, base: &Answer) -> Option<Answe
         granted_by: Some(format!("{} (through the broker)", dir.path.display())),
         ..base.clone()
     })
-}
-
-/// Why a connection to `host:port` (a request for `path`) is allowed or
-/// denied.
-pub fn host(view: &View, host: &str, port: u16, path: Option<&str>) -> Answer {
-    let base = Answer {
-        status: "allowed",
-        reason: "network_allowed",
-        path: None,
-        op: None,
-        category: None,
-        granted_by: None,
-        details: format!("Outbound connections to {host}:{port} are not restricted."),
-        suggestion: None,
-        suggested_flag: None,
-        source: None,
-    };
-    if let Some(a) = decide_host::answer(view, host, port, path, base.clone()) {
-        return a;
-    }
-    if view.network_blocked {
-        Answer {
-            status: "denied",
-            reason: "network_blocked",
-            details: "All network access is blocked (--block-net or the profile's network.block)."
-                .into(),
-            suggestion: Some(
-                "drop --block-net, or pass --allow-net to override the profile".into(),
-            ),
-            ..base
-        }
-    } else if view.network_proxied {
-        Answer {
-            status: "denied",
-            reason: "network_proxied",
-            details: format!(
-                "Direct connections to {host}:{port} are blocked: this sandbox reaches the network \
-                 only through the nono proxy (HTTPS_PROXY), which allows the hosts of \
-                 --allow-domain and --network-profile."
-            ),
-            suggestion: Some(format!("start the session with --allow-domain {host}")),
-            ..base
-        }
-    } else {
-        base
-    }
 }

@@ -6,48 +6,8 @@
 use std::net::{IpAddr, ToSocketAddrs};
 
 use ipc::hostrules::{self, allowlist, Allowlist, Decision};
-use serde::{Deserialize, Serialize};
 
-use super::decide::{Answer, View};
-use crate::network::ProxyPlan;
-
-/// A credential route as `why` sees it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct RouteView {
-    pub name: String,
-    pub upstream: String,
-    pub base_url_var: String,
-}
-
-/// What the session's proxy enforces.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
-pub struct ProxyView {
-    /// Allowlist entries, exactly as the proxy receives them.
-    pub hosts: Vec<String>,
-    pub routes: Vec<RouteView>,
-    /// An upstream proxy resolves the names (except bypassed hosts).
-    pub upstream_proxy: bool,
-    pub upstream_bypass: Vec<String>,
-}
-
-impl ProxyView {
-    pub fn of(px: &ProxyPlan) -> ProxyView {
-        ProxyView {
-            hosts: px.hosts.clone(),
-            routes: px
-                .routes
-                .iter()
-                .map(|r| RouteView {
-                    name: r.route.name.clone(),
-                    upstream: r.route.upstream.clone(),
-                    base_url_var: r.base_url_var.clone(),
-                })
-                .collect(),
-            upstream_proxy: px.upstream_proxy.is_some(),
-            upstream_bypass: px.bypass.clone(),
-        }
-    }
-}
+use super::decide::{Answer, ProxyView, View};
 
 /// The host, port and path of a `--host` value (a name or a URL).
 pub fn target(value: &str, port: Option<u16>) -> Result<(String, u16, Option<String>), String> {
@@ -171,17 +131,50 @@ fn route_note(px: &ProxyView, host: &str) -> String {
         .collect()
 }
 
-/// The answer for a view: the proxy's rules when the session has one.
-pub fn answer(
-    view: &View,
-    host: &str,
-    port: u16,
-    path: Option<&str>,
-    base: Answer,
-) -> Option<Answer> {
-    view.proxy
-        .as_ref()
-        .map(|px| proxied(px, host, port, path, base))
+/// Why a connection to `host:port` (a request for `path`) is allowed or
+/// denied.
+pub fn host(view: &View, host: &str, port: u16, path: Option<&str>) -> Answer {
+    let base = Answer {
+        status: "allowed",
+        reason: "network_allowed",
+        path: None,
+        op: None,
+        category: None,
+        granted_by: None,
+        details: format!("Outbound connections to {host}:{port} are not restricted."),
+        suggestion: None,
+        suggested_flag: None,
+        source: None,
+    };
+    if let Some(px) = &view.proxy {
+        return proxied(px, host, port, path, base);
+    }
+    if view.network_blocked {
+        Answer {
+            status: "denied",
+            reason: "network_blocked",
+            details: "All network access is blocked (--block-net or the profile's network.block)."
+                .into(),
+            suggestion: Some(
+                "drop --block-net, or pass --allow-net to override the profile".into(),
+            ),
+            ..base
+        }
+    } else if view.network_proxied {
+        Answer {
+            status: "denied",
+            reason: "network_proxied",
+            details: format!(
+                "Direct connections to {host}:{port} are blocked: this sandbox reaches the network \
+                 only through the nono proxy (HTTPS_PROXY), which allows the hosts of \
+                 --allow-domain and --network-profile."
+            ),
+            suggestion: Some(format!("start the session with --allow-domain {host}")),
+            ..base
+        }
+    } else {
+        base
+    }
 }
 
 #[cfg(test)]

@@ -7,33 +7,8 @@
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-use super::decide::{source_kind, Answer, View};
+use super::decide::{source_kind, Answer, UnixScope, View, ViewUnix};
 use super::protect::canonical_lenient;
-
-/// Which sockets a grant covers.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum UnixScope {
-    /// The socket at this path.
-    Socket,
-    /// Sockets directly in this directory.
-    Dir,
-    /// Sockets anywhere under this directory.
-    Subtree,
-}
-
-/// One unix-socket grant as `why` sees it (canonical path).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ViewUnix {
-    pub path: PathBuf,
-    pub scope: UnixScope,
-    /// Bind as well as connect.
-    pub bind: bool,
-    /// The flag or profile field that granted it.
-    pub source: String,
-}
 
 impl ViewUnix {
     /// The broker's rule, on the canonical socket path.

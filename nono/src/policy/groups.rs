@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use anyhow::{anyhow, Result};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 const GROUPS_TOML: &str = include_str!("../../../profiles/groups.toml");
 
@@ -14,32 +14,7 @@ struct GroupsFile {
     groups: BTreeMap<String, Group>,
 }
 
-/// One protected path and what `why` calls it.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct DenyEntry {
-    pub path: String,
-    pub category: String,
-}
-
-/// A named set of grants and protections.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Group {
-    pub description: String,
-    #[serde(default)]
-    pub required: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub read: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub readwrite: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub write: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub deny: Vec<DenyEntry>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub deny_write: Vec<DenyEntry>,
-}
+pub use super::group::Group;
 
 type Groups = std::result::Result<BTreeMap<String, Group>, String>;
 

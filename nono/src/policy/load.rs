@@ -81,14 +81,7 @@ pub struct Loaded {
     pub profile: Profile,
 }
 
-/// `$XDG_CONFIG_HOME/nono/profiles` (or `~/.config/nono/profiles`).
-pub fn user_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("nono").join("profiles"))
-}
+pub use super::vars::user_dir;
 
 /// How deep `extends` may nest: far beyond any real profile, far below
 /// what the stack can take.

@@ -1,22 +1,31 @@
-//! Policy: profiles, groups, protected paths, and the decisions `why`
-//! explains. Everything here is data in, data out; the launch code turns
-//! the result into a `CapabilitySet`.
+//! Policy: profiles, groups, protected paths, the decisions `why`
+//! explains, and the one `Plan` of a session (`plan/`), from which the
+//! capability set, the broker's wire form, `--dry-run` and `why`'s view are
+//! derived. The launch code only reads the plan.
 
 pub mod check;
 pub mod commands;
+pub mod credentials;
 pub mod decide;
 pub mod decide_host;
 pub mod decide_unix;
+pub mod elevation;
 pub mod glob;
+pub mod group;
 pub mod groups;
 pub mod load;
 pub mod merge;
 pub mod modes;
+pub mod parents;
 pub mod persist;
+pub mod plan;
 pub mod procfs;
 pub mod profile;
+pub mod program;
 pub mod protect;
 pub mod resolve;
+pub mod sysv;
+pub mod unix;
 pub mod user_groups;
 pub mod vars;
 

@@ -27,7 +27,7 @@ pub struct At<'a> {
 
 impl At<'_> {
     fn of(&self, needle: &str) -> String {
-        match super::check::locate(self.text, needle) {
+        match super::profile::locate(self.text, needle) {
             Some((l, c)) => format!("{}:{l}:{c}: ", self.file),
             None => format!("{}: ", self.file),
         }

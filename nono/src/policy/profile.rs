@@ -11,6 +11,15 @@ use serde::{Deserialize, Serialize};
 
 use super::nearest;
 
+/// Where `needle` (a value from the file) first appears, as `line:column`.
+pub fn locate(text: &str, needle: &str) -> Option<(usize, usize)> {
+    let at = text.find(needle)?;
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = at - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    Some((line, col))
+}
+
 /// Workdir sharing level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
 
-use super::groups::Group;
+use super::group::Group;
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,7 +26,7 @@ struct UserGroupsFile {
 
 /// `~/.config/nono/groups.toml` (`$XDG_CONFIG_HOME` first).
 pub fn file() -> Option<PathBuf> {
-    super::load::user_dir().and_then(|d| d.parent().map(|p| p.join("groups.toml")))
+    super::vars::user_dir().and_then(|d| d.parent().map(|p| p.join("groups.toml")))
 }
 
 /// The user's groups, checked against the built-in names; none without a file.
@@ -40,7 +40,7 @@ pub fn load(builtin: &BTreeMap<String, Group>) -> Result<BTreeMap<String, Group>
 }
 
 fn at(text: &str, file: &Path, needle: &str) -> String {
-    match super::check::locate(text, needle) {
+    match super::profile::locate(text, needle) {
         Some((l, c)) => format!("{}:{l}:{c}", file.display()),
         None => file.display().to_string(),
     }

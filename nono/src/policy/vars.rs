@@ -108,6 +108,15 @@ impl Vars {
     }
 }
 
+/// `$XDG_CONFIG_HOME/nono/profiles` (or `~/.config/nono/profiles`).
+pub fn user_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("nono").join("profiles"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,7 @@ use std::sync::Mutex;
 use anyhow::{Context, Result};
 
 use crate::cli::RunArgs;
-use crate::launch::Plan;
+use crate::policy::plan::Plan;
 use crate::ui;
 
 static ACTIVE: Mutex<Option<audit::Recorder>> = Mutex::new(None);
@@ -95,25 +95,19 @@ pub(crate) fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-/// `nono wrap` has no supervisor: no record, no snapshots.
-pub fn check_wrap(args: &RunArgs) -> Result<()> {
-    if let Some(flag) = args.record.supervised_flag() {
-        anyhow::bail!(
-            "{flag} needs a supervisor, and nono wrap has none (nono replaces itself with the \
-             command); use nono run"
-        );
-    }
+/// `nono wrap` has no supervisor: no record, no snapshots (the flags that
+/// ask for them were refused with the plan's other helper needs).
+pub fn note_wrap(args: &RunArgs) {
     if !args.record.no_audit {
         ui::info("nono wrap has no supervisor: this session is not audited (use nono run)");
     }
-    Ok(())
 }
 
 /// Run a supervised session with its record around it.
-pub fn run(args: &RunArgs, plan: Plan, supervise: impl FnOnce(Plan) -> Result<i32>) -> Result<i32> {
+pub fn run(args: &RunArgs, plan: &Plan, supervise: impl FnOnce() -> Result<i32>) -> Result<i32> {
     let r = &args.record;
     if r.no_audit && !r.rollback {
-        return supervise(plan);
+        return supervise();
     }
     let signer = r
         .audit_sign_key
@@ -123,7 +117,7 @@ pub fn run(args: &RunArgs, plan: Plan, supervise: impl FnOnce(Plan) -> Result<i3
     let policy = state::redaction()?;
     let retention = state::retention()?;
     let id = audit::session::new_id(now_secs(), std::process::id());
-    let mut session = new_session(&id, args, &plan);
+    let mut session = new_session(&id, args, plan);
     let dir = if r.no_audit {
         None
     } else {
@@ -143,8 +137,8 @@ pub fn run(args: &RunArgs, plan: Plan, supervise: impl FnOnce(Plan) -> Result<i3
     if let Some(scan) = &plan.trust_scan {
         event("trust_scan", scan.clone());
     }
-    let mut snaps = snap::Snapshots::before(&id, args, &plan)?;
-    let code = supervise(plan);
+    let mut snaps = snap::Snapshots::before(&id, args, plan)?;
+    let code = supervise();
     helper(
         "broker",
         match &code {

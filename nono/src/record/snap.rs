@@ -16,7 +16,7 @@ use sandbox::GrantKind;
 
 use crate::cli::RunArgs;
 use crate::grants::Source;
-use crate::launch::Plan;
+use crate::policy::plan::Plan;
 use crate::ui;
 
 #[derive(Debug)]

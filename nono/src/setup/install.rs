@@ -19,7 +19,7 @@ pub fn helpers() -> Vec<&'static str> {
     outln!("Helpers (next to nono, never from PATH):");
     let mut missing = Vec::new();
     for name in HELPERS {
-        match crate::launch::helpers::path(name) {
+        match crate::helpers::path(name) {
             Ok(p)
                 if p.metadata()
                     .is_ok_and(|m| m.permissions().mode() & 0o111 != 0) =>

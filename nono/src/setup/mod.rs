@@ -96,7 +96,7 @@ pub fn run(args: &SetupArgs) -> Result<i32> {
     outln!(
         "  {:<48} {}",
         "SysV IPC isolation",
-        crate::launch::sysv::for_setup(nix::unistd::geteuid().is_root(), s.user_namespaces)
+        crate::policy::sysv::for_setup(nix::unistd::geteuid().is_root(), s.user_namespaces)
     );
     outln!(
         "  {:<48} {}",

@@ -10,7 +10,7 @@ use ipc::signing::{valid_key_name, FailureKind, SigningRequest, SigningResponse}
 use ipc::{Endpoint, CHANNEL_FD};
 use trust::{keys, Signer, TrustError};
 
-use crate::launch::helpers;
+use crate::helpers;
 use crate::sys;
 
 type Channel = Endpoint<SigningRequest, SigningResponse>;

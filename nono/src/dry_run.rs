@@ -1,16 +1,59 @@
-//! `--dry-run`: what would be granted, without creating or executing anything.
+//! `--dry-run`: what would be granted, without creating or executing
+//! anything; derived from the plan alone.
 
 use std::os::unix::ffi::OsStrExt;
 
 use sandbox::NetworkPolicy;
 
-use super::plan::Plan;
+use sandbox::CapabilitySet;
+
 use crate::grants::Source;
 use crate::out::outln;
+use crate::policy::plan::Plan;
 use crate::ui;
 
-pub fn print(plan: &Plan) {
+/// Everything derived from the plan, as the launch would apply it; the
+/// capability set is built first, so a grant it refuses fails the dry run
+/// as it would fail the launch.
+pub fn print(plan: &Plan) -> anyhow::Result<()> {
+    let caps = plan.capability_set()?;
     let p = &plan.policy;
+    print_grants(p, plan.parents.is_some());
+    print_network(plan);
+    print_environment(plan);
+    let cmd: Vec<String> = plan
+        .argv
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    print_brokered(plan, &caps);
+    let found =
+        std::path::Path::new(std::ffi::OsStr::from_bytes(plan.program.as_bytes())).is_file();
+    outln!(
+        "Would execute: {}{}",
+        cmd.join(" "),
+        if found {
+            ""
+        } else {
+            "  (not found: nothing is executed in a dry run)"
+        }
+    );
+    print_rules(plan, &caps);
+    if ui::verbosity() >= 1 {
+        outln!("Protected paths:");
+        for pr in &p.active_protections() {
+            outln!("  {}  ({}, {})", pr.path.display(), pr.category, pr.origin);
+        }
+        print_enforcement(&caps);
+        for h in plan.needs.describe() {
+            outln!("Needs: {h}");
+        }
+    }
+    Ok(())
+}
+
+/// The grants as asked, groups, protections, bypasses and pins.
+fn print_grants(p: &crate::policy::resolve::Policy, brokered: bool) {
     outln!("Capabilities that would be granted:");
     outln!(
         "  profile: {} ({})",
@@ -27,7 +70,7 @@ pub fn print(plan: &Plan) {
             g.mode.short(),
             g.path.display(),
             g.source.describe(),
-            expanded_note(p, &g.path, plan.parents.is_some())
+            expanded_note(p, &g.path, brokered)
         );
     }
     for s in &p.skipped {
@@ -44,10 +87,9 @@ pub fn print(plan: &Plan) {
         p.groups.join(", ")
     );
     gpu_lines(p);
-    let active = p.active_protections();
     outln!(
         "  [protected] {} paths stay denied even inside grants",
-        active.len()
+        p.active_protections().len()
     );
     if p.rules.len() != p.grants.len() {
         outln!(
@@ -67,6 +109,11 @@ pub fn print(plan: &Plan) {
             pin.lift
         );
     }
+}
+
+/// The network policy, and in proxy mode what the proxy enforces.
+fn print_network(plan: &Plan) {
+    let p = &plan.policy;
     match p.network {
         NetworkPolicy::Allowed => outln!("  [net] allowed"),
         NetworkPolicy::Blocked | NetworkPolicy::UnixOnly => outln!("  [net] blocked"),
@@ -105,7 +152,14 @@ pub fn print(plan: &Plan) {
             }
         }
     }
-    outln!("  [ipc] SysV IPC: {}", super::sysv::describe(plan.sysv));
+}
+
+/// SysV IPC, the profile's variables and mirrors, credentials.
+fn print_environment(plan: &Plan) {
+    outln!(
+        "  [ipc] SysV IPC: {}",
+        crate::policy::sysv::describe(plan.sysv)
+    );
     let profile = &plan.policy.profile.profile;
     for (k, v) in &profile.env_paths {
         outln!("  [env] {k}={v} (profile env_paths)");
@@ -129,31 +183,6 @@ pub fn print(plan: &Plan) {
             "  Would inject {} secret(s) as environment variables",
             plan.credentials.len()
         );
-    }
-    let cmd: Vec<String> = plan
-        .argv
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    print_brokered(plan);
-    let found =
-        std::path::Path::new(std::ffi::OsStr::from_bytes(plan.program.as_bytes())).is_file();
-    outln!(
-        "Would execute: {}{}",
-        cmd.join(" "),
-        if found {
-            ""
-        } else {
-            "  (not found: nothing is executed in a dry run)"
-        }
-    );
-    print_rules(plan);
-    if ui::verbosity() >= 1 {
-        outln!("Protected paths:");
-        for pr in &active {
-            outln!("  {}  ({}, {})", pr.path.display(), pr.category, pr.origin);
-        }
-        print_enforcement(plan);
     }
 }
 
@@ -179,10 +208,10 @@ fn expanded_note(
 
 /// Every rule Landlock gets, with its exact rights, and the expanded
 /// directories (no rule of their own).
-fn print_rules(plan: &Plan) {
+fn print_rules(plan: &Plan, caps: &CapabilitySet) {
     let p = &plan.policy;
     let abi = sandbox::SupportInfo::detect().landlock.kernel_abi;
-    let listing = sandbox::rule_listing(&plan.caps, abi);
+    let listing = sandbox::rule_listing(caps, abi);
     outln!(
         "Rules given to Landlock (kernel ABI {abi}; {} rules):",
         listing.len()
@@ -215,7 +244,7 @@ fn print_rules(plan: &Plan) {
 }
 
 /// What the broker grants beyond Landlock (`run` only).
-fn print_brokered(plan: &Plan) {
+fn print_brokered(plan: &Plan, caps: &CapabilitySet) {
     use ipc::broker::WireUnixScope;
     for g in &plan.unix_grants {
         let path = String::from_utf8_lossy(&g.path);
@@ -232,16 +261,16 @@ fn print_brokered(plan: &Plan) {
     if plan.elevation.is_some() {
         outln!("  [elevation] opens beyond the grants are asked for (brokered)");
     }
-    if !plan.caps.tcp_connect_ports().is_empty() || !plan.caps.tcp_bind_ports().is_empty() {
+    if !caps.tcp_connect_ports().is_empty() || !caps.tcp_bind_ports().is_empty() {
         outln!(
             "  [tcp] connect ports {:?}, bind ports {:?} (Landlock)",
-            plan.caps.tcp_connect_ports(),
-            plan.caps.tcp_bind_ports()
+            caps.tcp_connect_ports(),
+            caps.tcp_bind_ports()
         );
     }
 }
 
-fn print_enforcement(plan: &Plan) {
+fn print_enforcement(caps: &CapabilitySet) {
     let support = sandbox::SupportInfo::detect();
     let abi = support.landlock.kernel_abi;
     outln!("Landlock: kernel ABI {abi}");
@@ -254,7 +283,7 @@ fn print_enforcement(plan: &Plan) {
         sandbox::Feature::SignalScope,
         sandbox::Feature::AbstractUnixScope,
     ] {
-        let requested = sandbox::required_features(&plan.caps).contains(&f);
+        let requested = sandbox::required_features(caps).contains(&f);
         let state = match (requested, support.landlock.supports(f)) {
             (true, true) => "requested, enforced",
             (true, false) => "requested, NOT enforceable (nono would refuse to run)",

@@ -11,7 +11,7 @@ use sandbox::{AccessMode, GrantKind};
 
 use crate::cli::UnixSocketArgs;
 use crate::grants::{Grant, Source};
-use crate::policy::decide_unix::{UnixScope, ViewUnix};
+use crate::policy::decide::{UnixScope, ViewUnix};
 use crate::policy::profile::Profile;
 use crate::policy::vars::Vars;
 
@@ -159,6 +159,13 @@ fn each(
         }
     }
     Ok(out)
+}
+
+/// Whether the profile names unix sockets at all.
+pub fn asked_by_profile(p: &Profile) -> bool {
+    lists(&UnixSocketArgs::default(), p)
+        .iter()
+        .any(|(_, fields)| !fields.is_empty())
 }
 
 /// The broker's grants and the filesystem rules they imply.

@@ -5,7 +5,10 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use super::{EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND};
+/// Exit code when the command exists but cannot be executed.
+pub const EXIT_CANNOT_EXECUTE: i32 = 126;
+/// Exit code when the command cannot be found.
+pub const EXIT_NOT_FOUND: i32 = 127;
 
 fn is_executable(p: &Path) -> bool {
     p.metadata()
