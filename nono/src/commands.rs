@@ -27,6 +27,9 @@ fn dispatch() -> i32 {
         Err(e) => return clap_exit(e),
     };
     ui::init(cli.silent, cli.verbose);
+    if !cli.silent {
+        crate::trace::init(cli.verbose);
+    }
     if let Err(e) = ui::init_theme(cli.theme.as_deref()) {
         ui::error(format!("{e:#}"));
         return EXIT_NONO_ERROR;

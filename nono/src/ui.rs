@@ -47,9 +47,6 @@ pub fn paint(role: Role, text: &str) -> String {
 pub fn init(silent: bool, verbose: u8) {
     let level = if silent { 0 } else { 1 + verbose };
     LEVEL.store(level, Ordering::Relaxed);
-    if !silent {
-        crate::trace::init(verbose);
-    }
 }
 
 pub fn verbosity() -> u8 {
