@@ -246,27 +246,31 @@ const ROOT_EXAMPLES: &str = "nono run --profile claude-code --allow-cwd -- claud
   nono setup --check-only
   nono COMMAND --help      # each command's flags and examples";
 
-fn has(cmd: &Command, id: &str) -> bool {
-    cmd.get_arguments().any(|a| a.get_id() == id)
+/// The heading a flag (clap id) is shown under, if any.
+fn heading_of(id: &str) -> Option<&'static str> {
+    HEADINGS
+        .iter()
+        .find(|(_, ids)| ids.contains(&id))
+        .map(|(heading, _)| *heading)
 }
 
-fn with_headings(mut cmd: Command) -> Command {
-    for (heading, ids) in HEADINGS {
-        for id in *ids {
-            if has(&cmd, id) {
-                cmd = cmd.mut_arg(*id, |a| a.help_heading(*heading));
-            }
-        }
-    }
-    cmd
+/// One pass over the flags (`mut_arg` per id would search and move the
+/// whole command once per flag, on every start-up).
+fn with_headings(cmd: Command) -> Command {
+    cmd.mut_args(|a| match heading_of(a.get_id().as_str()) {
+        Some(heading) => a.help_heading(heading),
+        None => a,
+    })
 }
 
-fn wrap_only(mut cmd: Command) -> Command {
-    for id in WRAP_REFUSES {
-        if has(&cmd, id) {
-            cmd = cmd.mut_arg(*id, |a| a.hide(true));
+fn wrap_only(cmd: Command) -> Command {
+    let cmd = cmd.mut_args(|a| {
+        if WRAP_REFUSES.contains(&a.get_id().as_str()) {
+            a.hide(true)
+        } else {
+            a
         }
-    }
+    });
     let examples = cmd.get_after_help().map(ToString::to_string);
     let note = "nono wrap runs no helper: no proxy, no broker, no rollback, no audit \
                 (those flags are refused; use nono run).";
@@ -287,19 +291,23 @@ pub fn definition() -> clap::Command {
 /// On/off switches (`--block-net`) may be repeated: saying the same thing
 /// twice is not an error. Options with values keep clap's refusal.
 fn repeatable_switches(cmd: clap::Command) -> clap::Command {
-    let cmd = cmd.mut_subcommands(repeatable_switches);
-    let ids: Vec<clap::Id> = cmd
-        .get_arguments()
-        .filter(|a| matches!(a.get_action(), clap::ArgAction::SetTrue))
-        .map(|a| a.get_id().clone())
-        .collect();
-    ids.into_iter()
-        .fold(cmd, |c, id| c.mut_arg(id.clone(), |a| a.overrides_with(id)))
+    cmd.mut_subcommands(repeatable_switches).mut_args(|a| {
+        if matches!(a.get_action(), clap::ArgAction::SetTrue) {
+            let id = a.get_id().clone();
+            a.overrides_with(id)
+        } else {
+            a
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn has(cmd: &Command, id: &str) -> bool {
+        cmd.get_arguments().any(|a| a.get_id() == id)
+    }
 
     fn sub(name: &str) -> Command {
         let mut cmd = apply(crate::cli::Cli::command());

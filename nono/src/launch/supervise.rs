@@ -160,16 +160,7 @@ fn session(
     creds: OwnedFd,
     live: &crate::sessions::Live,
 ) -> Result<i32> {
-    match front.greet() {
-        Ok(()) => {}
-        Err(e @ (IpcError::Version { .. } | IpcError::Unexpected(_))) => {
-            return Err(broker_died(
-                broker,
-                &format!("it answered out of order: {e}"),
-            ))
-        }
-        Err(e) => return Err(broker_died(broker, &e.to_string())),
-    }
+    greet(front, broker)?;
     let mut proxy = crate::record::helper_failed("proxy", proxy::start(plan, res, front))?;
     if let Some(p) = proxy.as_mut() {
         p.summarise_to(&live.dir);
@@ -180,25 +171,7 @@ fn session(
         let more = super::codex::finish(o, plan.network.proxy.as_ref(), &extra_env)?;
         extra_env.extend(more);
     }
-    let mut relay = None;
-    if let Some(mut pty) = res.pty.take() {
-        let slave = pty
-            .take_slave()
-            .context("the pseudo-terminal's slave side")?;
-        let replace = if res.headless {
-            [true; 3]
-        } else {
-            [0, 1, 2].map(|fd| nix::unistd::isatty(sys::std_fd(fd)).unwrap_or(false))
-        };
-        front
-            .send(&BrokerRequest::Terminal { replace }, &[slave.as_fd()])
-            .context("the broker (nono-broker) ended unexpectedly")?;
-        relay = Some(super::pty::Relay::start(
-            pty,
-            res.headless,
-            Some(&live.dir),
-        )?);
-    }
+    let mut relay = terminal(front, res, live)?;
     // Subscribed before the agent exists, so its first denial is seen.
     let landlock = plan
         .diagnostics
@@ -213,24 +186,8 @@ fn session(
         .send(&BrokerRequest::Launch { size }, &[sealed.as_fd()])
         .context("the broker (nono-broker) ended unexpectedly")?;
     drop(sealed);
-    if plan.credentials.is_empty() {
-        drop(creds);
-    } else {
-        let fetched = credentials::fetch(&plan.credentials, creds, "into the environment");
-        crate::record::helper_failed("keyholder", fetched)?;
-        crate::record::helper("keyholder", "ended; credentials delivered to the broker");
-    }
-    let mut watchdog = match (res.startup_timeout, &relay) {
-        (Some(limit), Some(_)) => Some(super::startup::Watchdog::new(
-            limit,
-            &String::from_utf8_lossy(plan.program.as_bytes()),
-        )),
-        (Some(_), None) => {
-            ui::warn("--startup-timeout needs a terminal (it watches for the full-screen interface); ignored");
-            None
-        }
-        (None, _) => None,
-    };
+    deliver_credentials(plan, creds)?;
+    let mut watchdog = watchdog(plan, res, relay.is_some());
     let decider = res.decider.clone();
     let mut denials = super::denials::Denials::default();
     let ready = res.ready.take().map(|fd| (fd, live));
@@ -262,6 +219,74 @@ fn session(
     code
 }
 
+/// The version handshake with the broker just started.
+fn greet(front: &Front, broker: &mut Child) -> Result<()> {
+    match front.greet() {
+        Ok(()) => Ok(()),
+        Err(e @ (IpcError::Version { .. } | IpcError::Unexpected(_))) => Err(broker_died(
+            broker,
+            &format!("it answered out of order: {e}"),
+        )),
+        Err(e) => Err(broker_died(broker, &e.to_string())),
+    }
+}
+
+/// The agent's pseudo-terminal: its slave side to the broker, the master
+/// relayed here (None without a terminal).
+fn terminal(
+    front: &Front,
+    res: &mut Session,
+    live: &crate::sessions::Live,
+) -> Result<Option<super::pty::Relay>> {
+    let Some(mut pty) = res.pty.take() else {
+        return Ok(None);
+    };
+    let slave = pty
+        .take_slave()
+        .context("the pseudo-terminal's slave side")?;
+    let replace = if res.headless {
+        [true; 3]
+    } else {
+        [0, 1, 2].map(|fd| nix::unistd::isatty(sys::std_fd(fd)).unwrap_or(false))
+    };
+    front
+        .send(&BrokerRequest::Terminal { replace }, &[slave.as_fd()])
+        .context("the broker (nono-broker) ended unexpectedly")?;
+    Ok(Some(super::pty::Relay::start(
+        pty,
+        res.headless,
+        Some(&live.dir),
+    )?))
+}
+
+/// Environment credentials, fetched by the keyholder straight to the
+/// broker (the channel is closed unused when there are none).
+fn deliver_credentials(plan: &Plan, creds: OwnedFd) -> Result<()> {
+    if plan.credentials.is_empty() {
+        drop(creds);
+        return Ok(());
+    }
+    let fetched = credentials::fetch(&plan.credentials, creds, "into the environment");
+    crate::record::helper_failed("keyholder", fetched)?;
+    crate::record::helper("keyholder", "ended; credentials delivered to the broker");
+    Ok(())
+}
+
+/// `--startup-timeout`'s watchdog; it watches the terminal, so none without one.
+fn watchdog(plan: &Plan, res: &Session, terminal: bool) -> Option<super::startup::Watchdog> {
+    match (res.startup_timeout, terminal) {
+        (Some(limit), true) => Some(super::startup::Watchdog::new(
+            limit,
+            &String::from_utf8_lossy(plan.program.as_bytes()),
+        )),
+        (Some(_), false) => {
+            ui::warn("--startup-timeout needs a terminal (it watches for the full-screen interface); ignored");
+            None
+        }
+        (None, _) => None,
+    }
+}
+
 /// What the supervisor serves besides the broker.
 struct Helpers<'a> {
     proxy: Option<&'a mut proxy::Running>,
@@ -285,39 +310,9 @@ fn supervise(
         mut watchdog,
         ready,
     } = helpers;
-    let agent = match front.recv_plain() {
-        Ok(BrokerResponse::Started {
-            pid,
-            sync_wakeups,
-            pid_namespace,
-            opens_notified,
-        }) => {
-            if opens_notified {
-                ui::info("the broker is notified of the command's opens and mkdirs (expanded directories or capability elevation)");
-            }
-            if !sync_wakeups {
-                ui::warn(
-                    "the kernel refused synchronous wake-ups for the broker (Linux 6.6 has them): \
-                     every brokered call (chmod, connect, ...) pays a cross-CPU wake-up",
-                );
-            }
-            ui::info(if pid_namespace {
-                format!("broker confined; command started (pid {pid} in the session's own PID namespace)")
-            } else {
-                format!("broker confined; command started (pid {pid}); no PID namespace for the session (the kernel refused one): the subreaper ends what the command leaves behind")
-            });
-            // Inside its own PID namespace the agent's pid means nothing
-            // here, and it never shares nono's process group.
-            job_stops(pid_namespace, relay.is_some())?;
-            (!pid_namespace).then_some(Pid::from_raw(pid))
-        }
-        Ok(BrokerResponse::Failed { message, exit_code }) => {
-            ui::error(message);
-            let _ = broker.wait();
-            return Ok(exit_code);
-        }
-        Ok(_) => bail!("the broker answered out of order"),
-        Err(e) => return Err(broker_died(broker, &e.to_string())),
+    let agent = match started(front, broker, relay.is_some())? {
+        Ok(agent) => agent,
+        Err(code) => return Ok(code),
     };
     if let Some((pipe, live)) = ready {
         super::detach::ready(pipe, live);
@@ -391,33 +386,85 @@ fn supervise(
         if !signal_ready {
             continue;
         }
-        if let Some(info) = sfd.read_signal().context("cannot read signalfd")? {
-            let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else {
-                continue;
-            };
-            if sig == Signal::SIGCHLD
-                || (info.ssi_code == SI_KERNEL && agent.is_some_and(same_group))
-            {
-                continue; // broker exit shows on the channel; tty signals reach the agent directly
-            }
-            if let (Signal::SIGWINCH, Some(r)) = (sig, relay.as_deref()) {
-                r.resize(); // the agent's terminal signals its foreground group
-                continue;
-            }
-            // The agent's group is orphaned (a session of its own), so the
-            // kernel would discard SIGTSTP there: stop it with SIGSTOP.
-            let sig = if sig == Signal::SIGTSTP {
-                stop_forwarded = true;
-                Signal::SIGSTOP
-            } else {
-                sig
-            };
-            ui::info(format!("forwarding {sig} to the command"));
-            front
-                .send(&BrokerRequest::Signal { signal: sig as i32 }, &[])
-                .context("the broker (nono-broker) ended unexpectedly")?;
-        }
+        forward_signal(front, &sfd, agent, relay.as_deref(), &mut stop_forwarded)?;
     }
+}
+
+/// The broker's answer to the launch: the agent's pid as nono may signal
+/// it (None inside its own PID namespace), or the exit code of a failed
+/// start (already reported).
+fn started(front: &Front, broker: &mut Child, relay: bool) -> Result<Result<Option<Pid>, i32>> {
+    Ok(match front.recv_plain() {
+        Ok(BrokerResponse::Started {
+            pid,
+            sync_wakeups,
+            pid_namespace,
+            opens_notified,
+        }) => {
+            if opens_notified {
+                ui::info("the broker is notified of the command's opens and mkdirs (expanded directories or capability elevation)");
+            }
+            if !sync_wakeups {
+                ui::warn(
+                    "the kernel refused synchronous wake-ups for the broker (Linux 6.6 has them): \
+                     every brokered call (chmod, connect, ...) pays a cross-CPU wake-up",
+                );
+            }
+            ui::info(if pid_namespace {
+                format!("broker confined; command started (pid {pid} in the session's own PID namespace)")
+            } else {
+                format!("broker confined; command started (pid {pid}); no PID namespace for the session (the kernel refused one): the subreaper ends what the command leaves behind")
+            });
+            // Inside its own PID namespace the agent's pid means nothing
+            // here, and it never shares nono's process group.
+            job_stops(pid_namespace, relay)?;
+            Ok((!pid_namespace).then_some(Pid::from_raw(pid)))
+        }
+        Ok(BrokerResponse::Failed { message, exit_code }) => {
+            ui::error(message);
+            let _ = broker.wait();
+            Err(exit_code)
+        }
+        Ok(_) => bail!("the broker answered out of order"),
+        Err(e) => return Err(broker_died(broker, &e.to_string())),
+    })
+}
+
+/// A signal nono received, forwarded to the command through the broker
+/// (terminal signals of the agent's own group and SIGCHLD are not).
+fn forward_signal(
+    front: &Front,
+    sfd: &SignalFd,
+    agent: Option<Pid>,
+    relay: Option<&super::pty::Relay>,
+    stop_forwarded: &mut bool,
+) -> Result<()> {
+    let Some(info) = sfd.read_signal().context("cannot read signalfd")? else {
+        return Ok(());
+    };
+    let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else {
+        return Ok(());
+    };
+    if sig == Signal::SIGCHLD || (info.ssi_code == SI_KERNEL && agent.is_some_and(same_group)) {
+        return Ok(()); // broker exit shows on the channel; tty signals reach the agent directly
+    }
+    if let (Signal::SIGWINCH, Some(r)) = (sig, relay) {
+        r.resize(); // the agent's terminal signals its foreground group
+        return Ok(());
+    }
+    // The agent's group is orphaned (a session of its own), so the
+    // kernel would discard SIGTSTP there: stop it with SIGSTOP.
+    let sig = if sig == Signal::SIGTSTP {
+        *stop_forwarded = true;
+        Signal::SIGSTOP
+    } else {
+        sig
+    };
+    ui::info(format!("forwarding {sig} to the command"));
+    front
+        .send(&BrokerRequest::Signal { signal: sig as i32 }, &[])
+        .context("the broker (nono-broker) ended unexpectedly")?;
+    Ok(())
 }
 
 /// The broker spoke (or hung up): the agent's end, or the broker's death.

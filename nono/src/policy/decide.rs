@@ -430,107 +430,163 @@ fn path_answer(view: &View, raw: &Path, op: Op) -> Answer {
     if let Some((pid, entry)) = super::procfs::guarded_entry(&abs) {
         return other_process(abs, op, &pid, &entry);
     }
-    let p = canonical_lenient(&abs);
-    let base = Answer {
-        status: "denied",
-        reason: "",
-        path: Some(p.clone()),
-        op: Some(op.name()),
-        category: None,
-        granted_by: None,
-        details: String::new(),
-        suggestion: None,
-        suggested_flag: None,
-        source: None,
-    };
-    if let Some(pr) = protection_hit(view, &p, op) {
-        if let Some(lift) = &pr.pinned {
-            return pinned_answer(pr, lift, base);
-        }
-        return Answer {
-            reason: "sensitive_path",
-            category: Some(pr.category.clone()),
-            details: format!(
-                "Path matches sensitive pattern '{}' ({}). Access blocked by security policy.",
-                pr.category, pr.origin
-            ),
-            suggestion: Some(format!(
-                "--bypass-protection {0} together with a grant such as {1} {0}",
-                pr.path.display(),
-                grant_flag(op, pr.path.is_dir() || pr.path != p)
-            )),
-            ..base
-        };
-    }
-    let covering: Vec<&ViewRule> = view
-        .rules
-        .iter()
-        .filter(|r| {
-            if r.tree {
-                p.starts_with(&r.path)
-            } else {
-                p == r.path
-            }
-        })
-        .collect();
-    let (reads, writes) = covering
-        .iter()
-        .fold((false, false), |(r, w), x| (r || x.reads, w || x.writes));
-    let need = op.mode();
-    if (!need.reads() || reads) && (!need.writes() || writes) {
-        let by = covering
+    let q = Query::new(view, canonical_lenient(&abs), op);
+    protected_answer(view, &q)
+        .or_else(|| granted_answer(&q))
+        .or_else(|| brokered_answer(view, &q.path, op, &q.base))
+        .or_else(|| proc_answer(&q))
+        .or_else(|| gpu_answer(view, &q))
+        .or_else(|| expanded_answer(view, &q))
+        .unwrap_or_else(|| ungranted_answer(&q))
+}
+
+/// One path question, with what the rules that cover the path grant.
+struct Query<'v> {
+    path: PathBuf,
+    op: Op,
+    covering: Vec<&'v ViewRule>,
+    reads: bool,
+    writes: bool,
+    /// The path, or its parent when it does not exist: what a grant names.
+    target: PathBuf,
+    base: Answer,
+}
+
+impl<'v> Query<'v> {
+    fn new(view: &'v View, p: PathBuf, op: Op) -> Query<'v> {
+        let covering: Vec<&ViewRule> = view
+            .rules
             .iter()
-            .find(|r| (need.reads() && r.reads) || (need.writes() && r.writes))
-            .map(|r| format!("{} ({})", r.path.display(), r.source));
-        return Answer {
-            status: "allowed",
-            reason: "granted_path",
-            details: format!("{} access is granted.", op.name()),
-            granted_by: by,
-            ..base
+            .filter(|r| {
+                if r.tree {
+                    p.starts_with(&r.path)
+                } else {
+                    p == r.path
+                }
+            })
+            .collect();
+        let (reads, writes) = covering
+            .iter()
+            .fold((false, false), |(r, w), x| (r || x.reads, w || x.writes));
+        let target = if p.exists() {
+            p.clone()
+        } else {
+            p.parent().map(Path::to_path_buf).unwrap_or_default()
         };
-    }
-    if let Some(a) = brokered_answer(view, &p, op, &base) {
-        return a;
-    }
-    let target = if p.exists() {
-        p.clone()
-    } else {
-        p.parent().map(Path::to_path_buf).unwrap_or_default()
-    };
-    if target.starts_with("/proc") && target != Path::new("/proc") {
-        return Answer {
-            reason: if covering.is_empty() {
-                "path_not_granted"
-            } else {
-                "insufficient_access"
-            },
-            details: format!(
-                "/proc is granted {} by nono's defaults. A grant inside it would name one \
-                 process's entries (nono's or this command's, not the agent's), so no flag is \
-                 suggested; only a grant of /proc itself would change this, and it would apply \
-                 to every process's entries.",
-                if reads { "read-only" } else { "no access" }
-            ),
-            ..base
+        let base = Answer {
+            status: "denied",
+            reason: "",
+            path: Some(p.clone()),
+            op: Some(op.name()),
+            category: None,
+            granted_by: None,
+            details: String::new(),
+            suggestion: None,
+            suggested_flag: None,
+            source: None,
         };
+        Query {
+            path: p,
+            op,
+            covering,
+            reads,
+            writes,
+            target,
+            base,
+        }
     }
-    if let Some(pattern) = gpu_pattern(view, &p, op) {
-        return Answer {
-            reason: "path_not_granted",
-            details: format!(
-                "{} is a GPU path ({pattern}, group {}): granted only with --allow-gpu \
-                 (with --profile, the profile must set security.allow_gpu = true).",
-                p.display(),
-                super::resolve::GPU_GROUP
-            ),
-            suggestion: Some("--allow-gpu".into()),
-            ..base
-        };
+
+    /// `path_not_granted` when nothing covers the path, else
+    /// `insufficient_access`.
+    fn missing_reason(&self) -> &'static str {
+        if self.covering.is_empty() {
+            "path_not_granted"
+        } else {
+            "insufficient_access"
+        }
     }
-    let flag = grant_flag(op, target.is_dir());
-    let suggestion = Some(format!("{flag} {}", target.display()));
-    if let Some(pr) = expanding(view, &target, op).filter(|_| target.is_dir()) {
+}
+
+/// A protected path (or a pinned one, read-only in place).
+fn protected_answer(view: &View, q: &Query) -> Option<Answer> {
+    let pr = protection_hit(view, &q.path, q.op)?;
+    if let Some(lift) = &pr.pinned {
+        return Some(pinned_answer(pr, lift, q.base.clone()));
+    }
+    Some(Answer {
+        reason: "sensitive_path",
+        category: Some(pr.category.clone()),
+        details: format!(
+            "Path matches sensitive pattern '{}' ({}). Access blocked by security policy.",
+            pr.category, pr.origin
+        ),
+        suggestion: Some(format!(
+            "--bypass-protection {0} together with a grant such as {1} {0}",
+            pr.path.display(),
+            grant_flag(q.op, pr.path.is_dir() || pr.path != q.path)
+        )),
+        ..q.base.clone()
+    })
+}
+
+/// The rules covering the path grant what was asked.
+fn granted_answer(q: &Query) -> Option<Answer> {
+    let need = q.op.mode();
+    if (need.reads() && !q.reads) || (need.writes() && !q.writes) {
+        return None;
+    }
+    let by = q
+        .covering
+        .iter()
+        .find(|r| (need.reads() && r.reads) || (need.writes() && r.writes))
+        .map(|r| format!("{} ({})", r.path.display(), r.source));
+    Some(Answer {
+        status: "allowed",
+        reason: "granted_path",
+        details: format!("{} access is granted.", q.op.name()),
+        granted_by: by,
+        ..q.base.clone()
+    })
+}
+
+/// Inside /proc: no flag is suggested (a grant there names one process).
+fn proc_answer(q: &Query) -> Option<Answer> {
+    if !q.target.starts_with("/proc") || q.target == Path::new("/proc") {
+        return None;
+    }
+    Some(Answer {
+        reason: q.missing_reason(),
+        details: format!(
+            "/proc is granted {} by nono's defaults. A grant inside it would name one \
+             process's entries (nono's or this command's, not the agent's), so no flag is \
+             suggested; only a grant of /proc itself would change this, and it would apply \
+             to every process's entries.",
+            if q.reads { "read-only" } else { "no access" }
+        ),
+        ..q.base.clone()
+    })
+}
+
+/// A GPU device or file: only `--allow-gpu` grants it.
+fn gpu_answer(view: &View, q: &Query) -> Option<Answer> {
+    let pattern = gpu_pattern(view, &q.path, q.op)?;
+    Some(Answer {
+        reason: "path_not_granted",
+        details: format!(
+            "{} is a GPU path ({pattern}, group {}): granted only with --allow-gpu \
+             (with --profile, the profile must set security.allow_gpu = true).",
+            q.path.display(),
+            super::resolve::GPU_GROUP
+        ),
+        suggestion: Some("--allow-gpu".into()),
+        ..q.base.clone()
+    })
+}
+
+/// A directory any grant of which would be expanded around protected
+/// paths, or a new entry directly in such an expanded directory.
+fn expanded_answer(view: &View, q: &Query) -> Option<Answer> {
+    if let Some(pr) = expanding(view, &q.target, q.op).filter(|_| q.target.is_dir()) {
         // A grant of the directory would be expanded around the protected
         // path: the directory itself would still get no rule.
         let details = format!(
@@ -538,58 +594,67 @@ fn path_answer(view: &View, raw: &Path, op: Op) -> Answer {
              into its entries: the directory itself is not listable and nothing new can be \
              created directly in it. No grant changes that; only --bypass-protection of the \
              protected paths inside it would.",
-            target.display(),
+            q.target.display(),
             pr.path.display(),
             pr.category,
             view.protections
                 .iter()
-                .filter(|q| q.path != target && q.path.starts_with(&target))
+                .filter(|x| x.path != q.target && x.path.starts_with(&q.target))
                 .count()
         );
-        return Answer {
+        return Some(Answer {
             reason: "path_not_granted",
             details,
-            ..base
-        };
+            ..q.base.clone()
+        });
     }
-    let parent = p.parent().map(Path::to_path_buf).unwrap_or_default();
-    if covering.is_empty() && need.writes() && !p.exists() && view.expanded.contains(&parent) {
+    let parent = q.path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let creating = q.op.mode().writes() && !q.path.exists();
+    if !(q.covering.is_empty() && creating && view.expanded.contains(&parent)) {
+        return None;
+    }
+    Some(Answer {
+        reason: "path_not_granted",
+        details: format!(
+            "{} contains protected paths, so its grant was expanded into its existing entries; \
+             new entries cannot be created directly in it. Create it in a subdirectory, or use \
+             --bypass-protection for the protected path.",
+            parent.display()
+        ),
+        ..q.base.clone()
+    })
+}
+
+/// No grant covers the path, or not with the access asked: the flag that
+/// grants it.
+fn ungranted_answer(q: &Query) -> Answer {
+    let flag = grant_flag(q.op, q.target.is_dir());
+    let suggestion = Some(format!("{flag} {}", q.target.display()));
+    if q.covering.is_empty() {
         return Answer {
-            reason: "path_not_granted",
-            details: format!(
-                "{} contains protected paths, so its grant was expanded into its existing entries; \
-                 new entries cannot be created directly in it. Create it in a subdirectory, or use \
-                 --bypass-protection for the protected path.",
-                parent.display()
-            ),
-            ..base
-        };
-    }
-    if covering.is_empty() {
-        Answer {
             reason: "path_not_granted",
             details: "No grant covers this path.".into(),
             suggestion,
-            ..base
-        }
-    } else {
-        let have = match (reads, writes) {
-            (true, false) => "read-only",
-            (false, true) => "write-only",
-            _ => "some",
+            ..q.base.clone()
         };
-        Answer {
-            reason: "insufficient_access",
-            details: format!(
-                "The path is granted {have} access; {} was asked.",
-                op.name()
-            ),
-            granted_by: covering
-                .first()
-                .map(|r| format!("{} ({})", r.path.display(), r.source)),
-            suggestion,
-            ..base
-        }
+    }
+    let have = match (q.reads, q.writes) {
+        (true, false) => "read-only",
+        (false, true) => "write-only",
+        _ => "some",
+    };
+    Answer {
+        reason: "insufficient_access",
+        details: format!(
+            "The path is granted {have} access; {} was asked.",
+            q.op.name()
+        ),
+        granted_by: q
+            .covering
+            .first()
+            .map(|r| format!("{} ({})", r.path.display(), r.source)),
+        suggestion,
+        ..q.base.clone()
     }
 }
 
