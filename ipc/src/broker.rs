@@ -77,9 +77,8 @@ pub struct WireCaps {
     pub tcp_bind_ports: Vec<u16>,
     pub sysv_ipc: WireSysvIpc,
     /// `nono learn --sandboxed` (false for `run`): `ptrace` inside the
-    /// agent's own domain (strace runs inside the sandbox), and grants
-    /// that vanished since nono listed them are skipped (its `/`-wide read
-    /// grant lists every entry of busy directories such as `/tmp`).
+    /// agent's own domain (strace runs inside the sandbox). (Grants that
+    /// vanished since nono listed them are skipped in every mode.)
     pub learn: bool,
 }
 

@@ -10,9 +10,11 @@ use crate::error::BrokerError;
 
 pub fn caps(w: &WireCaps) -> Result<CapabilitySet, SandboxError> {
     let mut caps = CapabilitySet::new();
-    // `nono learn --sandboxed`: entries of busy directories may be gone
-    // (skipping only narrows).
-    add_grants(&mut caps, &w.grants, w.learn)?;
+    // A path the front end listed may be gone by now (an entry of a
+    // directory expanded around protected paths, a busy /tmp, learn's
+    // `/`-wide listing): Landlock cannot hold a rule for it, and leaving it
+    // out only narrows. Anything that exists is granted or fails loudly.
+    add_grants(&mut caps, &w.grants, true)?;
     caps.set_network(match w.network {
         WireNetwork::Allowed => NetworkPolicy::Allowed,
         WireNetwork::Blocked => NetworkPolicy::Blocked,
@@ -25,7 +27,7 @@ pub fn caps(w: &WireCaps) -> Result<CapabilitySet, SandboxError> {
     caps.set_sysv_ipc(w.sysv_ipc == WireSysvIpc::Shared);
     // `nono learn --sandboxed` only: strace inside the sandbox.
     caps.set_self_trace(w.learn);
-    caps.set_skip_vanished(w.learn);
+    caps.set_skip_vanished(true);
     for &p in &w.tcp_connect_ports {
         caps.allow_tcp_connect(p);
     }
@@ -76,4 +78,42 @@ pub fn add_grants(
         r?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caps_of(paths: &[&[u8]]) -> WireCaps {
+        WireCaps {
+            grants: paths
+                .iter()
+                .map(|p| WireGrant {
+                    path: p.to_vec(),
+                    access: WireAccess::Read,
+                    tree: false,
+                })
+                .collect(),
+            network: WireNetwork::Blocked,
+            tcp_connect_ports: Vec::new(),
+            tcp_bind_ports: Vec::new(),
+            sysv_ipc: WireSysvIpc::Shared,
+            learn: false,
+        }
+    }
+
+    #[test]
+    fn an_entry_gone_since_planning_is_left_out_and_the_rest_kept() {
+        let dir = std::env::temp_dir().join(format!("nono-wire-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let kept = dir.join("kept");
+        std::fs::write(&kept, b"x").unwrap();
+        let gone = dir.join("gone");
+        let w = caps_of(&[kept.as_os_str().as_bytes(), gone.as_os_str().as_bytes()]);
+        let grants = caps(&w).unwrap().grants();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let paths: Vec<_> = grants.iter().map(|g| g.path.clone()).collect();
+        assert!(paths.contains(&kept), "{paths:?}");
+        assert!(!paths.contains(&gone), "{paths:?}");
+    }
 }

@@ -262,8 +262,8 @@ pub fn existing_or_created(rules: &[Grant], dry_run: bool) -> Vec<Grant> {
         .collect()
 }
 
-/// `skip_vanished` (`nono learn --sandboxed`): a grant whose path is gone
-/// by now is left out (only narrows) instead of failing.
+/// `skip_vanished`: a grant whose path is gone by now is left out (only
+/// narrows) instead of failing.
 pub fn capability_set(grants: &[Grant], skip_vanished: bool) -> Result<CapabilitySet> {
     let mut caps = CapabilitySet::new();
     caps.set_skip_vanished(skip_vanished);

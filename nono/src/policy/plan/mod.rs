@@ -137,11 +137,13 @@ impl Plan {
     /// would get (`--dry-run`): the grant list, the network policy and
     /// its ports.
     pub fn capability_set(&self) -> Result<CapabilitySet> {
-        // learn's `/`-wide read grant lists every entry of busy
-        // directories (/tmp): what vanished since is skipped (only narrows).
+        // An entry listed while planning (a directory expanded around
+        // protected paths, learn's `/`-wide grant) may be gone from a busy
+        // directory (/tmp) by now: it is skipped, which only narrows (as in
+        // the broker, `nono-broker/src/wire.rs`).
         let mut caps = grants::capability_set(
             &grants::existing_or_created(&self.policy.rules, self.dry_run),
-            self.learn,
+            true,
         )?;
         // Only `nono learn --sandboxed` sets it: strace runs inside.
         caps.set_self_trace(self.self_trace());
