@@ -105,6 +105,9 @@ fn launch_with(
         (Some(s), Mode::Run) => Some(std::time::Duration::from_secs(s)),
     };
     if args.dry_run {
+        // A run checks the key's form before anything starts (the dry run
+        // fetches nothing, so the key itself is not loaded).
+        crate::record::sign::check(&args.record)?;
         crate::dry_run::print(&plan)?;
         return Ok(0);
     }

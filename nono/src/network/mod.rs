@@ -4,7 +4,7 @@
 
 mod ca_env;
 pub mod catalog;
-mod routes;
+pub mod routes;
 
 use std::net::SocketAddr;
 
