@@ -62,8 +62,10 @@ pub struct Wanted {
 impl Needs {
     /// Who asked for what the session will have.
     pub fn of(args: &RunArgs, profile: Wanted) -> Result<Needs> {
-        let mut n = Needs::default();
-        n.proxy = crate::network::proxy_flags(&args.proxy);
+        let mut n = Needs {
+            proxy: crate::network::proxy_flags(&args.proxy),
+            ..Needs::default()
+        };
         if n.proxy.is_empty() && profile.proxy {
             n.proxy.push("the profile's network settings");
         }
