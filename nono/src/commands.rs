@@ -101,7 +101,7 @@ fn clap_exit(e: clap::Error) -> i32 {
         _ => {
             let text = one_line(&e.render().to_string());
             ui::error(match from_env(&e) {
-                Some((flag, var)) => text.replacen(&flag, &format!("{flag} (set by {var})"), 1),
+                Some((clap_words, ours)) => text.replacen(&clap_words, &ours, 1),
                 None => text,
             });
             EXIT_NONO_ERROR
@@ -156,11 +156,14 @@ fn plain_reason(line: &str) -> String {
 }
 
 /// A value clap rejected that came from a `NONO_*` variable rather than the
-/// command line: the flag as clap names it (`'--startup-timeout <SECS>'`)
-/// and the variable.
+/// command line: clap's words (`invalid value 'abc' for '--startup-timeout
+/// <SECS>'`) and ours (`NONO_STARTUP_TIMEOUT=abc (for --startup-timeout)`).
 fn from_env(e: &clap::Error) -> Option<(String, String)> {
     use clap::error::{ContextKind, ContextValue};
     let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let Some(ContextValue::String(value)) = e.get(ContextKind::InvalidValue) else {
         return None;
     };
     let long = arg.split_whitespace().next()?.strip_prefix("--")?;
@@ -173,7 +176,10 @@ fn from_env(e: &clap::Error) -> Option<(String, String)> {
     }
     let var = env_of(&crate::help::definition(), long)?;
     std::env::var_os(&var)?;
-    Some((format!("'{arg}'"), var))
+    Some((
+        format!("invalid value '{value}' for '{arg}'"),
+        format!("{var}={value} (for --{long})"),
+    ))
 }
 
 /// The variable clap reads `--LONG` from, in any subcommand.

@@ -350,7 +350,19 @@ fn clap_suggestions_and_variables_read_as_sentences() {
         &["run", "--dry-run", "--", "true"],
         &[("NONO_STARTUP_TIMEOUT", "abc")],
     );
-    one_line(&r, &["NONO_STARTUP_TIMEOUT", "expected a whole number"]);
+    let line = one_line(&r, &["NONO_STARTUP_TIMEOUT=abc", "expected a whole number"]);
+    assert!(
+        !line.contains("<SECS>"),
+        "the variable, not the flag: {line}"
+    );
+    one_line(
+        &nono_in(&d, &["run", "--alow", ".", "--", "true"]),
+        &[
+            "'--alow'",
+            "(did you mean '--allow'?)",
+            "see 'nono run --help'",
+        ],
+    );
 }
 
 #[test]
