@@ -185,10 +185,16 @@ pub fn json(
 ) -> ParseError {
     let inner = e.inner();
     let syntax = inner.is_syntax() || inner.is_eof();
+    let empty = text.trim().is_empty();
     let full = inner.to_string();
     let msg = full.split(" at line ").next().unwrap_or(&full);
-    let message = if text.trim().is_empty() {
+    let message = if empty {
         "the file is empty; a JSON profile holds at least {}".to_string()
+    } else if syntax && !text.trim_start().starts_with('{') {
+        format!(
+            "not valid JSON: {} (a JSON profile is one object, {{…}}; for TOML, name the file .toml)",
+            json_syntax(msg)
+        )
     } else if syntax {
         format!("not valid JSON: {}", json_syntax(msg))
     } else {
@@ -196,8 +202,8 @@ pub fn json(
     };
     ParseError {
         file: file.to_string(),
-        line: inner.line().max(1),
-        column: inner.column().max(1),
+        line: if empty { 1 } else { inner.line().max(1) },
+        column: if empty { 1 } else { inner.column().max(1) },
         field: field_path(&e.path().to_string(), syntax),
         message,
     }
@@ -292,6 +298,28 @@ mod tests {
             "filesystem.allow[0]"
         );
         assert_eq!(field_path(".", false), "");
+    }
+
+    #[test]
+    fn json_errors_say_what_the_file_is() {
+        let at = |text: &str| {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let e = serde_path_to_error::deserialize::<_, super::super::profile::Profile>(&mut de)
+                .unwrap_err();
+            json(text, "p.json", &e)
+        };
+        let e = at("[meta]\nname = \"x\"\n");
+        assert_eq!((e.field.as_str(), e.line), ("", 1), "{e}");
+        assert!(
+            e.message.starts_with("not valid JSON") && e.message.contains("name the file .toml"),
+            "{e}"
+        );
+        let e = at("{\"meta\": {\"name\": \"x\",}}");
+        assert_eq!(e.field, "meta", "{e}");
+        assert_eq!(e.message, "not valid JSON: trailing comma", "{e}");
+        let e = at("  \n");
+        assert_eq!((e.line, e.column), (1, 1), "{e}");
+        assert!(e.message.starts_with("the file is empty"), "{e}");
     }
 
     #[test]
