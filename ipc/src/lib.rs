@@ -82,7 +82,7 @@ pub enum IpcError {
         reference: String,
         why: &'static str,
     },
-    #[error("unknown credential reference scheme in {0}")]
+    #[error("unknown credential reference scheme in {0}; use NAME or keystore://NAME, keyring://SERVICE/ACCOUNT, kernel://NAME, env://VAR, file:///PATH or op://VAULT/ITEM/FIELD")]
     UnknownScheme(String),
     #[error("apple-password:// references need macOS Passwords and are not available on Linux")]
     MacOnlyReference,

@@ -165,7 +165,7 @@ mod tests {
             ("", "names nothing"),
             (
                 "http://x",
-                "unknown credential reference scheme in http://x",
+                "unknown credential reference scheme in http://x; use NAME or keystore://NAME",
             ),
             ("apple-password://a/b", "not available on Linux"),
         ] {

@@ -31,7 +31,7 @@ fn dispatch() -> i32 {
         crate::trace::init(cli.verbose);
     }
     if let Err(e) = ui::init_theme(cli.theme.as_deref()) {
-        ui::error(format!("{e:#}"));
+        ui::error(shown(&e));
         return EXIT_NONO_ERROR;
     }
     let result = match cli.command {
@@ -56,10 +56,34 @@ fn dispatch() -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            ui::error(format!("{e:#}"));
+            ui::error(shown(&e));
             EXIT_NONO_ERROR
         }
     }
+}
+
+/// An error as the user reads it: its chain on one line, without the
+/// ` (os error N)` Rust adds to the system's own text.
+fn shown(e: &anyhow::Error) -> String {
+    without_os_error(&format!("{e:#}"))
+}
+
+fn without_os_error(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" (os error ") {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at + " (os error ".len()..];
+        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && tail[digits..].starts_with(')') {
+            rest = &tail[digits + 1..];
+        } else {
+            out.push_str(" (os error ");
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Help and version go to stdout with 0; usage errors to stderr with 1.
@@ -75,7 +99,11 @@ fn clap_exit(e: clap::Error) -> i32 {
             EXIT_NONO_ERROR
         }
         _ => {
-            ui::error(one_line(&e.render().to_string()));
+            let text = one_line(&e.render().to_string());
+            ui::error(match from_env(&e) {
+                Some((clap_words, ours)) => text.replacen(&clap_words, &ours, 1),
+                None => text,
+            });
             EXIT_NONO_ERROR
         }
     }
@@ -98,11 +126,70 @@ fn one_line(text: &str) -> String {
                 .join(" ");
         } else if l.is_empty() || l.starts_with("For more information") {
             continue;
+        } else if let Some(tip) = l.strip_prefix("tip: ") {
+            parts.push(tip_words(tip));
         } else {
-            parts.push(l.trim_start_matches("error: ").to_string());
+            parts.push(plain_reason(l.trim_start_matches("error: ")));
         }
     }
     format!("{}; see '{command} --help'", parts.join(" "))
+}
+
+/// `a similar argument exists: '--path'` -> `(did you mean '--path'?)`.
+fn tip_words(tip: &str) -> String {
+    match tip
+        .split_once(" exist: ")
+        .or_else(|| tip.split_once(" exists: "))
+    {
+        Some((_, names)) if tip.contains("similar") => format!("(did you mean {names}?)"),
+        _ => format!("({tip})"),
+    }
+}
+
+/// The number parser's reasons in plain words.
+fn plain_reason(line: &str) -> String {
+    line.replace("invalid digit found in string", "expected a whole number")
+        .replace(
+            "number too large to fit in target type",
+            "the number is too large",
+        )
+}
+
+/// A value clap rejected that came from a `NONO_*` variable rather than the
+/// command line: clap's words (`invalid value 'abc' for '--startup-timeout
+/// <SECS>'`) and ours (`NONO_STARTUP_TIMEOUT=abc (for --startup-timeout)`).
+fn from_env(e: &clap::Error) -> Option<(String, String)> {
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let Some(ContextValue::String(value)) = e.get(ContextKind::InvalidValue) else {
+        return None;
+    };
+    let long = arg.split_whitespace().next()?.strip_prefix("--")?;
+    let on_line = std::env::args().any(|a| {
+        a.strip_prefix("--")
+            .is_some_and(|a| a == long || a.starts_with(&format!("{long}=")))
+    });
+    if on_line {
+        return None;
+    }
+    let var = env_of(&crate::help::definition(), long)?;
+    std::env::var_os(&var)?;
+    Some((
+        format!("invalid value '{value}' for '{arg}'"),
+        format!("{var}={value} (for --{long})"),
+    ))
+}
+
+/// The variable clap reads `--LONG` from, in any subcommand.
+fn env_of(cmd: &clap::Command, long: &str) -> Option<String> {
+    let here = cmd
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .and_then(|a| a.get_env())
+        .map(|v| v.to_string_lossy().into_owned());
+    here.or_else(|| cmd.get_subcommands().find_map(|s| env_of(s, long)))
 }
 
 /// `nono trust verify` for `nono -v trust verify --bogus`: the
@@ -127,4 +214,38 @@ fn command_in_argv() -> String {
         }
     }
     words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_error_numbers_are_dropped_and_the_text_kept() {
+        assert_eq!(
+            without_os_error("cannot read /x: No such file or directory (os error 2)"),
+            "cannot read /x: No such file or directory"
+        );
+        assert_eq!(
+            without_os_error("a: Too many levels (os error 40): b (os error x)"),
+            "a: Too many levels: b (os error x)"
+        );
+    }
+
+    #[test]
+    fn clap_tips_read_as_a_question() {
+        assert_eq!(
+            tip_words("a similar argument exists: '--path'"),
+            "(did you mean '--path'?)"
+        );
+        assert_eq!(
+            tip_words("a similar value exists: 'zsh'"),
+            "(did you mean 'zsh'?)"
+        );
+        assert_eq!(
+            tip_words("to pass '--x' as a value, use '-- --x'"),
+            "(to pass '--x' as a value, use '-- --x')"
+        );
+        assert!(!one_line("error: unexpected argument '--pth' found\n\n  tip: a similar argument exists: '--path'\n").contains("tip:"));
+    }
 }

@@ -184,14 +184,23 @@ fn diff(a: &str, b: &str) -> Result<i32> {
 /// (each file's own fields), resolve (groups, paths, protections),
 /// credentials and the network plan.
 fn validate(file: &std::path::Path) -> Result<i32> {
-    if file.is_dir() {
-        bail!(
+    match std::fs::metadata(file) {
+        Ok(m) if m.is_dir() => bail!(
             "{} is a directory; give a profile file (.json or .toml)",
             file.display()
-        );
-    }
-    if !file.is_file() {
-        bail!("{}: no such file", file.display());
+        ),
+        Ok(m) => {
+            if let Some(kind) = crate::policy::load::not_regular(&m) {
+                bail!(
+                    "{} is {kind}, not a regular file; give a profile file (.json or .toml)",
+                    file.display()
+                );
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("{}: no such file", file.display())
+        }
+        Err(e) => bail!("cannot read {}: {e}", file.display()),
     }
     let spec = file.to_str().context("the path is not UTF-8")?;
     let spec = if spec.contains('/') {

@@ -133,40 +133,39 @@ pub fn config_file() -> Option<PathBuf> {
         .map(|c| c.join("nono/config.toml"))
 }
 
+/// The whole configuration file: every section nono reads, so that an
+/// unknown section or key is an error wherever the file is read (the
+/// other sections are used by `record::state`).
 #[derive(Debug, Default, serde::Deserialize)]
-struct ConfigUi {
+#[serde(deny_unknown_fields)]
+struct Config {
     #[serde(default)]
     ui: Ui,
+    #[serde(default)]
+    #[allow(dead_code)] // checked here, used by `record::state::redaction`
+    redaction: audit::RedactionConfig,
+    #[serde(default)]
+    #[allow(dead_code)] // checked here, used by `record::state::retention`
+    rollback: crate::record::state::Retention,
 }
 
-/// `[ui]` of the configuration. Other sections belong to their readers.
+/// `[ui]` of the configuration.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Ui {
     theme: Option<String>,
 }
 
-/// `[ui] theme` of the configuration text; errors name file:line:column
-/// and the field.
+/// `[ui] theme` of the configuration text, once the whole file is checked;
+/// errors name file:line:column and the field (see `policy::plain`).
 pub fn config_theme(text: &str, file: &Path) -> Result<Option<String>> {
     let de = toml::Deserializer::new(text);
-    let cfg: ConfigUi = serde_path_to_error::deserialize(de).map_err(|e| {
-        let (line, col) = e
-            .inner()
-            .span()
-            .map(|s| crate::policy::profile::line_col(text, s.start))
-            .unwrap_or((1, 1));
-        let field = e.path().to_string();
-        let field = if field == "." {
-            String::new()
-        } else {
-            format!("field '{field}': ")
-        };
-        anyhow!(
-            "{}:{line}:{col}: {field}{}",
-            file.display(),
-            e.inner().message().trim_end().replace('\n', "; ")
-        )
+    let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+        anyhow!(crate::policy::plain::toml(
+            text,
+            &file.display().to_string(),
+            &e
+        ))
     })?;
     Ok(cfg.ui.theme)
 }
@@ -243,7 +242,37 @@ mod tests {
         assert!(e.starts_with("/h/config.toml:2:9: field 'ui.theme'"), "{e}");
         let e = config_theme("[ui\n", f).unwrap_err().to_string();
         assert!(e.starts_with("/h/config.toml:1:"), "{e}");
-        let ok = config_theme("[redaction]\nx = 1\n[ui]\ntheme = \"frappe\"\n", f).unwrap();
+        let ok = config_theme(
+            "[redaction]\nextra_flags = [\"--x\"]\n[rollback]\nmax_sessions = 3\n[ui]\ntheme = \"frappe\"\n",
+            f,
+        )
+        .unwrap();
         assert_eq!(ok.as_deref(), Some("frappe"));
+    }
+
+    #[test]
+    fn unknown_config_sections_and_keys_are_errors() {
+        let f = Path::new("/h/config.toml");
+        let e = config_theme("[bogus]\nx = 1\n", f).unwrap_err().to_string();
+        assert!(
+            e.starts_with("/h/config.toml:1:2: field 'bogus': unknown field `bogus`"),
+            "{e}"
+        );
+        assert!(e.contains("redaction, rollback"), "{e}");
+        let e = config_theme("[redaction]\nextra_flag = [\"--x\"]\n", f)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("/h/config.toml:2:1: field 'redaction.extra_flag'")
+                && e.contains("did you mean `extra_flags`"),
+            "{e}"
+        );
+        let e = config_theme("[ui]\ntheme = 5\n", f)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with("expected text in quotes (e.g. \"…\"), found the number 5"),
+            "{e}"
+        );
     }
 }

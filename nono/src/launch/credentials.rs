@@ -8,6 +8,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use ipc::keyholder::{CredentialItem, FailureKind, KeyholderRequest, KeyholderResponse};
+use ipc::reference::CredentialRef;
 use ipc::{Endpoint, CHANNEL_FD, CREDENTIALS_FD};
 
 use crate::helpers;
@@ -92,10 +93,38 @@ fn converse(front: &Keyholder, items: &[CredentialItem], purpose: &str) -> Resul
             } => {
                 bail!("Failed to access system keystore: {message}")
             }
+            KeyholderResponse::Failed {
+                kind: FailureKind::Backend,
+                reference,
+                message,
+            } if secret_service(&reference) => {
+                ui::info(format!("the keystore said: {message}"));
+                bail!("{}", unreachable(&reference))
+            }
             KeyholderResponse::Failed { message, .. } => bail!("{message}"),
             KeyholderResponse::Hello { .. } => bail!("the keyholder answered out of order"),
         }
     }
+}
+
+fn secret_service(reference: &CredentialRef) -> bool {
+    matches!(
+        reference,
+        CredentialRef::Keystore(_) | CredentialRef::Keyring { .. }
+    )
+}
+
+/// A Secret Service that cannot be reached, in one sentence with the next
+/// step (the library's own chain is shown at `-v`).
+fn unreachable(reference: &CredentialRef) -> String {
+    let why = match std::env::var_os("DBUS_SESSION_BUS_ADDRESS") {
+        None => "DBUS_SESSION_BUS_ADDRESS is unset",
+        Some(_) => "no keyring answers on the session bus",
+    };
+    format!(
+        "credential '{reference}': no Secret Service is reachable ({why}); start or unlock \
+         a keyring (e.g. gnome-keyring) in this session, or use an env:// or file:// reference"
+    )
 }
 
 fn ask_unlock(message: &str) -> Result<()> {

@@ -41,7 +41,7 @@ impl Decider {
     /// across); first match wins; no match denies.
     pub fn from_file(path: &Path) -> Result<Decider> {
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("--elevation-decisions {}", path.display()))?;
+            .with_context(|| format!("--elevation-decisions {}: cannot read it", path.display()))?;
         let mut rules = Vec::new();
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();

@@ -76,8 +76,9 @@ fn launch_with(
     }
     if let Some(flag) = args.command[0].to_str().filter(|a| a.starts_with('-')) {
         bail!(
-            "unexpected argument '{flag}' for nono {}; see 'nono {} --help' (put the command after --)",
+            "unexpected argument '{flag}' for nono {}{}; see 'nono {} --help' (put the command after --)",
             mode.name(),
+            similar_flag(mode, flag),
             mode.name()
         );
     }
@@ -105,6 +106,9 @@ fn launch_with(
         (Some(s), Mode::Run) => Some(std::time::Duration::from_secs(s)),
     };
     if args.dry_run {
+        // A run checks the key's form before anything starts (the dry run
+        // fetches nothing, so the key itself is not loaded).
+        crate::record::sign::check(&args.record)?;
         crate::dry_run::print(&plan)?;
         return Ok(0);
     }
@@ -121,6 +125,20 @@ fn launch_with(
     match mode {
         Mode::Run => crate::record::run(&args, &plan, || supervise::run(&plan, session)),
         Mode::Wrap => wrap(&args, &plan, session),
+    }
+}
+
+/// ` (did you mean '--allow'?)` for a mistyped flag of `nono run|wrap`.
+fn similar_flag(mode: Mode, flag: &str) -> String {
+    let def = crate::help::definition();
+    let Some(cmd) = def.find_subcommand(mode.name()) else {
+        return String::new();
+    };
+    let longs: Vec<&str> = cmd.get_arguments().filter_map(|a| a.get_long()).collect();
+    let typed = flag.trim_start_matches('-');
+    match crate::policy::nearest(typed, longs.iter().copied()) {
+        Some(n) => format!(" (did you mean '--{n}'?)"),
+        None => String::new(),
     }
 }
 

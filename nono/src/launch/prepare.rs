@@ -127,6 +127,11 @@ impl Session {
             s.write_policy(&plan.view())?;
         }
         if plan.dry_run {
+            // The file a run would read is read (and checked) here too
+            // (the plan has it only with --capability-elevation).
+            if let Some(f) = &plan.elevation_decisions {
+                super::elevation::Decider::from_file(f)?;
+            }
             return Ok(());
         }
         self.pinning = pinning(&plan.policy.pins)?;

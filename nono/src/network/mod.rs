@@ -4,7 +4,7 @@
 
 mod ca_env;
 pub mod catalog;
-mod routes;
+pub mod routes;
 
 use std::net::SocketAddr;
 
@@ -60,7 +60,8 @@ pub fn random_hex() -> Result<String> {
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
-fn first_flag(p: &ProxyArgs) -> Option<&'static str> {
+/// The flags that turn proxy mode on, in order, that are set.
+fn mode_flags(p: &ProxyArgs) -> Vec<&'static str> {
     [
         (p.network_profile.is_some(), "--network-profile"),
         (!p.allow_domain.is_empty(), "--allow-domain"),
@@ -71,7 +72,12 @@ fn first_flag(p: &ProxyArgs) -> Option<&'static str> {
         (p.record_all, "nono learn --sandboxed"),
     ]
     .into_iter()
-    .find_map(|(set, f)| set.then_some(f))
+    .filter_map(|(set, f)| set.then_some(f))
+    .collect()
+}
+
+fn first_flag(p: &ProxyArgs) -> Option<&'static str> {
+    mode_flags(p).first().copied()
 }
 
 /// `--upstream-proxy` is `[http://]HOST:PORT`: checked here, before any
@@ -85,9 +91,20 @@ fn check_upstream(u: &str) -> Result<()> {
     }
 }
 
-/// The first proxy flag given, for messages (wrap refuses them).
-pub fn proxy_flag(p: &ProxyArgs) -> Option<&'static str> {
-    first_flag(p)
+/// Every proxy flag given, for messages (wrap refuses them all at once):
+/// those turning proxy mode on, then those only meaningful in it.
+pub fn proxy_flags(p: &ProxyArgs) -> Vec<&'static str> {
+    let mut flags = mode_flags(p);
+    if flags.is_empty() {
+        return flags; // the ports alone are refused as outside proxy mode
+    }
+    if p.proxy_port.is_some() {
+        flags.push("--proxy-port");
+    }
+    if !p.listen_port.is_empty() {
+        flags.push("--listen-port");
+    }
+    flags
 }
 
 fn hosts(p: &ProxyArgs, prof: &Profile, cat: &catalog::Catalog) -> Result<Vec<String>> {

@@ -68,14 +68,73 @@ pub fn endpoint_flag(s: &str) -> Result<(String, EndpointRule)> {
     }
 }
 
+/// What is wrong with one of a profile's `custom_credentials`: the field
+/// under `network.custom_credentials.NAME` (empty for the entry itself),
+/// the text to find it by in the file, and the message.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CustomError {
+    pub field: String,
+    pub needle: String,
+    pub message: String,
+}
+
+/// Parse and check one `custom_credentials` entry as a run would use it.
+pub fn custom(
+    name: &str,
+    v: &serde_json::Value,
+) -> std::result::Result<CredentialDef, CustomError> {
+    let err = |field: &str, needle: &str, message: String| CustomError {
+        field: field.to_string(),
+        needle: needle.to_string(),
+        message,
+    };
+    let d: CredentialDef = serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        let needle = field.rsplit('.').next().unwrap_or(name).to_string();
+        err(
+            &field,
+            &needle,
+            crate::policy::plain::message(&e.inner().to_string()),
+        )
+    })?;
+    let rest = d
+        .upstream
+        .strip_prefix("https://")
+        .or_else(|| d.upstream.strip_prefix("http://"));
+    if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
+        let up = &d.upstream;
+        return Err(err(
+            "upstream",
+            up,
+            format!("'{up}' is not an http(s) URL; give the service's base URL (e.g. https://api.example.com)"),
+        ));
+    }
+    if let Err(e) = reference(name, &d) {
+        let key = d.credential_key.clone().unwrap_or_default();
+        return Err(err("credential_key", &key, format!("{:#}", e.root_cause())));
+    }
+    if let Err(e) = inject(name, &d) {
+        let mode = d.inject_mode.clone().unwrap_or_default();
+        return Err(err("inject_mode", &mode, format!("{e:#}")));
+    }
+    Ok(d)
+}
+
 fn definition(
     name: &str,
     catalog: &Catalog,
     custom: &BTreeMap<String, serde_json::Value>,
 ) -> Result<CredentialDef> {
     if let Some(v) = custom.get(name) {
-        return serde_json::from_value(v.clone())
-            .with_context(|| format!("network.custom_credentials.{name}"));
+        return self::custom(name, v).map_err(|e| {
+            let dot = if e.field.is_empty() { "" } else { "." };
+            anyhow::anyhow!(
+                "network.custom_credentials.{name}{dot}{}: {}",
+                e.field,
+                e.message
+            )
+        });
     }
     match catalog.credentials.get(name) {
         Some(d) => Ok(d.clone()),

@@ -20,11 +20,16 @@ struct Blame<'a> {
 }
 
 impl Blame<'_> {
-    fn err(&self, field: &str, value: &str, msg: impl std::fmt::Display) -> anyhow::Error {
+    /// `file:line:column` of `value` in the file, or the file alone.
+    fn at(&self, value: &str) -> String {
         match locate(&self.text, &format!("\"{value}\"")).or_else(|| locate(&self.text, value)) {
-            Some((l, c)) => anyhow!("{}:{l}:{c}: {field}: {msg}", self.file),
-            None => anyhow!("{}: {field}: {msg}", self.file),
+            Some((l, c)) => format!("{}:{l}:{c}", self.file),
+            None => self.file.to_string(),
         }
+    }
+
+    fn err(&self, field: &str, value: &str, msg: impl std::fmt::Display) -> anyhow::Error {
+        anyhow!("{}: {field}: {msg}", self.at(value))
     }
 }
 
@@ -40,6 +45,7 @@ pub fn own_fields(p: &Profile, file: &Path) -> Result<()> {
     credential_targets(p, &b)?;
     env_path_names(p, &b)?;
     network(p, &b)?;
+    custom_credentials(p, &b)?;
     let at = super::modes::At {
         file: &name,
         text: &b.text,
@@ -152,6 +158,9 @@ fn credential_targets(p: &Profile, b: &Blame) -> Result<()> {
         ("secrets", &p.secrets),
     ] {
         for (account, var) in map {
+            if let Err(e) = ipc::reference::CredentialRef::parse(account) {
+                return Err(b.err(&format!("{field}.{account}"), account, e));
+            }
             if !crate::env_policy::valid_var_name(var) {
                 return Err(b.err(
                     &format!("{field}.{account}"),
@@ -203,6 +212,7 @@ fn network(p: &Profile, b: &Blame) -> Result<()> {
             ));
         }
     }
+    block_and_proxy(n, b)?;
     for (field, list) in [
         ("network.allow_hosts", &n.allow_hosts),
         ("network.allow_domain", &n.allow_domain),
@@ -214,6 +224,45 @@ fn network(p: &Profile, b: &Blame) -> Result<()> {
             if let Err(e) = ipc::hostrules::Allowlist::parse(std::slice::from_ref(h)) {
                 return Err(b.err(field, h, e));
             }
+        }
+    }
+    Ok(())
+}
+
+/// `block = true` beside a proxy field: refused as `--block-net` is beside
+/// `--allow-domain`.
+fn block_and_proxy(n: &super::profile::Network, b: &Blame) -> Result<()> {
+    if n.block != Some(true) {
+        return Ok(());
+    }
+    let proxy = [
+        ("network.network_profile", n.network_profile.is_some()),
+        ("network.allow_domain", !n.allow_domain.is_empty()),
+        ("network.allow_hosts", !n.allow_hosts.is_empty()),
+        ("network.credentials", !n.credentials.is_empty()),
+        ("network.proxy_credentials", !n.proxy_credentials.is_empty()),
+    ];
+    match proxy.into_iter().find(|(_, set)| *set) {
+        Some((field, _)) => Err(anyhow!(
+            "{}: network.block = true conflicts with {field}: choose a blocked network or the filtering proxy",
+            b.at("block")
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Each `network.custom_credentials` entry as a run would use it (fields,
+/// upstream URL, `credential_key` reference, `inject_mode`), whether or not
+/// this run names it with `--credential`.
+fn custom_credentials(p: &Profile, b: &Blame) -> Result<()> {
+    for (name, v) in &p.network.custom_credentials {
+        if let Err(e) = crate::network::routes::custom(name, v) {
+            let field = match e.field.as_str() {
+                "" => format!("network.custom_credentials.{name}"),
+                f => format!("network.custom_credentials.{name}.{f}"),
+            };
+            let needle = if e.needle.is_empty() { name } else { &e.needle };
+            return Err(b.err(&field, needle, e.message));
         }
     }
     Ok(())

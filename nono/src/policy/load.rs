@@ -94,14 +94,51 @@ fn is_path_spec(spec: &str) -> bool {
 /// Parse a profile file (a file named neither `.json` nor `.toml` is read
 /// as JSON when it starts with `{`, else as TOML).
 pub fn read_file(path: &Path) -> Result<Profile> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read profile {}", path.display()))?;
+    let text = read_text(path)?;
     let format = match path.extension().and_then(|e| e.to_str()) {
         Some("json" | "toml") => Format::of(path),
         _ if text.trim_start().starts_with('{') => Format::Json,
         _ => Format::Toml,
     };
     Ok(parse(&text, format, &path.display().to_string())?)
+}
+
+/// What a path is when it is not a regular file (`a FIFO (named pipe)`).
+pub fn not_regular(m: &std::fs::Metadata) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = m.file_type();
+    let kind = match () {
+        _ if t.is_file() => return None,
+        _ if t.is_dir() => "a directory",
+        _ if t.is_fifo() => "a FIFO (named pipe)",
+        _ if t.is_char_device() => "a character device",
+        _ if t.is_block_device() => "a block device",
+        _ if t.is_socket() => "a socket",
+        _ => "a special file",
+    };
+    Some(kind)
+}
+
+/// A profile file's text. Opened without blocking and read only if it is
+/// a regular file: a FIFO put in its place is never waited on.
+fn read_text(path: &Path) -> Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let cannot = || format!("cannot read profile {}", path.display());
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .with_context(cannot)?;
+    if let Some(kind) = not_regular(&f.metadata().with_context(cannot)?) {
+        bail!(
+            "profile {} is {kind}, not a regular file; give a profile file (.json or .toml)",
+            path.display()
+        );
+    }
+    let mut text = String::new();
+    f.read_to_string(&mut text).with_context(cannot)?;
+    Ok(text)
 }
 
 fn builtin(name: &str) -> Option<(&'static str, Profile)> {
@@ -125,13 +162,19 @@ fn user_file(name: &str) -> Option<PathBuf> {
 }
 
 fn profile_file(spec: &str, path: &Path) -> Result<(Origin, Profile)> {
-    if path.is_dir() {
-        bail!(
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => bail!(
             "profile {spec} is a directory; give a profile file (.json or .toml) or a profile name"
-        );
-    }
-    if !path.is_file() {
-        bail!("profile file {spec} does not exist");
+        ),
+        Ok(m) => {
+            if let Some(kind) = not_regular(&m) {
+                bail!("profile {spec} is {kind}, not a regular file; give a profile file (.json or .toml) or a profile name");
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("profile file {spec} does not exist")
+        }
+        Err(e) => bail!("cannot read profile {spec}: {e}"),
     }
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let profile = read_file(&path)?;

@@ -18,6 +18,7 @@ pub mod merge;
 pub mod modes;
 pub mod parents;
 pub mod persist;
+pub mod plain;
 pub mod plan;
 pub mod procfs;
 pub mod profile;

@@ -9,8 +9,6 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::nearest;
-
 /// Where `needle` (a value from the file) first appears, as `line:column`.
 pub fn locate(text: &str, needle: &str) -> Option<(usize, usize)> {
     let at = text.find(needle)?;
@@ -353,27 +351,6 @@ impl Format {
     }
 }
 
-/// "unknown field `x`, expected one of `a`, `b`" -> add the nearest name.
-fn improve(message: String) -> String {
-    let Some(rest) = message.strip_prefix("unknown field `") else {
-        return message;
-    };
-    let Some((bad, expected)) = rest.split_once('`') else {
-        return message;
-    };
-    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    match nearest(bad, candidates.iter().copied()) {
-        Some(n) => format!(
-            "unknown field `{bad}` (did you mean `{n}`?); valid fields: {}",
-            candidates.join(", ")
-        ),
-        None => format!(
-            "unknown field `{bad}`; valid fields: {}",
-            candidates.join(", ")
-        ),
-    }
-}
-
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
@@ -384,41 +361,18 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Parse a profile from `text`; `file` is used in error messages.
+/// Parse a profile from `text`; `file` is used in error messages (see
+/// `plain` for their wording).
 pub fn parse(text: &str, format: Format, file: &str) -> Result<Profile, ParseError> {
-    let err = |line, column, field: String, message: String| ParseError {
-        file: file.to_string(),
-        line,
-        column,
-        field,
-        // One line: the TOML parser's messages span several.
-        message: improve(message).trim_end().replace('\n', "; "),
-    };
     match format {
         Format::Json => {
             let mut de = serde_json::Deserializer::from_str(text);
-            serde_path_to_error::deserialize(&mut de).map_err(|e| {
-                let (line, col) = (e.inner().line(), e.inner().column());
-                let msg = e.inner().to_string();
-                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-                err(line, col, e.path().to_string(), msg)
-            })
+            serde_path_to_error::deserialize(&mut de)
+                .map_err(|e| super::plain::json(text, file, &e))
         }
         Format::Toml => {
             let de = toml::Deserializer::new(text);
-            serde_path_to_error::deserialize(de).map_err(|e| {
-                let (line, col) = e
-                    .inner()
-                    .span()
-                    .map(|s| line_col(text, s.start))
-                    .unwrap_or((1, 1));
-                err(
-                    line,
-                    col,
-                    e.path().to_string(),
-                    e.inner().message().to_string(),
-                )
-            })
+            serde_path_to_error::deserialize(de).map_err(|e| super::plain::toml(text, file, &e))
         }
     }
 }

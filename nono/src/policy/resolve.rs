@@ -111,6 +111,9 @@ pub fn resolve(
         all.extend(group_grants(name, g, &vars)?);
         protections.extend(group_protections(name, g, &vars)?);
     }
+    if group_names.iter().any(|g| g == GPU_GROUP) {
+        warn_without_gpu(&all)?;
+    }
     protections.extend(profile_protections(&profile.name, p, &vars)?);
     if materialize == Materialize::StateDirs {
         create_state_dirs(&profile.name, p, &vars, &protections)?;
@@ -185,6 +188,27 @@ fn gpu_wanted(args: &PolicyArgs, profile: &Loaded) -> Result<bool> {
         );
     }
     Ok(true)
+}
+
+/// `--allow-gpu` on a machine without a GPU device node: a warning, not an
+/// error (a profile asking for a GPU stays usable without one).
+fn warn_without_gpu(all: &[Grant]) -> Result<()> {
+    let ours = |g: &&Grant| matches!(&g.source, Source::Group(n) if n == GPU_GROUP);
+    if all.iter().filter(ours).any(|g| g.path.starts_with("/dev")) {
+        return Ok(());
+    }
+    let group = groups::get(GPU_GROUP)?;
+    let devices: Vec<&str> = group
+        .readwrite
+        .iter()
+        .map(String::as_str)
+        .filter(|p| p.starts_with("/dev/"))
+        .collect();
+    crate::ui::warn(format!(
+        "--allow-gpu: no GPU device found (looked for {}); no GPU device was granted",
+        devices.join(", ")
+    ));
+    Ok(())
 }
 
 fn workdir_grant(

@@ -53,19 +53,8 @@ pub fn parse(
     builtin: &BTreeMap<String, Group>,
 ) -> Result<BTreeMap<String, Group>> {
     let de = toml::Deserializer::new(text);
-    let parsed: UserGroupsFile = serde_path_to_error::deserialize(de).map_err(|e| {
-        let (l, c) = e
-            .inner()
-            .span()
-            .map(|s| super::profile::line_col(text, s.start))
-            .unwrap_or((1, 1));
-        anyhow!(
-            "{}:{l}:{c}: field '{}': {}",
-            file.display(),
-            e.path(),
-            e.inner().message().trim_end().replace('\n', "; ")
-        )
-    })?;
+    let parsed: UserGroupsFile = serde_path_to_error::deserialize(de)
+        .map_err(|e| anyhow!(super::plain::toml(text, &file.display().to_string(), &e)))?;
     for (name, g) in &parsed.groups {
         if builtin.contains_key(name) {
             return Err(anyhow!(

@@ -52,6 +52,14 @@ fn check_form(reference: &str) -> Result<CredentialRef> {
     }
 }
 
+/// `--audit-sign-key`'s form, as a run checks it first (for `--dry-run`).
+pub fn check(args: &super::args::RecordArgs) -> Result<()> {
+    match args.audit_sign_key.as_deref() {
+        Some(text) => check_form(text).map(|_| ()),
+        None => Ok(()),
+    }
+}
+
 /// The id recorded with the attestation: the key name, a file's stem, or
 /// the reference itself (never a secret: it only says where the key is).
 fn key_id(reference: &CredentialRef) -> String {

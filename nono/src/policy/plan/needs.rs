@@ -62,11 +62,12 @@ pub struct Wanted {
 impl Needs {
     /// Who asked for what the session will have.
     pub fn of(args: &RunArgs, profile: Wanted) -> Result<Needs> {
-        let mut n = Needs::default();
-        match crate::network::proxy_flag(&args.proxy) {
-            Some(flag) => n.proxy.push(flag),
-            None if profile.proxy => n.proxy.push("the profile's network settings"),
-            None => {}
+        let mut n = Needs {
+            proxy: crate::network::proxy_flags(&args.proxy),
+            ..Needs::default()
+        };
+        if n.proxy.is_empty() && profile.proxy {
+            n.proxy.push("the profile's network settings");
         }
         n.broker = broker_flags(&args.later);
         if crate::envconfig::boolean("NONO_CAPABILITY_ELEVATION")? == Some(true)
@@ -203,5 +204,25 @@ mod tests {
             n.broker,
             vec!["--capability-elevation", "the profile's unix-socket fields"]
         );
+        let none = Wanted {
+            proxy: false,
+            unix_sockets: false,
+            elevation: false,
+        };
+        let flags = [
+            "--allow-domain",
+            "x.com",
+            "--credential",
+            "openai",
+            "--proxy-port",
+            "19999",
+        ];
+        let n = Needs::of(&run(&flags), none).unwrap();
+        assert_eq!(
+            n.proxy,
+            vec!["--allow-domain", "--credential", "--proxy-port"]
+        );
+        let n = Needs::of(&run(&["--proxy-port", "19999"]), none).unwrap();
+        assert!(n.proxy.is_empty(), "refused as outside proxy mode: {n:?}");
     }
 }
