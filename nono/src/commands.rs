@@ -19,9 +19,7 @@ pub fn main() -> i32 {
 }
 
 fn dispatch() -> i32 {
-    let parsed = crate::help::definition()
-        .try_get_matches()
-        .and_then(|m| Cli::from_arg_matches(&m));
+    let parsed = crate::help::matches().and_then(|m| Cli::from_arg_matches(&m));
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => return clap_exit(e),

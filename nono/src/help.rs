@@ -246,31 +246,29 @@ const ROOT_EXAMPLES: &str = "nono run --profile claude-code --allow-cwd -- claud
   nono setup --check-only
   nono COMMAND --help      # each command's flags and examples";
 
-/// The heading a flag (clap id) is shown under, if any.
-fn heading_of(id: &str) -> Option<&'static str> {
-    HEADINGS
-        .iter()
-        .find(|(_, ids)| ids.contains(&id))
-        .map(|(heading, _)| *heading)
+fn has(cmd: &Command, id: &str) -> bool {
+    cmd.get_arguments().any(|a| a.get_id() == id)
 }
 
-/// One pass over the flags (`mut_arg` per id would search and move the
-/// whole command once per flag, on every start-up).
-fn with_headings(cmd: Command) -> Command {
-    cmd.mut_args(|a| match heading_of(a.get_id().as_str()) {
-        Some(heading) => a.help_heading(heading),
-        None => a,
-    })
-}
-
-fn wrap_only(cmd: Command) -> Command {
-    let cmd = cmd.mut_args(|a| {
-        if WRAP_REFUSES.contains(&a.get_id().as_str()) {
-            a.hide(true)
-        } else {
-            a
+/// `mut_arg` moves each flag to the end, so the headings come out in the
+/// order of `HEADINGS` (clap shows a heading where its first flag stands).
+fn with_headings(mut cmd: Command) -> Command {
+    for (heading, ids) in HEADINGS {
+        for id in *ids {
+            if has(&cmd, id) {
+                cmd = cmd.mut_arg(*id, |a| a.help_heading(*heading));
+            }
         }
-    });
+    }
+    cmd
+}
+
+fn wrap_only(mut cmd: Command) -> Command {
+    for id in WRAP_REFUSES {
+        if has(&cmd, id) {
+            cmd = cmd.mut_arg(*id, |a| a.hide(true));
+        }
+    }
     let examples = cmd.get_after_help().map(ToString::to_string);
     let note = "nono wrap runs no helper: no proxy, no broker, no rollback, no audit \
                 (those flags are refused; use nono run).";
@@ -281,11 +279,28 @@ fn wrap_only(cmd: Command) -> Command {
     cmd.long_about(WRAP_ABOUT).after_help(after)
 }
 
-/// The command line as parsed and as shown: the clap definitions with
-/// help headings, examples and wrap's own help (`help`), and repeatable
-/// switches.
+/// The command line as shown: the clap definitions with help headings,
+/// examples and wrap's own help (`apply`), and repeatable switches.
 pub fn definition() -> clap::Command {
     repeatable_switches(apply(crate::cli::Cli::command()))
+}
+
+/// The command line parsed. Headings and examples change only what help
+/// shows and cost most of a start-up to apply, so they are applied only
+/// when clap is about to show help.
+pub fn matches() -> Result<clap::ArgMatches, clap::Error> {
+    match repeatable_switches(crate::cli::Cli::command()).try_get_matches() {
+        Err(e) if shows_help(&e) => definition().try_get_matches(),
+        parsed => parsed,
+    }
+}
+
+fn shows_help(e: &clap::Error) -> bool {
+    use clap::error::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    )
 }
 
 /// On/off switches (`--block-net`) may be repeated: saying the same thing
@@ -304,10 +319,6 @@ fn repeatable_switches(cmd: clap::Command) -> clap::Command {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn has(cmd: &Command, id: &str) -> bool {
-        cmd.get_arguments().any(|a| a.get_id() == id)
-    }
 
     fn sub(name: &str) -> Command {
         let mut cmd = apply(crate::cli::Cli::command());
