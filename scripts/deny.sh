@@ -8,4 +8,8 @@ cd "$(dirname "$0")/.."
 if ! command -v cargo-deny >/dev/null; then
     cargo install cargo-deny --locked
 fi
+# cargo-deny reads the metadata of every platform's dependencies (Windows
+# ones too), which a Linux build never downloads: fetch them first, then
+# check without further network access.
+cargo fetch --locked
 cargo deny --offline check licenses bans sources
