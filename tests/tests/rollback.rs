@@ -445,7 +445,8 @@ fn retention_removes_old_sessions_and_their_blobs_only() {
         "touch ran",
     ]);
     assert_eq!(r.code, Some(1), "{r:?}");
-    assert!(r.stderr.contains("[rollback]"), "{r:?}");
+    assert!(r.stderr.contains("rollback.max_session"), "{r:?}");
+    assert!(r.stderr.contains("did you mean `max_sessions`"), "{r:?}");
     assert!(!e.proj.join("ran").exists());
 }
 
