@@ -4,8 +4,9 @@
 //! ([`message`]) does the rewriting; [`toml`] and [`json`] locate an error
 //! (file:line:column and the field) and use it.
 
+use std::fmt;
+
 use super::nearest;
-use super::profile::{line_col, ParseError};
 
 /// One serde or parser message in plain words; a message it does not know
 /// is returned as it is (on one line).
@@ -219,6 +220,38 @@ fn json_syntax(msg: &str) -> String {
         "key must be a string" => "keys must be in double quotes".to_string(),
         _ => msg.to_string(),
     }
+}
+
+/// A profile that failed to parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if !self.field.is_empty() && self.field != "." {
+            write!(f, "field '{}': ", self.field)?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
+    (line, col)
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+pub use super::plain::ParseError;
+
 use serde::{Deserialize, Serialize};
 
 /// Where `needle` (a value from the file) first appears, as `line:column`.
@@ -313,28 +315,6 @@ impl Profile {
     }
 }
 
-/// A profile that failed to parse.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    pub file: String,
-    pub line: usize,
-    pub column: usize,
-    pub field: String,
-    pub message: String,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
-        if !self.field.is_empty() && self.field != "." {
-            write!(f, "field '{}': ", self.field)?;
-        }
-        write!(f, "{}", self.message)
-    }
-}
-
-impl std::error::Error for ParseError {}
-
 /// Which syntax a file uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -349,16 +329,6 @@ impl Format {
             _ => Format::Json,
         }
     }
-}
-
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before
-        .rfind('\n')
-        .map_or(before.len(), |i| before.len() - i - 1)
-        + 1;
-    (line, col)
 }
 
 /// Parse a profile from `text`; `file` is used in error messages (see
