@@ -18,7 +18,7 @@ use crate::ui;
 pub fn print(plan: &Plan) -> anyhow::Result<()> {
     let caps = plan.capability_set()?;
     let p = &plan.policy;
-    print_grants(p, plan.parents.is_some());
+    print_grants(p, !plan.parent_view.is_empty());
     print_network(plan);
     print_environment(plan);
     let cmd: Vec<String> = plan
@@ -226,7 +226,7 @@ fn print_rules(plan: &Plan, caps: &CapabilitySet) {
         outln!("  {}  {}  ({source})", path.display(), rights.join(","));
     }
     for e in &p.expanded {
-        if plan.parents.is_some() {
+        if !plan.parent_view.is_empty() {
             outln!(
                 "  {}: no rule (contains protected paths): its entries are granted one by one; \
                  listable and new entries creatable via the broker; protected children stay \

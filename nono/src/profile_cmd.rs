@@ -214,7 +214,6 @@ fn validate(file: &std::path::Path) -> Result<i32> {
     };
     let l = resolve::load_profile(&args)?;
     let name = l.name.clone();
-    crate::policy::credentials::profile_items(&l)?;
     let policy = resolve::resolve(
         &args,
         l,

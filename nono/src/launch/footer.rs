@@ -95,8 +95,13 @@ fn proxy_fix(view: &View, e: &ProxyEvent) -> String {
 fn landlock_fix(view: &View, d: &Denied) -> String {
     if d.blockers.starts_with("net.") {
         return format!(
-            "TCP {}: --allow-domain HOST:PORT (proxy mode) or --allow-port PORT grants a destination",
-            d.object
+            "TCP {}: {}",
+            d.object,
+            if d.blockers == "net.bind_tcp" {
+                "--listen-port PORT (proxy mode) or --open-port PORT grants listening on it"
+            } else {
+                "--allow-domain HOST:PORT (proxy mode) or --open-port PORT (localhost) grants it"
+            }
         );
     }
     if d.blockers.starts_with("scope.") {

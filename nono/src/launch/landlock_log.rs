@@ -5,7 +5,7 @@
 //! the initial user namespace). nono asks with one `AUDIT_GET` on a
 //! `NETLINK_AUDIT` socket; it never changes the audit settings.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
 use nix::sys::socket::{
@@ -21,7 +21,7 @@ const NLMSG_ERROR: u16 = 2;
 /// `NLM_F_REQUEST`.
 const NLM_F_REQUEST: u16 = 1;
 /// Bytes of `struct nlmsghdr`.
-const HDR: usize = 16;
+pub(super) const HDR: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LandlockLog {
@@ -66,22 +66,29 @@ pub fn status() -> LandlockLog {
     }
 }
 
-fn audit_enabled() -> nix::Result<bool> {
+/// A `NETLINK_AUDIT` socket bound to the multicast `groups` (0: none),
+/// whose receives give up after `timeout` (under a second).
+pub(super) fn audit_socket(groups: u32, timeout: Duration) -> nix::Result<OwnedFd> {
     let fd = socket(
         AddressFamily::Netlink,
         SockType::Raw,
         SockFlag::SOCK_CLOEXEC,
         SockProtocol::NetlinkAudit,
     )?;
-    bind(fd.as_raw_fd(), &NetlinkAddr::new(0, 0))?;
+    bind(fd.as_raw_fd(), &NetlinkAddr::new(0, groups))?;
     setsockopt(
         &fd,
         sockopt::ReceiveTimeout,
         &TimeVal::from(libc::timeval {
             tv_sec: 0,
-            tv_usec: Duration::from_millis(500).as_micros() as libc::suseconds_t,
+            tv_usec: timeout.as_micros() as libc::suseconds_t,
         }),
     )?;
+    Ok(fd)
+}
+
+fn audit_enabled() -> nix::Result<bool> {
+    let fd = audit_socket(0, Duration::from_millis(500))?;
     sendto(
         fd.as_raw_fd(),
         &request(),

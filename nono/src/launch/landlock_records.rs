@@ -14,11 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use nix::sys::socket::{
-    bind, recv, setsockopt, socket, sockopt, AddressFamily, MsgFlags, NetlinkAddr, SockFlag,
-    SockProtocol, SockType,
-};
-use nix::sys::time::TimeVal;
+use nix::sys::socket::{recv, MsgFlags};
+
+use super::landlock_log::HDR;
 
 /// `AUDIT_LANDLOCK_ACCESS`: one denial.
 const ACCESS: u16 = 1423;
@@ -26,8 +24,6 @@ const ACCESS: u16 = 1423;
 const DOMAIN: u16 = 1424;
 /// `AUDIT_NLGRP_READLOG`, as a group bit.
 const READLOG: u32 = 1;
-/// Bytes of `struct nlmsghdr`.
-const HDR: usize = 16;
 /// Records kept at most (a runaway command cannot fill nono's memory).
 const MAX_RECORDS: usize = 10_000;
 
@@ -75,6 +71,13 @@ impl Reader {
         Some(Reader { stop, seen, thread })
     }
 
+    /// Stop reading without waiting: nothing will be shown (the command
+    /// succeeded).
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
+
     /// Stop reading; this session's denials with how often each occurred.
     /// The kernel's audit thread delivers records a little after the
     /// fact: wait (20 ms at least, 1 s at most) until each of the
@@ -102,22 +105,7 @@ impl Reader {
 }
 
 fn subscribe() -> nix::Result<OwnedFd> {
-    let fd = socket(
-        AddressFamily::Netlink,
-        SockType::Raw,
-        SockFlag::SOCK_CLOEXEC,
-        SockProtocol::NetlinkAudit,
-    )?;
-    bind(fd.as_raw_fd(), &NetlinkAddr::new(0, READLOG))?;
-    setsockopt(
-        &fd,
-        sockopt::ReceiveTimeout,
-        &TimeVal::from(libc::timeval {
-            tv_sec: 0,
-            tv_usec: 100_000,
-        }),
-    )?;
-    Ok(fd)
+    super::landlock_log::audit_socket(READLOG, Duration::from_millis(100))
 }
 
 /// Landlock records until stopped. A domain's allocation record is kept

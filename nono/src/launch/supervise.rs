@@ -212,8 +212,12 @@ fn session(
         p.finish(&mut denials);
         crate::record::helper("proxy", "ended");
     }
-    if let Some(l) = landlock {
-        denials.landlock(l.finish());
+    // Only the footer of a failed run shows Landlock's records: waiting
+    // for the last of them is paid only then.
+    match (landlock, &code) {
+        (Some(l), Ok(c)) if *c != 0 => denials.landlock(l.finish()),
+        (Some(l), _) => l.stop(),
+        (None, _) => {}
     }
     denials.summarise(&code, plan);
     code

@@ -27,6 +27,9 @@ fn network(plan: &Plan) -> String {
 /// The policy summary (`-v`) and every rule (`-vv`) of `mode` (run, shell,
 /// wrap).
 pub fn plan(plan: &Plan, mode: &str) {
+    if !tracing::enabled!(tracing::Level::INFO) {
+        return; // no -v: nothing to count
+    }
     let grants = &plan.policy.rules;
     let writable = grants.iter().filter(|g| g.mode.writes()).count();
     let protections = plan.policy.active_protections();
@@ -47,12 +50,6 @@ pub fn plan(plan: &Plan, mode: &str) {
             GrantKind::File => "file",
         };
         tracing::debug!("rule [{}] {kind} {}", g.mode.short(), g.path.display());
-    }
-    for d in &plan.policy.expanded {
-        tracing::debug!(
-            "expanded {} (contains protected paths: no rule of its own, its entries have theirs)",
-            d.display()
-        );
     }
     for p in &protections {
         tracing::debug!(

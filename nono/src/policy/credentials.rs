@@ -42,17 +42,6 @@ fn from_name(spec: &str) -> Result<CredentialItem> {
     item(spec, spec.to_ascii_uppercase())
 }
 
-/// The profile's own credentials (`[secrets]` and `env_credentials`), as
-/// `profile validate` checks them.
-pub fn profile_items(profile: &Loaded) -> Result<Vec<CredentialItem>> {
-    let p = &profile.profile;
-    p.secrets
-        .iter()
-        .chain(&p.env_credentials)
-        .map(|(account, var)| item(account, var.clone()))
-        .collect()
-}
-
 /// Everything to inject, from flags, `NONO_ENV_CREDENTIAL` and the profile.
 pub fn items(args: &RunArgs, profile: &Loaded) -> Result<Vec<CredentialItem>> {
     let mut names = args.env_credential.clone();

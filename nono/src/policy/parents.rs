@@ -48,11 +48,12 @@ pub fn dirs(policy: &Policy) -> Vec<Parent> {
     out
 }
 
-/// What the broker is told; None when there is no expanded directory (the
-/// agent's opens are then not notified at all).
-pub fn wire(policy: &Policy) -> Option<WireParents> {
-    let dirs: Vec<(Vec<u8>, WireAccess)> = dirs(policy)
-        .into_iter()
+/// What the broker is told about `served` (from [`dirs`]); None when
+/// there is no expanded directory (the agent's opens are then not
+/// notified at all).
+pub fn wire(policy: &Policy, served: &[Parent]) -> Option<WireParents> {
+    let dirs: Vec<(Vec<u8>, WireAccess)> = served
+        .iter()
         .map(|p| {
             let access = match (p.reads, p.writes) {
                 (true, true) => WireAccess::ReadWrite,

@@ -25,10 +25,7 @@ pub fn env_paths(
 ) -> Result<Vec<(String, OsString)>> {
     let mut out = Vec::new();
     for (k, v) in raw {
-        let valid = k.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
-            && k.chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-        if !valid {
+        if !env_policy::valid_var_name(k) {
             bail!("env_paths: invalid environment variable name '{k}' (use A-Z, 0-9, _)");
         }
         if env_policy::is_removed(k)? {

@@ -68,9 +68,8 @@ pub struct Plan {
     pub unix_grants: Vec<ipc::broker::WireUnixGrant>,
     /// The same grants as `why` sees them.
     pub unix_view: Vec<ViewUnix>,
-    /// Expanded directories the broker lists and creates in (`run` only).
-    pub parents: Option<ipc::broker::WireParents>,
-    /// The same directories as `why` sees them (empty without a broker).
+    /// Expanded directories the broker lists and creates in, as `why`
+    /// sees them (`run` only; the wire form is derived in `wire.rs`).
     pub parent_view: Vec<ViewParent>,
     /// Capability elevation: the broker's scope (`run` only).
     pub elevation: Option<ipc::broker::WireElevation>,

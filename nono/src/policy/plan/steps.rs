@@ -211,12 +211,10 @@ impl Resolved {
         } else {
             None
         };
-        let parents = (mode == Mode::Run)
-            .then(|| crate::policy::parents::wire(&policy))
-            .flatten();
-        let parent_view = match parents {
-            Some(_) => crate::policy::parents::dirs(&policy),
-            None => Vec::new(),
+        // Served by the broker, so only in `run`.
+        let parent_view = match mode {
+            Mode::Run => crate::policy::parents::dirs(&policy),
+            Mode::Wrap => Vec::new(),
         };
         let sysv = crate::policy::sysv::plan(
             policy.profile.profile.security.allow_sysv_ipc == Some(true),
@@ -252,7 +250,6 @@ impl Resolved {
             network: asked.network,
             unix_grants: asked.unix_grants,
             unix_view: asked.unix_view,
-            parents,
             parent_view,
             elevation,
             elevation_decisions: args.later.elevation_decisions.clone(),

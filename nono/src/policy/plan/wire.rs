@@ -56,7 +56,7 @@ impl Plan {
                 .collect(),
             unix_grants: self.unix_grants.clone(),
             elevation: self.elevation.clone(),
-            parents: self.parents.clone(),
+            parents: crate::policy::parents::wire(&self.policy, &self.parent_view),
         }
     }
 }
