@@ -106,7 +106,7 @@ pub struct Ran {
     pub stderr: String,
 }
 
-impl Ran {
+impl From<Output> for Ran {
     fn from(o: Output) -> Ran {
         Ran {
             code: o.status.code(),
@@ -114,7 +114,9 @@ impl Ran {
             stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
         }
     }
+}
 
+impl Ran {
     /// The probe succeeded.
     pub fn is_ok(&self) -> bool {
         self.code == Some(0) && self.stdout.starts_with("OK")

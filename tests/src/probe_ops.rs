@@ -7,6 +7,7 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::os::unix::net::UnixStream;
 use std::process::exit;
 
+mod flip;
 mod meta;
 mod parent;
 mod sockets;
@@ -381,31 +382,8 @@ fn try_write(p: &std::path::Path) -> std::io::Result<()> {
 /// (its first byte differs: the test writes them so).
 fn race_open(allowed: &str, protected: &str, secs: &str) -> ! {
     use std::sync::atomic::{AtomicBool, Ordering};
-    const LEN: usize = 512;
-    let mk = |p: &str| {
-        let mut b = [0u8; LEN];
-        b[..p.len()].copy_from_slice(p.as_bytes());
-        b
-    };
-    let (a, p) = (mk(allowed), mk(protected));
-    // The shared buffer is written byte by byte by the flipper without
-    // synchronisation on purpose: that is the attack.
-    let buf: &'static mut [u8; LEN] = Box::leak(Box::new(a));
-    let addr = buf.as_mut_ptr() as usize;
     static STOP: AtomicBool = AtomicBool::new(false);
-    let flipper = std::thread::spawn(move || {
-        let mut flip = false;
-        while !STOP.load(Ordering::Relaxed) {
-            let src = if flip { &p } else { &a };
-            // SAFETY: addr points to a leaked LEN-byte buffer that lives for the rest of the process; volatile writes race with the reader by design (bytes only, no invalid values).
-            unsafe {
-                for (i, b) in src.iter().enumerate() {
-                    std::ptr::write_volatile((addr as *mut u8).add(i), *b);
-                }
-            }
-            flip = !flip;
-        }
-    });
+    let (addr, flipper) = flip::flipping(allowed, protected, &STOP);
     let end =
         std::time::Instant::now() + std::time::Duration::from_secs(secs.parse().unwrap_or(10));
     let (mut opened, mut leaked, mut tries) = (0u64, 0u64, 0u64);

@@ -36,15 +36,7 @@ fn nono_env(dir: &Scratch, args: &[&str], env: &[(&str, &str)]) -> Ran {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    ran(o)
-}
-
-fn ran(o: std::process::Output) -> Ran {
-    Ran {
-        code: o.status.code(),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+    Ran::from(o)
 }
 
 fn nono_in(dir: &Scratch, args: &[&str]) -> Ran {
@@ -408,7 +400,7 @@ fn an_unreachable_keystore_is_one_sentence_with_the_next_step() {
         .output()
         .unwrap();
     let line = one_line(
-        &ran(o),
+        &Ran::from(o),
         &[
             "'my_key'",
             "no Secret Service is reachable",

@@ -94,10 +94,8 @@ fn footer(home: &Scratch, grant: &Scratch, script: &str, extra: &[&str]) -> (Opt
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let r = nono_e2e::Ran::from(out);
+    (r.code, r.stderr)
 }
 
 #[test]

@@ -7,7 +7,7 @@
 use std::process::{Command, Stdio};
 
 use nono_e2e::upstream::Upstream;
-use nono_e2e::{canary, nono_bin, Scratch};
+use nono_e2e::{canary, nono_bin, Ran, Scratch};
 
 fn nono(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let out = Command::new(nono_bin())
@@ -16,11 +16,8 @@ fn nono(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let r = Ran::from(out);
+    (r.code, r.stdout, r.stderr)
 }
 
 #[test]

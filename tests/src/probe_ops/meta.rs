@@ -95,29 +95,8 @@ fn race_proc_fd(inside: &str, outside: &str, secs: &str) -> ! {
 /// buffer between INSIDE and OUTSIDE, byte by byte. Prints the tries and
 /// how many succeeded; the test looks at OUTSIDE's mode.
 fn race_path(inside: &str, outside: &str, secs: &str) -> ! {
-    const LEN: usize = 512;
-    let mk = |p: &str| {
-        let mut b = [0u8; LEN];
-        let n = p.len().min(LEN - 1);
-        b[..n].copy_from_slice(&p.as_bytes()[..n]);
-        b
-    };
-    let (a, o) = (mk(inside), mk(outside));
-    // Written without synchronisation on purpose: that is the attack.
-    let buf: &'static mut [u8; LEN] = Box::leak(Box::new(a));
-    let addr = buf.as_mut_ptr() as usize;
     static STOP: AtomicBool = AtomicBool::new(false);
-    let flipper = std::thread::spawn(move || {
-        let mut flip = false;
-        while !STOP.load(Ordering::Relaxed) {
-            let src = if flip { &o } else { &a };
-            for (i, b) in src.iter().enumerate() {
-                // SAFETY: addr is a leaked LEN-byte buffer alive for the rest of the process; volatile byte writes race with the reader by design.
-                unsafe { std::ptr::write_volatile((addr as *mut u8).add(i), *b) };
-            }
-            flip = !flip;
-        }
-    });
+    let (addr, flipper) = super::flip::flipping(inside, outside, &STOP);
     let end = Instant::now() + Duration::from_secs(secs.parse().unwrap_or(5));
     let (mut tries, mut changed) = (0u64, 0u64);
     while Instant::now() < end {
