@@ -29,14 +29,6 @@ fn home() -> Scratch {
     h
 }
 
-fn ran(o: std::process::Output) -> Ran {
-    Ran {
-        code: o.status.code(),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
-}
-
 /// `nono MODE FLAGS -- /bin/sh -c SCRIPT` with HOME set to `h`.
 fn sh_in(mode: &str, h: &Scratch, flags: &[&str], script: &str) -> Ran {
     let out = Command::new(nono_bin())
@@ -52,7 +44,7 @@ fn sh_in(mode: &str, h: &Scratch, flags: &[&str], script: &str) -> Ran {
         .stdin(Stdio::null())
         .output()
         .expect("spawn nono");
-    ran(out)
+    Ran::from(out)
 }
 
 fn run_home(h: &Scratch, script: &str) -> Ran {
@@ -471,7 +463,7 @@ fn nono_in(h: &Scratch, args: &[&str]) -> Ran {
         .stdin(Stdio::null())
         .output()
         .expect("spawn nono");
-    ran(out)
+    Ran::from(out)
 }
 
 #[test]
@@ -502,4 +494,91 @@ fn why_and_dry_run_show_the_broker_in_run_only() {
         assert_eq!(a.code, Some(1), "{a:?}");
         assert!(a.stdout.contains("\"reason\":\"sensitive_path\""), "{a:?}");
     }
+}
+
+/// The broker serves only what the kernel would do with the call as
+/// given: a trailing `/` asks for a directory, and openat2's resolve
+/// flags confine the caller's own lookup. Each is compared with the same
+/// call without a sandbox.
+#[test]
+fn calls_that_ask_the_kernel_for_more_are_left_to_it() {
+    let h = home();
+    let s = h.s();
+    let probe = probe_bin().display().to_string();
+    // unlink("made/") of a file the broker created: ENOTDIR, the file stays.
+    let r = run_home(
+        &h,
+        &format!("echo x > {s}/made && {probe} unlink {s}/made/; test -e {s}/made && echo KEPT"),
+    );
+    assert!(r.stdout.contains("ERR 20"), "{r:?}");
+    assert!(r.stdout.contains("KEPT"), "{r:?}");
+    // RESOLVE_BENEATH with an absolute path: EXDEV, nothing created.
+    let r = run_home(
+        &h,
+        &format!("{probe} openat2-create {s}/proj {s}/beneath beneath"),
+    );
+    assert!(r.stdout.starts_with("ERR 18"), "{r:?}");
+    assert!(
+        !exists(&h.join("beneath")),
+        "created through RESOLVE_BENEATH"
+    );
+    // RESOLVE_IN_ROOT at proj: the absolute path is taken inside proj
+    // (where its directories do not exist), never as the home's entry.
+    let inside = format!("{s}/inroot");
+    let r = run_home(
+        &h,
+        &format!("{probe} openat2-create {s}/proj {inside} in-root"),
+    );
+    assert!(r.stdout.starts_with("ERR 2 "), "{r:?}");
+    assert!(
+        !exists(&h.join("inroot")),
+        "created outside the caller's root"
+    );
+    // The same calls unsandboxed give the same errors.
+    let scratch = Scratch::new();
+    std::fs::create_dir(scratch.join("d")).unwrap();
+    std::fs::write(scratch.join("f"), "x").unwrap();
+    let u = unsandboxed(&["unlink", &format!("{}/f/", scratch.s())]);
+    assert!(u.stdout.starts_with("ERR 20"), "{u:?}");
+    let abs = format!("{}/x", scratch.s());
+    let u = unsandboxed(&[
+        "openat2-create",
+        &scratch.join("d").display().to_string(),
+        &abs,
+        "beneath",
+    ]);
+    assert!(u.stdout.starts_with("ERR 18"), "{u:?}");
+    let u = unsandboxed(&[
+        "openat2-create",
+        &scratch.join("d").display().to_string(),
+        &abs,
+        "in-root",
+    ]);
+    assert!(u.stdout.starts_with("ERR 2 "), "{u:?}");
+}
+
+/// The broker's own domain reaches the protected children of an expanded
+/// directory; its metadata handlers must still refuse them.
+#[test]
+fn metadata_changes_of_protected_children_are_refused() {
+    let h = home();
+    let s = h.s();
+    let before = std::fs::metadata(h.join(".ssh/id_canary")).unwrap();
+    let r = run_home(
+        &h,
+        &format!(
+            "chmod 777 {s}/.ssh/id_canary && echo LEAK-chmod; \
+             touch -d 2001-01-01 {s}/.ssh/id_canary && echo LEAK-touch; \
+             chmod 777 {s}/.ssh && echo LEAK-chmod-dir; true"
+        ),
+    );
+    assert!(!r.stdout.contains("LEAK"), "{r:?}");
+    let after = std::fs::metadata(h.join(".ssh/id_canary")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(before.mode(), after.mode());
+    assert_eq!(before.mtime(), after.mtime());
+    assert_ne!(
+        std::fs::metadata(h.join(".ssh")).unwrap().mode() & 0o777,
+        0o777
+    );
 }

@@ -83,12 +83,14 @@ pub enum Request {
         path: CString,
         mask: u32,
     },
-    /// The open family: dirfd, path, flags, mode (for O_CREAT).
+    /// The open family: dirfd, path, flags, mode (for O_CREAT), and
+    /// openat2's `resolve` flags (0 for the others).
     Open {
         dirfd: i32,
         path: Vec<u8>,
         flags: i32,
         mode: u32,
+        resolve: u64,
     },
     /// mkdir/mkdirat: dirfd, path, mode.
     Mkdir {
@@ -205,18 +207,19 @@ pub fn request(call: Call, a: &[u64; 6], mem: &dyn AgentMem) -> Result<Request, 
             path: mem.path(a[1])?,
             mask: a[2] as u32,
         }),
-        Call::Open => open(cwd, mem.path(a[0])?, a[1] as i32, a[2]),
+        Call::Open => open(cwd, mem.path(a[0])?, a[1] as i32, a[2], 0),
         Call::Creat => open(
             cwd,
             mem.path(a[0])?,
             libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC,
             a[1],
+            0,
         ),
-        Call::Openat => open(fd, mem.path(a[1])?, a[2] as i32, a[3]),
+        Call::Openat => open(fd, mem.path(a[1])?, a[2] as i32, a[3], 0),
         Call::Openat2 => {
             let p = mem.path(a[1])?;
-            let [flags, mode, _resolve] = u64s::<3>(mem, a[2])?;
-            open(fd, p, flags as i32, mode)
+            let [flags, mode, resolve] = u64s::<3>(mem, a[2])?;
+            open(fd, p, flags as i32, mode, resolve)
         }
         Call::Mkdir => mkdir(cwd, mem.path(a[0])?, a[1]),
         Call::Mkdirat => mkdir(fd, mem.path(a[1])?, a[2]),
@@ -269,12 +272,13 @@ fn chown(uid: u64, gid: u64) -> Op {
     Op::Chown(uid as u32, gid as u32)
 }
 
-fn open(dirfd: i32, path: CString, flags: i32, mode: u64) -> Result<Request, Errno> {
+fn open(dirfd: i32, path: CString, flags: i32, mode: u64, resolve: u64) -> Result<Request, Errno> {
     Ok(Request::Open {
         dirfd,
         path: path.into_bytes(),
         flags,
         mode: mode as u32 & 0o7777,
+        resolve,
     })
 }
 
@@ -554,6 +558,7 @@ mod tests {
             path,
             flags,
             mode,
+            resolve: 0,
         }) = open
         else {
             panic!("not an open")

@@ -14,12 +14,14 @@
 //! 3. performs the call itself on what it judged and returns the result
 //!    (or injects a descriptor with ADDFD).
 //!
-//! CONTINUE is used in exactly two places: an elevation-mode open that the
-//! broker found inside the grants (or not elevatable), and an open or
-//! mkdir that is not an expanded directory's to serve (`parent.rs`). There
-//! the kernel re-reads the path, and the agent's own Landlock domain
-//! decides whatever it says by then: the verdict only chose "let Landlock
-//! decide", which no change of memory can turn into more access.
+//! CONTINUE is used only where the verdict is "let Landlock decide": an
+//! elevation-mode open that the broker found inside the grants (or not
+//! elevatable); an open, mkdir, rename, unlink or symlink that is not an
+//! expanded directory's to serve, or that the broker cannot do exactly as
+//! the kernel would (a link on the way, an entry from launch, `..`, a
+//! trailing `/`, openat2 resolve flags; `parent.rs`). There the kernel
+//! re-reads the path, and the agent's own Landlock domain decides whatever
+//! it says by then: no change of memory can turn that into more access.
 //!
 //! Calls that may block (stream connects, blocking sends) run on worker
 //! threads (`crate::workers`), so one slow peer never stalls the others.
@@ -214,11 +216,16 @@ fn decide(
             },
         },
         Request::Watch { fd, path, mask } => inotify::decide(n.pid, fd, &path, mask, g),
+        // openat2 with resolve flags (RESOLVE_IN_ROOT, RESOLVE_BENEATH,
+        // ...): the agent confines its own lookup, which the broker's
+        // opens would not honour. The kernel resolves it; Landlock decides.
+        Request::Open { resolve, .. } if resolve != 0 => Verdict::Continue,
         Request::Open {
             dirfd,
             path,
             flags,
             mode,
+            ..
         } => {
             let served = b
                 .parents

@@ -173,7 +173,7 @@ impl Parents {
             return None;
         }
         let creates = flags & libc::O_CREAT != 0;
-        if creates && path.ends_with(b"/") {
+        if creates && names_a_directory(path) {
             return None;
         }
         let abs = judged_path(tid, dirfd, path)?;
@@ -249,12 +249,15 @@ impl Parents {
         tid: u32,
         (dirfd, path, flags): (i32, &[u8], i32),
     ) -> Option<Verdict> {
+        let flags = flags & libc::AT_REMOVEDIR;
+        if flags == 0 && names_a_directory(path) {
+            return None; // the kernel's ENOTDIR, not a removal of the file
+        }
         let abs = judged_path(tid, dirfd, path)?;
         let (dir, rel, shape) = self.locate(&abs)?;
         if !dir.writes || self.guarded(&abs, true) {
             return None;
         }
-        let flags = flags & libc::AT_REMOVEDIR;
         match shape {
             Shape::Child if self.was_created(&abs) => {
                 let r = remove(dir.fd.as_fd(), &rel, flags);
@@ -308,7 +311,10 @@ impl Parents {
         (from, to, flags): (&Named, &Named, u32),
         g: &Grants,
     ) -> Option<Verdict> {
-        if flags & !libc::RENAME_NOREPLACE != 0 {
+        if flags & !libc::RENAME_NOREPLACE != 0
+            || names_a_directory(&from.1)
+            || names_a_directory(&to.1)
+        {
             return None;
         }
         let dst = judged_path(tid, to.0, &to.1)?;
@@ -382,6 +388,9 @@ impl Parents {
     /// non-protected name) or beneath a child it created. The broker never
     /// follows it; opens through it are the kernel's, under Landlock.
     pub(crate) fn symlink(&self, tid: u32, target: &[u8], at: &Named) -> Option<Verdict> {
+        if names_a_directory(&at.1) {
+            return None;
+        }
         let abs = judged_path(tid, at.0, &at.1)?;
         let (dir, rel, shape) = self.locate(&abs)?;
         if !dir.writes || self.touches(&abs) {
@@ -443,8 +452,16 @@ fn judged_path(tid: u32, dirfd: i32, path: &[u8]) -> Option<PathBuf> {
     Some(abs)
 }
 
+/// Whether a path ends in `/` or `/.` (or is `.`): the kernel then wants
+/// a directory, which the broker's own path (its components, where those
+/// endings vanish) would not say. Such calls are left to the kernel.
+fn names_a_directory(path: &[u8]) -> bool {
+    path.ends_with(b"/") || path.ends_with(b"/.") || path == b"."
+}
+
 /// The mode a creation gets: the agent's, less its umask (read from
-/// `/proc/<tid>/status`; 022 when unreadable).
+/// `/proc/<tid>/status`; 077 when unreadable, so that nothing is made
+/// more open than the agent asked).
 fn exact(tid: u32, mode: u32) -> u32 {
     let umask = std::fs::read_to_string(format!("/proc/{tid}/status"))
         .ok()
@@ -453,7 +470,7 @@ fn exact(tid: u32, mode: u32) -> u32 {
                 .find_map(|l| l.strip_prefix("Umask:"))
                 .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
         })
-        .unwrap_or(0o022);
+        .unwrap_or(0o077);
     mode & 0o7777 & !umask
 }
 

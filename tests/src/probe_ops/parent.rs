@@ -10,6 +10,7 @@ use std::process::exit;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::flip::flipping;
 use super::{arg, fail, ok};
 
 /// The descriptor number both racing threads fight over.
@@ -21,6 +22,8 @@ pub fn run(action: &str, args: &[String]) -> Option<std::convert::Infallible> {
         "race-parent-path" => race_path(arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5)),
         "race-parent-dirfd" => race_dirfd(arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5)),
         "create-in-thread" => create_in_thread(arg(args, 2)),
+        "unlink" => unlink(arg(args, 2)),
+        "openat2-create" => openat2_create(arg(args, 2), arg(args, 3), arg(args, 4)),
         "race-parent-rename" => race_rename(
             (arg(args, 2), arg(args, 3)),
             (arg(args, 4), arg(args, 5)),
@@ -59,35 +62,6 @@ fn attempt(how: &str, dirfd: i32, path: *const libc::c_char) -> bool {
     }
 }
 
-const LEN: usize = 512;
-
-fn buffer(p: &str) -> [u8; LEN] {
-    let mut b = [0u8; LEN];
-    let n = p.len().min(LEN - 1);
-    b[..n].copy_from_slice(&p.as_bytes()[..n]);
-    b
-}
-
-/// A leaked buffer a second thread flips between the contents of `a`
-/// and `b`, byte by byte, until STOP.
-fn flipping(a: [u8; LEN], b: [u8; LEN], stop: &'static AtomicBool) -> usize {
-    // Written without synchronisation on purpose: that is the attack.
-    let buf: &'static mut [u8; LEN] = Box::leak(Box::new(a));
-    let addr = buf.as_mut_ptr() as usize;
-    std::thread::spawn(move || {
-        let mut flip = false;
-        while !stop.load(Ordering::Relaxed) {
-            let src = if flip { &b } else { &a };
-            for (i, x) in src.iter().enumerate() {
-                // SAFETY: addr is a leaked LEN-byte buffer alive for the rest of the process; volatile byte writes race with the reader by design.
-                unsafe { std::ptr::write_volatile((addr as *mut u8).add(i), *x) };
-            }
-            flip = !flip;
-        }
-    });
-    addr
-}
-
 /// `race-parent-rename SRC PROT_SRC DST PROT_DST SECONDS`: SRC is created,
 /// then renamed to DST through two buffers a second thread flips (SRC ↔
 /// PROT_SRC, DST ↔ PROT_DST; same lengths), and moved back from DST. The
@@ -97,13 +71,13 @@ fn race_rename(src: (&str, &str), dst: (&str, &str), secs: &str) -> ! {
         fail(e)
     }
     static STOP: AtomicBool = AtomicBool::new(false);
-    let from = flipping(buffer(src.0), buffer(src.1), &STOP);
-    let to = flipping(buffer(dst.0), buffer(dst.1), &STOP);
+    let (from, _) = flipping(src.0, src.1, &STOP);
+    let (to, _) = flipping(dst.0, dst.1, &STOP);
     let end = Instant::now() + Duration::from_secs(secs.parse().unwrap_or(5));
     let (mut tries, mut done) = (0u64, 0u64);
     while Instant::now() < end {
         tries += 1;
-        // SAFETY: both buffers are leaked, NUL-terminated within LEN bytes.
+        // SAFETY: both buffers are leaked and NUL-terminated (flip.rs).
         if unsafe { libc::rename(from as *const libc::c_char, to as *const libc::c_char) } == 0 {
             done += 1;
             // Only ever back from the allowed destination.
@@ -120,29 +94,8 @@ fn race_rename(src: (&str, &str), dst: (&str, &str), secs: &str) -> ! {
 /// length), byte by byte. Prints the tries and the successes; the test
 /// looks at PROTECTED from outside.
 fn race_path(how: &str, allowed: &str, protected: &str, secs: &str) -> ! {
-    const LEN: usize = 512;
-    let mk = |p: &str| {
-        let mut b = [0u8; LEN];
-        let n = p.len().min(LEN - 1);
-        b[..n].copy_from_slice(&p.as_bytes()[..n]);
-        b
-    };
-    let (a, p) = (mk(allowed), mk(protected));
-    // Written without synchronisation on purpose: that is the attack.
-    let buf: &'static mut [u8; LEN] = Box::leak(Box::new(a));
-    let addr = buf.as_mut_ptr() as usize;
     static STOP: AtomicBool = AtomicBool::new(false);
-    let flipper = std::thread::spawn(move || {
-        let mut flip = false;
-        while !STOP.load(Ordering::Relaxed) {
-            let src = if flip { &p } else { &a };
-            for (i, b) in src.iter().enumerate() {
-                // SAFETY: addr is a leaked LEN-byte buffer alive for the rest of the process; volatile byte writes race with the reader by design.
-                unsafe { std::ptr::write_volatile((addr as *mut u8).add(i), *b) };
-            }
-            flip = !flip;
-        }
-    });
+    let (addr, flipper) = flipping(allowed, protected, &STOP);
     let end = Instant::now() + Duration::from_secs(secs.parse().unwrap_or(5));
     let (mut tries, mut done) = (0u64, 0u64);
     while Instant::now() < end {
@@ -214,4 +167,55 @@ fn create_in_thread(path: &str) -> ! {
         Ok(s) => ok(s),
         Err(e) => fail(e),
     }
+}
+
+/// `unlink PATH`: unlink(2) of PATH exactly as given (a trailing `/`
+/// included).
+fn unlink(path: &str) -> ! {
+    let c = cstr(path);
+    // SAFETY: c is a valid C string.
+    if unsafe { libc::unlink(c.as_ptr()) } == 0 {
+        ok("unlinked")
+    }
+    fail(std::io::Error::last_os_error())
+}
+
+/// `openat2-create DIR PATH beneath|in-root`: openat2(2) relative to DIR
+/// with O_CREAT and RESOLVE_BENEATH or RESOLVE_IN_ROOT: the caller's own
+/// confinement of the lookup.
+fn openat2_create(dir: &str, path: &str, how: &str) -> ! {
+    const RESOLVE_BENEATH: u64 = 0x08;
+    const RESOLVE_IN_ROOT: u64 = 0x10;
+    let resolve = if how == "in-root" {
+        RESOLVE_IN_ROOT
+    } else {
+        RESOLVE_BENEATH
+    };
+    let d = cstr(dir);
+    // SAFETY: d is a valid C string.
+    let dirfd = unsafe { libc::open(d.as_ptr(), libc::O_PATH | libc::O_DIRECTORY) };
+    if dirfd < 0 {
+        fail(std::io::Error::last_os_error())
+    }
+    let p = cstr(path);
+    // struct open_how { flags, mode, resolve }
+    let open_how: [u64; 3] = [
+        (libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC) as u64,
+        0o600,
+        resolve,
+    ];
+    // SAFETY: p is a valid C string; open_how is a 24-byte struct open_how.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dirfd,
+            p.as_ptr(),
+            open_how.as_ptr(),
+            std::mem::size_of_val(&open_how),
+        )
+    };
+    if fd < 0 {
+        fail(std::io::Error::last_os_error())
+    }
+    ok("created")
 }
