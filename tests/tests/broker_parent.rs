@@ -582,3 +582,38 @@ fn metadata_changes_of_protected_children_are_refused() {
         0o777
     );
 }
+
+/// A served removal with its path raced: a second thread flips the buffer
+/// between a file the broker created and the protected key (same length).
+/// Without a sandbox the race removes the key; inside, never.
+#[test]
+fn unlink_path_race_never_removes_a_protected_file() {
+    const NAME: &str = "made-by-agent1"; // as long as .ssh/id_canary
+    let h = home();
+    let allowed = h.join(NAME).display().to_string();
+    let protected = h.join(".ssh/id_canary");
+    let p = protected.display().to_string();
+    assert_eq!(allowed.len(), p.len());
+    let c = unsandboxed(&["race-parent-path", "unlink", &allowed, &p, "1"]);
+    assert!(c.is_ok(), "{c:?}");
+    assert!(!exists(&protected), "the unsandboxed race removes the key");
+    std::fs::write(&protected, "SECRET-KEY").unwrap();
+    let _ = std::fs::remove_file(&allowed);
+    let probe = probe_bin().display().to_string();
+    let r = run_home(
+        &h,
+        &format!("{probe} race-parent-path unlink {allowed} {p} {RACE_SECS}"),
+    );
+    println!("unlink path race: {}", r.stdout.trim());
+    assert!(r.is_ok(), "{r:?}");
+    assert!(field(&r, "tries") >= MIN_TRIES, "the race ran");
+    assert!(
+        field(&r, "created") > 0,
+        "removals of what the agent made succeed"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&protected).unwrap(),
+        "SECRET-KEY",
+        "the protected key was never removed"
+    );
+}

@@ -38,11 +38,14 @@ fn cstr(s: &str) -> CString {
 }
 
 /// Create `path` the way the test asks: `open` (O_CREAT), `mkdir` or
-/// `symlink`.
-/// True when it was created or opened.
+/// `symlink`, or remove it (`unlink`).
+/// True when it was created, opened or removed.
 fn attempt(how: &str, dirfd: i32, path: *const libc::c_char) -> bool {
     // SAFETY: path points to a NUL-terminated buffer alive for the call.
     unsafe {
+        if how == "unlink" {
+            return libc::unlinkat(dirfd, path, 0) == 0;
+        }
         if how == "mkdir" {
             return libc::mkdirat(dirfd, path, 0o700) == 0;
         }
@@ -89,7 +92,7 @@ fn race_rename(src: (&str, &str), dst: (&str, &str), secs: &str) -> ! {
 }
 
 /// `race-parent-path HOW ALLOWED PROTECTED SECONDS`: the main thread
-/// creates (HOW: open, mkdir or symlink) the path in a shared buffer while a second
+/// creates (HOW: open, mkdir or symlink) or removes (unlink) the path in a shared buffer while a second
 /// thread rewrites that buffer between ALLOWED and PROTECTED (same
 /// length), byte by byte. Prints the tries and the successes; the test
 /// looks at PROTECTED from outside.
@@ -100,6 +103,11 @@ fn race_path(how: &str, allowed: &str, protected: &str, secs: &str) -> ! {
     let (mut tries, mut done) = (0u64, 0u64);
     while Instant::now() < end {
         tries += 1;
+        // Removals need something to remove: the allowed name, made again
+        // through a path no thread touches.
+        if how == "unlink" && std::fs::write(allowed, "again").is_err() {
+            break;
+        }
         if attempt(how, libc::AT_FDCWD, addr as *const libc::c_char) {
             done += 1;
         }
