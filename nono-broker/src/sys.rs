@@ -65,6 +65,37 @@ pub fn chmod(
     check(unsafe { libc::fchmodat(dir.as_raw_fd(), name.as_ptr(), mode, 0) })
 }
 
+/// chmod of a held descriptor's object itself: `fchmodat2(fd, "",
+/// AT_EMPTY_PATH)` (Linux 6.6), which also takes `O_PATH` descriptors
+/// and costs one lookup less than the `/proc/self/fd` entry. `ENOSYS` on
+/// older kernels: the caller then goes through [`chmod`].
+pub fn chmod_held(fd: std::os::fd::BorrowedFd<'_>, mode: u32) -> Result<(), nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fchmodat2 takes a descriptor, a valid C string (empty), a mode and flags.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_fchmodat2,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            mode,
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    ret(r as isize).map(drop)
+}
+
+/// utimensat of a held descriptor's object itself (AT_EMPTY_PATH, which
+/// also takes `O_PATH` descriptors); `times` None means "now" for both.
+pub fn utimens_held(
+    fd: std::os::fd::BorrowedFd<'_>,
+    times: Option<&[libc::timespec; 2]>,
+) -> Result<(), nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
+    let ptr = times.map(|t| t.as_ptr()).unwrap_or(std::ptr::null());
+    // SAFETY: the empty path is a valid C string; fd is open; ptr is NULL or points to two timespecs we own.
+    check(unsafe { libc::utimensat(fd.as_raw_fd(), c"".as_ptr(), ptr, libc::AT_EMPTY_PATH) })
+}
+
 /// chown of the held descriptor's object itself (AT_EMPTY_PATH).
 pub fn chown(fd: std::os::fd::BorrowedFd<'_>, uid: u32, gid: u32) -> Result<(), nix::errno::Errno> {
     use std::os::fd::AsRawFd;
@@ -121,10 +152,16 @@ const PIDFD_THREAD: libc::c_uint = libc::O_EXCL as libc::c_uint;
 /// A pidfd for thread `tid` of the agent (notifications carry thread ids).
 /// Kernels before 6.9 refuse PIDFD_THREAD: then the thread's group leader.
 pub fn thread_pidfd(tid: u32) -> Result<std::os::fd::OwnedFd, nix::errno::Errno> {
+    thread_pidfd_kind(tid).map(|(fd, _)| fd)
+}
+
+/// [`thread_pidfd`], and whether it is the thread's own (PIDFD_THREAD)
+/// rather than its thread group's.
+fn thread_pidfd_kind(tid: u32) -> Result<(std::os::fd::OwnedFd, bool), nix::errno::Errno> {
     // SAFETY: pidfd_open takes a pid and flags; the result is checked.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, tid as libc::pid_t, PIDFD_THREAD) };
     if fd >= 0 {
-        return Ok(own_fd(fd as i32));
+        return Ok((own_fd(fd as i32), true));
     }
     if nix::errno::Errno::last() != nix::errno::Errno::EINVAL {
         return Err(nix::errno::Errno::last());
@@ -135,7 +172,7 @@ pub fn thread_pidfd(tid: u32) -> Result<std::os::fd::OwnedFd, nix::errno::Errno>
     if fd < 0 {
         return Err(nix::errno::Errno::last());
     }
-    Ok(own_fd(fd as i32))
+    Ok((own_fd(fd as i32), false))
 }
 
 /// The thread group (process) of thread `tid`, from /proc.
@@ -149,10 +186,61 @@ fn thread_group(tid: u32) -> Result<u32, nix::errno::Errno> {
         .ok_or(nix::errno::Errno::ESRCH)
 }
 
-/// A duplicate of descriptor `fd` of thread `tid` (pidfd_open + pidfd_getfd).
+/// A duplicate of descriptor `fd` of thread `tid` (pidfd_getfd on the
+/// thread's pidfd, kept between calls: see [`pidfds`]).
 pub fn borrow_fd(tid: u32, fd: i32) -> Result<std::os::fd::OwnedFd, nix::errno::Errno> {
-    use std::os::fd::AsFd;
-    getfd(thread_pidfd(tid)?.as_fd(), fd)
+    pidfds::borrow(tid, fd)
+}
+
+/// Thread pidfds kept between notifications, so a brokered call on a
+/// descriptor costs one `pidfd_getfd`, not a `pidfd_open` as well.
+///
+/// Only pidfds of one thread (PIDFD_THREAD, Linux 6.9) are kept: such a
+/// pidfd refers to that thread and no other for as long as it is open.
+/// Once the thread has ended, `pidfd_getfd` on it fails (ESRCH), even if
+/// its id was given to a new thread since; the entry is then dropped and
+/// a pidfd for the thread that now has the id is opened. A kept pidfd
+/// never names a different task than a fresh `pidfd_open` would.
+/// Without PIDFD_THREAD the pidfd is the thread group's, whose id says
+/// nothing about which process a later thread with the same id belongs
+/// to: those are opened per call, never kept.
+mod pidfds {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::os::fd::{AsFd, OwnedFd};
+
+    use nix::errno::Errno;
+
+    /// Entries per serving thread before the table is emptied (a bound
+    /// on descriptors held, whatever the agent's thread count).
+    const KEEP: usize = 64;
+
+    thread_local! {
+        static KEPT: RefCell<HashMap<u32, OwnedFd>> = RefCell::new(HashMap::new());
+    }
+
+    pub fn borrow(tid: u32, fd: i32) -> Result<OwnedFd, Errno> {
+        let kept = KEPT.with(|k| k.borrow().get(&tid).map(|p| super::getfd(p.as_fd(), fd)));
+        match kept {
+            Some(Err(Errno::ESRCH)) => {
+                KEPT.with(|k| k.borrow_mut().remove(&tid));
+            }
+            Some(r) => return r,
+            None => {}
+        }
+        let (pidfd, one_thread) = super::thread_pidfd_kind(tid)?;
+        let dup = super::getfd(pidfd.as_fd(), fd);
+        if one_thread {
+            KEPT.with(|k| {
+                let mut k = k.borrow_mut();
+                if k.len() >= KEEP {
+                    k.clear();
+                }
+                k.insert(tid, pidfd);
+            });
+        }
+        dup
+    }
 }
 
 /// A duplicate of descriptor `fd` of the task behind `pidfd` (pidfd_getfd).

@@ -56,6 +56,10 @@ pub const SERVING: &[Allowed] = &[
         "perform a granted chmod; the exact mode of a created entry",
     ),
     a(
+        "fchmodat2",
+        "perform a granted chmod on the held object itself (Linux 6.6)",
+    ),
+    a(
         "mkdirat",
         "create a directory in an expanded directory for the agent",
     ),

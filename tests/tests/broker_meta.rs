@@ -142,6 +142,80 @@ fn rewriting_the_path_during_a_chmod_changes_nothing_outside() {
     assert_eq!(mode(&outside), 0o640, "the other file never was");
 }
 
+#[test]
+fn swapping_the_descriptor_under_fchmod_changes_nothing_outside() {
+    let dir = Scratch::new();
+    let w = dir.join("w");
+    std::fs::create_dir(&w).unwrap();
+    let (inside, outside) = (w.join("in"), dir.join("out"));
+    for f in [&inside, &outside] {
+        std::fs::write(f, "x").unwrap();
+        set_mode(f, 0o640);
+    }
+    let (i, o) = (inside.display().to_string(), outside.display().to_string());
+    let c = unsandboxed(&["race-fchmod", &i, &o, "1"]);
+    assert!(c.is_ok(), "{c:?}");
+    assert_eq!(mode(&outside), 0o777, "the unsandboxed race changes it");
+    set_mode(&outside, 0o640);
+    set_mode(&inside, 0o640);
+    let flags = [
+        "--allow",
+        &w.display().to_string(),
+        "--read",
+        &dir.s(),
+        "--silent",
+    ];
+    let r = run(&flags, &["race-fchmod", &i, &o, RACE_SECS]);
+    println!("{}", r.stdout.trim());
+    assert!(r.is_ok(), "{r:?}");
+    let (tries, changed) = (field(&r, "tries"), field(&r, "changed"));
+    assert!(tries >= MIN_TRIES, "the race ran: {tries} tries");
+    assert!(changed > 0, "fchmods of the file in the grant succeed");
+    assert_eq!(mode(&inside), 0o777, "the granted file was changed");
+    assert_eq!(mode(&outside), 0o640, "the swapped-in file never was");
+}
+
+/// The broker judges a plain absolute path as given when it resolves with
+/// no symlink at all; a second thread exchanging a directory on that path
+/// with a symlink to a directory outside must never get the file there
+/// changed.
+#[test]
+fn swapping_a_directory_for_a_symlink_during_a_chmod_changes_nothing_outside() {
+    let dir = Scratch::new();
+    let (w, other) = (dir.join("w"), dir.join("other"));
+    std::fs::create_dir(&w).unwrap();
+    std::fs::create_dir(&other).unwrap();
+    let outside = other.join("f");
+    std::fs::write(&outside, "x").unwrap();
+    set_mode(&outside, 0o640);
+    let (ws, os) = (w.display().to_string(), other.display().to_string());
+    // Positive control, in a directory of its own.
+    let cw = dir.join("cw");
+    std::fs::create_dir(&cw).unwrap();
+    let c = unsandboxed(&["race-swap-dir-chmod", &cw.display().to_string(), &os, "1"]);
+    assert!(c.is_ok(), "{c:?}");
+    assert_eq!(mode(&outside), 0o777, "the unsandboxed race changes it");
+    set_mode(&outside, 0o640);
+    let flags = ["--allow", &ws, "--read", &dir.s(), "--silent"];
+    let r = run(&flags, &["race-swap-dir-chmod", &ws, &os, RACE_SECS]);
+    println!("{}", r.stdout.trim());
+    assert!(r.is_ok(), "{r:?}");
+    let (tries, changed) = (field(&r, "tries"), field(&r, "changed"));
+    assert!(tries >= MIN_TRIES, "the race ran: {tries} tries");
+    assert!(changed > 0, "chmods of the file in the grant succeed");
+    let d = if std::fs::symlink_metadata(w.join("d")).unwrap().is_dir() {
+        w.join("d")
+    } else {
+        w.join("alt")
+    };
+    assert_eq!(mode(&d.join("f")), 0o777, "the granted file was changed");
+    assert_eq!(
+        mode(&outside),
+        0o640,
+        "the file behind the symlink never was"
+    );
+}
+
 /// A tree with files, directories, a symlink and unusual modes, archived
 /// by the host's tar.
 fn archive(dir: &Scratch) -> std::path::PathBuf {

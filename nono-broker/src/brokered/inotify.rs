@@ -9,7 +9,7 @@ use std::os::fd::AsFd;
 
 use nix::errno::Errno;
 
-use super::target::{open_named, path_of, proc_path, Named};
+use super::target::{hold, proc_path, Held, Named};
 use super::{Grants, Verdict};
 use crate::sys;
 
@@ -20,11 +20,11 @@ pub fn decide(tid: u32, fd: i32, path: &CStr, mask: u32, g: &Grants) -> Verdict 
         path: path.to_owned(),
         follow,
     };
-    let held = match open_named(tid, &named) {
+    let Held { fd: held, path } = match hold(tid, &named) {
         Ok(h) => h,
         Err(e) => return Verdict::Reply(Err(e)),
     };
-    let Some(real) = path_of(&held) else {
+    let Some(real) = path else {
         return Verdict::Reply(Err(Errno::EACCES));
     };
     if !g.readable(&real) {

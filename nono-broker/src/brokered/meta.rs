@@ -7,12 +7,13 @@
 //! with EPERM even inside a write grant, judged on the object the broker
 //! holds.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 
 use super::mem::{u64s, AgentMem};
-use super::target::{fd_name, open_named, own_fds, path_of, proc_path, Named};
+use super::target::{fd_name, hold, own_fds, proc_path, Held, Named};
 use crate::sys;
 use std::path::Path;
 
@@ -159,11 +160,11 @@ pub enum Outcome {
 /// Resolve, judge and perform. `writable`: inside the write grants (or
 /// what the broker created in an expanded directory, `parent.rs`).
 pub fn perform(pid: u32, named: &Named, op: &Op, writable: &dyn Fn(&Path) -> bool) -> Outcome {
-    let fd = match open_named(pid, named) {
-        Ok(fd) => fd,
+    let Held { fd, path } = match hold(pid, named) {
+        Ok(h) => h,
         Err(e) => return Outcome::Done(Err(e)),
     };
-    let Some(p) = path_of(&fd) else {
+    let Some(p) = path else {
         return Outcome::Refused(Errno::EACCES, "(deleted or unnamed object)".into());
     };
     if !writable(&p) {
@@ -172,22 +173,35 @@ pub fn perform(pid: u32, named: &Named, op: &Op, writable: &dyn Fn(&Path) -> boo
     let Some(kind) = plain_kind(&fd) else {
         return Outcome::Refused(Errno::EPERM, p.display().to_string());
     };
-    let link = kind == libc::S_IFLNK;
-    let via = proc_path(&fd);
-    // The held object as an entry of the broker's own /proc/self/fd.
-    let (Some(dir), held) = (own_fds(), fd_name(&fd)) else {
-        return Outcome::Refused(Errno::EACCES, p.display().to_string());
+    if kind == libc::S_IFLNK && !matches!(op, Op::Chown(..)) {
+        return Outcome::Done(Err(Errno::EOPNOTSUPP));
+    }
+    Outcome::Done(act(&fd, op))
+}
+
+/// Perform `op` on the held object itself (never on a path the agent can
+/// change): by descriptor where the kernel allows it on any descriptor,
+/// else through the broker's own `/proc/self/fd` entry for it.
+fn act(fd: &OwnedFd, op: &Op) -> Result<(), Errno> {
+    let by_entry = |f: &dyn Fn(BorrowedFd<'_>, &CStr) -> Result<(), Errno>| match own_fds() {
+        Some(dir) => f(dir, &fd_name(fd)),
+        None => Err(Errno::EACCES),
     };
-    Outcome::Done(match op {
-        Op::Chmod(_) | Op::Times(_) | Op::SetXattr { .. } | Op::RemoveXattr(_) if link => {
-            Err(Errno::EOPNOTSUPP)
-        }
-        Op::Chmod(mode) => sys::chmod(dir, &held, *mode),
-        Op::Chown(uid, gid) => sys::chown(std::os::fd::AsFd::as_fd(&fd), *uid, *gid),
-        Op::Times(t) => sys::utimens(dir, &held, t.as_ref()),
-        Op::SetXattr { name, value, flags } => sys::setxattr(&via, name, value, *flags),
-        Op::RemoveXattr(name) => sys::removexattr(&via, name),
-    })
+    match op {
+        Op::Chmod(mode) => match sys::chmod_held(fd.as_fd(), *mode) {
+            Err(Errno::ENOSYS) => by_entry(&|dir, held| sys::chmod(dir, held, *mode)),
+            r => r,
+        },
+        Op::Chown(uid, gid) => sys::chown(fd.as_fd(), *uid, *gid),
+        // EINVAL: a kernel without AT_EMPTY_PATH here (or bad times, which
+        // the second call reports the same).
+        Op::Times(t) => match sys::utimens_held(fd.as_fd(), t.as_ref()) {
+            Err(Errno::EINVAL) => by_entry(&|dir, held| sys::utimens(dir, held, t.as_ref())),
+            r => r,
+        },
+        Op::SetXattr { name, value, flags } => sys::setxattr(&proc_path(fd), name, value, *flags),
+        Op::RemoveXattr(name) => sys::removexattr(&proc_path(fd), name),
+    }
 }
 
 /// The held object's type when it is a regular file, a directory or a

@@ -95,14 +95,11 @@ fn base(pid: u32, dirfd: i32, path: &CStr) -> Result<OwnedFd, Errno> {
 
 /// Open the named object as `O_PATH` in the broker (or take its own
 /// duplicate of the agent's descriptor).
-pub fn open_named(pid: u32, n: &Named) -> Result<OwnedFd, Errno> {
+fn open_named(pid: u32, n: &Named) -> Result<OwnedFd, Errno> {
     match n {
-        Named::Fd(fd) => open(
-            format!("/proc/{pid}/fd/{fd}").as_str(),
-            OFlag::O_PATH | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| if e == Errno::ENOENT { Errno::EBADF } else { e }),
+        // The broker's own duplicate (pidfd_getfd): the agent's open
+        // file itself, nothing it can swap later.
+        Named::Fd(fd) => crate::sys::borrow_fd(pid, *fd),
         Named::Path {
             dirfd,
             path,
@@ -142,6 +139,69 @@ fn open_path(pid: u32, dirfd: i32, path: &CStr, follow: bool) -> Result<OwnedFd,
     openat2(b.as_fd(), path, how)
 }
 
+/// An object the broker holds, and the kernel's path for it (None when
+/// deleted or not named by a path: a pipe, a socket, an anonymous inode).
+#[derive(Debug)]
+pub struct Held {
+    pub fd: OwnedFd,
+    pub path: Option<PathBuf>,
+}
+
+/// [`open_named`], and the held object's path.
+///
+/// An absolute path that is already canonical (no empty, `.` or `..`
+/// component, no trailing `/`, not under `/proc`) is first resolved with
+/// no symlink followed anywhere (`RESOLVE_NO_SYMLINKS`). When that
+/// succeeds, every component was looked up as named, so the path as given
+/// is the kernel's own name for the object just opened: the judgement is
+/// made on it without a readlink. Anything else (a symlink on the way, a
+/// relative path, a descriptor, any error) takes the general route: the
+/// kernel names the object the broker holds ([`path_of`]).
+pub fn hold(pid: u32, n: &Named) -> Result<Held, Errno> {
+    if let Named::Path { path, follow, .. } = n {
+        if let Some(held) = open_canonical(path, *follow) {
+            return Ok(held);
+        }
+    }
+    let fd = open_named(pid, n)?;
+    let path = path_of(&fd);
+    Ok(Held { fd, path })
+}
+
+/// Is `p` absolute with only plain components (and not under `/proc`,
+/// whose entries name other things than their path)?
+fn canonical(p: &[u8]) -> bool {
+    let Some(rest) = p.strip_prefix(b"/") else {
+        return false;
+    };
+    !p.starts_with(b"/proc/")
+        && p != b"/proc"
+        && (rest.is_empty()
+            || rest
+                .split(|&b| b == b'/')
+                .all(|c| !c.is_empty() && c != b"." && c != b".."))
+}
+
+fn open_canonical(path: &CStr, follow: bool) -> Option<Held> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.to_bytes();
+    if !canonical(bytes) {
+        return None;
+    }
+    let mut flags = OFlag::O_PATH | OFlag::O_CLOEXEC;
+    if !follow {
+        flags |= OFlag::O_NOFOLLOW;
+    }
+    let how = OpenHow::new()
+        .flags(flags)
+        .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS);
+    let fd = openat2(root().ok()?, path, how).ok()?;
+    Some(Held {
+        fd,
+        path: Some(PathBuf::from(std::ffi::OsStr::from_bytes(bytes))),
+    })
+}
+
 /// The broker's own `/proc/self/fd`, opened once: a held descriptor is
 /// then one lookup away (no walk of `/proc/self` per call).
 pub fn own_fds() -> Option<std::os::fd::BorrowedFd<'static>> {
@@ -179,7 +239,32 @@ pub fn proc_path(fd: &OwnedFd) -> CString {
 
 #[cfg(test)]
 mod tests {
-    use super::{self_path, SelfPath};
+    use super::{canonical, self_path, SelfPath};
+
+    #[test]
+    fn only_plain_absolute_paths_are_canonical() {
+        for p in ["/", "/a", "/a/b.c", "/home/u/..x", "/a/.b"] {
+            assert!(canonical(p.as_bytes()), "{p}");
+        }
+        for p in [
+            "",
+            "a",
+            "./a",
+            "/a/",
+            "//a",
+            "/a//b",
+            "/a/./b",
+            "/a/../b",
+            "/a/.",
+            "/a/..",
+            "/..",
+            "/proc",
+            "/proc/self/fd/3",
+            "/proc/1/root/etc",
+        ] {
+            assert!(!canonical(p.as_bytes()), "{p}");
+        }
+    }
 
     #[test]
     fn proc_self_is_the_notifying_thread() {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use ipc::broker::{BrokeredReason, WireUnixGrant, WireUnixScope};
 use nix::errno::Errno;
 
-use super::target::{open_named, path_of, Named};
+use super::target::{hold, Held, Named};
 
 #[derive(Debug, Clone)]
 pub struct UnixGrants(Vec<(PathBuf, WireUnixScope, bool)>);
@@ -139,9 +139,9 @@ fn named(path: &[u8], follow: bool) -> Result<Named, Errno> {
 /// kernel would), reached through `/proc/self/fd/N`.
 fn resolve_existing(pid: u32, path: &[u8]) -> Result<(Via, String), (Errno, String)> {
     let shown = String::from_utf8_lossy(path).into_owned();
-    let fd = open_named(pid, &named(path, true).map_err(|e| (e, shown.clone()))?)
+    let Held { fd, path } = hold(pid, &named(path, true).map_err(|e| (e, shown.clone()))?)
         .map_err(|e| (e, shown.clone()))?;
-    let canon = path_of(&fd).ok_or((Errno::EACCES, shown))?;
+    let canon = path.ok_or((Errno::EACCES, shown))?;
     let via = format!("/proc/self/fd/{}", fd.as_raw_fd());
     Ok(((fd, via), canon.display().to_string()))
 }
@@ -157,9 +157,9 @@ fn resolve_for_bind(pid: u32, path: &[u8]) -> Result<(Via, String), (Errno, Stri
     if name.is_empty() || name == b"." || name == b".." {
         return Err((Errno::EINVAL, shown));
     }
-    let fd = open_named(pid, &named(dir, true).map_err(|e| (e, shown.clone()))?)
+    let Held { fd, path: canon } = hold(pid, &named(dir, true).map_err(|e| (e, shown.clone()))?)
         .map_err(|e| (e, shown.clone()))?;
-    let canon = path_of(&fd).ok_or((Errno::EACCES, shown))?;
+    let canon = canon.ok_or((Errno::EACCES, shown))?;
     let name = String::from_utf8_lossy(name).into_owned();
     let via = format!("/proc/self/fd/{}/{name}", fd.as_raw_fd());
     Ok(((fd, via), canon.join(name).display().to_string()))

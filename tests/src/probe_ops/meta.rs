@@ -3,7 +3,10 @@
 //! `chmod("/proc/self/fd/N")`), and a descriptor-swap race on that path (a
 //! second thread `dup2()`s another file onto N while the main thread
 //! changes the mode through `/proc/self/fd/N`), and a path-buffer race (a
-//! second thread rewrites the path between the broker's copy and its act).
+//! second thread rewrites the path between the broker's copy and its act),
+//! a descriptor race on `fchmod(N)` itself, and a directory-swap race (a
+//! second thread exchanges a directory on the path with a symlink to a
+//! directory outside, while the main thread changes a file under it).
 //!
 //! Each prints `OK …` / `ERR errno …` and exits (0 / 10).
 
@@ -23,6 +26,8 @@ pub fn run(action: &str, args: &[String]) -> Option<std::convert::Infallible> {
         "chmod-nofollow" => chmod_nofollow(arg(args, 2), arg(args, 3)),
         "race-proc-fd-chmod" => race_proc_fd(arg(args, 2), arg(args, 3), arg(args, 4)),
         "race-chmod-path" => race_path(arg(args, 2), arg(args, 3), arg(args, 4)),
+        "race-fchmod" => race_fchmod(arg(args, 2), arg(args, 3), arg(args, 4)),
+        "race-swap-dir-chmod" => race_swap_dir(arg(args, 2), arg(args, 3), arg(args, 4)),
         _ => None,
     }
 }
@@ -109,4 +114,100 @@ fn race_path(inside: &str, outside: &str, secs: &str) -> ! {
     STOP.store(true, Ordering::Relaxed);
     let _ = flipper.join();
     ok(format!("tries={tries} changed={changed}"))
+}
+
+fn open_read(p: &str) -> i32 {
+    let c = CString::new(p).unwrap_or_else(|_| exit(2));
+    // SAFETY: c is a valid C string; the result is checked.
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        fail(std::io::Error::last_os_error())
+    }
+    fd
+}
+
+/// Run `attempt` until `secs` have passed; prints the tries and how many
+/// succeeded, after stopping the racing thread.
+fn tally(
+    secs: &str,
+    stop: &AtomicBool,
+    racer: std::thread::JoinHandle<()>,
+    attempt: impl Fn() -> bool,
+) -> ! {
+    let end = Instant::now() + Duration::from_secs(secs.parse().unwrap_or(5));
+    let (mut tries, mut changed) = (0u64, 0u64);
+    while Instant::now() < end {
+        tries += 1;
+        if attempt() {
+            changed += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = racer.join();
+    ok(format!("tries={tries} changed={changed}"))
+}
+
+/// `race-fchmod INSIDE OUTSIDE SECONDS`: descriptor RACE_FD flips between
+/// INSIDE and OUTSIDE (both opened for reading, which is all fchmod needs)
+/// on a second thread while the main thread calls `fchmod(RACE_FD, 0777)`.
+fn race_fchmod(inside: &str, outside: &str, secs: &str) -> ! {
+    let (i, o) = (open_read(inside), open_read(outside));
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let flipper = std::thread::spawn(move || {
+        let mut flip = false;
+        while !STOP.load(Ordering::Relaxed) {
+            // SAFETY: dup2 of descriptors this process owns onto a number it reserved.
+            unsafe { libc::dup2(if flip { o } else { i }, RACE_FD) };
+            flip = !flip;
+        }
+    });
+    // SAFETY: fchmod takes a descriptor number and a mode.
+    tally(
+        secs,
+        &STOP,
+        flipper,
+        || unsafe { libc::fchmod(RACE_FD, 0o777) } == 0,
+    )
+}
+
+/// `race-swap-dir-chmod DIR OTHER SECONDS`: DIR/d is a directory holding
+/// `f`; DIR/alt is a symlink to OTHER (which holds its own `f`). A second
+/// thread keeps exchanging DIR/d and DIR/alt (renameat2 RENAME_EXCHANGE)
+/// while the main thread chmods DIR/d/f (an absolute path of plain
+/// components) to 0777: half the time that path leads through the
+/// symlink to OTHER/f.
+fn race_swap_dir(dir: &str, other: &str, secs: &str) -> ! {
+    let d = format!("{dir}/d");
+    let alt = CString::new(format!("{dir}/alt")).unwrap_or_else(|_| exit(2));
+    let dc = CString::new(d.as_str()).unwrap_or_else(|_| exit(2));
+    if std::fs::create_dir_all(&d)
+        .and_then(|()| std::fs::write(format!("{d}/f"), "x"))
+        .and_then(|()| std::os::unix::fs::symlink(other, format!("{dir}/alt")))
+        .is_err()
+    {
+        fail(std::io::Error::last_os_error())
+    }
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let swapper = std::thread::spawn(move || {
+        while !STOP.load(Ordering::Relaxed) {
+            // SAFETY: both are valid C strings owned by this closure.
+            unsafe {
+                libc::renameat2(
+                    libc::AT_FDCWD,
+                    dc.as_ptr(),
+                    libc::AT_FDCWD,
+                    alt.as_ptr(),
+                    libc::RENAME_EXCHANGE,
+                )
+            };
+        }
+    });
+    let f = CString::new(format!("{d}/f")).unwrap_or_else(|_| exit(2));
+    // SAFETY: f is a valid C string for the loop's duration.
+    tally(
+        secs,
+        &STOP,
+        swapper,
+        || unsafe { libc::chmod(f.as_ptr(), 0o777) } == 0,
+    )
 }
