@@ -174,9 +174,50 @@ fn spawn(creds: Option<OwnedFd>) -> Result<(ProxyChannel, Child)> {
     Ok((front, child))
 }
 
-/// Start and configure the proxy; returns once it is confined and serving.
-pub fn start(plan: &Plan, res: &Session, broker: &BrokerFront) -> Result<Option<Running>> {
-    let Some(px) = plan.network.proxy.clone() else {
+/// The proxy process, started before the broker is greeted so that its
+/// exec and start-up overlap the broker's; it waits for its configuration
+/// and serves nothing until [`start`] has sent it. Killed if dropped
+/// before that.
+pub struct Spawned {
+    started: Option<(ProxyChannel, Child)>,
+    keyholder_end: Option<OwnedFd>,
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Some((_, child)) = self.started.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Start the proxy process when the plan has one (nothing configured yet).
+pub fn spawn_early(plan: &Plan) -> Result<Option<Spawned>> {
+    let Some(px) = plan.network.proxy.as_ref() else {
+        return Ok(None);
+    };
+    let (keyholder_end, proxy_creds) = if px.routes.is_empty() {
+        (None, None)
+    } else {
+        let (k, p) = ipc::socketpair::<CredentialMessage, NoReply>()?;
+        (Some(k.into_fd()), Some(p.into_fd()))
+    };
+    Ok(Some(Spawned {
+        started: Some(spawn(proxy_creds)?),
+        keyholder_end,
+    }))
+}
+
+/// Configure the proxy [`spawn_early`] started; returns once it is
+/// confined and serving.
+pub fn start(
+    plan: &Plan,
+    res: &Session,
+    broker: &BrokerFront,
+    spawned: Option<Spawned>,
+) -> Result<Option<Running>> {
+    let (Some(px), Some(mut spawned)) = (plan.network.proxy.clone(), spawned) else {
         return Ok(None);
     };
     let Listeners {
@@ -184,13 +225,10 @@ pub fn start(plan: &Plan, res: &Session, broker: &BrokerFront) -> Result<Option<
         port,
         forwards,
     } = listeners(&px, broker)?;
-    let (keyholder_end, proxy_creds) = if px.routes.is_empty() {
-        (None, None)
-    } else {
-        let (k, p) = ipc::socketpair::<CredentialMessage, NoReply>()?;
-        (Some(k.into_fd()), Some(p.into_fd()))
+    let keyholder_end = spawned.keyholder_end.take();
+    let Some((chan, mut child)) = spawned.started.take() else {
+        bail!("the proxy (nono-proxy) was not started");
     };
-    let (chan, mut child) = spawn(proxy_creds)?;
     let died = |child: &mut Child| {
         let _ = child.kill();
         let _ = child.wait();

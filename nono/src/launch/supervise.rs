@@ -160,8 +160,10 @@ fn session(
     creds: OwnedFd,
     live: &crate::sessions::Live,
 ) -> Result<i32> {
+    // The proxy's start-up overlaps the broker's (it waits to be configured).
+    let early = crate::record::helper_failed("proxy", proxy::spawn_early(plan))?;
     greet(front, broker)?;
-    let mut proxy = crate::record::helper_failed("proxy", proxy::start(plan, res, front))?;
+    let mut proxy = crate::record::helper_failed("proxy", proxy::start(plan, res, front, early))?;
     if let Some(p) = proxy.as_mut() {
         p.summarise_to(&live.dir);
         crate::record::helper("proxy", "started");
