@@ -1,24 +1,48 @@
 #!/usr/bin/env bash
 # nono against the bare command and a peer sandbox (bubblewrap:
-# `bwrap --ro-bind / / --dev /dev --unshare-all`), side by side, in one run:
-# start-up (wrap, run, proxy mode, 1,000 / 2,000 --read grants), `tar xf`
-# of 5,000 and 20,000 files and `cp -a` of 5,000 into a grant (as root and,
-# when NONO_BENCH_USER names an existing user and this runs as root, as
-# that user too), `git status` in a 20,000-file repository, a chmod loop
-# and a unix-socket connect loop (per call, from inside the process).
+# `bwrap --ro-bind / / --dev /dev --unshare-all`; for the proxy, tinyproxy),
+# side by side, in one run. Rows, in order:
+#   start-up of /bin/true: bare, bwrap, `nono wrap`, `nono run`, `nono run
+#     --allow-domain example.com` (proxy mode);
+#   policy size, `nono run -- /bin/true`: 1,000 and 2,000 `--read` grants;
+#     `--profile` with a 31-file `extends` chain on the built-in default
+#     (32 profiles, the most nono takes) and with a 100-file chain (refused
+#     after the 32nd: exit 1, the cost of finding out); `--allow DIR` of a
+#     directory of 5,000 entries, and the same directory as `--allow ~`
+#     (HOME=DIR with a ~/.ssh: expanded around it, 5,000 rules, brokered);
+#   `tar xf` of 5,000 and 20,000 files and `cp -a` of 5,000 into a grant, as
+#     root and (when NONO_BENCH_USER names an existing user and this runs as
+#     root) as that user;
+#   `git status` in a 20,000-file repository;
+#   `find /usr`: bare, bwrap, `nono run`, `nono run --capability-elevation`
+#     (every open notified to the broker; a decisions file denies anything
+#     beyond the grants, so nothing is ever prompted for);
+#   a chmod loop and a unix-socket connect loop (per call, from inside);
+#   idle process trees (`sleep 2`, sampled after 1 s): each process name's
+#     resident and proportional set (VmRSS, Pss) and the total, for bare,
+#     bwrap, `nono wrap`, `nono run` and proxy mode;
+#   the proxy on loopback (bench/proxy.sh with smaller sizes): bulk CONNECT
+#     and forwarding throughput vs direct (MB/s), keep-alive per-request p50
+#     vs direct (µs, and the µs added), and the proxy's memory holding 100
+#     concurrent connections; tinyproxy alongside when it is installed or
+#     installable with apt-get (else its rows are left out, with a note).
 #
 # Times are min / median / max in ms (loops: µs per call); RSS is the peak
 # of the summed resident memory of the whole process tree (MiB, sampled);
 # exit is the command's non-zero exit status if any run failed (else 0).
 # Takes the installed binaries: the directory of `nono` on PATH, or
-# target/release, or the directory given (nono-probe, from the nono-e2e
-# crate, is needed for the two loops; they are skipped without it).
-# Installs bubblewrap with apt-get when it is missing. Not part of the
-# test suite; bounded (fixed counts; a few minutes in all).
+# target/release, or the directory given (nono-probe and nono-upstream,
+# from the nono-e2e crate, are needed for the two loops and for the proxy;
+# those rows are skipped without them). Installs bubblewrap with apt-get
+# when it is missing. Not part of the test suite; bounded (fixed counts,
+# every run killed after 300 s; network to loopback only; a few minutes in
+# all).
 #   bash bench/compare.sh [BIN_DIR]
 # Environment: BENCH_DIR (where files are written; default /dev/shm, a
 # tmpfs, so the disk's own latency does not hide the sandbox's cost),
-# NONO_BENCH_USER (unprivileged rows), RUNS (start-up runs, default 20).
+# NONO_BENCH_USER (unprivileged rows), RUNS (start-up runs, default 20),
+# PROXY_MIB and PROXY_REQUESTS (bulk size and keep-alive requests per
+# round for the proxy rows, default 256 and 1000).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:-}
@@ -40,7 +64,7 @@ trap 'rm -rf "$work"' EXIT INT TERM
 chmod 755 "$work"
 # A world-readable copy of the binaries, so an unprivileged user runs the same ones.
 mkdir "$work/bin"
-for b in nono nono-broker nono-proxy nono-keyholder nono-probe; do
+for b in nono nono-broker nono-proxy nono-keyholder nono-probe nono-upstream; do
     [ -x "$bin/$b" ] && cp "$bin/$b" "$work/bin/"
 done
 chmod -R a+rX "$work/bin"
@@ -78,6 +102,8 @@ timed "wrap -- /bin/true" nono "$runs" -- "$nono" wrap --silent -- /bin/true
 timed "run -- /bin/true" nono "$runs" -- "$nono" run --silent -- /bin/true
 timed "run --allow-domain example.com -- /bin/true" nono "$runs" -- \
     "$nono" run --silent --allow-domain example.com -- /bin/true
+
+header "policy size: run -- /bin/true (ms)"
 mkdir "$work/grants"
 for n in 1000 2000; do
     args=()
@@ -87,6 +113,30 @@ for n in 1000 2000; do
     done
     timed "run, $n --read grants" nono 10 -- "$nono" run --silent "${args[@]}" -- /bin/true
 done
+# An extends chain: p1 builds on the built-in default, each next file on
+# the one before (relative names are taken from the profile's directory),
+# each adding one --read grant.
+mkdir "$work/profiles"
+for i in $(seq 1 100); do
+    ext=""
+    if [ "$i" -gt 1 ]; then ext="\"extends\": \"p$((i - 1)).json\", "; fi
+    printf '{%s"meta": {"name": "p%s"}, "filesystem": {"read": ["%s"]}}\n' \
+        "$ext" "$i" "$work/grants/d$i" >"$work/profiles/p$i.json"
+done
+timed "run --profile, 31-file extends chain" nono 10 -- \
+    "$nono" run --silent --profile "$work/profiles/p31.json" -- /bin/true
+timed "run --profile, 100-file chain (refused)" nono 10 -- \
+    "$nono" run --silent --profile "$work/profiles/p100.json" -- /bin/true
+# A directory of 5,000 entries, granted as itself and as the home directory
+# (then with a protected ~/.ssh inside: granted entry by entry).
+home=$work/home
+mkdir -p "$home/.ssh"
+echo key >"$home/.ssh/id_ed25519"
+(cd "$home" && mkdir $(seq -f 'e%g' 1 4999))
+timed "run --allow DIR, 5,000 entries" nono 10 -- \
+    "$nono" run --silent --allow "$home" -- /bin/true
+timed "run --allow ~, 5,000 entries (expanded)" nono 10 -- \
+    env HOME="$home" "$nono" run --silent --allow "$home" -- /bin/true
 
 # A tree of N small files in 50 directories, archived once.
 tree() { # $1 dir, $2 files
@@ -144,6 +194,18 @@ timed "git status" bare 5 -- git -C "$repo" status --porcelain
 timed "git status" bwrap 5 -- "${bwf[@]}" --bind "$repo" "$repo" -- git -C "$repo" status --porcelain
 timed "git status" nono 5 -- "$nono" run --silent --allow "$repo" -- git -C "$repo" status --porcelain
 
+header "find /usr (ms)"
+# Directories the sandboxed (capability-less) root cannot read are pruned,
+# so every runner walks the same tree and exits 0.
+walk=(find /usr -type d ! -readable -prune -o -print)
+echo 'deny /**' >"$work/decisions"
+timed "find /usr" bare 5 -- "${walk[@]}"
+timed "find /usr" bwrap 5 -- "${bw[@]}" "${walk[@]}"
+timed "find /usr" nono 5 -- "$nono" run --silent --read /usr -- "${walk[@]}"
+timed "find /usr, run --capability-elevation" nono 5 -- \
+    "$nono" run --silent --read /usr --capability-elevation \
+    --elevation-decisions "$work/decisions" -- "${walk[@]}"
+
 if [ -x "$probe" ]; then
     header "chmod in a grant, 20000 per run (µs per call)"
     mkdir "$work/c" && touch "$work/c/f"
@@ -175,6 +237,35 @@ if [ -x "$probe" ]; then
     connects bare
     connects bwrap "${bwf[@]}" --bind "$work/c" "$work/c" --
     connects nono "$nono" run --silent --read-file "$probe" --allow-unix-socket "$sock" --
+fi
+
+# One row per process name (count, summed VmRSS and Pss) and the total.
+idle_row() { printf '| %-23s | %-14s | %5s | %7s | %7s | %4s |\n' "$@"; }
+echo
+idle_row "idle tree, sleep 2 (MiB)" process procs RSS PSS exit
+printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..25})" "$(printf -- '-%.0s' {1..16})" \
+    "-------" "---------" "---------" "------"
+idle() { # runner, command prefix...
+    local who=$1 name n rss pss st
+    shift
+    while read -r name n rss pss st; do
+        idle_row "$who" "$name" "$n" "$rss" "$pss" "${st:--}"
+    done < <(m procs 1 -- "$@" sleep 2)
+}
+idle bare
+idle bwrap "${bw[@]}"
+idle "nono wrap" "$nono" wrap --silent --
+idle "nono run" "$nono" run --silent --
+idle "nono run --allow-domain" "$nono" run --silent --allow-domain example.com --
+
+if [ -x "$work/bin/nono-upstream" ]; then
+    echo
+    echo "## proxy on loopback (bench/proxy.sh)"
+    echo
+    BIN_DIR=$work/bin bash "$here/proxy.sh" "${PROXY_MIB:-256}" "${PROXY_REQUESTS:-1000}" 100
+else
+    echo
+    echo "(no nono-upstream in $bin: the proxy rows are left out)"
 fi
 echo
 echo "($(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)"

@@ -9,6 +9,12 @@
       One run; prints the peak of the summed resident memory of CMD and all
       its descendants, in MiB (sampled every ~0.5 ms from /proc: a lower
       bound for processes that live shorter than that).
+  measure.py procs SECONDS -- CMD...
+      One run; SECONDS after the start (one blocking sleep) prints a line
+      "name count rss pss" per process name in CMD's tree (resident and
+      proportional set, VmRSS and Pss, in MiB; processes of one name
+      summed, threads not counted apart) and "total count rss pss status"
+      once CMD has ended (status: its exit status).
   measure.py ns RUNS -- CMD...
       CMD prints "OK <nanoseconds>"; prints "min median max" of RUNS runs
       in microseconds.
@@ -107,6 +113,43 @@ def cmd_rss(argv):
     print(f"{peak / 1024:.1f}")
 
 
+def status_kib(pid, field):
+    """A "Field:   N kB" line of /proc/PID/status or smaps_rollup, or 0."""
+    for name in ("status", "smaps_rollup"):
+        try:
+            with open(f"/proc/{pid}/{name}") as f:
+                for line in f:
+                    if line.startswith(field + ":"):
+                        return int(line.split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return 0
+
+
+def cmd_procs(seconds, argv):
+    _, cmd = parse(argv)
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    limit = threading.Timer(LIMIT_S, p.kill)
+    limit.start()
+    time.sleep(seconds)
+    names = {}
+    for pid in tree(p.pid):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                name = f.read().strip()
+        except OSError:
+            continue
+        n, rss, pss = names.get(name, (0, 0, 0))
+        names[name] = (n + 1, rss + status_kib(pid, "VmRSS"), pss + status_kib(pid, "Pss"))
+    rc = p.wait()
+    limit.cancel()
+    for name, (n, rss, pss) in names.items():
+        print(f"{name} {n} {rss / 1024:.1f} {pss / 1024:.1f}")
+    n, rss, pss = (sum(v[i] for v in names.values()) for i in range(3))
+    print(f"total {n} {rss / 1024:.1f} {pss / 1024:.1f} {rc}")
+
+
 def cmd_ns(runs, argv):
     _, cmd = parse(argv)
     xs = []
@@ -125,6 +168,8 @@ def main():
         cmd_time(int(a[1]), a[2:])
     elif a[:1] == ["rss"]:
         cmd_rss(a[1:])
+    elif a[:1] == ["procs"]:
+        cmd_procs(float(a[1]), a[2:])
     elif a[:1] == ["ns"]:
         cmd_ns(int(a[1]), a[2:])
     else:

@@ -10,22 +10,35 @@
 #   round, rounds interleaved; per-request p50 (median over rounds) and
 #   the mean and p99 of the last round, in microseconds; "+p50" is the
 #   p50 added over direct.
-# Memory: C concurrent connections held open through nono-proxy (half
+# Memory: C concurrent connections held open through the proxy (half
 #   CONNECT tunnels that each carried 64 KiB, half keep-alive forwarding
 #   connections), the proxy's resident and peak resident set (VmRSS,
-#   VmHWM).
+#   VmHWM; tinyproxy: a fresh instance, all its processes summed).
 # Not part of the test suite; loopback only and bounded (fixed sizes,
 # counts and timeouts).
 #   bash bench/proxy.sh [bulk_MiB] [requests] [connections]
 #   NONO_PROXY_BEFORE=/path/to/old/nono-proxy bash bench/proxy.sh
+# Builds the release binaries first, unless BIN_DIR names a directory that
+# holds them already (nono, nono-broker, nono-proxy, nono-keyholder and
+# nono-upstream, from the nono-e2e crate); bench/compare.sh calls it so.
+# The measurements are shell snippets in single quotes, expanded by the
+# shell that runs them (directly or inside the sandbox):
+# shellcheck disable=SC2016
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mib=${1:-512}
 n=${2:-2000}
 conns=${3:-100}
 rounds=3
-cargo build --release --quiet -p nono -p nono-broker -p nono-proxy -p nono-keyholder -p nono-e2e
-bin=$PWD/target/release
+if [ -n "${BIN_DIR:-}" ]; then
+    bin=$(cd "$BIN_DIR" && pwd)
+else
+    cargo build --release --quiet -p nono -p nono-broker -p nono-proxy -p nono-keyholder -p nono-e2e
+    bin=$PWD/target/release
+fi
+for b in nono nono-broker nono-proxy nono-upstream; do
+    [ -x "$bin/$b" ] || { echo "no $b in $bin"; exit 1; }
+done
 tmp=$(mktemp -d)
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$tmp"; }
@@ -33,9 +46,12 @@ trap cleanup EXIT
 
 if ! command -v tinyproxy >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tinyproxy >/dev/null 2>&1 ||
-        { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tinyproxy >/dev/null 2>&1; } ||
-        echo "(tinyproxy could not be installed; its rows are left out)" >&2
+        { apt-get update -qq >/dev/null 2>&1 &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tinyproxy >/dev/null 2>&1; } ||
+        true
 fi
+command -v tinyproxy >/dev/null ||
+    echo "(tinyproxy is not installed and could not be: its rows are left out)"
 
 # A second front-end directory whose nono starts the older proxy.
 before=""
@@ -52,15 +68,23 @@ up=$(cat "$tmp/port")
 url="http://127.0.0.1:$up"
 bytes=$((mib * 1024 * 1024))
 
-tp=""
-if command -v tinyproxy >/dev/null; then
-    tport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# tinyproxy_start NAME: a tinyproxy on a free loopback port, tunnelling only
+# to the upstream; sets tp (its URL) and tpid.
+tinyproxy_start() {
+    local port
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     printf 'Port %s\nListen 127.0.0.1\nMaxClients 200\nAllow 127.0.0.1\nConnectPort %s\nLogLevel Critical\nDisableViaHeader Yes\n' \
-        "$tport" "$up" >"$tmp/tinyproxy.conf"
-    tinyproxy -d -c "$tmp/tinyproxy.conf" >/dev/null 2>&1 & pids+=($!)
-    sleep 0.3
-    tp="http://127.0.0.1:$tport"
-fi
+        "$port" "$up" >"$tmp/$1.conf"
+    tinyproxy -d -c "$tmp/$1.conf" >/dev/null 2>&1 & tpid=$!
+    pids+=("$tpid")
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        sleep 0.05
+    done
+    tp="http://127.0.0.1:$port"
+}
+tp=""
+command -v tinyproxy >/dev/null && tinyproxy_start tinyproxy
 
 # Each measurement is a shell snippet run directly or inside nono.
 bulk='curl -s -m 120 -o /dev/null -w "%{speed_download}\n" $PX "'"$url/bulk/$bytes"'"'
@@ -117,22 +141,22 @@ for i in "${!names[@]}"; do echo "  ${names[$i]}: ${last[$i]// //}"; done
 
 # Memory under $conns concurrent connections.
 cat >"$tmp/hold.py" <<EOF
-import os, socket, sys, time
-u = os.environ["HTTP_PROXY"]
-auth = u.split("//", 1)[1].rsplit("@", 1)[0]
-hp = u.rsplit("@", 1)[1].rstrip("/")
-h, p = hp.rsplit(":", 1)
-import base64
-tok = base64.b64encode(auth.encode()).decode()
+import base64, os, socket, time
+u = os.environ["HTTP_PROXY"].split("//", 1)[1].rstrip("/")
+auth = b""
+if "@" in u:
+    cred, u = u.rsplit("@", 1)
+    auth = b"Proxy-Authorization: Basic " + base64.b64encode(cred.encode()) + b"\r\n"
+h, p = u.rsplit(":", 1)
 held = []
 for i in range($conns):
     s = socket.create_connection((h, int(p)), timeout=30)
     if i % 2 == 0:
-        s.sendall(f"CONNECT 127.0.0.1:$up HTTP/1.1\r\nHost: 127.0.0.1:$up\r\nProxy-Authorization: Basic {tok}\r\n\r\n".encode())
-        assert s.recv(4096).startswith(b"HTTP/1.1 200"), "CONNECT refused"
+        s.sendall(b"CONNECT 127.0.0.1:$up HTTP/1.1\r\nHost: 127.0.0.1:$up\r\n" + auth + b"\r\n")
+        assert b" 200 " in s.recv(4096).split(b"\r\n")[0], "CONNECT refused"
         s.sendall(b"GET /bulk/65536 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     else:
-        s.sendall(f"GET $url/bulk/65536 HTTP/1.1\r\nHost: 127.0.0.1:$up\r\nProxy-Authorization: Basic {tok}\r\n\r\n".encode())
+        s.sendall(b"GET $url/bulk/65536 HTTP/1.1\r\nHost: 127.0.0.1:$up\r\n" + auth + b"\r\n")
     got = 0
     while got < 65536:
         b = s.recv(65536)
@@ -144,30 +168,54 @@ time.sleep(3)
 EOF
 # The system interpreter (a version manager's shim lives outside what
 # the sandbox grants).
-py=$([ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3)
+py=/usr/bin/python3
+[ -x "$py" ] || py=$(command -v python3)
+ready() { # wait (bounded) for hold.py's "ready"
+    for _ in $(seq 600); do grep -q ready "$tmp/hold.out" 2>/dev/null && break; sleep 0.05; done
+    grep -q ready "$tmp/hold.out"
+}
+failed() { printf 'n/a (%s) ' "$(tr '\n' ' ' <"$tmp/hold.out" | tail -c 200)"; }
 mem() { # $1: bin dir; prints "VmRSS VmHWM" of its nono-proxy under load
     timeout 120 "$1/nono" run --silent --allow-domain "127.0.0.1:$up" --read-file "$tmp/hold.py" -- \
         "$py" "$tmp/hold.py" >"$tmp/hold.out" 2>&1 &
-    local front=$!
-    for _ in $(seq 600); do grep -q ready "$tmp/hold.out" 2>/dev/null && break; sleep 0.05; done
-    local px="" p q
-    for p in $(pgrep -x nono-proxy); do
-        q=$p
-        while [ "$q" -gt 1 ]; do
-            [ "$q" = "$front" ] && px=$p && break
-            q=$(awk '/^PPid:/{print $2}' "/proc/$q/status" 2>/dev/null || echo 1)
+    local front=$! px="" p q
+    if ready; then
+        for p in $(pgrep -x nono-proxy); do
+            q=$p
+            while [ "$q" -gt 1 ]; do
+                [ "$q" = "$front" ] && px=$p && break
+                q=$(awk '/^PPid:/{print $2}' "/proc/$q/status" 2>/dev/null || echo 1)
+            done
         done
-    done
-    if [ -n "$px" ] && grep -q ready "$tmp/hold.out"; then
+    fi
+    if [ -n "$px" ]; then
         awk '/^VmRSS:|^VmHWM:/{printf "%.1f ", $2/1024}' "/proc/$px/status"
     else
-        printf 'n/a (%s) ' "$(tr '\n' ' ' <"$tmp/hold.out" | tail -c 200)"
+        failed
     fi
     wait "$front" || true
 }
+mem_tinyproxy() { # the same for a fresh tinyproxy (all its processes)
+    local tp tpid p rss=0 hwm=0 r h
+    tinyproxy_start tinyproxy-mem
+    HTTP_PROXY=$tp timeout 120 "$py" "$tmp/hold.py" >"$tmp/hold.out" 2>&1 &
+    local client=$!
+    if ready; then
+        for p in $tpid $(pgrep -P "$tpid"); do
+            read -r r h < <(awk '/^VmRSS:/{r=$2} /^VmHWM:/{h=$2} END {print r+0, h+0}' "/proc/$p/status")
+            rss=$((rss + r)) hwm=$((hwm + h))
+        done
+        awk -v r="$rss" -v h="$hwm" 'BEGIN {printf "%.1f %.1f ", r/1024, h/1024}'
+    else
+        failed
+    fi
+    wait "$client" || true
+    kill "$tpid" 2>/dev/null || true
+}
 echo
-echo "nono-proxy under $conns concurrent connections, MiB VmRSS VmHWM:"
-echo "  after:  $(mem "$bin")"
-[ -n "$before" ] && echo "  before: $(mem "$before")"
+echo "proxy under $conns concurrent connections, MiB VmRSS VmHWM:"
+echo "  nono-proxy:          $(mem "$bin")"
+if [ -n "$before" ]; then echo "  before: nono-proxy:  $(mem "$before")"; fi
+if [ -n "$tp" ]; then echo "  peer: tinyproxy:     $(mem_tinyproxy)"; fi
 echo
 echo "(${mib} MiB bulk, ${n} keep-alive requests, ${rounds} interleaved rounds; $(nproc) cores; $(uname -r))"
