@@ -107,6 +107,9 @@ pub struct CapabilitySet {
     sysv_ipc: bool,
     self_trace: bool,
     skip_vanished: bool,
+    /// Canonical forms of the directories grants were made in (see
+    /// [`CapabilitySet::resolve`]).
+    resolved_dirs: std::collections::HashMap<PathBuf, PathBuf>,
 }
 
 impl CapabilitySet {
@@ -319,9 +322,36 @@ impl CapabilitySet {
             || !self.tcp_bind_ports.is_empty()
     }
 
+    /// The canonical form of `path` and whether it is a directory.
+    ///
+    /// Grants come by the thousand from one directory (an expanded home
+    /// lists every entry): the directory is resolved once (`realpath`, a
+    /// readlink per component) and kept; an entry in it that is not itself
+    /// a symlink is then its canonical directory plus its name, known from
+    /// one `lstat`. Anything else is resolved in full.
+    fn resolve(&mut self, path: &Path) -> Result<(PathBuf, bool)> {
+        if let (true, Some(dir), Some(name)) = (path.is_absolute(), path.parent(), path.file_name())
+        {
+            if !self.resolved_dirs.contains_key(dir) {
+                if let Ok(c) = fs::canonicalize(dir) {
+                    self.resolved_dirs.insert(dir.to_path_buf(), c);
+                }
+            }
+            if let (Some(canon_dir), Ok(meta)) =
+                (self.resolved_dirs.get(dir), fs::symlink_metadata(path))
+            {
+                if !meta.file_type().is_symlink() {
+                    return Ok((canon_dir.join(name), meta.is_dir()));
+                }
+            }
+        }
+        let canon = canonical(path)?;
+        let is_dir = canon.is_dir();
+        Ok((canon, is_dir))
+    }
+
     fn push(&mut self, path: &Path, mode: AccessMode, kind: GrantKind) -> Result<&mut Self> {
-        let path = canonical(path)?;
-        let is_dir = path.is_dir();
+        let (path, is_dir) = self.resolve(path)?;
         match (kind, is_dir) {
             (GrantKind::Tree, false) => {
                 return Err(SandboxError::GrantKindMismatch {
@@ -366,6 +396,39 @@ mod tests {
             AccessMode::Write.union(AccessMode::Write),
             AccessMode::Write
         );
+    }
+
+    #[test]
+    fn entries_of_a_resolved_directory_are_canonical_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = std::fs::canonicalize(dir.path()).unwrap().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::fs::write(real.join("x"), "").unwrap();
+        std::fs::create_dir(real.join("d")).unwrap();
+        std::os::unix::fs::symlink(&real, dir.path().join("via")).unwrap();
+        std::os::unix::fs::symlink(real.join("x"), real.join("s")).unwrap();
+        let mut caps = CapabilitySet::new();
+        let via = dir.path().join("via");
+        // Through a symlinked directory, then siblings from the kept one.
+        caps.allow_file(via.join("x"), AccessMode::Read).unwrap();
+        caps.allow_tree(via.join("d"), AccessMode::Read).unwrap();
+        // A symlink entry is followed to its target.
+        caps.allow_file(via.join("s"), AccessMode::Write).unwrap();
+        let paths: Vec<_> = caps
+            .grants()
+            .into_iter()
+            .map(|g| (g.path, g.kind))
+            .collect();
+        assert_eq!(
+            paths,
+            vec![
+                (real.join("d"), GrantKind::Tree),
+                (real.join("x"), GrantKind::File)
+            ]
+        );
+        // Kinds are still checked on the fast path.
+        assert!(caps.allow_tree(via.join("x"), AccessMode::Read).is_err());
+        assert!(caps.allow_file(via.join("d"), AccessMode::Read).is_err());
     }
 
     #[test]
