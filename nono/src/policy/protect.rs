@@ -92,8 +92,14 @@ pub fn under(p: &Path, dir: &Path) -> bool {
     p.starts_with(d) && (p.len() == d.len() || d == b"/" || p[d.len()] == b'/')
 }
 
+/// `p` strictly beneath `dir` (canonical, so compared as bytes too).
 fn inside(p: &Path, dir: &Path) -> bool {
-    p != dir && under(p, dir)
+    p.as_os_str().len() != dir.as_os_str().len() && under(p, dir)
+}
+
+/// The same canonical path (bytes; `Path`'s `==` walks components).
+fn same(a: &Path, b: &Path) -> bool {
+    a.as_os_str() == b.as_os_str()
 }
 
 fn bypassed(path: &Path, prot: &Protection, bypass: &[PathBuf]) -> bool {
@@ -204,7 +210,7 @@ fn expand(
         } else {
             GrantKind::File
         };
-        if let Some(p) = inner.iter().find(|p| p.path == path) {
+        if let Some(p) = inner.iter().find(|p| same(&p.path, &path)) {
             if let (Denied::Write, Some(m)) = (p.denied, without_write(mode)) {
                 out.push(Grant {
                     path,
@@ -238,7 +244,8 @@ fn expand(
 pub fn verify(rules: &[Grant], protections: &[Protection], bypass: &[PathBuf]) -> Result<()> {
     for r in rules {
         for p in protections {
-            let covers = under(&p.path, &r.path) && (r.kind == GrantKind::Tree || r.path == p.path);
+            let covers =
+                under(&p.path, &r.path) && (r.kind == GrantKind::Tree || same(&r.path, &p.path));
             let within = under(&r.path, &p.path);
             let reaches = (covers || within) && !bypassed(&r.path, p, bypass);
             let harmful = p.denied == Denied::All || r.mode.writes();
