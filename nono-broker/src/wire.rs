@@ -62,9 +62,6 @@ pub fn add_grants(
 ) -> Result<(), SandboxError> {
     for g in grants {
         let path = OsStr::from_bytes(&g.path);
-        if skip_vanished && std::fs::symlink_metadata(path).is_err() {
-            continue;
-        }
         let mode = match g.access {
             WireAccess::Read => AccessMode::Read,
             WireAccess::Write => AccessMode::Write,
@@ -75,7 +72,16 @@ pub fn add_grants(
         } else {
             caps.allow_file(path, mode)
         };
-        r?;
+        match r {
+            // Gone since the front end listed it (checked only when it
+            // fails to resolve; one that exists and fails stays an error).
+            Err(SandboxError::ResolvePath { .. })
+                if skip_vanished && std::fs::symlink_metadata(path).is_err() =>
+            {
+                continue
+            }
+            r => r?,
+        };
     }
     Ok(())
 }

@@ -158,6 +158,40 @@ pub fn plan_rules(caps: &CapabilitySet, abi: ABI) -> Vec<PlannedRule> {
         .collect()
 }
 
+/// [`plan_rules`] without the rules their ancestors already imply. Within
+/// one domain Landlock grants a right when any rule on the way from the
+/// object up to `/` grants it, so a rule whose rights the union of its
+/// ancestors' rules includes adds one kernel rule (an open, an `fstat` and
+/// a `landlock_add_rule`) and nothing to what is allowed, nor to the
+/// rights `refer` compares for renames and links. The broker's own domain
+/// holds a rule on each expanded directory beside the agent's thousands
+/// for its entries; only those go. Listings keep every rule.
+fn kernel_rules(caps: &CapabilitySet, abi: ABI) -> Vec<PlannedRule> {
+    use std::collections::HashMap;
+    use std::ffi::OsStr;
+    let rules = plan_rules(caps, abi);
+    let mut by_path: HashMap<&OsStr, BitFlags<AccessFs>> = HashMap::with_capacity(rules.len());
+    for r in &rules {
+        *by_path.entry(r.path.as_os_str()).or_insert(BitFlags::EMPTY) |= r.access;
+    }
+    let implied = |r: &PlannedRule| {
+        let above = r
+            .path
+            .ancestors()
+            .skip(1)
+            .filter_map(|a| by_path.get(a.as_os_str()))
+            .fold(BitFlags::<AccessFs>::EMPTY, |acc, &x| acc | x);
+        above.contains(r.access)
+    };
+    let keep: Vec<bool> = rules.iter().map(|r| !implied(r)).collect();
+    drop(by_path);
+    rules
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(r, k)| k.then_some(r))
+        .collect()
+}
+
 /// The path rules a capability set becomes at kernel ABI `kernel_abi`,
 /// each with the names of its rights (`read_file`, `make_reg`, ...), for
 /// listings such as `nono run --dry-run`.
@@ -210,7 +244,7 @@ pub(crate) fn build(caps: &CapabilitySet, abi: ABI) -> Result<RulesetCreated> {
         ruleset = ruleset.scope(scopes).map_err(ll_err("scope"))?;
     }
     let mut created = ruleset.create().map_err(ll_err("create ruleset"))?;
-    for rule in plan_rules(caps, abi) {
+    for rule in kernel_rules(caps, abi) {
         let fd = match PathFd::new(&rule.path) {
             Ok(fd) => fd,
             Err(_) if caps.skips_vanished() && std::fs::symlink_metadata(&rule.path).is_err() => {
@@ -243,6 +277,46 @@ pub(crate) fn build(caps: &CapabilitySet, abi: ABI) -> Result<RulesetCreated> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rules_their_ancestors_imply_are_not_given_to_the_kernel() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let (a, ab, abc, f) = (
+            root.join("a"),
+            root.join("a/b"),
+            root.join("a/b/c"),
+            root.join("a/b/f"),
+        );
+        std::fs::create_dir_all(&abc).unwrap();
+        std::fs::write(&f, "").unwrap();
+        let other = root.join("o");
+        std::fs::create_dir(&other).unwrap();
+        let mut caps = CapabilitySet::new();
+        caps.allow_tree(&a, AccessMode::Read).unwrap();
+        caps.allow_tree(&ab, AccessMode::Write).unwrap();
+        // Read on a, write on a/b: together they imply both below a/b.
+        caps.allow_tree(&abc, AccessMode::ReadWrite).unwrap();
+        caps.allow_file(&f, AccessMode::Read).unwrap();
+        // Not beneath anything: kept.
+        caps.allow_tree(&other, AccessMode::Read).unwrap();
+        let kept: Vec<_> = kernel_rules(&caps, ABI::V7)
+            .into_iter()
+            .map(|r| r.path)
+            .collect();
+        assert_eq!(kept, vec![a.clone(), ab.clone(), other.clone()]);
+        // Wider than the ancestors: kept.
+        let mut caps = CapabilitySet::new();
+        caps.allow_tree(&a, AccessMode::Read).unwrap();
+        caps.allow_tree(&abc, AccessMode::ReadWrite).unwrap();
+        let kept: Vec<_> = kernel_rules(&caps, ABI::V7)
+            .into_iter()
+            .map(|r| r.path)
+            .collect();
+        assert_eq!(kept, vec![a, abc]);
+        // Listings keep every rule.
+        assert_eq!(plan_rules(&caps, ABI::V7).len(), 2);
+    }
 
     #[test]
     fn a_vanished_grant_fails_the_build_unless_skipped() {
