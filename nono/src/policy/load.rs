@@ -85,7 +85,7 @@ pub use super::vars::user_dir;
 
 /// How deep `extends` may nest: far beyond any real profile, far below
 /// what the stack can take.
-pub const MAX_EXTENDS_DEPTH: usize = 32;
+pub const MAX_EXTENDS_DEPTH: usize = 128;
 
 fn is_path_spec(spec: &str) -> bool {
     spec.contains('/') || spec.ends_with(".json") || spec.ends_with(".toml")
@@ -358,6 +358,27 @@ mod tests {
         let e = format!("{:#}", load(a.to_str().unwrap()).unwrap_err());
         assert!(e.contains("circular extends"), "{e}");
         assert!(!e.contains('\n') && e.len() < 400, "{e}");
+    }
+
+    #[test]
+    fn a_hundred_deep_extends_chain_loads_every_profile() {
+        let d = tempfile::tempdir().unwrap();
+        let n = 100;
+        for i in 0..n {
+            let ext = if i + 1 < n {
+                format!("\"extends\": \"p{}.json\", ", i + 1)
+            } else {
+                String::new()
+            };
+            let text = format!("{{{ext}\"filesystem\": {{\"read\": [\"/r{i}\"]}}}}");
+            std::fs::write(d.path().join(format!("p{i}.json")), text).unwrap();
+        }
+        let p = load(d.path().join("p0.json").to_str().unwrap()).unwrap();
+        let text = format!("{p:?}");
+        assert!(
+            text.contains("\"/r0\"") && text.contains("\"/r99\""),
+            "{text}"
+        );
     }
 
     #[test]

@@ -159,14 +159,21 @@ fn roots(policy: &Policy, learn: bool) -> (Vec<PathBuf>, Vec<PathBuf>) {
             GrantKind::File => files.push(g.path.clone()),
         }
     }
+    // Shortest first, so a tree's ancestors are kept before it is looked
+    // at; one set lookup per ancestor (policies reach thousands of trees).
     trees.sort_by_key(|p| p.as_os_str().len());
+    let mut kept: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
+    let beneath_kept = |p: &Path, kept: &std::collections::HashSet<PathBuf>| {
+        p.ancestors().any(|a| kept.contains(a))
+    };
     let mut outer: Vec<PathBuf> = Vec::new();
     for t in trees {
-        if !outer.iter().any(|o| protect::under(&t, o)) {
+        if !beneath_kept(&t, &kept) {
+            kept.insert(t.clone());
             outer.push(t);
         }
     }
-    files.retain(|f| !outer.iter().any(|o| protect::under(f, o)));
+    files.retain(|f| !beneath_kept(f, &kept));
     (outer, files)
 }
 
