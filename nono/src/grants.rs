@@ -60,7 +60,7 @@ fn resolve_user(
     kind: GrantKind,
     mode: AccessMode,
 ) -> Result<PathBuf> {
-    let path = match fs::canonicalize(raw) {
+    let path = match crate::canon::canonicalize(raw) {
         Ok(p) => p,
         Err(e)
             if e.kind() == io::ErrorKind::NotFound && kind == GrantKind::File && mode.writes() =>
@@ -192,7 +192,7 @@ pub fn user_grants(args: &FsArgs) -> Result<Vec<Grant>> {
 /// A built-in or profile grant: canonical if it exists, `None` if not
 /// (built-in paths that are missing on this machine are skipped).
 pub fn existing(path: &Path, mode: AccessMode, source: Source) -> Option<Grant> {
-    let path = fs::canonicalize(path).ok()?;
+    let path = crate::canon::canonicalize(path).ok()?;
     if through_own_proc(&path) {
         return None;
     }

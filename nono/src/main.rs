@@ -1,6 +1,7 @@
 //! `nono`: the front end. Parses the command line, resolves policy into a
 //! capability set, and launches the command confined (see `launch`).
 
+mod canon;
 mod cli;
 mod commands;
 mod docgen;

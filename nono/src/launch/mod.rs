@@ -145,6 +145,10 @@ fn similar_flag(mode: Mode, flag: &str) -> String {
 /// Decide (the plan's steps, with what the launch makes in between).
 /// `Ok(Err(code))`: the command cannot be run; the reason was reported.
 fn decide(args: &RunArgs, mode: Mode) -> Result<Result<(Plan, Session), i32>> {
+    crate::canon::planning(|| decide_planning(args, mode))
+}
+
+fn decide_planning(args: &RunArgs, mode: Mode) -> Result<Result<(Plan, Session), i32>> {
     let asked = match plan::load(args, mode)? {
         Ok(a) => a,
         Err(code) => return Ok(Err(code)),

@@ -41,7 +41,7 @@ pub struct Protection {
 /// `path` made absolute and physical as far as it exists; the missing rest
 /// is appended with `.` and `..` folded lexically.
 pub fn canonical_lenient(path: &Path) -> PathBuf {
-    if let Ok(c) = fs::canonicalize(path) {
+    if let Ok(c) = crate::canon::canonicalize(path) {
         return c;
     }
     if !path.components().any(|c| c == Component::ParentDir) {
@@ -75,7 +75,7 @@ fn via_existing_ancestor(path: &Path) -> PathBuf {
     let mut cur = path;
     while let (Some(name), Some(parent)) = (cur.file_name(), cur.parent()) {
         missing.push(name);
-        if let Ok(real) = fs::canonicalize(parent) {
+        if let Ok(real) = crate::canon::canonicalize(parent) {
             return missing.iter().rev().fold(real, |acc, n| acc.join(n));
         }
         cur = parent;
