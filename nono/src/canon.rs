@@ -29,29 +29,49 @@ pub fn planning<T>(f: impl FnOnce() -> T) -> T {
 
 /// `fs::canonicalize`, with the kept directories while [`planning`].
 pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
-    if let Some(p) = via_kept_dir(path) {
-        return Ok(p);
+    if let Some(r) = via_kept_dir(path) {
+        return r;
     }
     fs::canonicalize(path)
 }
 
-fn via_kept_dir(path: &Path) -> Option<PathBuf> {
+/// None: not answered here (ask `realpath`).
+fn via_kept_dir(path: &Path) -> Option<io::Result<PathBuf>> {
     if !path.is_absolute() {
         return None;
     }
     let (dir, name) = (path.parent()?, path.file_name()?);
-    let kept = DIRS.with(|d| {
+    DIRS.with(|d| {
         let mut d = d.borrow_mut();
         let map = d.as_mut()?;
-        if let Some(c) = map.get(dir) {
-            return Some(c.clone());
+        // A directory asked for again (`~` for every protected path in it).
+        if let Some(c) = map.get(path) {
+            return Some(Ok(c.clone()));
         }
-        let c = fs::canonicalize(dir).ok()?;
-        map.insert(dir.to_path_buf(), c.clone());
-        Some(c)
-    })?;
-    let meta = fs::symlink_metadata(path).ok()?;
-    (!meta.file_type().is_symlink()).then(|| kept.join(name))
+        let kept = match map.get(dir) {
+            Some(c) => c.clone(),
+            None => {
+                let c = fs::canonicalize(dir).ok()?;
+                map.insert(dir.to_path_buf(), c.clone());
+                c
+            }
+        };
+        let meta = match fs::symlink_metadata(path) {
+            Ok(m) => m,
+            // In a directory that resolves, a missing name is realpath's
+            // ENOENT too (protected paths that do not exist here).
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Some(Err(e)),
+            Err(_) => return None,
+        };
+        if meta.file_type().is_symlink() {
+            return None;
+        }
+        let canon = kept.join(name);
+        if meta.is_dir() {
+            map.insert(path.to_path_buf(), canon.clone());
+        }
+        Some(Ok(canon))
+    })
 }
 
 #[cfg(test)]
@@ -75,6 +95,9 @@ mod tests {
             d.path().join("via/../via/f"),
         ];
         let plain: Vec<_> = cases.iter().map(|p| fs::canonicalize(p).ok()).collect();
+        let missing = d.path().join("via/missing");
+        let kind = planning(|| canonicalize(&missing).unwrap_err().kind());
+        assert_eq!(kind, fs::canonicalize(&missing).unwrap_err().kind());
         let kept = planning(|| {
             // Twice: the second round comes from the kept directories.
             let _: Vec<_> = cases.iter().map(|p| canonicalize(p).ok()).collect();
