@@ -6,8 +6,9 @@
 //!
 //! Only inside [`planning`] (the plan is made in a few milliseconds, before
 //! anything runs); everywhere else, and for anything unusual (a symlink, a
-//! relative path, an error), this is `fs::canonicalize` itself, errors
-//! included.
+//! relative path, a path that is not plain — a trailing `/` or `/.`, after
+//! which the final symlink is followed even by `lstat` — an error), this is
+//! `fs::canonicalize` itself, errors included.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -37,7 +38,7 @@ pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
 
 /// None: not answered here (ask `realpath`).
 fn via_kept_dir(path: &Path) -> Option<io::Result<PathBuf>> {
-    if !path.is_absolute() {
+    if !sandbox::plain_absolute(path) {
         return None;
     }
     let (dir, name) = (path.parent()?, path.file_name()?);
@@ -93,6 +94,10 @@ mod tests {
             d.path().join("via/missing"),
             d.path().join("via/./f"),
             d.path().join("via/../via/f"),
+            // After a trailing `/` or `/.` even lstat follows the link.
+            d.path().join("via/"),
+            d.path().join("via/."),
+            real.join("s/"),
         ];
         let plain: Vec<_> = cases.iter().map(|p| fs::canonicalize(p).ok()).collect();
         let missing = d.path().join("via/missing");

@@ -330,7 +330,8 @@ impl CapabilitySet {
     /// a symlink is then its canonical directory plus its name, known from
     /// one `lstat`. Anything else is resolved in full.
     fn resolve(&mut self, path: &Path) -> Result<(PathBuf, bool)> {
-        if let (true, Some(dir), Some(name)) = (path.is_absolute(), path.parent(), path.file_name())
+        if let (true, Some(dir), Some(name)) =
+            (plain_absolute(path), path.parent(), path.file_name())
         {
             if !self.resolved_dirs.contains_key(dir) {
                 if let Ok(c) = fs::canonicalize(dir) {
@@ -371,6 +372,21 @@ impl CapabilitySet {
         }
         self.grants.push(FsGrant { path, mode, kind });
         Ok(self)
+    }
+}
+
+/// `path` is absolute and names its last component plainly: no empty, `.`
+/// or `..` component anywhere (so no trailing `/` or `/.`, after which
+/// even `lstat` follows a final symlink while `Path::file_name` still
+/// gives the link's name). Only such a path may be resolved as its
+/// resolved directory plus its last name.
+pub fn plain_absolute(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    match path.as_os_str().as_bytes().strip_prefix(b"/") {
+        Some(rest) => rest
+            .split(|&b| b == b'/')
+            .all(|c| !c.is_empty() && c != b"." && c != b".."),
+        None => false,
     }
 }
 
@@ -426,6 +442,16 @@ mod tests {
                 (real.join("x"), GrantKind::File)
             ]
         );
+        // A trailing `/` or `/.` follows the final symlink: never its name.
+        let mut caps = CapabilitySet::new();
+        for p in ["via/", "via/.", "via//"] {
+            caps.allow_tree(dir.path().join(p), AccessMode::Read)
+                .unwrap();
+        }
+        let paths: Vec<_> = caps.grants().into_iter().map(|g| g.path).collect();
+        assert_eq!(paths, vec![real.clone()]);
+        let mut caps = CapabilitySet::new();
+        caps.allow_file(via.join("x"), AccessMode::Read).unwrap();
         // Kinds are still checked on the fast path.
         assert!(caps.allow_tree(via.join("x"), AccessMode::Read).is_err());
         assert!(caps.allow_file(via.join("d"), AccessMode::Read).is_err());

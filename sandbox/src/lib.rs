@@ -34,7 +34,9 @@ mod sys;
 pub mod userns;
 
 pub use apply::{EnforcementReport, Sandbox};
-pub use capability::{AccessMode, CapabilitySet, FsGrant, GrantKind, NetworkPolicy};
+pub use capability::{
+    plain_absolute, AccessMode, CapabilitySet, FsGrant, GrantKind, NetworkPolicy,
+};
 pub use error::SandboxError;
 pub use landlock_rules::{plan_rules, required_features, rule_listing, Feature, PlannedRule};
 pub use probe::{LandlockSupport, SupportInfo};

@@ -617,3 +617,46 @@ fn unlink_path_race_never_removes_a_protected_file() {
         "the protected key was never removed"
     );
 }
+
+/// The home granted through a symlink to it, spelt with a trailing `/` or
+/// `/.` (as shell completion writes a directory): the grant is the home
+/// itself, expanded around `~/.ssh` like any other spelling — never a rule
+/// on the link's name that the protected paths are not found under.
+#[test]
+fn a_symlinked_home_granted_with_a_trailing_slash_keeps_ssh_protected() {
+    let h = home();
+    let links = Scratch::new();
+    let link = links.join("home-link");
+    std::os::unix::fs::symlink(&h.path, &link).unwrap();
+    let key = h.join(".ssh/id_canary").display().to_string();
+    for spelt in [
+        format!("{}/", link.display()),
+        format!("{}/.", link.display()),
+    ] {
+        let r = sh_in(
+            "run",
+            &h,
+            &["--silent", "--allow", &spelt],
+            &format!(
+                "cat {key}; echo PWNED >> {key}; chmod 666 {key}; ls {}",
+                h.s()
+            ),
+        );
+        assert!(!r.stdout.contains("SECRET-KEY"), "{spelt}: {r:?}");
+        assert!(
+            r.stdout.contains("notes"),
+            "{spelt}: the home is granted: {r:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(h.join(".ssh/id_canary")).unwrap(),
+            "SECRET-KEY",
+            "{spelt}"
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(h.join(".ssh/id_canary"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_ne!(mode & 0o777, 0o666, "{spelt}");
+    }
+}
