@@ -93,11 +93,35 @@ struct NetRules {
     bind_ports: Vec<u16>,
 }
 
+/// Granted paths, by path: (a tree grant there, a file grant there). A
+/// path is covered when it holds a file grant or it or an ancestor holds a
+/// tree grant — one lookup per ancestor, whatever the policy's size (an
+/// expanded home holds thousands of grants, and every metadata call and
+/// elevated open asks).
+#[derive(Debug, Clone, Default)]
+struct PathSet(std::collections::HashMap<PathBuf, (bool, bool)>);
+
+impl PathSet {
+    fn insert(&mut self, p: PathBuf, kind: GrantKind) {
+        let e = self.0.entry(p).or_default();
+        match kind {
+            GrantKind::Tree => e.0 = true,
+            GrantKind::File => e.1 = true,
+        }
+    }
+
+    fn covers(&self, p: &Path) -> bool {
+        matches!(self.0.get(p), Some((_, true)))
+            || p.ancestors()
+                .any(|a| matches!(self.0.get(a), Some((true, _))))
+    }
+}
+
 /// What the agent may do (paths after expansion around protected paths).
 #[derive(Debug, Clone)]
 pub(crate) struct Grants {
-    write: Vec<(PathBuf, GrantKind)>,
-    read: Vec<(PathBuf, GrantKind)>,
+    write: PathSet,
+    read: PathSet,
     unix: unix::UnixGrants,
     net: NetRules,
     /// Some: capability elevation is on.
@@ -111,13 +135,13 @@ impl Grants {
         elevation: Option<Protected>,
     ) -> Grants {
         // Merged once (policies reach thousands of grants), then split.
-        let (mut read, mut write) = (Vec::new(), Vec::new());
+        let (mut read, mut write) = (PathSet::default(), PathSet::default());
         for g in caps.grants() {
             if g.mode.writes() {
-                write.push((g.path.clone(), g.kind));
+                write.insert(g.path.clone(), g.kind);
             }
             if g.mode.reads() {
-                read.push((g.path, g.kind));
+                read.insert(g.path, g.kind);
             }
         }
         Grants {
@@ -133,23 +157,16 @@ impl Grants {
     }
 
     pub fn readable(&self, p: &Path) -> bool {
-        Self::any(&self.read, p)
+        self.read.covers(p)
     }
 
     pub fn writable(&self, p: &Path) -> bool {
-        Self::any(&self.write, p)
-    }
-
-    fn any(list: &[(PathBuf, GrantKind)], p: &Path) -> bool {
-        list.iter().any(|(g, kind)| match kind {
-            GrantKind::Tree => p.starts_with(g),
-            GrantKind::File => p == g,
-        })
+        self.write.covers(p)
     }
 
     /// Whether the grants already allow this access (lexically).
     pub fn covers(&self, p: &Path, reads: bool, writes: bool) -> bool {
-        (!reads || Self::any(&self.read, p)) && (!writes || Self::any(&self.write, p))
+        (!reads || self.read.covers(p)) && (!writes || self.write.covers(p))
     }
 }
 
@@ -340,5 +357,33 @@ fn answer(b: &Broker, id: u64, v: Verdict) -> (std::io::Result<()>, Option<Broke
             }));
             (Ok(()), None)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PathSet;
+    use sandbox::GrantKind;
+    use std::path::Path;
+
+    #[test]
+    fn trees_cover_what_is_beneath_and_files_only_themselves() {
+        let mut s = PathSet::default();
+        s.insert("/a/b".into(), GrantKind::Tree);
+        s.insert("/c/f".into(), GrantKind::File);
+        for (p, covered) in [
+            ("/a/b", true),
+            ("/a/b/c/d", true),
+            ("/a/bc", false),
+            ("/a", false),
+            ("/c/f", true),
+            ("/c/f/x", false),
+            ("/c", false),
+            ("/", false),
+        ] {
+            assert_eq!(s.covers(Path::new(p)), covered, "{p}");
+        }
+        s.insert("/".into(), GrantKind::Tree);
+        assert!(s.covers(Path::new("/anything/at/all")));
     }
 }
