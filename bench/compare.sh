@@ -18,7 +18,9 @@
 #     beyond the grants, so nothing is ever prompted for);
 #   a chmod loop and a unix-socket connect loop (per call, from inside);
 #   idle process trees (`sleep 2`, sampled after 1 s): each process name's
-#     resident and proportional set (VmRSS, Pss) and the total, for bare,
+#     resident and proportional set (VmRSS, Pss), the sum without the
+#     command (`without-sleep`: the sandbox's own processes) and the
+#     total, for bare,
 #     bwrap, `nono wrap`, `nono run` and proxy mode;
 #   the proxy on loopback (bench/proxy.sh with smaller sizes): bulk CONNECT
 #     and forwarding throughput vs direct (MB/s), keep-alive per-request p50
@@ -249,7 +251,7 @@ idle() { # runner, command prefix...
     shift
     while read -r name n rss pss st; do
         idle_row "$who" "$name" "$n" "$rss" "$pss" "${st:--}"
-    done < <(m procs 1 -- "$@" sleep 2)
+    done < <(m procs 1 --agent sleep -- "$@" sleep 2)
 }
 idle bare
 idle bwrap "${bw[@]}"

@@ -9,12 +9,14 @@
       One run; prints the peak of the summed resident memory of CMD and all
       its descendants, in MiB (sampled every ~0.5 ms from /proc: a lower
       bound for processes that live shorter than that).
-  measure.py procs SECONDS -- CMD...
+  measure.py procs SECONDS [--agent NAME] -- CMD...
       One run; SECONDS after the start (one blocking sleep) prints a line
       "name count rss pss" per process name in CMD's tree (resident and
       proportional set, VmRSS and Pss, in MiB; processes of one name
-      summed, threads not counted apart) and "total count rss pss status"
-      once CMD has ended (status: its exit status).
+      summed, threads not counted apart), with --agent the sum of all but
+      the processes named NAME as "without-NAME count rss pss", and
+      "total count rss pss status" once CMD has ended (status: its exit
+      status).
   measure.py ns RUNS -- CMD...
       CMD prints "OK <nanoseconds>"; prints "min median max" of RUNS runs
       in microseconds.
@@ -127,6 +129,9 @@ def status_kib(pid, field):
 
 
 def cmd_procs(seconds, argv):
+    agent = None
+    if argv and argv[0] == "--agent":
+        agent, argv = argv[1], argv[2:]
     _, cmd = parse(argv)
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
@@ -146,6 +151,10 @@ def cmd_procs(seconds, argv):
     limit.cancel()
     for name, (n, rss, pss) in names.items():
         print(f"{name} {n} {rss / 1024:.1f} {pss / 1024:.1f}")
+    if agent is not None:
+        own = [v for k, v in names.items() if k != agent]
+        n, rss, pss = (sum(v[i] for v in own) for i in range(3))
+        print(f"without-{agent} {n} {rss / 1024:.1f} {pss / 1024:.1f}")
     n, rss, pss = (sum(v[i] for v in names.values()) for i in range(3))
     print(f"total {n} {rss / 1024:.1f} {pss / 1024:.1f} {rc}")
 
