@@ -102,11 +102,19 @@ pub(super) fn path(
     })
 }
 
-/// `*at` calls with AT_EMPTY_PATH and an empty path act on `dirfd`.
+/// `*at` calls with AT_EMPTY_PATH and an empty path act on `dirfd` (with
+/// AT_FDCWD: the working directory, as the kernel does).
 pub(super) fn at(mem: &dyn AgentMem, a: &[u64; 6], flags: u64) -> Result<Named, Errno> {
     let dirfd = a[0] as i32;
     let p = mem.path(a[1])?;
     if p.to_bytes().is_empty() && flags & libc::AT_EMPTY_PATH as u64 != 0 {
+        if dirfd == libc::AT_FDCWD {
+            return Ok(Named::Path {
+                dirfd,
+                path: c".".to_owned(),
+                follow: false,
+            });
+        }
         return Ok(Named::Fd(dirfd));
     }
     let follow = flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
@@ -219,7 +227,27 @@ fn plain_kind(fd: &std::os::fd::OwnedFd) -> Option<libc::mode_t> {
 
 #[cfg(test)]
 mod tests {
-    use super::plain_kind;
+    use super::super::mem::SliceMem;
+    use super::{at, plain_kind, Named};
+
+    #[test]
+    fn an_empty_path_names_the_descriptor_or_the_working_directory() {
+        let m = SliceMem {
+            base: 0x1000,
+            data: b"\0",
+        };
+        let empty = libc::AT_EMPTY_PATH as u64;
+        let fd = |dirfd: i32| [dirfd as u64, 0x1000, 0, 0, 0, 0];
+        assert!(matches!(at(&m, &fd(5), empty), Ok(Named::Fd(5))));
+        match at(&m, &fd(libc::AT_FDCWD), empty) {
+            Ok(Named::Path { dirfd, path, .. }) => {
+                assert_eq!((dirfd, path.as_bytes()), (libc::AT_FDCWD, &b"."[..]));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Without AT_EMPTY_PATH an empty path stays a path (ENOENT later).
+        assert!(matches!(at(&m, &fd(5), 0), Ok(Named::Path { .. })));
+    }
     use nix::fcntl::{open, OFlag};
     use nix::sys::stat::Mode;
 
