@@ -71,6 +71,20 @@ fn fchmodat_nofollow_changes_files_in_the_grant_only() {
 }
 
 #[test]
+fn fchmod_of_an_o_path_descriptor_is_ebadf_as_without_a_sandbox() {
+    let dir = Scratch::new();
+    let f = dir.join("f");
+    std::fs::write(&f, "x").unwrap();
+    set_mode(&f, 0o640);
+    let p = f.display().to_string();
+    let c = unsandboxed(&["fchmod-opath", &p, "600"]);
+    assert!(c.is_err(Some(libc::EBADF)), "{c:?}");
+    let r = run(&["--allow", &dir.s()], &["fchmod-opath", &p, "600"]);
+    assert!(r.is_err(Some(libc::EBADF)), "{r:?}");
+    assert_eq!(mode(&f), 0o640);
+}
+
+#[test]
 fn swapping_the_descriptor_behind_proc_self_fd_changes_nothing_outside() {
     let dir = Scratch::new();
     let w = dir.join("w");

@@ -161,12 +161,12 @@ pub fn request(call: Call, a: &[u64; 6], mem: &dyn AgentMem) -> Result<Request, 
             vec: a[1],
         }),
         Call::Chmod => m(meta::path(mem, cwd, a[0], true)?, Op::Chmod(a[1] as u32)),
-        Call::Fchmod => m(Named::Fd(fd), Op::Chmod(a[1] as u32)),
+        Call::Fchmod => m(Named::Open(fd), Op::Chmod(a[1] as u32)),
         Call::Fchmodat => m(meta::at(mem, a, 0)?, Op::Chmod(a[2] as u32)),
         Call::Fchmodat2 => m(meta::at(mem, a, a[3])?, Op::Chmod(a[2] as u32)),
         Call::Chown => m(meta::path(mem, cwd, a[0], true)?, chown(a[1], a[2])),
         Call::Lchown => m(meta::path(mem, cwd, a[0], false)?, chown(a[1], a[2])),
-        Call::Fchown => m(Named::Fd(fd), chown(a[1], a[2])),
+        Call::Fchown => m(Named::Open(fd), chown(a[1], a[2])),
         Call::Fchownat => m(meta::at(mem, a, a[4])?, chown(a[2], a[3])),
         Call::Utime => m(
             meta::path(mem, cwd, a[0], true)?,
@@ -182,7 +182,7 @@ pub fn request(call: Call, a: &[u64; 6], mem: &dyn AgentMem) -> Result<Request, 
         ),
         Call::Utimensat => {
             let named = if a[1] == 0 {
-                Named::Fd(fd)
+                Named::Open(fd)
             } else {
                 meta::at(mem, a, a[3])?
             };
@@ -190,7 +190,7 @@ pub fn request(call: Call, a: &[u64; 6], mem: &dyn AgentMem) -> Result<Request, 
         }
         Call::Setxattr => m(meta::path(mem, cwd, a[0], true)?, meta::setxattr(mem, a)?),
         Call::Lsetxattr => m(meta::path(mem, cwd, a[0], false)?, meta::setxattr(mem, a)?),
-        Call::Fsetxattr => m(Named::Fd(fd), meta::setxattr(mem, a)?),
+        Call::Fsetxattr => m(Named::Open(fd), meta::setxattr(mem, a)?),
         Call::Removexattr => m(
             meta::path(mem, cwd, a[0], true)?,
             Op::RemoveXattr(meta::xattr_name(mem, a[1])?),
@@ -199,7 +199,10 @@ pub fn request(call: Call, a: &[u64; 6], mem: &dyn AgentMem) -> Result<Request, 
             meta::path(mem, cwd, a[0], false)?,
             Op::RemoveXattr(meta::xattr_name(mem, a[1])?),
         ),
-        Call::Fremovexattr => m(Named::Fd(fd), Op::RemoveXattr(meta::xattr_name(mem, a[1])?)),
+        Call::Fremovexattr => m(
+            Named::Open(fd),
+            Op::RemoveXattr(meta::xattr_name(mem, a[1])?),
+        ),
         // These carry a struct; glibc does not use them yet.
         Call::Setxattrat | Call::Removexattrat => Err(Errno::ENOSYS),
         Call::InotifyAddWatch => Ok(Request::Watch {

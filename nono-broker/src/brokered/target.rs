@@ -22,8 +22,11 @@ pub enum Named {
         path: CString,
         follow: bool,
     },
-    /// A descriptor of the agent.
+    /// A descriptor of the agent, `O_PATH` ones included (`AT_EMPTY_PATH`).
     Fd(i32),
+    /// An open descriptor of the agent (`fchmod`, `fchown`, `futimens`,
+    /// `fsetxattr`): an `O_PATH` one is EBADF, as the kernel answers.
+    Open(i32),
 }
 
 /// Where a relative `path` of the agent starts: `/`, its working directory,
@@ -100,6 +103,14 @@ fn open_named(pid: u32, n: &Named) -> Result<OwnedFd, Errno> {
         // The broker's own duplicate (pidfd_getfd): the agent's open
         // file itself, nothing it can swap later.
         Named::Fd(fd) => crate::sys::borrow_fd(pid, *fd),
+        Named::Open(fd) => {
+            let dup = crate::sys::borrow_fd(pid, *fd)?;
+            let flags = nix::fcntl::fcntl(&dup, nix::fcntl::FcntlArg::F_GETFL)?;
+            if OFlag::from_bits_truncate(flags).contains(OFlag::O_PATH) {
+                return Err(Errno::EBADF);
+            }
+            Ok(dup)
+        }
         Named::Path {
             dirfd,
             path,

@@ -27,6 +27,7 @@ pub fn run(action: &str, args: &[String]) -> Option<std::convert::Infallible> {
         "race-proc-fd-chmod" => race_proc_fd(arg(args, 2), arg(args, 3), arg(args, 4)),
         "race-chmod-path" => race_path(arg(args, 2), arg(args, 3), arg(args, 4)),
         "race-fchmod" => race_fchmod(arg(args, 2), arg(args, 3), arg(args, 4)),
+        "fchmod-opath" => fchmod_opath(arg(args, 2), arg(args, 3)),
         "race-swap-dir-chmod" => race_swap_dir(arg(args, 2), arg(args, 3), arg(args, 4)),
         _ => None,
     }
@@ -210,4 +211,15 @@ fn race_swap_dir(dir: &str, other: &str, secs: &str) -> ! {
         swapper,
         || unsafe { libc::chmod(f.as_ptr(), 0o777) } == 0,
     )
+}
+
+/// `fchmod-opath PATH MODE`: fchmod on an `O_PATH` descriptor of PATH
+/// (the kernel answers EBADF).
+fn fchmod_opath(path: &str, mode: &str) -> ! {
+    let fd = open_path(path);
+    // SAFETY: fchmod takes a descriptor number and a mode.
+    if unsafe { libc::fchmod(fd, mode_of(mode)) } < 0 {
+        fail(std::io::Error::last_os_error())
+    }
+    ok("changed")
 }
