@@ -84,109 +84,61 @@ fn fchmod_of_an_o_path_descriptor_is_ebadf_as_without_a_sandbox() {
     assert_eq!(mode(&f), 0o640);
 }
 
-#[test]
-fn swapping_the_descriptor_behind_proc_self_fd_changes_nothing_outside() {
+/// A race between a file in the grant (`w/in`) and one outside it, named
+/// `outside`: the
+/// probe's `op` chmods 0777 while a second thread swaps what it names.
+/// The unsandboxed control changes the outside file; inside the sandbox
+/// the file in the grant is changed and the outside one never is.
+fn two_file_race(op: &str, outside: &str) {
     let dir = Scratch::new();
     let w = dir.join("w");
     std::fs::create_dir(&w).unwrap();
-    let (inside, outside) = (w.join("in"), dir.join("out"));
+    let (inside, outside) = (w.join("in"), dir.join(outside));
     for f in [&inside, &outside] {
         std::fs::write(f, "x").unwrap();
         set_mode(f, 0o640);
     }
     let (i, o) = (inside.display().to_string(), outside.display().to_string());
     // Positive control: without a sandbox the race reaches the other file.
-    let c = unsandboxed(&["race-proc-fd-chmod", &i, &o, "1"]);
+    let c = unsandboxed(&[op, &i, &o, "1"]);
     assert!(c.is_ok(), "{c:?}");
-    assert_eq!(mode(&outside), 0o777, "the unsandboxed race changes it");
+    assert_eq!(
+        mode(&outside),
+        0o777,
+        "{op}: the unsandboxed race changes it"
+    );
     set_mode(&outside, 0o640);
     set_mode(&inside, 0o640);
-    let r = run(
-        &[
-            "--allow",
-            &w.display().to_string(),
-            "--read",
-            &dir.s(),
-            "--silent",
-        ],
-        &["race-proc-fd-chmod", &i, &o, RACE_SECS],
-    );
-    println!("{}", r.stdout.trim());
+    let ws = w.display().to_string();
+    let flags = ["--allow", &ws, "--read", &dir.s(), "--silent"];
+    let r = run(&flags, &[op, &i, &o, RACE_SECS]);
+    println!("{op}: {}", r.stdout.trim());
     assert!(r.is_ok(), "{r:?}");
     let (tries, changed) = (field(&r, "tries"), field(&r, "changed"));
-    assert!(tries >= MIN_TRIES, "the race ran: {tries} tries");
-    assert!(changed > 0, "chmods of the file in the grant succeed");
-    assert_eq!(mode(&inside), 0o777, "the granted file was changed");
-    assert_eq!(mode(&outside), 0o640, "the swapped-in file never was");
+    assert!(tries >= MIN_TRIES, "{op}: the race ran: {tries} tries");
+    assert!(
+        changed > 0,
+        "{op}: changes of the file in the grant succeed"
+    );
+    assert_eq!(mode(&inside), 0o777, "{op}: the granted file was changed");
+    assert_eq!(mode(&outside), 0o640, "{op}: the other file never was");
+}
+
+#[test]
+fn swapping_the_descriptor_behind_proc_self_fd_changes_nothing_outside() {
+    two_file_race("race-proc-fd-chmod", "out");
 }
 
 #[test]
 fn rewriting_the_path_during_a_chmod_changes_nothing_outside() {
-    let dir = Scratch::new();
-    let w = dir.join("w");
-    std::fs::create_dir(&w).unwrap();
-    // Same length, so a half-rewritten buffer names one or the other.
-    let (inside, outside) = (w.join("in"), dir.join("ou"));
-    for f in [&inside, &outside] {
-        std::fs::write(f, "x").unwrap();
-        set_mode(f, 0o640);
-    }
-    let (i, o) = (inside.display().to_string(), outside.display().to_string());
-    let c = unsandboxed(&["race-chmod-path", &i, &o, "1"]);
-    assert!(c.is_ok(), "{c:?}");
-    assert_eq!(mode(&outside), 0o777, "the unsandboxed race changes it");
-    set_mode(&outside, 0o640);
-    set_mode(&inside, 0o640);
-    let r = run(
-        &[
-            "--allow",
-            &w.display().to_string(),
-            "--read",
-            &dir.s(),
-            "--silent",
-        ],
-        &["race-chmod-path", &i, &o, RACE_SECS],
-    );
-    println!("{}", r.stdout.trim());
-    assert!(r.is_ok(), "{r:?}");
-    let (tries, changed) = (field(&r, "tries"), field(&r, "changed"));
-    assert!(tries >= MIN_TRIES, "the race ran: {tries} tries");
-    assert!(changed > 0, "chmods of the file in the grant succeed");
-    assert_eq!(mode(&inside), 0o777, "the granted file was changed");
-    assert_eq!(mode(&outside), 0o640, "the other file never was");
+    // A half-rewritten buffer mixes the two names (the probe's buffers are
+    // NUL-padded, so it is a path at every moment).
+    two_file_race("race-chmod-path", "ou");
 }
 
 #[test]
 fn swapping_the_descriptor_under_fchmod_changes_nothing_outside() {
-    let dir = Scratch::new();
-    let w = dir.join("w");
-    std::fs::create_dir(&w).unwrap();
-    let (inside, outside) = (w.join("in"), dir.join("out"));
-    for f in [&inside, &outside] {
-        std::fs::write(f, "x").unwrap();
-        set_mode(f, 0o640);
-    }
-    let (i, o) = (inside.display().to_string(), outside.display().to_string());
-    let c = unsandboxed(&["race-fchmod", &i, &o, "1"]);
-    assert!(c.is_ok(), "{c:?}");
-    assert_eq!(mode(&outside), 0o777, "the unsandboxed race changes it");
-    set_mode(&outside, 0o640);
-    set_mode(&inside, 0o640);
-    let flags = [
-        "--allow",
-        &w.display().to_string(),
-        "--read",
-        &dir.s(),
-        "--silent",
-    ];
-    let r = run(&flags, &["race-fchmod", &i, &o, RACE_SECS]);
-    println!("{}", r.stdout.trim());
-    assert!(r.is_ok(), "{r:?}");
-    let (tries, changed) = (field(&r, "tries"), field(&r, "changed"));
-    assert!(tries >= MIN_TRIES, "the race ran: {tries} tries");
-    assert!(changed > 0, "fchmods of the file in the grant succeed");
-    assert_eq!(mode(&inside), 0o777, "the granted file was changed");
-    assert_eq!(mode(&outside), 0o640, "the swapped-in file never was");
+    two_file_race("race-fchmod", "out");
 }
 
 /// The broker judges a plain absolute path as given when it resolves with

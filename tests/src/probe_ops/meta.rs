@@ -66,65 +66,17 @@ fn open_path(p: &str) -> i32 {
     fd
 }
 
-/// `race-proc-fd-chmod INSIDE OUTSIDE SECONDS`: descriptor RACE_FD flips
-/// between INSIDE and OUTSIDE (both opened O_PATH) on a second thread
-/// while the main thread chmods `/proc/self/fd/RACE_FD` to 0777. Prints
-/// the tries and how many succeeded; the test looks at OUTSIDE's mode.
-fn race_proc_fd(inside: &str, outside: &str, secs: &str) -> ! {
-    let (i, o) = (open_path(inside), open_path(outside));
-    static STOP: AtomicBool = AtomicBool::new(false);
-    let flipper = std::thread::spawn(move || {
+/// A second thread that keeps `dup2()`ing `i` and `o` in turn onto RACE_FD
+/// until `stop` is set.
+fn flipping_fd(i: i32, o: i32, stop: &'static AtomicBool) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
         let mut flip = false;
-        while !STOP.load(Ordering::Relaxed) {
+        while !stop.load(Ordering::Relaxed) {
             // SAFETY: dup2 of descriptors this process owns onto a number it reserved.
             unsafe { libc::dup2(if flip { o } else { i }, RACE_FD) };
             flip = !flip;
         }
-    });
-    let end = Instant::now() + Duration::from_secs(secs.parse().unwrap_or(5));
-    let via = CString::new(format!("/proc/self/fd/{RACE_FD}")).unwrap_or_default();
-    let (mut tries, mut changed) = (0u64, 0u64);
-    while Instant::now() < end {
-        tries += 1;
-        // SAFETY: via is a valid C string.
-        if unsafe { libc::chmod(via.as_ptr(), 0o777) } == 0 {
-            changed += 1;
-        }
-    }
-    STOP.store(true, Ordering::Relaxed);
-    let _ = flipper.join();
-    ok(format!("tries={tries} changed={changed}"))
-}
-
-/// `race-chmod-path INSIDE OUTSIDE SECONDS`: the main thread chmods the
-/// path in a shared buffer to 0777 while a second thread rewrites that
-/// buffer between INSIDE and OUTSIDE, byte by byte. Prints the tries and
-/// how many succeeded; the test looks at OUTSIDE's mode.
-fn race_path(inside: &str, outside: &str, secs: &str) -> ! {
-    static STOP: AtomicBool = AtomicBool::new(false);
-    let (addr, flipper) = super::flip::flipping(inside, outside, &STOP);
-    let end = Instant::now() + Duration::from_secs(secs.parse().unwrap_or(5));
-    let (mut tries, mut changed) = (0u64, 0u64);
-    while Instant::now() < end {
-        tries += 1;
-        // SAFETY: addr is the leaked buffer; both contents are NUL-terminated within it.
-        if unsafe { libc::chmod(addr as *const libc::c_char, 0o777) } == 0 {
-            changed += 1;
-        }
-    }
-    STOP.store(true, Ordering::Relaxed);
-    let _ = flipper.join();
-    ok(format!("tries={tries} changed={changed}"))
-}
-
-fn open_read(p: &str) -> i32 {
-    let c = CString::new(p).unwrap_or_else(|_| exit(2));
-    // SAFETY: c is a valid C string; the result is checked.
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        fail(std::io::Error::last_os_error())
-    }
-    fd
+    })
 }
 
 /// Run `attempt` until `secs` have passed; prints the tries and how many
@@ -148,27 +100,56 @@ fn tally(
     ok(format!("tries={tries} changed={changed}"))
 }
 
+/// chmod `path` to 0777; true when it succeeded.
+fn chmod_777(path: &std::ffi::CStr) -> bool {
+    // SAFETY: path is a valid C string for the call's duration.
+    unsafe { libc::chmod(path.as_ptr(), 0o777) == 0 }
+}
+
+/// `race-proc-fd-chmod INSIDE OUTSIDE SECONDS`: descriptor RACE_FD flips
+/// between INSIDE and OUTSIDE (both opened O_PATH) on a second thread
+/// while the main thread chmods `/proc/self/fd/RACE_FD` to 0777. Prints
+/// the tries and how many succeeded; the test looks at OUTSIDE's mode.
+fn race_proc_fd(inside: &str, outside: &str, secs: &str) -> ! {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let flipper = flipping_fd(open_path(inside), open_path(outside), &STOP);
+    let via = CString::new(format!("/proc/self/fd/{RACE_FD}")).unwrap_or_default();
+    tally(secs, &STOP, flipper, || chmod_777(&via))
+}
+
+/// `race-chmod-path INSIDE OUTSIDE SECONDS`: the main thread chmods the
+/// path in a shared buffer to 0777 while a second thread rewrites that
+/// buffer between INSIDE and OUTSIDE, byte by byte. Prints the tries and
+/// how many succeeded; the test looks at OUTSIDE's mode.
+fn race_path(inside: &str, outside: &str, secs: &str) -> ! {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let (addr, flipper) = super::flip::flipping(inside, outside, &STOP);
+    tally(secs, &STOP, flipper, || {
+        // SAFETY: addr is the leaked buffer; both contents are NUL-terminated within it.
+        unsafe { libc::chmod(addr as *const libc::c_char, 0o777) == 0 }
+    })
+}
+
+fn open_read(p: &str) -> i32 {
+    let c = CString::new(p).unwrap_or_else(|_| exit(2));
+    // SAFETY: c is a valid C string; the result is checked.
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        fail(std::io::Error::last_os_error())
+    }
+    fd
+}
+
 /// `race-fchmod INSIDE OUTSIDE SECONDS`: descriptor RACE_FD flips between
 /// INSIDE and OUTSIDE (both opened for reading, which is all fchmod needs)
 /// on a second thread while the main thread calls `fchmod(RACE_FD, 0777)`.
 fn race_fchmod(inside: &str, outside: &str, secs: &str) -> ! {
-    let (i, o) = (open_read(inside), open_read(outside));
     static STOP: AtomicBool = AtomicBool::new(false);
-    let flipper = std::thread::spawn(move || {
-        let mut flip = false;
-        while !STOP.load(Ordering::Relaxed) {
-            // SAFETY: dup2 of descriptors this process owns onto a number it reserved.
-            unsafe { libc::dup2(if flip { o } else { i }, RACE_FD) };
-            flip = !flip;
-        }
-    });
-    // SAFETY: fchmod takes a descriptor number and a mode.
-    tally(
-        secs,
-        &STOP,
-        flipper,
-        || unsafe { libc::fchmod(RACE_FD, 0o777) } == 0,
-    )
+    let flipper = flipping_fd(open_read(inside), open_read(outside), &STOP);
+    tally(secs, &STOP, flipper, || {
+        // SAFETY: fchmod takes a descriptor number and a mode.
+        unsafe { libc::fchmod(RACE_FD, 0o777) == 0 }
+    })
 }
 
 /// `race-swap-dir-chmod DIR OTHER SECONDS`: DIR/d is a directory holding
@@ -204,13 +185,7 @@ fn race_swap_dir(dir: &str, other: &str, secs: &str) -> ! {
         }
     });
     let f = CString::new(format!("{d}/f")).unwrap_or_else(|_| exit(2));
-    // SAFETY: f is a valid C string for the loop's duration.
-    tally(
-        secs,
-        &STOP,
-        swapper,
-        || unsafe { libc::chmod(f.as_ptr(), 0o777) } == 0,
-    )
+    tally(secs, &STOP, swapper, || chmod_777(&f))
 }
 
 /// `fchmod-opath PATH MODE`: fchmod on an `O_PATH` descriptor of PATH
