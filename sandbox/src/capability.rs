@@ -3,6 +3,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::kept_dirs::KeptDirs;
 use crate::{Result, SandboxError};
 
 /// Access to a granted path.
@@ -107,9 +108,8 @@ pub struct CapabilitySet {
     sysv_ipc: bool,
     self_trace: bool,
     skip_vanished: bool,
-    /// Canonical forms of the directories grants were made in (see
-    /// [`CapabilitySet::resolve`]).
-    resolved_dirs: std::collections::HashMap<PathBuf, PathBuf>,
+    /// Directories grants were made in, resolved once (`kept_dirs.rs`).
+    resolved_dirs: KeptDirs,
 }
 
 impl CapabilitySet {
@@ -322,29 +322,12 @@ impl CapabilitySet {
             || !self.tcp_bind_ports.is_empty()
     }
 
-    /// The canonical form of `path` and whether it is a directory.
-    ///
-    /// Grants come by the thousand from one directory (an expanded home
-    /// lists every entry): the directory is resolved once (`realpath`, a
-    /// readlink per component) and kept; an entry in it that is not itself
-    /// a symlink is then its canonical directory plus its name, known from
-    /// one `lstat`. Anything else is resolved in full.
+    /// The canonical form of `path` and whether it is a directory: from
+    /// the directories kept so far (grants come by the thousand from one
+    /// directory), else `realpath`, whose error is the one reported.
     fn resolve(&mut self, path: &Path) -> Result<(PathBuf, bool)> {
-        if let (true, Some(dir), Some(name)) =
-            (plain_absolute(path), path.parent(), path.file_name())
-        {
-            if !self.resolved_dirs.contains_key(dir) {
-                if let Ok(c) = fs::canonicalize(dir) {
-                    self.resolved_dirs.insert(dir.to_path_buf(), c);
-                }
-            }
-            if let (Some(canon_dir), Ok(meta)) =
-                (self.resolved_dirs.get(dir), fs::symlink_metadata(path))
-            {
-                if !meta.file_type().is_symlink() {
-                    return Ok((canon_dir.join(name), meta.is_dir()));
-                }
-            }
+        if let Some(Ok(known)) = self.resolved_dirs.resolve(path) {
+            return Ok(known);
         }
         let canon = canonical(path)?;
         let is_dir = canon.is_dir();
@@ -372,21 +355,6 @@ impl CapabilitySet {
         }
         self.grants.push(FsGrant { path, mode, kind });
         Ok(self)
-    }
-}
-
-/// `path` is absolute and names its last component plainly: no empty, `.`
-/// or `..` component anywhere (so no trailing `/` or `/.`, after which
-/// even `lstat` follows a final symlink while `Path::file_name` still
-/// gives the link's name). Only such a path may be resolved as its
-/// resolved directory plus its last name.
-pub fn plain_absolute(path: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    match path.as_os_str().as_bytes().strip_prefix(b"/") {
-        Some(rest) => rest
-            .split(|&b| b == b'/')
-            .all(|c| !c.is_empty() && c != b"." && c != b".."),
-        None => false,
     }
 }
 

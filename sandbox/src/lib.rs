@@ -23,6 +23,7 @@ mod capability;
 mod error;
 pub mod exec;
 pub mod hygiene;
+pub mod kept_dirs;
 mod landlock_rules;
 mod notify_sys;
 pub mod pidns;
@@ -34,9 +35,7 @@ mod sys;
 pub mod userns;
 
 pub use apply::{EnforcementReport, Sandbox};
-pub use capability::{
-    plain_absolute, AccessMode, CapabilitySet, FsGrant, GrantKind, NetworkPolicy,
-};
+pub use capability::{AccessMode, CapabilitySet, FsGrant, GrantKind, NetworkPolicy};
 pub use error::SandboxError;
 pub use landlock_rules::{plan_rules, required_features, rule_listing, Feature, PlannedRule};
 pub use probe::{LandlockSupport, SupportInfo};

@@ -179,18 +179,12 @@ pub fn hold(pid: u32, n: &Named) -> Result<Held, Errno> {
     Ok(Held { fd, path })
 }
 
-/// Is `p` absolute with only plain components (and not under `/proc`,
-/// whose entries name other things than their path)?
+/// Plain absolute (`sandbox::kept_dirs::plain_absolute`) and not under
+/// `/proc`, whose entries name other things than their path.
 fn canonical(p: &[u8]) -> bool {
-    let Some(rest) = p.strip_prefix(b"/") else {
-        return false;
-    };
-    !p.starts_with(b"/proc/")
-        && p != b"/proc"
-        && (rest.is_empty()
-            || rest
-                .split(|&b| b == b'/')
-                .all(|c| !c.is_empty() && c != b"." && c != b".."))
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::path::Path::new(std::ffi::OsStr::from_bytes(p));
+    sandbox::kept_dirs::plain_absolute(path) && !path.starts_with("/proc")
 }
 
 fn open_canonical(path: &CStr, follow: bool) -> Option<Held> {
