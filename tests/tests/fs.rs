@@ -245,3 +245,45 @@ fn wrap_enforces_the_same_filesystem_rules() {
     );
     assert!(r.is_ok(), "{r:?}");
 }
+
+/// Nested grants: a rule whose rights its ancestors already give is not
+/// handed to the kernel (`landlock_rules::kernel_rules`). What the agent
+/// may do must be exactly what the rules say, both ways round, and a
+/// rename between the two levels behaves as with both rules.
+#[test]
+fn nested_grants_allow_exactly_their_union() {
+    let top = Scratch::new();
+    let sub = top.join("sub");
+    fs::create_dir(&sub).unwrap();
+    fs::write(top.join("top-file"), "top").unwrap();
+    let (t, s) = (top.s(), sub.display().to_string());
+    let p = |n: &str| top.join(n).to_str().unwrap().to_string();
+
+    // A read grant inside a write grant (its rule dropped): writable still.
+    let wide = ["--allow", t.as_str(), "--read", s.as_str()];
+    let r = run(&wide, &["write", &p("sub/w"), "x"]);
+    assert!(r.is_ok(), "{r:?}");
+    let r = run(&wide, &["read", &p("sub/w")]);
+    assert!(r.is_ok() && r.stdout.contains('x'), "{r:?}");
+    let r = run(&wide, &["rename", &p("top-file"), &p("sub/moved")]);
+    assert!(r.is_ok(), "{r:?}");
+    let r = run(&wide, &["rename", &p("sub/moved"), &p("top-file")]);
+    assert!(r.is_ok(), "{r:?}");
+
+    // A write grant inside a read grant (kept): only beneath it writable.
+    let narrow = ["--read", t.as_str(), "--allow", s.as_str()];
+    let r = run(&narrow, &["write", &p("sub/n"), "y"]);
+    assert!(r.is_ok(), "{r:?}");
+    let r = run(&narrow, &["write", &p("top-new"), "pwned"]);
+    assert!(r.is_err(Some(EACCES)), "{r:?}");
+    let r = run(&narrow, &["write", &p("top-file"), "pwned"]);
+    assert!(r.is_err(Some(EACCES)), "{r:?}");
+    let r = run(&narrow, &["rename", &p("sub/n"), &p("escaped")]);
+    assert!(r.is_err(Some(EXDEV)) || r.is_err(Some(EACCES)), "{r:?}");
+    let r = run(&narrow, &["read", &p("top-file")]);
+    assert!(r.is_ok() && r.stdout.contains("top"), "{r:?}");
+
+    assert_eq!(fs::read_to_string(top.join("top-file")).unwrap(), "top");
+    assert!(!top.join("top-new").exists() && !top.join("escaped").exists());
+    assert_eq!(fs::read_to_string(sub.join("n")).unwrap(), "y");
+}
