@@ -124,6 +124,34 @@ fn two_file_race(op: &str, outside: &str) {
     assert_eq!(mode(&outside), 0o640, "{op}: the other file never was");
 }
 
+/// Descriptor metadata calls from many short-lived threads (more than the
+/// broker keeps thread pidfds for) and from a thread of a forked child:
+/// each is served for its own descriptor, inside the grant only.
+#[test]
+fn fchmod_from_many_threads_and_a_child_is_judged_per_thread() {
+    let dir = Scratch::new();
+    let w = dir.join("w");
+    std::fs::create_dir(&w).unwrap();
+    let (inside, outside) = (w.join("in"), dir.join("out"));
+    for f in [&inside, &outside] {
+        std::fs::write(f, "x").unwrap();
+        set_mode(f, 0o640);
+    }
+    let (i, o) = (inside.display().to_string(), outside.display().to_string());
+    let c = unsandboxed(&["threads-fchmod", &i, &o, "8"]);
+    assert!(c.is_ok() && c.stdout.contains("outside=8"), "{c:?}");
+    set_mode(&outside, 0o640);
+    let ws = w.display().to_string();
+    let flags = ["--allow", &ws, "--read", &dir.s(), "--silent"];
+    let r = run(&flags, &["threads-fchmod", &i, &o, "200"]);
+    assert!(r.is_ok(), "{r:?}");
+    assert!(
+        r.stdout.contains("inside=200 outside=0 child=1"),
+        "every thread changes the file in the grant, none the other; the child's thread alike: {r:?}"
+    );
+    assert_eq!(mode(&outside), 0o640, "the outside file was never changed");
+}
+
 #[test]
 fn swapping_the_descriptor_behind_proc_self_fd_changes_nothing_outside() {
     two_file_race("race-proc-fd-chmod", "out");

@@ -28,6 +28,7 @@ pub fn run(action: &str, args: &[String]) -> Option<std::convert::Infallible> {
         "race-chmod-path" => race_path(arg(args, 2), arg(args, 3), arg(args, 4)),
         "race-fchmod" => race_fchmod(arg(args, 2), arg(args, 3), arg(args, 4)),
         "fchmod-opath" => fchmod_opath(arg(args, 2), arg(args, 3)),
+        "threads-fchmod" => threads_fchmod(arg(args, 2), arg(args, 3), arg(args, 4)),
         "race-swap-dir-chmod" => race_swap_dir(arg(args, 2), arg(args, 3), arg(args, 4)),
         _ => None,
     }
@@ -197,4 +198,64 @@ fn fchmod_opath(path: &str, mode: &str) -> ! {
         fail(std::io::Error::last_os_error())
     }
     ok("changed")
+}
+
+/// fchmod of a fresh read-only descriptor of `path`; true when it succeeded.
+fn fchmod_fresh(path: &str, mode: libc::mode_t) -> bool {
+    let fd = open_read(path);
+    // SAFETY: fd is a descriptor this process just opened; closed right after.
+    let changed = unsafe { libc::fchmod(fd, mode) } == 0;
+    // SAFETY: as above.
+    unsafe { libc::close(fd) };
+    changed
+}
+
+/// `threads-fchmod INSIDE OUTSIDE N`: N threads, 16 at a time, each a new
+/// thread with its own id, fchmod a descriptor of INSIDE (0600 or 0640
+/// by turn) and one of OUTSIDE (0777); then a forked child does the same
+/// from a thread of its own. Prints how many of each succeeded.
+fn threads_fchmod(inside: &str, outside: &str, n: &str) -> ! {
+    let n: usize = n.parse().unwrap_or(100);
+    let one = |i: usize, inside: &str, outside: &str| {
+        let mode = if i % 2 == 0 { 0o600 } else { 0o640 };
+        (fchmod_fresh(inside, mode), fchmod_fresh(outside, 0o777))
+    };
+    let (mut ins, mut outs) = (0usize, 0usize);
+    for batch in (0..n).collect::<Vec<_>>().chunks(16) {
+        let handles: Vec<_> = batch
+            .iter()
+            .map(|&i| {
+                let (a, b) = (inside.to_string(), outside.to_string());
+                std::thread::spawn(move || one(i, &a, &b))
+            })
+            .collect();
+        for h in handles {
+            let (a, b) = h.join().unwrap_or((false, true));
+            ins += usize::from(a);
+            outs += usize::from(b);
+        }
+    }
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    // SAFETY: every thread above has been joined: the probe is single-threaded here.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let (a, b) = (inside.to_string(), outside.to_string());
+        let r = std::thread::spawn(move || one(0, &a, &b)).join();
+        let code = match r {
+            Ok((true, false)) => 0,
+            Ok(_) => 1,
+            Err(_) => 2,
+        };
+        exit(code)
+    }
+    let mut status = 0;
+    // SAFETY: status is a valid int to write the child's status into.
+    if pid < 0 || unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
+        fail(std::io::Error::last_os_error())
+    }
+    let child = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    ok(format!(
+        "inside={ins} outside={outs} child={}",
+        u8::from(child)
+    ))
 }
