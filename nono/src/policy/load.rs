@@ -360,10 +360,9 @@ mod tests {
         assert!(!e.contains('\n') && e.len() < 400, "{e}");
     }
 
-    #[test]
-    fn a_hundred_deep_extends_chain_loads_every_profile() {
-        let d = tempfile::tempdir().unwrap();
-        let n = 100;
+    /// Profiles p0..p{n-1} in `d`, each extending the next, each reading
+    /// `/r{i}`; p0.json's path.
+    fn extends_chain(d: &std::path::Path, n: usize) -> String {
         for i in 0..n {
             let ext = if i + 1 < n {
                 format!("\"extends\": \"p{}.json\", ", i + 1)
@@ -371,9 +370,15 @@ mod tests {
                 String::new()
             };
             let text = format!("{{{ext}\"filesystem\": {{\"read\": [\"/r{i}\"]}}}}");
-            std::fs::write(d.path().join(format!("p{i}.json")), text).unwrap();
+            std::fs::write(d.join(format!("p{i}.json")), text).unwrap();
         }
-        let p = load(d.path().join("p0.json").to_str().unwrap()).unwrap();
+        d.join("p0.json").to_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn a_hundred_deep_extends_chain_loads_every_profile() {
+        let d = tempfile::tempdir().unwrap();
+        let p = load(&extends_chain(d.path(), 100)).unwrap();
         let text = format!("{p:?}");
         assert!(
             text.contains("\"/r0\"") && text.contains("\"/r99\""),
@@ -384,19 +389,7 @@ mod tests {
     #[test]
     fn deep_extends_is_capped_with_one_short_line() {
         let d = tempfile::tempdir().unwrap();
-        let n = 200;
-        for i in 0..n {
-            let text = if i + 1 < n {
-                format!("{{\"extends\": \"p{}.json\"}}", i + 1)
-            } else {
-                "{}".to_string()
-            };
-            std::fs::write(d.path().join(format!("p{i}.json")), text).unwrap();
-        }
-        let e = format!(
-            "{:#}",
-            load(d.path().join("p0.json").to_str().unwrap()).unwrap_err()
-        );
+        let e = format!("{:#}", load(&extends_chain(d.path(), 200)).unwrap_err());
         assert!(e.contains("extends chain too deep"), "{e}");
         assert!(!e.contains('\n') && e.len() < 400, "{} bytes: {e}", e.len());
     }
