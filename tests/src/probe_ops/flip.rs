@@ -1,6 +1,7 @@
-//! The attack the race probes share: a path in a buffer that a second
+//! The attacks the race probes share: a path in a buffer that a second
 //! thread rewrites, byte by byte, between two contents while the main
-//! thread hands the buffer to a system call.
+//! thread hands the buffer to a system call; a descriptor number that a
+//! second thread keeps pointing at one object and then another.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -36,4 +37,17 @@ pub fn flipping(a: &str, b: &str, stop: &'static AtomicBool) -> (usize, JoinHand
         }
     });
     (addr, flipper)
+}
+
+/// A second thread that keeps `dup2()`ing `a` and `b` in turn onto
+/// descriptor `target` until `stop` is set.
+pub fn flipping_fd(a: i32, b: i32, target: i32, stop: &'static AtomicBool) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut flip = false;
+        while !stop.load(Ordering::Relaxed) {
+            // SAFETY: dup2 of descriptors this process owns onto a number it reserved.
+            unsafe { libc::dup2(if flip { b } else { a }, target) };
+            flip = !flip;
+        }
+    })
 }

@@ -67,19 +67,6 @@ fn open_path(p: &str) -> i32 {
     fd
 }
 
-/// A second thread that keeps `dup2()`ing `i` and `o` in turn onto RACE_FD
-/// until `stop` is set.
-fn flipping_fd(i: i32, o: i32, stop: &'static AtomicBool) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut flip = false;
-        while !stop.load(Ordering::Relaxed) {
-            // SAFETY: dup2 of descriptors this process owns onto a number it reserved.
-            unsafe { libc::dup2(if flip { o } else { i }, RACE_FD) };
-            flip = !flip;
-        }
-    })
-}
-
 /// Run `attempt` until `secs` have passed; prints the tries and how many
 /// succeeded, after stopping the racing thread.
 fn tally(
@@ -113,7 +100,7 @@ fn chmod_777(path: &std::ffi::CStr) -> bool {
 /// the tries and how many succeeded; the test looks at OUTSIDE's mode.
 fn race_proc_fd(inside: &str, outside: &str, secs: &str) -> ! {
     static STOP: AtomicBool = AtomicBool::new(false);
-    let flipper = flipping_fd(open_path(inside), open_path(outside), &STOP);
+    let flipper = super::flip::flipping_fd(open_path(inside), open_path(outside), RACE_FD, &STOP);
     let via = CString::new(format!("/proc/self/fd/{RACE_FD}")).unwrap_or_default();
     tally(secs, &STOP, flipper, || chmod_777(&via))
 }
@@ -146,7 +133,7 @@ fn open_read(p: &str) -> i32 {
 /// on a second thread while the main thread calls `fchmod(RACE_FD, 0777)`.
 fn race_fchmod(inside: &str, outside: &str, secs: &str) -> ! {
     static STOP: AtomicBool = AtomicBool::new(false);
-    let flipper = flipping_fd(open_read(inside), open_read(outside), &STOP);
+    let flipper = super::flip::flipping_fd(open_read(inside), open_read(outside), RACE_FD, &STOP);
     tally(secs, &STOP, flipper, || {
         // SAFETY: fchmod takes a descriptor number and a mode.
         unsafe { libc::fchmod(RACE_FD, 0o777) == 0 }

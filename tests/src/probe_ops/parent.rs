@@ -139,14 +139,7 @@ fn open_path(p: &str) -> i32 {
 fn race_dirfd(how: &str, dir: &str, other: &str, secs: &str) -> ! {
     let (d, o) = (open_path(dir), open_path(other));
     static STOP: AtomicBool = AtomicBool::new(false);
-    let flipper = std::thread::spawn(move || {
-        let mut flip = false;
-        while !STOP.load(Ordering::Relaxed) {
-            // SAFETY: dup2 of descriptors this process owns onto a number it reserved.
-            unsafe { libc::dup2(if flip { o } else { d }, RACE_FD) };
-            flip = !flip;
-        }
-    });
+    let flipper = super::flip::flipping_fd(d, o, RACE_FD, &STOP);
     let name = cstr("authorized_keys");
     let end = Instant::now() + Duration::from_secs(secs.parse().unwrap_or(5));
     let (mut tries, mut done) = (0u64, 0u64);
