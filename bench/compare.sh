@@ -16,7 +16,9 @@
 #   `find /usr`: bare, bwrap, `nono run`, `nono run --capability-elevation`
 #     (every open notified to the broker; a decisions file denies anything
 #     beyond the grants, so nothing is ever prompted for);
-#   a chmod loop and a unix-socket connect loop (per call, from inside);
+#   a chmod loop, an openat loop relative to a directory descriptor (plain
+#   and with --capability-elevation) and a unix-socket connect loop (per
+#   call, from inside);
 #   idle process trees (`sleep 2`, sampled after 1 s): each process name's
 #     resident and proportional set (VmRSS, Pss), the sum without the
 #     command (`without-sleep`: the sandbox's own processes) and the
@@ -215,6 +217,14 @@ if [ -x "$probe" ]; then
         "$probe" bench-chmod "$work/c/f" 20000)" -
     row "chmod" nono "$(m ns 5 -- "$nono" run --silent --read-file "$probe" --allow "$work/c" -- \
         "$probe" bench-chmod "$work/c/f" 20000)" -
+
+    header "openat relative to a directory descriptor, 20000 per run (µs per call)"
+    # As find walks a tree; with elevation every open is put to the broker.
+    opens=("$probe" bench-openat /usr/share 20000)
+    row "openat" bare "$(m ns 5 -- "${opens[@]}")" -
+    row "openat" nono "$(m ns 5 -- "$nono" run --silent --read /usr --read-file "$probe" -- "${opens[@]}")" -
+    row "openat, run --capability-elevation" nono "$(m ns 5 -- "$nono" run --silent --read /usr \
+        --read-file "$probe" --capability-elevation --elevation-decisions "$work/decisions" -- "${opens[@]}")" -
 
     header "unix-socket connect, 5000 per run (µs per call)"
     sock=$work/c/bench.sock

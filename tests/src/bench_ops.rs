@@ -11,6 +11,8 @@ use std::time::Instant;
 /// each read to the peer's close; prints nanoseconds per connect.
 /// `bench-accept-unix PATH N` / `bench-accept-tcp PORT N`: accept N and exit.
 /// `bench-chmod PATH N`: N chmods of PATH; prints nanoseconds per chmod.
+/// `bench-openat DIR N`: N opens (and closes) of DIR's first entry relative
+/// to a descriptor of DIR, as `find` walks a tree; nanoseconds per open.
 pub fn run(action: &str, args: &[String]) -> Option<io::Result<String>> {
     let a = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
     let n: u32 = a(3).parse().unwrap_or(1000);
@@ -27,6 +29,7 @@ pub fn run(action: &str, args: &[String]) -> Option<io::Result<String>> {
                 std::fs::set_permissions(a(2), std::fs::Permissions::from_mode(mode))
             })
         }
+        "bench-openat" => openat_loop(a(2), n),
         "bench-accept-unix" => {
             UnixListener::bind(a(2)).and_then(|l| accept_n(n, || l.accept().map(drop)))
         }
@@ -57,6 +60,26 @@ fn per_call(n: u32, mut f: impl FnMut() -> io::Result<()>) -> io::Result<String>
         "{}",
         start.elapsed().as_nanos() / u128::from(n.max(1))
     ))
+}
+
+fn openat_loop(dir: &str, n: u32) -> io::Result<String> {
+    use std::os::fd::AsFd;
+    let d = std::fs::File::open(dir)?;
+    let name = std::fs::read_dir(dir)?
+        .next()
+        .ok_or_else(|| io::Error::other("empty directory"))??
+        .file_name();
+    let flags = nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC;
+    per_call(n, || {
+        nix::fcntl::openat(
+            d.as_fd(),
+            name.as_os_str(),
+            flags,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map(drop)
+        .map_err(io::Error::from)
+    })
 }
 
 fn accept_n(n: u32, mut f: impl FnMut() -> io::Result<()>) -> io::Result<String> {

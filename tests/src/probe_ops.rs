@@ -7,6 +7,7 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::os::unix::net::UnixStream;
 use std::process::exit;
 
+mod elevate;
 mod flip;
 mod meta;
 mod parent;
@@ -192,7 +193,10 @@ pub fn run(action: &str, args: &[String]) -> ! {
         "open-loop" => open_loop(arg(args, 2), arg(args, 3)),
         "chmod-loop" => chmod_loop(arg(args, 2), arg(args, 3)),
         _ => {
-            if meta::run(action, args).is_some() || parent::run(action, args).is_some() {
+            if meta::run(action, args).is_some()
+                || parent::run(action, args).is_some()
+                || elevate::run(action, args).is_some()
+            {
                 exit(2)
             }
             // Returns only when the action is not one of its own.

@@ -30,6 +30,7 @@
 
 mod beneath;
 mod decode;
+mod dirs;
 mod inotify;
 mod mem;
 mod meta;
@@ -209,8 +210,14 @@ fn decide(
     // A number outside the table means the filter and the table disagree.
     let call = b.numbers.call(n.nr)?;
     let req = request(call, &n.args, &ProcMem::of(n.pid));
-    // The arguments are copied now; the thread id must still be that task.
-    if !b.listener.valid(n.id) {
+    let valid = || b.listener.valid(n.id);
+    // The arguments are copied now; the thread id must still be that task
+    // before anything is judged on them. An elevation-mode open is the
+    // exception: most of them (every open inside the grants) end in
+    // CONTINUE, which needs no check (the kernel re-reads the call and
+    // Landlock decides); `open::decide` checks before it asks or opens.
+    let elevated_open = matches!(req, Ok(Request::Open { .. })) && b.parents.is_none();
+    if !elevated_open && !valid() {
         return None;
     }
     let req = match req {
@@ -250,9 +257,13 @@ fn decide(
                 .and_then(|p| p.open(n.pid, (dirfd, &path, flags, mode)));
             match (served, g.elevation.as_ref()) {
                 (Some(v), _) => v,
-                (None, Some(prot)) => {
-                    open::decide(n.pid, (dirfd, path, flags), g, prot, open::Ask::Front(ask))
-                }
+                (None, Some(prot)) => open::decide(
+                    n.pid,
+                    (dirfd, path, flags),
+                    g,
+                    prot,
+                    open::Ask::Front(ask, &valid),
+                )?,
                 // Not an expanded directory's: Landlock decides.
                 (None, None) => Verdict::Continue,
             }

@@ -15,6 +15,7 @@ use nix::errno::Errno;
 use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
 
+use super::dirs;
 use super::target::{path_of, start_dir};
 use super::{Grants, Verdict};
 
@@ -48,11 +49,22 @@ fn lexical(base: &Path, rel: &Path) -> PathBuf {
     out
 }
 
-fn base(pid: u32, dirfd: i32, path: &[u8]) -> Result<PathBuf, Errno> {
-    match start_dir(pid, dirfd, path) {
-        root if root == "/" => Ok(PathBuf::from(root)),
-        link => std::fs::read_link(link).map_err(|_| Errno::EBADF),
+/// Where the agent's relative path starts (absolute: `/`), and whether
+/// that came from the directory cache (`dirs.rs`). None: the start has no
+/// path (a deleted directory, not a directory, not open).
+fn base(pid: u32, dirfd: i32, path: &[u8]) -> Option<(PathBuf, bool)> {
+    if path.first() == Some(&b'/') {
+        return Some((PathBuf::from("/"), false));
     }
+    if dirfd != libc::AT_FDCWD {
+        return match dirs::name(pid, dirfd)? {
+            dirs::Named::Cached(p) => Some((p, true)),
+            dirs::Named::Fresh(p) => Some((p, false)),
+        };
+    }
+    std::fs::read_link(start_dir(pid, dirfd, path))
+        .ok()
+        .map(|p| (p, false))
 }
 
 fn access(flags: i32) -> (bool, bool, WireAccess) {
@@ -66,44 +78,100 @@ fn access(flags: i32) -> (bool, bool, WireAccess) {
 }
 
 pub enum Ask<'a> {
-    /// Ask the front end; true = approved.
-    Front(&'a mut dyn FnMut(&str, WireAccess) -> bool),
+    /// Ask the front end (true = approved), once the notification is
+    /// known to be still pending (the second closure).
+    Front(
+        &'a mut dyn FnMut(&str, WireAccess) -> bool,
+        &'a dyn Fn() -> bool,
+    ),
 }
 
-/// Judge an open the agent made (already copied and still pending).
+/// Judge an open the agent made (already copied; not yet known to be still
+/// pending). None: the notification is gone, nothing to answer.
+///
+/// Every verdict but CONTINUE is reached only after the notification was
+/// found still pending, so the copy was the calling task's: CONTINUE alone
+/// needs no check, as the kernel re-reads the call and Landlock decides.
 pub fn decide(
     pid: u32,
     (dirfd, path, flags): (i32, Vec<u8>, i32),
     grants: &Grants,
     protected: &Protected,
     ask: Ask<'_>,
-) -> Verdict {
+) -> Option<Verdict> {
+    let Some(beyond) = beyond_grants(pid, (dirfd, &path), flags, grants) else {
+        return Some(Verdict::Continue);
+    };
+    let Ask::Front(ask, valid) = ask;
+    if !valid() {
+        return None;
+    }
+    Some(elevate(beyond, flags, protected, ask))
+}
+
+/// An open outside the grants, named by where it is now.
+struct Beyond {
+    /// The path as the agent named it (its start resolved, `..` lexically).
+    abs: PathBuf,
+    /// What it resolves to.
+    canon: PathBuf,
+    writes: bool,
+    what: WireAccess,
+}
+
+/// None: the kernel decides (Landlock), with nothing to elevate — an
+/// `O_PATH` open, a start with no path, a path inside the grants (as
+/// named or once resolved), a missing object.
+fn beyond_grants(
+    pid: u32,
+    (dirfd, path): (i32, &[u8]),
+    flags: i32,
+    grants: &Grants,
+) -> Option<Beyond> {
     // O_PATH opens grant nothing beyond what Landlock already checks.
     if flags & libc::O_PATH != 0 {
-        return Verdict::Continue;
+        return None;
     }
-    let abs = match base(pid, dirfd, &path) {
-        Ok(b) => lexical(
-            &b,
-            Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&path)),
-        ),
-        Err(e) => return Verdict::Reply(Err(e)),
-    };
+    let (start, cached) = base(pid, dirfd, path)?;
+    let rel = Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path));
     let (reads, writes, what) = access(flags);
     let kernel_decides =
         |p: &Path| NEVER.iter().any(|n| p.starts_with(n)) || grants.covers(p, reads, writes);
+    let mut abs = lexical(&start, rel);
     if kernel_decides(&abs) {
-        return Verdict::Continue;
+        return None;
+    }
+    // Outside the grants by a kept path: name the directory again, so
+    // what is asked and opened is where it is now.
+    if cached {
+        abs = lexical(&dirs::fresh(pid, dirfd)?, rel);
+        if kernel_decides(&abs) {
+            return None;
+        }
     }
     // Missing objects (loader probes, O_CREAT outside the grants) and
     // paths whose real location is granted: Landlock decides.
-    let Ok(canon) = std::fs::canonicalize(&abs) else {
-        return Verdict::Continue;
-    };
+    let canon = std::fs::canonicalize(&abs).ok()?;
     if kernel_decides(&canon) {
-        return Verdict::Continue;
+        return None;
     }
-    let shown = canon.display().to_string();
+    Some(Beyond {
+        abs,
+        canon,
+        writes,
+        what,
+    })
+}
+
+/// Refuse a protected path, else ask, else open it for the agent.
+fn elevate(
+    b: Beyond,
+    flags: i32,
+    protected: &Protected,
+    ask: &mut dyn FnMut(&str, WireAccess) -> bool,
+) -> Verdict {
+    let shown = b.canon.display().to_string();
+    let what = b.what;
     let judged = |reply, allowed, why: BrokeredReason| Verdict::Judged {
         reply,
         op: "open",
@@ -111,14 +179,13 @@ pub fn decide(
         allowed,
         why,
     };
-    if protected.hit(&abs, writes) || protected.hit(&canon, writes) {
+    if protected.hit(&b.abs, b.writes) || protected.hit(&b.canon, b.writes) {
         return judged(Err(Errno::EACCES), false, BrokeredReason::Protected);
     }
-    let Ask::Front(ask) = ask;
     if !ask(&shown, what) {
         return judged(Err(Errno::EACCES), false, BrokeredReason::NotApproved);
     }
-    match open_elevated(&canon, flags, protected, writes) {
+    match open_elevated(&b.canon, flags, protected, b.writes) {
         Ok(fd) => Verdict::Inject(
             fd,
             flags & libc::O_CLOEXEC != 0,

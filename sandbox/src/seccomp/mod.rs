@@ -36,14 +36,14 @@ pub fn rules_for(caps: &CapabilitySet) -> (Vec<&'static Denied>, Vec<ArgRule>) {
         .iter()
         .filter(|d| !(caps.allows_kernel_keyring() && keyring.contains(&d.name)))
         // A supervisor borrows the agent's descriptors, copies its syscall
-        // arguments and writes results of batched calls into its memory;
-        // the agent's own filter (stacked after this one) still denies all
-        // three.
+        // arguments, writes results of batched calls into its memory and
+        // compares the agent's descriptors with the ones it keeps; the
+        // agent's own filter (stacked after this one) still denies all four.
         .filter(|d| {
             !(caps.is_supervisor()
                 && matches!(
                     d.name,
-                    "pidfd_getfd" | "process_vm_readv" | "process_vm_writev"
+                    "pidfd_getfd" | "process_vm_readv" | "process_vm_writev" | "kcmp"
                 ))
         })
         // `nono learn --sandboxed`: strace inside the sandbox traces the
@@ -177,6 +177,24 @@ mod tests {
             assert!(open.contains(&n), "{n} stays denied");
         }
         compile(&caps).unwrap();
+    }
+
+    #[test]
+    fn only_a_supervisor_may_inspect_its_agent() {
+        let inspect = [
+            "pidfd_getfd",
+            "process_vm_readv",
+            "process_vm_writev",
+            "kcmp",
+        ];
+        let agent = denied_names(&CapabilitySet::new());
+        assert!(inspect.iter().all(|n| agent.contains(n)), "agents: denied");
+        let mut caps = CapabilitySet::new();
+        caps.set_supervisor(true);
+        let sup = denied_names(&caps);
+        assert!(inspect.iter().all(|n| !sup.contains(n)), "supervisor: open");
+        assert!(sup.contains(&"ptrace"), "ptrace stays denied");
+        assert_eq!(agent.len() - sup.len(), inspect.len(), "nothing else opens");
     }
 
     #[test]
