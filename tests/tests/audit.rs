@@ -353,6 +353,19 @@ fn a_record_whose_supervisor_was_killed_is_incomplete_but_its_chain_checks() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     assert!(marker.exists(), "the command never started");
+    // The opening record is on disk before the command starts.
+    let opened: Vec<_> = fs::read_dir(e.state().join("audit"))
+        .unwrap()
+        .flatten()
+        .map(|d| d.path().join("session.json"))
+        .filter(|p| p.exists())
+        .collect();
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    let rec: serde_json::Value = serde_json::from_slice(&fs::read(&opened[0]).unwrap()).unwrap();
+    assert!(
+        rec["started"].is_string() && rec["ended"].is_null(),
+        "{rec}"
+    );
     child.kill().unwrap(); // SIGKILL: nothing is sealed
     child.wait().unwrap();
     let id = e.last_id();

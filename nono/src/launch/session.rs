@@ -117,10 +117,20 @@ impl SessionDir {
         Ok(files)
     }
 
+    /// Fill the snapshot created empty by [`Self::create_policy_file`].
+    /// Written without `O_TRUNC`: on ext4, closing a file that was
+    /// truncated to nothing flushes it to disk synchronously (the
+    /// replace-by-truncate heuristic), which start-up would wait for.
     pub fn write_policy(&self, view: &View) -> Result<()> {
+        use std::io::Write;
         let json = serde_json::to_vec(view).context("cannot serialise the policy")?;
-        fs::write(&self.policy_file, json)
-            .with_context(|| format!("cannot write {}", self.policy_file.display()))
+        let write = || -> std::io::Result<()> {
+            let mut f = fs::OpenOptions::new().write(true).open(&self.policy_file)?;
+            f.write_all(&json)?;
+            // Nothing of an older file may remain after the snapshot.
+            f.set_len(json.len() as u64)
+        };
+        write().with_context(|| format!("cannot write {}", self.policy_file.display()))
     }
 }
 

@@ -184,6 +184,8 @@ fn session(
         .map(|p| p.agent_ports.clone())
         .unwrap_or_default();
     let (sealed, size) = plan::seal_launch(&plan.launch_spec(&extra_env, &ports))?;
+    // No command runs before its session's opening record is on disk.
+    crate::record::opened()?;
     front
         .send(&BrokerRequest::Launch { size }, &[sealed.as_fd()])
         .context("the broker (nono-broker) ended unexpectedly")?;

@@ -27,6 +27,20 @@ use crate::ui;
 
 static ACTIVE: Mutex<Option<audit::Recorder>> = Mutex::new(None);
 static HELPERS: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+/// The opening record being saved (fsync'd) while the helpers start.
+static OPENING: Mutex<Option<std::thread::JoinHandle<Result<()>>>> = Mutex::new(None);
+
+/// Wait until the session's opening record is on disk: called before the
+/// command is started (no command runs unrecorded) and before the record
+/// is closed. Ok when no record is kept.
+pub fn opened() -> Result<()> {
+    let pending = OPENING.lock().unwrap_or_else(|p| p.into_inner()).take();
+    match pending.map(std::thread::JoinHandle::join) {
+        None => Ok(()),
+        Some(Ok(saved)) => saved,
+        Some(Err(_)) => anyhow::bail!("audit: saving the opening record failed"),
+    }
+}
 
 /// A helper's outcome for the session record (`started`, `ended ...`,
 /// `failed: REASON`); the last one reported for a helper is kept.
@@ -196,7 +210,9 @@ fn new_session(id: &str, args: &RunArgs, plan: &Plan) -> audit::Session {
     }
 }
 
-/// Create the session directory, save the opening record, install the recorder.
+/// Create the session directory, install the recorder, and start saving
+/// the opening record: its fsync overlaps the helpers' start-up, and
+/// [`opened`] waits for it before the command starts.
 fn open_record(
     id: &str,
     session: &audit::Session,
@@ -212,7 +228,12 @@ fn open_record(
         .with_context(|| format!("cannot create the audit directory {}", dir.display()))?;
     let mut s = session.clone();
     s.redaction_diff = policy.diff().to_vec();
-    s.save(&dir, &policy)?;
+    let (at, redact) = (dir.clone(), policy.clone());
+    let saving = std::thread::Builder::new()
+        .name("audit-open".into())
+        .spawn(move || s.save(&at, &redact).map_err(anyhow::Error::from))
+        .context("cannot start saving the audit record")?;
+    *OPENING.lock().unwrap_or_else(|p| p.into_inner()) = Some(saving);
     let rec = audit::Recorder::create(&dir, id, policy, integrity)?;
     *ACTIVE.lock().unwrap_or_else(|p| p.into_inner()) = Some(rec);
     Ok(dir)
@@ -231,6 +252,9 @@ fn close(
     signer: Option<&sign::AuditSigner>,
     code: Option<i32>,
 ) -> Result<()> {
+    // A session that failed before its command started may not have
+    // waited for the opening record: it must not race the closing one.
+    opened()?;
     let rec = ACTIVE.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(rec) = &rec {
         rec.sync()?;
