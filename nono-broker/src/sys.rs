@@ -243,19 +243,6 @@ mod pidfds {
     }
 }
 
-/// KCMP_FILE: compare two descriptors' open files.
-const KCMP_FILE: libc::c_int = 0;
-
-/// Whether descriptor `fd` of thread `tid` and descriptor `own` of process
-/// `me` (the broker) refer to the same open file (`kcmp`). Any error
-/// (`tid` gone, `fd` closed, no kcmp in this kernel) is "no".
-pub fn same_file(tid: u32, fd: i32, me: u32, own: i32) -> bool {
-    // SAFETY: kcmp takes two pids, a type and two descriptor numbers; it
-    // reads no memory of ours. The result is checked.
-    let r = unsafe { libc::syscall(libc::SYS_kcmp, tid, me, KCMP_FILE, fd, own) };
-    r == 0
-}
-
 /// A duplicate of descriptor `fd` of the task behind `pidfd` (pidfd_getfd).
 pub fn getfd(
     pidfd: std::os::fd::BorrowedFd<'_>,

@@ -48,10 +48,6 @@ pub const SERVING: &[Allowed] = &[
     a("pread64", "read the agent's syscall arguments"),
     a("readlinkat", "the kernel's path of a resolved object"),
     a("readlink", "the kernel's path of a resolved object"),
-    a(
-        "kcmp",
-        "is an agent's directory descriptor still the one whose path is kept",
-    ),
     a("newfstatat", "is the resolved object a symlink"),
     a("fstat", "std file handling"),
     a("statx", "std file handling"),

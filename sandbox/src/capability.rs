@@ -242,9 +242,9 @@ impl CapabilitySet {
         self.unix_sockets
     }
 
-    /// Keep `pidfd_getfd`, `process_vm_readv`/`writev` and `kcmp` open:
-    /// for a supervisor that acts on its supervised process's descriptors
-    /// and memory. Never for agents.
+    /// Keep `pidfd_getfd` and `process_vm_readv`/`writev` open: for a
+    /// supervisor that acts on its supervised process's descriptors and
+    /// memory. Never for agents.
     pub fn set_supervisor(&mut self, on: bool) -> &mut Self {
         self.supervisor = on;
         self

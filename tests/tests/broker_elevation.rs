@@ -1,10 +1,12 @@
 //! Elevated opens relative to directory descriptors (as `find` walks a
-//! tree). The broker keeps the paths of the agent's directory descriptors
-//! between calls; these check from inside a real sandbox that a kept path
-//! never outlives the descriptor it named: a number closed and given to
-//! another directory, and a second thread `dup2()`ing a protected
+//! tree). The broker keeps each agent thread's `/proc/<tid>/fd` open
+//! between calls; these check from inside a real sandbox that what it
+//! reads is always the descriptor the number names now: a number closed
+//! and given to another directory, a second thread `dup2()`ing a protected
 //! directory onto the number while the main thread opens relative to it,
-//! and threads passing descriptor numbers among themselves.
+//! threads passing descriptor numbers among themselves — and that the
+//! broker keeps nothing of the agent's own (a directory lock ends with the
+//! agent's last descriptor).
 //!
 //! Run with `--nocapture` to see the race figures.
 
@@ -123,4 +125,13 @@ fn threads_passing_descriptor_numbers_each_read_their_own_directory() {
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(field(&r.stdout, "reads"), 1600, "{r:?}");
     assert_eq!(field(&r.stdout, "wrong"), 0, "{r:?}");
+}
+
+#[test]
+fn a_directory_lock_ends_with_the_agents_last_descriptor() {
+    let t = tree();
+    let inside = t.inside.display().to_string();
+    let r = elevated(&t, &["lock-after-openat", &inside]);
+    assert!(r.is_ok(), "{r:?}");
+    assert!(r.stdout.contains("OK free"), "{r:?}");
 }

@@ -1,104 +1,82 @@
-//! The paths of the agent's directory descriptors, kept between elevated
-//! opens. A tree walk (`find`, `fts`, `du`) opens every entry relative to
-//! its parent's descriptor, so the same few descriptors are named again and
-//! again; naming one costs a walk of `/proc/<tid>/fd/N` and a readlink.
+//! Where an elevated open starts: the agent's working directory or its
+//! directory descriptor, named by the kernel (`/proc/<tid>/cwd`,
+//! `/proc/<tid>/fd/N`). A tree walk (`find`, `fts`, `du`) opens every
+//! entry relative to a descriptor, so each open used to walk `/proc`,
+//! `<tid>` and `fd` again before reading the link.
 //!
-//! An entry holds the broker's own duplicate of the agent's descriptor
-//! (`pidfd_getfd`) and the kernel's path for it. It is used only while
-//! `kcmp(KCMP_FILE)` says the agent's descriptor number still refers to
-//! that very open file: a `close`/`dup2`/`open` onto the number is a miss.
-//! Holding the duplicate keeps the open file alive, so the kernel cannot
-//! reuse it for another one while the entry exists.
-//!
-//! What a cached path decides (see `open.rs`): only whether an open is
-//! already inside the grants, which lets the kernel run it under the
-//! agent's own Landlock domain — nothing the cache says can grant more.
-//! A path outside the grants is named again from the held duplicate before
-//! anything is asked or opened, so a directory renamed since it was cached
-//! never reaches the user or the broker's own open.
+//! The broker keeps each notifying thread's `/proc/<tid>` directory open
+//! instead and reads `fd/N` or `cwd` relative to it. Nothing of the agent
+//! is held: not its descriptors or open files (a kept duplicate would keep
+//! the agent's locks, pipes and executables busy after it closed them),
+//! only the directory of a task. That directory is bound to the task it
+//! was opened for, not to the number: once that thread has ended every
+//! lookup in it fails, even if the number was given to a new thread since;
+//! the entry is then dropped and `/proc/<tid>` opened again. So what is
+//! read is always the link of the thread that now has the id, as a fresh
+//! `readlink("/proc/<tid>/fd/N")` would read it.
 
 use std::cell::RefCell;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::collections::HashMap;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 
-use super::target::path_of;
+use nix::fcntl::{open, readlinkat, OFlag};
+use nix::sys::stat::Mode;
 
-/// Entries per serving thread; the oldest one makes room.
-const KEEP: usize = 32;
-
-struct Entry {
-    tid: u32,
-    /// The broker process that holds `held` (kcmp names it by pid).
-    me: u32,
-    fd: i32,
-    held: OwnedFd,
-    path: PathBuf,
-}
+/// Entries per serving thread before the table is emptied (a bound on
+/// descriptors held, whatever the agent's thread count).
+const KEEP: usize = 64;
 
 thread_local! {
-    static KEPT: RefCell<(Vec<Entry>, usize)> = const { RefCell::new((Vec::new(), 0)) };
+    static KEPT: RefCell<HashMap<u32, OwnedFd>> = RefCell::new(HashMap::new());
 }
 
-/// How sure the path is.
-pub enum Named {
-    /// From the cache: what the descriptor's path was when it was cached.
-    Cached(PathBuf),
-    /// The kernel's path for the descriptor now.
-    Fresh(PathBuf),
-}
-
-/// The path of directory descriptor `fd` of thread `tid`. None when the
-/// descriptor has no path (deleted, a socket, not open): then the kernel
-/// decides (and answers with the right error).
-pub fn name(tid: u32, fd: i32) -> Option<Named> {
-    if let Some(p) = cached(tid, fd) {
-        return Some(Named::Cached(p));
+/// The path where a relative path of thread `tid` starts: its working
+/// directory (`AT_FDCWD`) or its descriptor `dirfd`. None when that has no
+/// path (deleted, a socket, not open): then the kernel decides.
+pub fn start(tid: u32, dirfd: i32) -> Option<PathBuf> {
+    if dirfd == libc::AT_FDCWD {
+        return named(
+            std::fs::read_link(format!("/proc/{tid}/cwd"))
+                .ok()?
+                .into_os_string(),
+        );
     }
-    let held = crate::sys::borrow_fd(tid, fd).ok()?;
-    let path = path_of(&held)?;
-    keep(Entry {
-        tid,
-        me: std::process::id(),
-        fd,
-        held,
-        path: path.clone(),
+    let link = dirfd.to_string();
+    let kept = KEPT.with(|k| {
+        k.borrow()
+            .get(&tid)
+            .map(|d| readlinkat(d.as_fd(), link.as_str()))
     });
-    Some(Named::Fresh(path))
-}
-
-/// The kernel's path for `fd` of `tid` now (the cache refreshed).
-pub fn fresh(tid: u32, fd: i32) -> Option<PathBuf> {
-    forget(tid, fd);
-    match name(tid, fd)? {
-        Named::Cached(p) | Named::Fresh(p) => Some(p),
-    }
-}
-
-fn cached(tid: u32, fd: i32) -> Option<PathBuf> {
-    KEPT.with(|k| {
-        let mut k = k.borrow_mut();
-        let i = k.0.iter().position(|e| e.tid == tid && e.fd == fd)?;
-        let e = &k.0[i];
-        if crate::sys::same_file(tid, fd, e.me, e.held.as_raw_fd()) {
-            return Some(e.path.clone());
+    let read = match kept {
+        Some(Ok(p)) => p,
+        // The kept directory's thread may have ended: open the one that
+        // has the id now and read again (a descriptor that is simply not
+        // open fails again, and costs one open).
+        Some(Err(_)) | None => {
+            let dir = open(
+                format!("/proc/{tid}/fd").as_str(),
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .ok()?;
+            let read = readlinkat(dir.as_fd(), link.as_str());
+            KEPT.with(|k| {
+                let mut k = k.borrow_mut();
+                if k.len() >= KEEP {
+                    k.clear();
+                }
+                k.insert(tid, dir);
+            });
+            read.ok()?
         }
-        k.0.swap_remove(i);
-        None
-    })
+    };
+    named(read)
 }
 
-fn forget(tid: u32, fd: i32) {
-    KEPT.with(|k| k.borrow_mut().0.retain(|e| !(e.tid == tid && e.fd == fd)));
-}
-
-fn keep(e: Entry) {
-    KEPT.with(|k| {
-        let (entries, next) = &mut *k.borrow_mut();
-        if entries.len() < KEEP {
-            entries.push(e);
-        } else {
-            entries[*next % KEEP] = e;
-            *next = (*next + 1) % KEEP;
-        }
-    });
+/// "/x (deleted)", "socket:[…]", "anon_inode:…": no path to start from.
+fn named(read: std::ffi::OsString) -> Option<PathBuf> {
+    let p = PathBuf::from(read);
+    let s = p.to_string_lossy();
+    (s.starts_with('/') && !s.ends_with(" (deleted)")).then_some(p)
 }

@@ -16,7 +16,7 @@ use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
 
 use super::dirs;
-use super::target::{path_of, start_dir};
+use super::target::path_of;
 use super::{Grants, Verdict};
 
 /// Never elevated: kernel interfaces and devices.
@@ -49,29 +49,22 @@ fn lexical(base: &Path, rel: &Path) -> PathBuf {
     out
 }
 
-/// Where the agent's relative path starts (absolute: `/`), and whether
-/// that came from the directory cache (`dirs.rs`). None: the start has no
-/// path (a deleted directory, not a directory, not open).
-fn base(pid: u32, dirfd: i32, path: &[u8]) -> Option<(PathBuf, bool)> {
+/// Where the agent's relative path starts (absolute: `/`). None: the
+/// start has no path (a deleted directory, not a directory, not open).
+fn base(pid: u32, dirfd: i32, path: &[u8]) -> Option<PathBuf> {
     if path.first() == Some(&b'/') {
-        return Some((PathBuf::from("/"), false));
+        return Some(PathBuf::from("/"));
     }
-    if dirfd != libc::AT_FDCWD {
-        return match dirs::name(pid, dirfd)? {
-            dirs::Named::Cached(p) => Some((p, true)),
-            dirs::Named::Fresh(p) => Some((p, false)),
-        };
-    }
-    std::fs::read_link(start_dir(pid, dirfd, path))
-        .ok()
-        .map(|p| (p, false))
+    dirs::start(pid, dirfd)
 }
 
 fn access(flags: i32) -> (bool, bool, WireAccess) {
     let w = flags & (libc::O_TRUNC | libc::O_CREAT) != 0;
     match flags & libc::O_ACCMODE {
         libc::O_WRONLY => (false, true, WireAccess::Write),
-        libc::O_RDWR => (true, true, WireAccess::ReadWrite),
+        // Mode 3 (ioctls only: an openat2 can still ask for it) needs both
+        // permissions from the kernel: judged as read-write.
+        libc::O_RDWR | libc::O_ACCMODE => (true, true, WireAccess::ReadWrite),
         _ if w => (true, true, WireAccess::ReadWrite),
         _ => (true, false, WireAccess::Read),
     }
@@ -132,22 +125,14 @@ fn beyond_grants(
     if flags & libc::O_PATH != 0 {
         return None;
     }
-    let (start, cached) = base(pid, dirfd, path)?;
+    let start = base(pid, dirfd, path)?;
     let rel = Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path));
     let (reads, writes, what) = access(flags);
     let kernel_decides =
         |p: &Path| NEVER.iter().any(|n| p.starts_with(n)) || grants.covers(p, reads, writes);
-    let mut abs = lexical(&start, rel);
+    let abs = lexical(&start, rel);
     if kernel_decides(&abs) {
         return None;
-    }
-    // Outside the grants by a kept path: name the directory again, so
-    // what is asked and opened is where it is now.
-    if cached {
-        abs = lexical(&dirs::fresh(pid, dirfd)?, rel);
-        if kernel_decides(&abs) {
-            return None;
-        }
     }
     // Missing objects (loader probes, O_CREAT outside the grants) and
     // paths whose real location is granted: Landlock decides.

@@ -6,7 +6,8 @@
 //! onto one number while the main thread opens a name relative to it;
 //! `threads-open-dirfd` has threads open their own directory, a name in
 //! it and close it again, over and over, so descriptor numbers pass from
-//! thread to thread.
+//! thread to thread; `lock-after-openat` checks that a directory's lock
+//! ends with the agent's last descriptor of it (the broker holds none).
 //!
 //! Each prints `OK …` / `ERR errno …` and exits (0 / 10).
 
@@ -26,6 +27,7 @@ pub fn run(action: &str, args: &[String]) -> Option<std::convert::Infallible> {
         "reuse-dirfd" => reuse(arg(args, 2), arg(args, 3), arg(args, 4)),
         "race-open-dirfd" => race(arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5)),
         "threads-open-dirfd" => threads(arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5)),
+        "lock-after-openat" => lock_after_openat(arg(args, 2)),
         _ => None,
     }
 }
@@ -154,4 +156,24 @@ fn threads(a: &str, b: &str, name: &str, n: &str) -> ! {
         .collect();
     let wrong: u64 = handles.into_iter().map(|h| h.join().unwrap_or(200)).sum();
     ok(format!("reads={} wrong={wrong}", n * 200))
+}
+
+/// `lock-after-openat DIR`: lock DIR (flock, exclusive) through a
+/// descriptor, open a name relative to that descriptor, close it; then a
+/// second descriptor of DIR tries the lock without waiting. Prints
+/// `OK free` or `OK held`.
+fn lock_after_openat(dir: &str) -> ! {
+    let fd = open_dir(dir, libc::O_RDONLY);
+    // SAFETY: flock and close of our own descriptor; the name is a C string.
+    unsafe {
+        if libc::flock(fd, libc::LOCK_EX) != 0 {
+            fail(std::io::Error::last_os_error())
+        }
+        let _ = read_at(fd, &cstr("anything"));
+        libc::close(fd);
+    }
+    let again = open_dir(dir, libc::O_RDONLY);
+    // SAFETY: as above.
+    let r = unsafe { libc::flock(again, libc::LOCK_EX | libc::LOCK_NB) };
+    ok(if r == 0 { "free" } else { "held" })
 }
