@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use nono_e2e::{canary, run, sandboxed, Scratch, EACCES, EXDEV};
+use nono_e2e::{canary, run, sandboxed, unsandboxed, Scratch, EACCES, EXDEV};
 
 #[test]
 fn reads_inside_grant_work_and_outside_are_denied() {
@@ -286,4 +286,41 @@ fn nested_grants_allow_exactly_their_union() {
     assert_eq!(fs::read_to_string(top.join("top-file")).unwrap(), "top");
     assert!(!top.join("top-new").exists() && !top.join("escaped").exists());
     assert_eq!(fs::read_to_string(sub.join("n")).unwrap(), "y");
+}
+
+/// Inode flags (`chattr`) are metadata Landlock does not cover, and need
+/// only a read-only descriptor; access mode 3 (ioctls only) needs no
+/// Landlock right at all. Both are refused in `run` and `wrap`, and the
+/// flags are unchanged, seen from outside; the unsandboxed control shows
+/// each would have worked.
+#[test]
+fn inode_flags_and_ioctl_only_opens_are_refused() {
+    let (grant, outside) = (Scratch::new(), Scratch::new());
+    let (f, out) = (grant.join("f"), outside.join("out"));
+    fs::write(&f, "data").unwrap();
+    fs::write(&out, "outside").unwrap();
+    let (f, out) = (f.to_str().unwrap(), out.to_str().unwrap());
+    let flags = |p: &str| unsandboxed(&["inode-flags", p]).stdout;
+    let before = flags(f);
+    assert!(before.starts_with("OK "), "{before}");
+    for mode in ["run", "wrap"] {
+        let r = sandboxed(mode, &["--allow", &grant.s()], &["set-nodump", f]);
+        assert!(r.is_err(Some(libc::EPERM)), "{mode}: {r:?}");
+        assert_eq!(flags(f), before, "{mode}: flags changed");
+        for how in ["open", "openat"] {
+            let r = sandboxed(mode, &["--allow", &grant.s()], &["open-mode3", out, how]);
+            assert!(r.is_err(Some(EACCES)), "{mode} {how}: {r:?}");
+        }
+    }
+    let control = grant.join("control");
+    fs::write(&control, "c").unwrap();
+    let r = unsandboxed(&["set-nodump", control.to_str().unwrap()]);
+    assert!(r.is_ok(), "control: {r:?}");
+    assert_ne!(flags(control.to_str().unwrap()), before, "control flags");
+    for how in ["open", "openat"] {
+        assert!(
+            unsandboxed(&["open-mode3", out, how]).is_ok(),
+            "control {how}"
+        );
+    }
 }

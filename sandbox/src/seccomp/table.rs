@@ -6,7 +6,7 @@
 //! well-behaved programs that probe a feature fall back cleanly. Syscalls of a
 //! foreign architecture (including x32 on x86_64) kill the process.
 
-use libc::{ENOSYS, EPERM};
+use libc::{EACCES, ENOSYS, EPERM};
 
 /// An unconditional denial.
 #[derive(Debug)]
@@ -192,6 +192,17 @@ const TIOCSTI: u64 = libc::TIOCSTI as u64;
 const TIOCLINUX: u64 = libc::TIOCLINUX as u64;
 /// The kernel reads ioctl's request as `unsigned int`; compare only the low 32 bits.
 const IOCTL_CMD_MASK: u64 = 0xffff_ffff;
+/// `FS_IOC_SETFLAGS`, `_IOW('f', 2, long)` (`chattr`; also ext2/3/4's name
+/// for it). libc does not define these.
+const FS_IOC_SETFLAGS: u64 = 0x4008_6602;
+/// `FS_IOC32_SETFLAGS`, `_IOW('f', 2, int)`: the same request as 32-bit
+/// programs spell it, which some filesystems also accept natively.
+const FS_IOC32_SETFLAGS: u64 = 0x4004_6602;
+/// `FS_IOC_FSSETXATTR`, `_IOW('X', 32, struct fsxattr)`: the same flags,
+/// project id and extent size hints.
+const FS_IOC_FSSETXATTR: u64 = 0x401c_5820;
+/// `O_ACCMODE`: both bits set is the "no read, no write" access mode.
+const O_ACCMODE: u64 = libc::O_ACCMODE as u64;
 
 /// Argument-dependent denials that hold whatever the capability set says.
 pub fn baseline_arg_rules() -> Vec<ArgRule> {
@@ -234,5 +245,52 @@ pub fn baseline_arg_rules() -> Vec<ArgRule> {
             errno: EPERM,
             why: "virtual console control, including selection paste",
         },
+        // Inode flags (append-only, no-dump, no-atime, compression, ...)
+        // are metadata Landlock does not cover, and an ioctl needs no
+        // write access: a file opened read-only is enough.
+        ArgRule {
+            name: "ioctl",
+            when: vec![ioctl(FS_IOC_SETFLAGS)],
+            errno: EPERM,
+            why: "change inode flags (chattr), which Landlock does not cover",
+        },
+        ArgRule {
+            name: "ioctl",
+            when: vec![ioctl(FS_IOC32_SETFLAGS)],
+            errno: EPERM,
+            why: "change inode flags (chattr, 32-bit request)",
+        },
+        ArgRule {
+            name: "ioctl",
+            when: vec![ioctl(FS_IOC_FSSETXATTR)],
+            errno: EPERM,
+            why: "change inode flags, project id and hints",
+        },
+        // Access mode 3 opens for neither reading nor writing: Landlock
+        // checks no right for it, so it would reach any file the user may
+        // read and write, protected ones included (ioctls only).
+        ArgRule {
+            name: "open",
+            when: vec![accmode(1)],
+            errno: EACCES,
+            why: "an ioctl-only descriptor (access mode 3) Landlock checks nothing for",
+        },
+        ArgRule {
+            name: "openat",
+            when: vec![accmode(2)],
+            errno: EACCES,
+            why: "an ioctl-only descriptor (access mode 3) Landlock checks nothing for",
+        },
     ]
+}
+
+/// Argument `arg` (open flags) has both access-mode bits set.
+fn accmode(arg: u32) -> ArgCmp {
+    ArgCmp {
+        arg,
+        cmp: Cmp::MaskedEq {
+            mask: O_ACCMODE,
+            value: O_ACCMODE,
+        },
+    }
 }

@@ -6,7 +6,9 @@
 //! second thread rewrites the path between the broker's copy and its act),
 //! a descriptor race on `fchmod(N)` itself, and a directory-swap race (a
 //! second thread exchanges a directory on the path with a symlink to a
-//! directory outside, while the main thread changes a file under it).
+//! directory outside, while the main thread changes a file under it);
+//! inode flags (`chattr`) through a read-only descriptor, and opens with
+//! access mode 3 (ioctls only), which Landlock checks no right for.
 //!
 //! Each prints `OK …` / `ERR errno …` and exits (0 / 10).
 
@@ -30,6 +32,9 @@ pub fn run(action: &str, args: &[String]) -> Option<std::convert::Infallible> {
         "fchmod-opath" => fchmod_opath(arg(args, 2), arg(args, 3)),
         "threads-fchmod" => threads_fchmod(arg(args, 2), arg(args, 3), arg(args, 4)),
         "race-swap-dir-chmod" => race_swap_dir(arg(args, 2), arg(args, 3), arg(args, 4)),
+        "set-nodump" => set_nodump(arg(args, 2)),
+        "inode-flags" => inode_flags(arg(args, 2)),
+        "open-mode3" => open_mode3(arg(args, 2), arg(args, 3)),
         _ => None,
     }
 }
@@ -245,4 +250,68 @@ fn threads_fchmod(inside: &str, outside: &str, n: &str) -> ! {
         "inside={ins} outside={outs} child={}",
         u8::from(child)
     ))
+}
+
+/// `FS_IOC_GETFLAGS` / `FS_IOC_SETFLAGS` and the no-dump flag.
+const FS_IOC_GETFLAGS: libc::c_ulong = 0x8008_6601;
+const FS_IOC_SETFLAGS: libc::c_ulong = 0x4008_6602;
+const FS_NODUMP_FL: libc::c_long = 0x40;
+
+/// `set-nodump PATH`: open PATH read-only and add the no-dump inode flag
+/// (`chattr +d`).
+fn set_nodump(path: &str) -> ! {
+    let c = CString::new(path).unwrap_or_else(|_| exit(2));
+    // SAFETY: c is a valid C string; flags is a long the ioctls read and
+    // write; the descriptor is ours.
+    unsafe {
+        let fd = libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            fail(std::io::Error::last_os_error())
+        }
+        let mut flags: libc::c_long = 0;
+        if libc::ioctl(fd, FS_IOC_GETFLAGS, &mut flags) != 0 {
+            fail(std::io::Error::last_os_error())
+        }
+        flags |= FS_NODUMP_FL;
+        if libc::ioctl(fd, FS_IOC_SETFLAGS, &flags) != 0 {
+            fail(std::io::Error::last_os_error())
+        }
+    }
+    ok("changed")
+}
+
+/// `inode-flags PATH`: PATH's inode flags (`FS_IOC_GETFLAGS`), in hex.
+fn inode_flags(path: &str) -> ! {
+    let c = CString::new(path).unwrap_or_else(|_| exit(2));
+    let mut flags: libc::c_long = 0;
+    // SAFETY: c is a valid C string; flags is a long the ioctl writes.
+    let r = unsafe {
+        let fd = libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            fail(std::io::Error::last_os_error())
+        }
+        libc::ioctl(fd, FS_IOC_GETFLAGS, &mut flags)
+    };
+    if r != 0 {
+        fail(std::io::Error::last_os_error())
+    }
+    ok(format!("{flags:x}"))
+}
+
+/// `open-mode3 PATH open|openat`: open PATH with access mode 3 through
+/// the `open` or the `openat` syscall.
+fn open_mode3(path: &str, how: &str) -> ! {
+    let c = CString::new(path).unwrap_or_else(|_| exit(2));
+    let flags = libc::O_ACCMODE | libc::O_CLOEXEC;
+    // SAFETY: c is a valid C string; the result is checked.
+    let fd = unsafe {
+        match how {
+            "open" => libc::syscall(libc::SYS_open, c.as_ptr(), flags),
+            _ => libc::syscall(libc::SYS_openat, libc::AT_FDCWD, c.as_ptr(), flags),
+        }
+    };
+    if fd < 0 {
+        fail(std::io::Error::last_os_error())
+    }
+    ok("opened")
 }
