@@ -15,12 +15,14 @@ use std::process::Stdio;
 use nono_e2e::{sandboxed_cmd, unsandboxed, Ran, Scratch};
 
 /// Two directories with a file `f` each ("INSIDE", "OUTSIDE"), a home
-/// with a protected key, and an approve-everything decisions file.
+/// with a protected key (`ssh` is its directory), and an
+/// approve-everything decisions file.
 struct Tree {
-    dir: Scratch,
-    inside: std::path::PathBuf,
-    outside: std::path::PathBuf,
+    _dir: Scratch,
+    inside: String,
+    outside: String,
     home: std::path::PathBuf,
+    ssh: String,
     decisions: String,
 }
 
@@ -36,21 +38,21 @@ fn tree() -> Tree {
     std::fs::write(home.join(".ssh/id_rsa"), "PROTECTED-KEY").unwrap();
     let decisions = dir.join("decisions");
     std::fs::write(&decisions, "approve /**\n").unwrap();
-    let decisions = decisions.display().to_string();
+    let s = |p: &std::path::Path| p.display().to_string();
     Tree {
-        dir,
-        inside,
-        outside,
+        inside: s(&inside),
+        outside: s(&outside),
+        ssh: s(&home.join(".ssh")),
+        decisions: s(&decisions),
         home,
-        decisions,
+        _dir: dir,
     }
 }
 
 fn elevated(t: &Tree, probe_args: &[&str]) -> Ran {
-    let inside = t.inside.display().to_string();
     let flags = [
         "--read",
-        &inside,
+        &t.inside,
         "--capability-elevation",
         "--elevation-decisions",
         &t.decisions,
@@ -74,31 +76,23 @@ fn field(out: &str, k: &str) -> u64 {
 #[test]
 fn a_reused_descriptor_number_names_the_new_directory() {
     let t = tree();
-    let (inside, outside) = (
-        t.inside.display().to_string(),
-        t.outside.display().to_string(),
-    );
+    let (inside, outside) = (t.inside.as_str(), t.outside.as_str());
     // First a granted directory (the kernel opens f: nothing to ask), then
     // one outside at the same number: its f must be elevated, not judged
-    // by the kept path of the closed one (that would leave it to Landlock,
-    // which refuses).
-    let r = elevated(&t, &["reuse-dirfd", &inside, &outside, "f"]);
+    // as the closed one's (that would leave it to Landlock, which refuses).
+    let r = elevated(&t, &["reuse-dirfd", inside, outside, "f"]);
     assert!(r.is_ok(), "{r:?}");
     assert!(r.stdout.contains("first=INSIDE second=OUTSIDE"), "{r:?}");
     // And the other way round.
-    let r = elevated(&t, &["reuse-dirfd", &outside, &inside, "f"]);
+    let r = elevated(&t, &["reuse-dirfd", outside, inside, "f"]);
     assert!(r.stdout.contains("first=OUTSIDE second=INSIDE"), "{r:?}");
-    drop(t.dir);
 }
 
 #[test]
 fn a_racing_directory_descriptor_never_obtains_the_protected_file() {
     let t = tree();
-    let (inside, ssh) = (
-        t.inside.display().to_string(),
-        t.home.join(".ssh").display().to_string(),
-    );
-    let args = ["race-open-dirfd", &inside, &ssh, "id_rsa", "5"];
+    let (inside, ssh) = (t.inside.as_str(), t.ssh.as_str());
+    let args = ["race-open-dirfd", inside, ssh, "id_rsa", "5"];
     // Control: unsandboxed, the race reads the key — it can fail.
     let control = unsandboxed(&args).stdout;
     assert!(field(&control, "leaked") > 0, "control: {control}");
@@ -117,11 +111,8 @@ fn a_racing_directory_descriptor_never_obtains_the_protected_file() {
 #[test]
 fn threads_passing_descriptor_numbers_each_read_their_own_directory() {
     let t = tree();
-    let (inside, outside) = (
-        t.inside.display().to_string(),
-        t.outside.display().to_string(),
-    );
-    let r = elevated(&t, &["threads-open-dirfd", &inside, &outside, "f", "8"]);
+    let (inside, outside) = (t.inside.as_str(), t.outside.as_str());
+    let r = elevated(&t, &["threads-open-dirfd", inside, outside, "f", "8"]);
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(field(&r.stdout, "reads"), 1600, "{r:?}");
     assert_eq!(field(&r.stdout, "wrong"), 0, "{r:?}");
@@ -130,8 +121,7 @@ fn threads_passing_descriptor_numbers_each_read_their_own_directory() {
 #[test]
 fn a_directory_lock_ends_with_the_agents_last_descriptor() {
     let t = tree();
-    let inside = t.inside.display().to_string();
-    let r = elevated(&t, &["lock-after-openat", &inside]);
+    let r = elevated(&t, &["lock-after-openat", &t.inside]);
     assert!(r.is_ok(), "{r:?}");
     assert!(r.stdout.contains("OK free"), "{r:?}");
 }

@@ -4,14 +4,14 @@
 //! entry relative to a descriptor, so each open used to walk `/proc`,
 //! `<tid>` and `fd` again before reading the link.
 //!
-//! The broker keeps each notifying thread's `/proc/<tid>` directory open
-//! instead and reads `fd/N` or `cwd` relative to it. Nothing of the agent
-//! is held: not its descriptors or open files (a kept duplicate would keep
+//! The broker keeps each notifying thread's `/proc/<tid>/fd` directory
+//! open instead and reads the link `N` in it. Nothing of the agent is
+//! held: not its descriptors or open files (a kept duplicate would keep
 //! the agent's locks, pipes and executables busy after it closed them),
 //! only the directory of a task. That directory is bound to the task it
 //! was opened for, not to the number: once that thread has ended every
 //! lookup in it fails, even if the number was given to a new thread since;
-//! the entry is then dropped and `/proc/<tid>` opened again. So what is
+//! the entry is then dropped and `/proc/<tid>/fd` opened again. So what is
 //! read is always the link of the thread that now has the id, as a fresh
 //! `readlink("/proc/<tid>/fd/N")` would read it.
 
@@ -22,6 +22,8 @@ use std::path::PathBuf;
 
 use nix::fcntl::{open, readlinkat, OFlag};
 use nix::sys::stat::Mode;
+
+use super::target::{kernel_path, start_dir};
 
 /// Entries per serving thread before the table is emptied (a bound on
 /// descriptors held, whatever the agent's thread count).
@@ -36,11 +38,8 @@ thread_local! {
 /// path (deleted, a socket, not open): then the kernel decides.
 pub fn start(tid: u32, dirfd: i32) -> Option<PathBuf> {
     if dirfd == libc::AT_FDCWD {
-        return named(
-            std::fs::read_link(format!("/proc/{tid}/cwd"))
-                .ok()?
-                .into_os_string(),
-        );
+        let cwd = std::fs::read_link(start_dir(tid, dirfd, b"")).ok()?;
+        return kernel_path(cwd.into_os_string());
     }
     let link = dirfd.to_string();
     let kept = KEPT.with(|k| {
@@ -71,12 +70,5 @@ pub fn start(tid: u32, dirfd: i32) -> Option<PathBuf> {
             read.ok()?
         }
     };
-    named(read)
-}
-
-/// "/x (deleted)", "socket:[…]", "anon_inode:…": no path to start from.
-fn named(read: std::ffi::OsString) -> Option<PathBuf> {
-    let p = PathBuf::from(read);
-    let s = p.to_string_lossy();
-    (s.starts_with('/') && !s.ends_with(" (deleted)")).then_some(p)
+    kernel_path(read)
 }

@@ -231,7 +231,13 @@ pub fn fd_name(fd: &OwnedFd) -> CString {
 
 /// The kernel's path for a descriptor the broker holds (None if deleted).
 pub fn path_of(fd: &OwnedFd) -> Option<PathBuf> {
-    let p = PathBuf::from(nix::fcntl::readlinkat(own_fds()?, fd_name(fd).as_c_str()).ok()?);
+    kernel_path(nix::fcntl::readlinkat(own_fds()?, fd_name(fd).as_c_str()).ok()?)
+}
+
+/// A `/proc/*/fd/N` or `cwd` link as read: a path, or None for what has
+/// none ("/x (deleted)", "socket:[…]", "anon_inode:…").
+pub fn kernel_path(link: std::ffi::OsString) -> Option<PathBuf> {
+    let p = PathBuf::from(link);
     let s = p.to_string_lossy();
     (!s.ends_with(" (deleted)") && s.starts_with('/')).then_some(p)
 }

@@ -204,6 +204,36 @@ const FS_IOC_FSSETXATTR: u64 = 0x401c_5820;
 /// `O_ACCMODE`: both bits set is the "no read, no write" access mode.
 const O_ACCMODE: u64 = libc::O_ACCMODE as u64;
 
+/// ioctl requests refused whatever the capability set says, and why.
+const IOCTLS: &[(u64, &str)] = &[
+    (TIOCSTI, "inject keystrokes into the controlling terminal"),
+    (
+        TIOCLINUX,
+        "virtual console control, including selection paste",
+    ),
+    // Inode flags (append-only, no-dump, no-atime, compression, ...) are
+    // metadata Landlock does not cover, and an ioctl needs no write
+    // access: a file opened read-only is enough.
+    (
+        FS_IOC_SETFLAGS,
+        "change inode flags (chattr), which Landlock does not cover",
+    ),
+    (
+        FS_IOC32_SETFLAGS,
+        "change inode flags (chattr, 32-bit request)",
+    ),
+    (
+        FS_IOC_FSSETXATTR,
+        "change inode flags, project id and hints",
+    ),
+];
+
+/// The opens whose flags seccomp can read, with the flags' argument.
+/// Access mode 3 opens for neither reading nor writing: Landlock checks no
+/// right for it, so it would reach any file the user may read and write,
+/// protected ones included (ioctls only).
+const OPENS: &[(&str, u32)] = &[("open", 1), ("openat", 2)];
+
 /// Argument-dependent denials that hold whatever the capability set says.
 pub fn baseline_arg_rules() -> Vec<ArgRule> {
     let newuser = ArgCmp {
@@ -213,14 +243,7 @@ pub fn baseline_arg_rules() -> Vec<ArgRule> {
             value: CLONE_NEWUSER,
         },
     };
-    let ioctl = |value| ArgCmp {
-        arg: 1,
-        cmp: Cmp::MaskedEq {
-            mask: IOCTL_CMD_MASK,
-            value,
-        },
-    };
-    vec![
+    let mut rules = vec![
         ArgRule {
             name: "clone",
             when: vec![newuser],
@@ -233,64 +256,26 @@ pub fn baseline_arg_rules() -> Vec<ArgRule> {
             errno: EPERM,
             why: "new user namespaces",
         },
-        ArgRule {
-            name: "ioctl",
-            when: vec![ioctl(TIOCSTI)],
-            errno: EPERM,
-            why: "inject keystrokes into the controlling terminal",
-        },
-        ArgRule {
-            name: "ioctl",
-            when: vec![ioctl(TIOCLINUX)],
-            errno: EPERM,
-            why: "virtual console control, including selection paste",
-        },
-        // Inode flags (append-only, no-dump, no-atime, compression, ...)
-        // are metadata Landlock does not cover, and an ioctl needs no
-        // write access: a file opened read-only is enough.
-        ArgRule {
-            name: "ioctl",
-            when: vec![ioctl(FS_IOC_SETFLAGS)],
-            errno: EPERM,
-            why: "change inode flags (chattr), which Landlock does not cover",
-        },
-        ArgRule {
-            name: "ioctl",
-            when: vec![ioctl(FS_IOC32_SETFLAGS)],
-            errno: EPERM,
-            why: "change inode flags (chattr, 32-bit request)",
-        },
-        ArgRule {
-            name: "ioctl",
-            when: vec![ioctl(FS_IOC_FSSETXATTR)],
-            errno: EPERM,
-            why: "change inode flags, project id and hints",
-        },
-        // Access mode 3 opens for neither reading nor writing: Landlock
-        // checks no right for it, so it would reach any file the user may
-        // read and write, protected ones included (ioctls only).
-        ArgRule {
-            name: "open",
-            when: vec![accmode(1)],
-            errno: EACCES,
-            why: "an ioctl-only descriptor (access mode 3) Landlock checks nothing for",
-        },
-        ArgRule {
-            name: "openat",
-            when: vec![accmode(2)],
-            errno: EACCES,
-            why: "an ioctl-only descriptor (access mode 3) Landlock checks nothing for",
-        },
-    ]
+    ];
+    rules.extend(IOCTLS.iter().map(|&(cmd, why)| ArgRule {
+        name: "ioctl",
+        when: vec![masked(1, IOCTL_CMD_MASK, cmd)],
+        errno: EPERM,
+        why,
+    }));
+    rules.extend(OPENS.iter().map(|&(name, arg)| ArgRule {
+        name,
+        when: vec![masked(arg, O_ACCMODE, O_ACCMODE)],
+        errno: EACCES,
+        why: "an ioctl-only descriptor (access mode 3) Landlock checks nothing for",
+    }));
+    rules
 }
 
-/// Argument `arg` (open flags) has both access-mode bits set.
-fn accmode(arg: u32) -> ArgCmp {
+/// Argument `arg` masked with `mask` equals `value`.
+fn masked(arg: u32, mask: u64, value: u64) -> ArgCmp {
     ArgCmp {
         arg,
-        cmp: Cmp::MaskedEq {
-            mask: O_ACCMODE,
-            value: O_ACCMODE,
-        },
+        cmp: Cmp::MaskedEq { mask, value },
     }
 }

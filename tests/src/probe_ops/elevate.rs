@@ -71,8 +71,8 @@ fn read_at(dirfd: i32, name: &CString) -> Result<String, i32> {
 /// Put directory `p` at descriptor RACE_FD.
 fn at_race_fd(p: &str) {
     let fd = open_dir(p, libc::O_RDONLY);
-    // SAFETY: dup2 of our own descriptor onto the number we use; the
-    // original is closed at once.
+    // The original is closed at once.
+    // SAFETY: dup2 and close of descriptors this process owns.
     unsafe {
         libc::dup2(fd, RACE_FD);
         libc::close(fd);

@@ -261,8 +261,7 @@ const FS_NODUMP_FL: libc::c_long = 0x40;
 /// (`chattr +d`).
 fn set_nodump(path: &str) -> ! {
     let c = CString::new(path).unwrap_or_else(|_| exit(2));
-    // SAFETY: c is a valid C string; flags is a long the ioctls read and
-    // write; the descriptor is ours.
+    // SAFETY: c is a valid C string; flags is a long the ioctls read and write; the descriptor is ours.
     unsafe {
         let fd = libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
         if fd < 0 {
