@@ -48,6 +48,7 @@ mod handoff;
 mod harden;
 mod ipcns;
 mod netns;
+mod notifier;
 mod serve;
 mod signals;
 mod state;

@@ -3,62 +3,82 @@
 //! going away kill the agent (fail closed).
 
 use std::os::fd::AsFd;
+use std::sync::Arc;
 
-use ipc::broker::{BrokerRequest, BrokerResponse, WireAccess};
+use ipc::broker::{BrokerRequest, BrokerResponse};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
+use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
-use crate::brokered;
 use crate::error::{BrokerError, Result};
-use crate::state::Running;
+use crate::notifier;
+use crate::state::{Channel, Running};
 use sandbox::reap;
 
 pub fn run(r: Running) -> Result<()> {
-    loop {
-        let mut fds = [
-            PollFd::new(r.chan.as_fd(), PollFlags::POLLIN),
-            PollFd::new(r.signals.as_fd(), PollFlags::POLLIN),
-            PollFd::new(r.broker.listener.fd(), PollFlags::POLLIN),
-        ];
-        poll(&mut fds, PollTimeout::NONE).map_err(BrokerError::os("poll"))?;
-        let chan_ready = fds[0].any().unwrap_or(false);
-        let sig_ready = fds[1].any().unwrap_or(false);
-        let notif_ready = fds[2]
-            .revents()
-            .is_some_and(|e| e.contains(PollFlags::POLLIN));
-        if notif_ready {
-            let mut ask = |path: &str, access: WireAccess| ask_front(&r, path, access);
-            match brokered::handle(&r.broker, &mut ask) {
-                Ok(Some(ev)) => {
-                    let _ = r.chan.send(&BrokerResponse::Brokered(ev), &[]);
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    let _ = kill(r.agent, Signal::SIGKILL);
-                    return Err(e);
+    let Running {
+        chan,
+        agent,
+        own_group,
+        signal_group,
+        signals,
+        broker,
+    } = r;
+    let notifications = notifier::spawn(broker, Arc::clone(&chan), agent)?;
+    let s = Serving {
+        chan,
+        agent,
+        own_group,
+        signal_group,
+        signals,
+        notifications,
+    };
+    let end = s.serve();
+    if end.is_err() {
+        let _ = kill(s.agent, Signal::SIGKILL);
+    }
+    end
+}
+
+/// The serving thread's part of a running session.
+struct Serving {
+    chan: Arc<Channel>,
+    agent: Pid,
+    own_group: bool,
+    signal_group: bool,
+    signals: SignalFd,
+    notifications: notifier::Handle,
+}
+
+impl Serving {
+    fn serve(&self) -> Result<()> {
+        loop {
+            let mut fds = [
+                PollFd::new(self.chan.as_fd(), PollFlags::POLLIN),
+                PollFd::new(self.signals.as_fd(), PollFlags::POLLIN),
+            ];
+            poll(&mut fds, PollTimeout::NONE).map_err(BrokerError::os("poll"))?;
+            if fds[1].any().unwrap_or(false) {
+                if let Some(end) = on_signal(self)? {
+                    // Nothing the agent started outlives it.
+                    reap::kill_all();
+                    if let Some(e) = self.notifications.failure() {
+                        return Err(e);
+                    }
+                    let _ = self.chan.send(&end, &[]);
+                    return Ok(());
                 }
             }
-        }
-        if sig_ready {
-            if let Some(end) = on_signal(&r)? {
-                // Nothing the agent started outlives it.
-                reap::kill_all();
-                let _ = r.chan.send(&end, &[]);
-                return Ok(());
-            }
-        }
-        if chan_ready {
-            if let Err(e) = on_request(&r) {
-                let _ = kill(r.agent, Signal::SIGKILL);
-                return Err(e);
+            if fds[0].any().unwrap_or(false) {
+                on_request(self)?;
             }
         }
     }
 }
 
-fn on_request(r: &Running) -> Result<()> {
+fn on_request(r: &Serving) -> Result<()> {
     match r.chan.recv_plain() {
         Ok(BrokerRequest::Signal { signal }) => {
             let sig = Signal::try_from(signal).map_err(|_| BrokerError::InvalidSignal(signal))?;
@@ -69,12 +89,15 @@ fn on_request(r: &Running) -> Result<()> {
             resume(r);
             Ok(())
         }
+        Ok(BrokerRequest::ElevationAnswer { approve }) => {
+            r.notifications.answer(approve);
+            Ok(())
+        }
         Ok(
             BrokerRequest::Hello { .. }
             | BrokerRequest::Launch { .. }
             | BrokerRequest::Network { .. }
-            | BrokerRequest::Terminal { .. }
-            | BrokerRequest::ElevationAnswer { .. },
+            | BrokerRequest::Terminal { .. },
         ) => Err(BrokerError::Protocol("unexpected request while running")),
         Err(ipc::IpcError::Closed) => Err(BrokerError::FrontGone),
         Err(e) => Err(e.into()),
@@ -83,7 +106,7 @@ fn on_request(r: &Running) -> Result<()> {
 
 /// A signal nono asked for: to the agent, or its whole group when it
 /// leads a session without a terminal.
-fn forward(r: &Running, sig: Signal) {
+fn forward(r: &Serving, sig: Signal) {
     let target = if r.signal_group {
         Pid::from_raw(-r.agent.as_raw())
     } else {
@@ -94,7 +117,7 @@ fn forward(r: &Running, sig: Signal) {
 
 /// Continue the stopped agent: its whole group when it leads one (every
 /// process of a pipeline stopped by Ctrl-Z).
-fn resume(r: &Running) {
+fn resume(r: &Serving) {
     let target = if r.own_group {
         Pid::from_raw(-r.agent.as_raw())
     } else {
@@ -104,7 +127,7 @@ fn resume(r: &Running) {
 }
 
 /// Drain the signalfd; `Some(final message)` once the agent has ended.
-fn on_signal(r: &Running) -> Result<Option<BrokerResponse>> {
+fn on_signal(r: &Serving) -> Result<Option<BrokerResponse>> {
     let Some(info) = r
         .signals
         .read_signal()
@@ -130,28 +153,4 @@ fn on_signal(r: &Running) -> Result<Option<BrokerResponse>> {
         }
         _ => None,
     })
-}
-
-/// Put an elevation to the front end and wait for its answer (signals it
-/// asks for meanwhile are still forwarded). Any failure means "no".
-fn ask_front(r: &Running, path: &str, access: WireAccess) -> bool {
-    let asked = BrokerResponse::Elevation {
-        path: path.to_string(),
-        access,
-    };
-    if r.chan.send(&asked, &[]).is_err() {
-        return false;
-    }
-    loop {
-        match r.chan.recv_plain() {
-            Ok(BrokerRequest::ElevationAnswer { approve }) => return approve,
-            Ok(BrokerRequest::Signal { signal }) => {
-                if let Ok(sig) = Signal::try_from(signal) {
-                    forward(r, sig);
-                }
-            }
-            Ok(BrokerRequest::Resume) => resume(r),
-            _ => return false,
-        }
-    }
 }

@@ -45,7 +45,10 @@ pub struct Confined {
 }
 
 pub struct Running {
-    pub chan: Channel,
+    /// Shared with the notification thread (`crate::notifier`), which
+    /// sends events and elevation questions; only the serving thread
+    /// receives.
+    pub chan: std::sync::Arc<Channel>,
     pub agent: Pid,
     /// The agent leads a process group of its own (on its terminal, or
     /// its own session).
@@ -304,7 +307,7 @@ impl Confined {
             &[],
         )?;
         Ok(Running {
-            chan: self.chan,
+            chan: std::sync::Arc::new(self.chan),
             agent: pid,
             own_group,
             signal_group,

@@ -206,7 +206,7 @@ pub fn borrow_fd(tid: u32, fd: i32) -> Result<std::os::fd::OwnedFd, nix::errno::
 /// to: those are opened per call, never kept.
 mod pidfds {
     use std::cell::RefCell;
-    use std::collections::HashMap;
+    use std::collections::BTreeMap;
     use std::os::fd::{AsFd, OwnedFd};
 
     use nix::errno::Errno;
@@ -216,7 +216,9 @@ mod pidfds {
     const KEEP: usize = 64;
 
     thread_local! {
-        static KEPT: RefCell<HashMap<u32, OwnedFd>> = RefCell::new(HashMap::new());
+        // Not a HashMap: its keys are random per thread, drawn with getrandom,
+        // which the confined broker is not allowed (threads start after).
+        static KEPT: RefCell<BTreeMap<u32, OwnedFd>> = const { RefCell::new(BTreeMap::new()) };
     }
 
     pub fn borrow(tid: u32, fd: i32) -> Result<OwnedFd, Errno> {

@@ -16,7 +16,7 @@
 //! `readlink("/proc/<tid>/fd/N")` would read it.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 
@@ -30,7 +30,9 @@ use super::target::{kernel_path, start_dir};
 const KEEP: usize = 64;
 
 thread_local! {
-    static KEPT: RefCell<HashMap<u32, OwnedFd>> = RefCell::new(HashMap::new());
+    // Not a HashMap: its keys are random per thread, drawn with getrandom,
+        // which the confined broker is not allowed (threads start after).
+        static KEPT: RefCell<BTreeMap<u32, OwnedFd>> = const { RefCell::new(BTreeMap::new()) };
 }
 
 /// The path where a relative path of thread `tid` starts: its working
