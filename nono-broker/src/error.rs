@@ -53,6 +53,10 @@ pub enum BrokerError {
     },
     #[error("the agent did not start (no seccomp listener)")]
     AgentDidNotStart,
+    /// Not a failure: the agent and everything it started have ended, so
+    /// nothing is left to notify (the notification thread stops).
+    #[error("no task is left to notify")]
+    ListenerUnused,
     /// A system call of the broker's own failed (`what` says which step).
     #[error("{what}: {source}")]
     Os {

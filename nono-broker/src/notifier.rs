@@ -56,16 +56,20 @@ pub fn spawn(broker: Broker, chan: Arc<Channel>, agent: Pid) -> Result<Handle> {
     let slot = Arc::clone(&failed);
     std::thread::Builder::new()
         .name("notifications".into())
-        .spawn(move || {
-            let e = serve(&broker, &chan, &questions);
-            *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
-            let _ = kill(agent, Signal::SIGKILL);
+        .spawn(move || match serve(&broker, &chan, &questions) {
+            // The agent's last task ended: the serving thread reports it.
+            BrokerError::ListenerUnused => {}
+            e => {
+                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
+                let _ = kill(agent, Signal::SIGKILL);
+            }
         })
         .map_err(BrokerError::io("notification thread"))?;
     Ok(Handle { answers, failed })
 }
 
-/// Answer notifications until the listener fails; returns that error.
+/// Answer notifications until the listener fails or no task is left to
+/// notify ([`BrokerError::ListenerUnused`]); returns why.
 fn serve(broker: &Broker, chan: &Channel, answers: &Receiver<bool>) -> BrokerError {
     let mut ask = |path: &str, access: WireAccess| ask_front(chan, answers, path, access);
     loop {

@@ -298,12 +298,15 @@ pub(crate) fn handle(
 ) -> Result<Option<BrokeredEvent>, BrokerError> {
     let n = match b.listener.recv() {
         Ok(n) => n,
-        // The task was interrupted or died before we read it.
-        Err(e)
-            if e.raw_os_error() == Some(libc::ENOENT) || e.raw_os_error() == Some(libc::EINTR) =>
-        {
-            return Ok(None)
+        // The task died before we read it, or no task is left: then every
+        // RECV fails at once, and waiting tells the two apart.
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+            if unused(&b.listener) {
+                return Err(BrokerError::ListenerUnused);
+            }
+            return Ok(None);
         }
+        Err(e) if e.raw_os_error() == Some(libc::EINTR) => return Ok(None),
         Err(e) => return Err(BrokerError::io("seccomp listener")(e)),
     };
     let Some(v) = decide(&n, b, ask) else {
@@ -317,6 +320,19 @@ pub(crate) fn handle(
         }
     }
     Ok(ev)
+}
+
+/// Wait until the listener has a notification (false) or no task uses
+/// its filter any more (true: it hangs up, for good).
+fn unused(l: &Listener) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut fds = [PollFd::new(l.fd(), PollFlags::POLLIN)];
+    match poll(&mut fds, PollTimeout::NONE) {
+        Ok(_) => fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLHUP) && !r.contains(PollFlags::POLLIN)),
+        Err(_) => false,
+    }
 }
 
 /// Tell the kernel (now, or from a worker) and return the event.
