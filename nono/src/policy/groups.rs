@@ -1,36 +1,23 @@
-//! Policy groups (`profiles/groups.toml`), embedded at build time.
+//! Policy groups (`profiles/groups.toml`), turned into code at build time
+//! (`build.rs`: the file is checked there, so a start-up never parses it).
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use anyhow::{anyhow, Result};
-use serde::Deserialize;
 
-const GROUPS_TOML: &str = include_str!("../../../profiles/groups.toml");
+pub use super::group::{DenyEntry, Group};
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GroupsFile {
-    groups: BTreeMap<String, Group>,
-}
-
-pub use super::group::Group;
+include!(concat!(env!("OUT_DIR"), "/groups.rs"));
 
 type Groups = std::result::Result<BTreeMap<String, Group>, String>;
 
-static BUILTIN: OnceLock<Groups> = OnceLock::new();
+static BUILTIN: OnceLock<BTreeMap<String, Group>> = OnceLock::new();
 static GROUPS: OnceLock<Groups> = OnceLock::new();
 
 /// The built-in groups by name.
 pub fn builtin() -> Result<&'static BTreeMap<String, Group>> {
-    BUILTIN
-        .get_or_init(|| {
-            toml::from_str::<GroupsFile>(GROUPS_TOML)
-                .map(|f| f.groups)
-                .map_err(|e| format!("built-in profiles/groups.toml is malformed: {e}"))
-        })
-        .as_ref()
-        .map_err(|e| anyhow!("{e}"))
+    Ok(BUILTIN.get_or_init(generated))
 }
 
 /// Every group by name: the built-ins and the user's
@@ -77,6 +64,22 @@ pub fn required() -> Result<Vec<&'static str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `toml` makes of the file, as the build script read it.
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct GroupsFile {
+        groups: BTreeMap<String, Group>,
+    }
+
+    #[test]
+    fn generated_groups_are_what_the_file_says() {
+        let text = include_str!("../../../profiles/groups.toml");
+        let parsed = toml::from_str::<GroupsFile>(text).unwrap().groups;
+        let json = |g: &BTreeMap<String, Group>| serde_json::to_value(g).unwrap();
+        assert_eq!(json(builtin().unwrap()), json(&parsed));
+        assert!(parsed.len() > 10, "{}", parsed.len());
+    }
 
     #[test]
     fn groups_parse_and_protect_the_credential_paths() {
