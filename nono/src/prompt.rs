@@ -4,6 +4,7 @@
 //! requests and the save prompt.
 
 use std::io::{BufRead, Write};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use anyhow::{Context, Result};
 
@@ -29,6 +30,17 @@ impl Reply {
 /// `TimedOut`. Errors: the question could not be written or the answer
 /// not read.
 pub fn ask(question: &str, wait: Option<(u32, &str)>) -> Result<Reply> {
+    ask_unless(question, wait, None)
+}
+
+/// [`ask`], abandoned as `TimedOut` (with the given line written) as soon
+/// as `cancel` is readable: the question no longer matters, e.g. the
+/// session it was asked for has ended.
+pub fn ask_unless(
+    question: &str,
+    wait: Option<(u32, &str)>,
+    cancel: Option<(BorrowedFd<'_>, &str)>,
+) -> Result<Reply> {
     let Ok(tty) = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -38,14 +50,9 @@ pub fn ask(question: &str, wait: Option<(u32, &str)>) -> Result<Reply> {
     };
     let mut w = &tty;
     w.write_all(question.as_bytes()).context("cannot prompt")?;
-    if let Some((ms, gave_up)) = wait {
-        let mut fds = [nix::poll::PollFd::new(
-            std::os::fd::AsFd::as_fd(&tty),
-            nix::poll::PollFlags::POLLIN,
-        )];
-        let timeout = nix::poll::PollTimeout::try_from(ms).unwrap_or(nix::poll::PollTimeout::ZERO);
-        if nix::poll::poll(&mut fds, timeout).unwrap_or(0) == 0 {
-            let _ = writeln!(w, "{gave_up}");
+    if wait.is_some() || cancel.is_some() {
+        if let Some(line) = no_answer(&tty, wait, cancel) {
+            let _ = writeln!(w, "{line}");
             return Ok(Reply::TimedOut);
         }
     }
@@ -54,4 +61,31 @@ pub fn ask(question: &str, wait: Option<(u32, &str)>) -> Result<Reply> {
         .read_line(&mut answer)
         .context("cannot read the answer")?;
     Ok(Reply::Answer(answer.trim().to_string()))
+}
+
+/// Wait for a line on `tty`; the line to write when none will come (the
+/// wait ran out, or `cancel` became readable first).
+fn no_answer<'a>(
+    tty: &std::fs::File,
+    wait: Option<(u32, &'a str)>,
+    cancel: Option<(BorrowedFd<'_>, &'a str)>,
+) -> Option<&'a str> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut fds = vec![PollFd::new(tty.as_fd(), PollFlags::POLLIN)];
+    if let Some((fd, _)) = cancel {
+        fds.push(PollFd::new(fd, PollFlags::POLLIN));
+    }
+    let timeout = match wait {
+        Some((ms, _)) => PollTimeout::try_from(ms).unwrap_or(PollTimeout::ZERO),
+        None => PollTimeout::NONE,
+    };
+    let ready = poll(&mut fds, timeout).unwrap_or(0);
+    let answered = fds[0].any().unwrap_or(false);
+    let cancelled = fds.get(1).is_some_and(|f| f.any().unwrap_or(false));
+    match (ready, answered, cancelled, wait, cancel) {
+        (_, true, _, _, _) => None,
+        (_, false, true, _, Some((_, line))) => Some(line),
+        (0, _, _, Some((_, line)), _) => Some(line),
+        _ => None,
+    }
 }

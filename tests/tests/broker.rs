@@ -454,3 +454,78 @@ fn elevation_prompts_on_the_terminal_with_the_canonical_path() {
         "{no}"
     );
 }
+
+/// The command ends while nono asks about one of its opens: the question
+/// is dropped at once (denied) and nono exits with the command's status,
+/// not after the prompt's timeout and not as a broker failure.
+#[test]
+fn an_open_question_is_dropped_when_the_command_ends() {
+    let dir = Scratch::new();
+    let g = dir.join("g");
+    std::fs::create_dir(&g).unwrap();
+    let outside = dir.join("outside.txt");
+    std::fs::write(&outside, "outside-data").unwrap();
+    // The command waits for the driver's `go` (created once the question
+    // is on the terminal), then kills itself; its `cat` is still waiting.
+    // Shell builtins only while it waits: its other brokered calls (a
+    // `sleep`'s opens) would queue behind the open question.
+    let script = format!(
+        "cat {} & while [ ! -e {}/go ]; do :; done; kill -9 $$",
+        outside.display(),
+        g.display()
+    );
+    let driver = r#"
+import os, pty, select, signal, sys, time
+nono, g, script = sys.argv[1:4]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(nono, [nono, "run", "--allow", g, "--capability-elevation", "--",
+                    "/bin/sh", "-c", script])
+out, asked, end = b"", False, time.time() + 30
+while time.time() < end:
+    r, _, _ = select.select([fd], [], [], 0.5)
+    if fd in r:
+        try:
+            d = os.read(fd, 4096)
+        except OSError:
+            break
+        if not d:
+            break
+        out += d
+        if b"Allow? [y/N]" in out and not asked:
+            open(os.path.join(g, "go"), "w").close()
+            asked = True
+# The terminal closes as nono exits: give it a moment to be reaped.
+wait_end = time.time() + 10
+done, status = os.waitpid(pid, os.WNOHANG)
+while done == 0 and time.time() < wait_end:
+    time.sleep(0.05)
+    done, status = os.waitpid(pid, os.WNOHANG)
+if done == 0:
+    os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    sys.stdout.write("still running\n")
+sys.stdout.write("exit=%d\n" % os.waitstatus_to_exitcode(status))
+sys.stdout.write(out.decode(errors="replace"))
+"#;
+    let o = Command::new("/usr/bin/python3")
+        .args(["-c", driver])
+        .arg(nono_bin())
+        .arg(&g)
+        .arg(&script)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("Allow? [y/N]"), "{out}");
+    assert!(
+        out.contains("(the command ended or was stopped: denied)"),
+        "{out}"
+    );
+    assert!(out.contains("exit=137"), "{out}");
+    assert!(
+        !out.contains("still running")
+            && !out.contains("outside-data")
+            && !out.contains("ended unexpectedly"),
+        "{out}"
+    );
+}

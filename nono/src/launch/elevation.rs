@@ -3,6 +3,7 @@
 //! Whether elevation is on and the broker's scope: `policy/elevation.rs`.
 
 use std::io::IsTerminal;
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -73,25 +74,29 @@ impl Decider {
         Ok(Decider::File(rules))
     }
 
-    pub fn decide(&self, path: &str, access: &str) -> bool {
+    /// Approve or not; `session` as in [`prompt`].
+    pub fn decide(&self, path: &str, access: &str, session: Option<BorrowedFd<'_>>) -> bool {
         match self {
             Decider::File(rules) => rules
                 .iter()
                 .find(|r| glob_match(r.glob.as_bytes(), path.as_bytes()))
                 .is_some_and(|r| r.approve),
-            Decider::Terminal => prompt(path, access),
+            Decider::Terminal => prompt(path, access, session),
         }
     }
 }
 
-fn prompt(path: &str, access: &str) -> bool {
+/// `session`: readable once the session has news (the broker's channel):
+/// the command ended or stopped, and the question is dropped (denied).
+fn prompt(path: &str, access: &str, session: Option<BorrowedFd<'_>>) -> bool {
     if ui::verbosity_silent() || !std::io::stdin().is_terminal() {
         return false;
     }
     let question = format!("\nnono: the command asks to open {path} for {access}. Allow? [y/N] ");
     // No answer in time is a "no": the agent's call is waiting.
-    crate::prompt::ask(&question, Some((PROMPT_TIMEOUT_MS, "(no answer: denied)")))
-        .is_ok_and(|r| r.is_yes())
+    let wait = Some((PROMPT_TIMEOUT_MS, "(no answer: denied)"));
+    let cancel = session.map(|fd| (fd, "(the command ended or was stopped: denied)"));
+    crate::prompt::ask_unless(&question, wait, cancel).is_ok_and(|r| r.is_yes())
 }
 
 /// How long a prompt waits for an answer.

@@ -489,16 +489,18 @@ fn finish(
     let code = match msg {
         Ok(BrokerResponse::Elevation { path, access }) => {
             let access = access.to_string();
-            let decide = || decider.is_some_and(|d| d.decide(&path, &access));
+            let session = Some(front.as_fd());
+            let decide = || decider.is_some_and(|d| d.decide(&path, &access, session));
             // nono's prompt is drawn on the user's terminal, in its own mode.
             let approve = match relay {
                 Some(r) => r.cooked(decide),
                 None => decide(),
             };
             crate::record::elevation(&path, &access, approve);
-            front
-                .send(&BrokerRequest::ElevationAnswer { approve }, &[])
-                .context("the broker (nono-broker) ended unexpectedly")?;
+            // Not an error yet: the session may have ended meanwhile, and
+            // the broker's last message (how it ended) is waiting; the next
+            // receive reports a broker that is truly gone.
+            let _ = front.send(&BrokerRequest::ElevationAnswer { approve }, &[]);
             return Ok(None);
         }
         Ok(BrokerResponse::Brokered(ev)) => {
