@@ -89,10 +89,7 @@ fn on_request(r: &Serving) -> Result<()> {
             resume(r);
             Ok(())
         }
-        Ok(BrokerRequest::ElevationAnswer { approve }) => {
-            r.notifications.answer(approve);
-            Ok(())
-        }
+        Ok(BrokerRequest::ElevationAnswer { approve }) => r.notifications.answer(approve),
         Ok(
             BrokerRequest::Hello { .. }
             | BrokerRequest::Launch { .. }

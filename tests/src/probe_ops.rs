@@ -8,6 +8,7 @@ use std::os::unix::net::UnixStream;
 use std::process::exit;
 
 mod elevate;
+mod ending;
 mod flip;
 mod meta;
 mod parent;
@@ -196,6 +197,7 @@ pub fn run(action: &str, args: &[String]) -> ! {
             if meta::run(action, args).is_some()
                 || parent::run(action, args).is_some()
                 || elevate::run(action, args).is_some()
+                || ending::run(action, args).is_some()
             {
                 exit(2)
             }

@@ -295,7 +295,8 @@ fn decide(
 pub(crate) fn handle(
     b: &Broker,
     ask: &mut dyn FnMut(&str, WireAccess) -> bool,
-) -> Result<Option<BrokeredEvent>, BrokerError> {
+    report: &mut dyn FnMut(BrokeredEvent),
+) -> Result<(), BrokerError> {
     let n = match b.listener.recv() {
         Ok(n) => n,
         // The task died before we read it, or no task is left: then every
@@ -304,22 +305,22 @@ pub(crate) fn handle(
             if unused(&b.listener) {
                 return Err(BrokerError::ListenerUnused);
             }
-            return Ok(None);
+            return Ok(());
         }
-        Err(e) if e.raw_os_error() == Some(libc::EINTR) => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::EINTR) => return Ok(()),
         Err(e) => return Err(BrokerError::io("seccomp listener")(e)),
     };
     let Some(v) = decide(&n, b, ask) else {
-        return Ok(None);
+        return Ok(());
     };
-    let (sent, ev) = answer(b, n.id, v);
-    // ENOENT: the task went away meanwhile; nothing to answer.
-    if let Err(e) = sent {
-        if e.raw_os_error() != Some(libc::ENOENT) {
-            return Err(BrokerError::io("seccomp listener")(e));
+    // ENOENT: the task went away meanwhile; ESRCH: it was killed while a
+    // descriptor was being put in its table. Nothing to answer either way.
+    match answer(b, n.id, v, report) {
+        Err(e) if !matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ESRCH)) => {
+            Err(BrokerError::io("seccomp listener")(e))
         }
+        _ => Ok(()),
     }
-    Ok(ev)
 }
 
 /// Wait until the listener has a notification (false) or no task uses
@@ -335,16 +336,24 @@ fn unused(l: &Listener) -> bool {
     }
 }
 
-/// Tell the kernel (now, or from a worker) and return the event.
-fn answer(b: &Broker, id: u64, v: Verdict) -> (std::io::Result<()>, Option<BrokeredEvent>) {
+/// Tell the kernel (now, or from a worker). An event goes to `report`
+/// before the kernel is told: once the call returns the agent runs on and
+/// may end, and its end must never reach the front end before the event.
+fn answer(
+    b: &Broker,
+    id: u64,
+    v: Verdict,
+    report: &mut dyn FnMut(BrokeredEvent),
+) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
     let l = &b.listener;
     let reply = |r: Result<i64, Errno>| match r {
         Ok(v) => l.reply(id, v),
         Err(e) => l.deny(id, e as i32),
     };
     match v {
-        Verdict::Continue => (l.proceed(id), None),
-        Verdict::Reply(r) => (reply(r), None),
+        Verdict::Continue => l.proceed(id),
+        Verdict::Reply(r) => reply(r),
         Verdict::Judged {
             reply: r,
             op,
@@ -355,24 +364,21 @@ fn answer(b: &Broker, id: u64, v: Verdict) -> (std::io::Result<()>, Option<Broke
             // Only what a user must see goes to the front end: denials.
             // An allowed call is performed and answered, nothing more
             // (an event per allowed chmod doubled the cost of `tar x`).
-            let ev = (!allowed).then(|| denial(op, path, &r, why));
-            (reply(r), ev)
+            if !allowed {
+                report(denial(op, path, &r, why));
+            }
+            reply(r)
         }
         Verdict::Inject(fd, cloexec, path) => {
-            use std::os::fd::AsRawFd;
-            let sent = l.inject(id, fd.as_raw_fd(), cloexec).map(|_| ());
-            let ev = BrokeredEvent {
+            report(BrokeredEvent {
                 allowed: true,
                 op: "open".into(),
                 path,
                 reason: BrokeredReason::Approved,
-            };
-            (sent, Some(ev))
+            });
+            l.inject(id, fd.as_raw_fd(), cloexec).map(|_| ())
         }
-        Verdict::Served(fd, cloexec) => {
-            use std::os::fd::AsRawFd;
-            (l.inject(id, fd.as_raw_fd(), cloexec).map(|_| ()), None)
-        }
+        Verdict::Served(fd, cloexec) => l.inject(id, fd.as_raw_fd(), cloexec).map(|_| ()),
         Verdict::Deferred { job } => {
             let listener = std::sync::Arc::clone(l);
             b.workers.submit(Box::new(move || {
@@ -382,7 +388,7 @@ fn answer(b: &Broker, id: u64, v: Verdict) -> (std::io::Result<()>, Option<Broke
                     Err(e) => listener.deny(id, e as i32),
                 };
             }));
-            (Ok(()), None)
+            Ok(())
         }
     }
 }

@@ -485,7 +485,7 @@ fn finish(
     relay: Option<&mut super::pty::Relay>,
     stop_forwarded: &mut bool,
 ) -> Result<Option<i32>> {
-    let msg = front.recv_plain();
+    let msg = next_message(front);
     let code = match msg {
         Ok(BrokerResponse::Elevation { path, access }) => {
             let access = access.to_string();
@@ -523,6 +523,19 @@ fn finish(
     };
     let _ = broker.wait();
     Ok(Some(code))
+}
+
+/// The broker's next message. A broker that exits with a message of ours
+/// unread (an elevation answer that crossed its last message) makes the
+/// kernel report ECONNRESET once, ahead of what it had sent: read again;
+/// a broker that is truly gone fails again (or is `Closed`).
+fn next_message(front: &Front) -> ipc::Result<BrokerResponse> {
+    match front.recv_plain() {
+        Err(ipc::IpcError::Io(e)) if e.raw_os_error() == Some(libc::ECONNRESET) => {
+            front.recv_plain()
+        }
+        r => r,
+    }
 }
 
 fn broker_died(broker: &mut Child, why: &str) -> anyhow::Error {
