@@ -34,6 +34,10 @@ pub const SERVING: &[Allowed] = &[
     a("brk", "allocator"),
     a("madvise", "allocator"),
     a("futex", "std locks"),
+    a(
+        "getrandom",
+        "hash keys of a map made on the notification or a worker thread (std draws them per thread; no effect outside)",
+    ),
     a("getpid", "diagnostics"),
     a("clock_gettime", "timeouts"),
     a(
