@@ -1,6 +1,8 @@
-//! Serving while the agent runs: forward signals the front end asks for,
-//! reap the agent and report how it ended. Channel errors or the front end
-//! going away kill the agent (fail closed).
+//! Serving while the agent runs (the serving thread; the agent's
+//! notifications are `notifier.rs`'s): forward signals the front end asks
+//! for, hand its elevation answers over, reap the agent and report how it
+//! ended. Channel errors, the front end going away or a failed
+//! notification thread kill the agent (fail closed).
 
 use std::os::fd::AsFd;
 use std::sync::Arc;
