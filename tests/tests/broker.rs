@@ -389,17 +389,27 @@ fn a_racing_path_buffer_never_obtains_the_protected_file() {
     );
 }
 
-/// Drive `nono run --capability-elevation` on a pseudo-terminal and answer
-/// its prompt with `answer`; returns everything the terminal showed.
-fn on_terminal(g: &std::path::Path, file: &std::path::Path, answer: &str) -> String {
+/// What the driver does once nono's question is on the terminal.
+enum OnQuestion<'a> {
+    /// Type this line as the answer.
+    Answer(&'a str),
+    /// Create this file (and answer nothing).
+    Touch(&'a std::path::Path),
+}
+
+/// Run `script` under `nono run --allow g --capability-elevation` on a
+/// pseudo-terminal, act once its question appears, and return everything
+/// the terminal showed, then `exit=N` (and `still running` first when
+/// nono had not ended within the driver's bounds and was killed).
+fn on_terminal(g: &std::path::Path, script: &str, act: OnQuestion<'_>) -> String {
     let driver = r#"
-import os, pty, select, sys, time
-nono, g, f, answer = sys.argv[1:5]
+import os, pty, select, signal, sys, time
+nono, g, script, action, arg = sys.argv[1:6]
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(nono, [nono, "run", "--allow", g, "--capability-elevation", "--",
-                    "/bin/sh", "-c", "cat " + f + "; echo rc=$?"])
-out, answered, end = b"", False, time.time() + 20
+                    "/bin/sh", "-c", script])
+out, acted, end = b"", False, time.time() + 30
 while time.time() < end:
     r, _, _ = select.select([fd], [], [], 0.5)
     if fd in r:
@@ -410,18 +420,36 @@ while time.time() < end:
         if not d:
             break
         out += d
-        if b"Allow? [y/N]" in out and not answered:
-            os.write(fd, answer.encode() + b"\n")
-            answered = True
-os.waitpid(pid, 0)
+        if b"Allow? [y/N]" in out and not acted:
+            if action == "answer":
+                os.write(fd, arg.encode() + b"\n")
+            else:
+                open(arg, "w").close()
+            acted = True
+# The terminal closes as nono exits: give it a moment to be reaped.
+wait_end = time.time() + 10
+done, status = os.waitpid(pid, os.WNOHANG)
+while done == 0 and time.time() < wait_end:
+    time.sleep(0.05)
+    done, status = os.waitpid(pid, os.WNOHANG)
+if done == 0:
+    os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    sys.stdout.write("still running\n")
 sys.stdout.write(out.decode(errors="replace"))
+sys.stdout.write("\nexit=%d\n" % os.waitstatus_to_exitcode(status))
 "#;
+    let (action, arg) = match act {
+        OnQuestion::Answer(a) => ("answer", a.to_string()),
+        OnQuestion::Touch(p) => ("touch", p.display().to_string()),
+    };
     let o = Command::new("/usr/bin/python3")
         .args(["-c", driver])
         .arg(nono_bin())
         .arg(g)
-        .arg(file)
-        .arg(answer)
+        .arg(script)
+        .arg(action)
+        .arg(arg)
         .output()
         .unwrap();
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -436,7 +464,8 @@ fn elevation_prompts_on_the_terminal_with_the_canonical_path() {
     std::fs::write(&outside, "outside-data").unwrap();
     // Asked for through a path with `..`: the prompt shows the real one.
     let via = g.join("../outside.txt");
-    let yes = on_terminal(&g, &via, "y");
+    let cat = format!("cat {}; echo rc=$?", via.display());
+    let yes = on_terminal(&g, &cat, OnQuestion::Answer("y"));
     assert!(
         yes.contains(&format!(
             "asks to open {} for read. Allow?",
@@ -448,7 +477,7 @@ fn elevation_prompts_on_the_terminal_with_the_canonical_path() {
         yes.contains("outside-data") && yes.contains("rc=0"),
         "{yes}"
     );
-    let no = on_terminal(&g, &via, "n");
+    let no = on_terminal(&g, &cat, OnQuestion::Answer("n"));
     assert!(
         no.contains("Allow?") && !no.contains("outside-data") && no.contains("rc=1"),
         "{no}"
@@ -474,48 +503,7 @@ fn an_open_question_is_dropped_when_the_command_ends() {
         outside.display(),
         g.display()
     );
-    let driver = r#"
-import os, pty, select, signal, sys, time
-nono, g, script = sys.argv[1:4]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(nono, [nono, "run", "--allow", g, "--capability-elevation", "--",
-                    "/bin/sh", "-c", script])
-out, asked, end = b"", False, time.time() + 30
-while time.time() < end:
-    r, _, _ = select.select([fd], [], [], 0.5)
-    if fd in r:
-        try:
-            d = os.read(fd, 4096)
-        except OSError:
-            break
-        if not d:
-            break
-        out += d
-        if b"Allow? [y/N]" in out and not asked:
-            open(os.path.join(g, "go"), "w").close()
-            asked = True
-# The terminal closes as nono exits: give it a moment to be reaped.
-wait_end = time.time() + 10
-done, status = os.waitpid(pid, os.WNOHANG)
-while done == 0 and time.time() < wait_end:
-    time.sleep(0.05)
-    done, status = os.waitpid(pid, os.WNOHANG)
-if done == 0:
-    os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    sys.stdout.write("still running\n")
-sys.stdout.write("exit=%d\n" % os.waitstatus_to_exitcode(status))
-sys.stdout.write(out.decode(errors="replace"))
-"#;
-    let o = Command::new("/usr/bin/python3")
-        .args(["-c", driver])
-        .arg(nono_bin())
-        .arg(&g)
-        .arg(&script)
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout);
+    let out = on_terminal(&g, &script, OnQuestion::Touch(&g.join("go")));
     assert!(out.contains("Allow? [y/N]"), "{out}");
     assert!(
         out.contains("(the command ended or was stopped: denied)"),

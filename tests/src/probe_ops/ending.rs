@@ -27,8 +27,8 @@ fn cstr(s: &str) -> CString {
 /// destructors: the end follows the call as closely as it can).
 fn chmod_exit(path: &str) -> ! {
     let c = cstr(path);
-    // SAFETY: c is a valid C string for the call's duration; _exit ends
-    // the process without touching anything of Rust's.
+    // The end follows the call with no flushing or destructors between.
+    // SAFETY: c is a valid C string for the call; _exit takes no pointers.
     unsafe {
         libc::chmod(c.as_ptr(), 0o600);
         libc::_exit(0)
@@ -40,8 +40,8 @@ fn open_loop_exit(path: &str, ms: &str, kids: &str) -> ! {
     let ms: u64 = ms.parse().unwrap_or_else(|_| exit(2));
     let kids: u32 = kids.parse().unwrap_or_else(|_| exit(2));
     for _ in 0..kids {
-        // SAFETY: the child only calls open/close/_exit-free async-signal-
-        // safe functions until it is killed with the session.
+        // The child loops in open/close until the session kills it.
+        // SAFETY: after fork the child calls only async-signal-safe functions.
         unsafe {
             if libc::fork() == 0 {
                 loop {
