@@ -80,12 +80,12 @@ fn no_answer<'a>(
         None => PollTimeout::NONE,
     };
     let ready = poll(&mut fds, timeout).unwrap_or(0);
-    let answered = fds[0].any().unwrap_or(false);
-    let cancelled = fds.get(1).is_some_and(|f| f.any().unwrap_or(false));
-    match (ready, answered, cancelled, wait, cancel) {
-        (_, true, _, _, _) => None,
-        (_, false, true, _, Some((_, line))) => Some(line),
-        (0, _, _, Some((_, line)), _) => Some(line),
-        _ => None,
+    if fds[0].any().unwrap_or(false) {
+        return None; // a line to read
     }
+    if fds.get(1).is_some_and(|f| f.any().unwrap_or(false)) {
+        return cancel.map(|(_, line)| line);
+    }
+    // Nothing ready (or poll failed): the wait ran out.
+    (ready == 0).then_some(wait.map(|(_, line)| line)).flatten()
 }
