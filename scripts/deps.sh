@@ -3,7 +3,8 @@
 # Idempotent: does nothing when everything is present. Needs root (or sudo).
 set -euo pipefail
 
-# build: C toolchain and libseccomp for the seccomp crate
+# build: C toolchain; libseccomp only for the test that checks nono's own
+#        seccomp programs against libseccomp's
 # tests: toolchains run inside the sandbox, keyutils for keyring checks,
 #        util-linux for runuser (the unprivileged pass), passwd for useradd,
 #        curl and python3-pip for the proxy's client tests, hyperfine for bench/

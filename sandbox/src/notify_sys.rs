@@ -1,5 +1,6 @@
-//! Raw seccomp user-notification ioctls (libc has the structures and
-//! request numbers; no safe wrapper offers them all, ADDFD in particular).
+//! Raw seccomp calls: loading a filter, and the user-notification ioctls
+//! (libc has the structures and request numbers; no safe wrapper offers
+//! them all, ADDFD in particular).
 #![allow(unsafe_code)]
 
 use std::io;
@@ -70,7 +71,7 @@ pub(crate) fn addfd_send(
     Ok(r)
 }
 
-/// Own the listener descriptor libseccomp returned.
+/// Own the listener descriptor the kernel returned.
 pub(crate) fn own(fd: RawFd) -> OwnedFd {
     // SAFETY: the kernel just returned this descriptor for our filter; nothing else owns it.
     unsafe { OwnedFd::from_raw_fd(fd) }
@@ -95,31 +96,27 @@ pub(crate) fn sync_wakeup(fd: BorrowedFd<'_>) -> io::Result<()> {
     Ok(())
 }
 
-/// Load a classic-BPF program (`prog`: raw `sock_filter` entries) as a
-/// filter with a new listener, optionally with killable waits; returns the
-/// listener. no_new_privs must be set.
-pub(crate) fn load_listener(prog: &[u8], wait_killable: bool) -> io::Result<OwnedFd> {
+/// Load a classic-BPF program as a filter with a new listener, optionally
+/// with killable waits; returns the listener. no_new_privs must be set.
+pub(crate) fn load_listener(
+    prog: &[libc::sock_filter],
+    wait_killable: bool,
+) -> io::Result<OwnedFd> {
     const NEW_LISTENER: libc::c_ulong = 1 << 3;
     const WAIT_KILLABLE_RECV: libc::c_ulong = 1 << 5;
-    let insn = std::mem::size_of::<libc::sock_filter>();
-    if prog.is_empty() || prog.len() % insn != 0 || prog.len() / insn > u16::MAX as usize {
-        return Err(io::Error::from_raw_os_error(libc::EINVAL));
-    }
-    let filter: Vec<libc::sock_filter> = prog
-        .chunks_exact(insn)
-        .map(|c| libc::sock_filter {
-            code: u16::from_ne_bytes([c[0], c[1]]),
-            jt: c[2],
-            jf: c[3],
-            k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
-        })
-        .collect();
-    let fprog = libc::sock_fprog {
-        len: filter.len() as u16,
-        filter: filter.as_ptr() as *mut libc::sock_filter,
-    };
     let flags = NEW_LISTENER | if wait_killable { WAIT_KILLABLE_RECV } else { 0 };
-    // SAFETY: fprog points at `filter`, alive for the call; the kernel copies the program.
+    load_filter(prog, flags).map(|r| own(r as RawFd))
+}
+
+/// `seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)` for the calling thread;
+/// the kernel's return value. no_new_privs must be set.
+pub(crate) fn load_filter(prog: &[libc::sock_filter], flags: libc::c_ulong) -> io::Result<i64> {
+    let len = u16::try_from(prog.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let fprog = libc::sock_fprog {
+        len,
+        filter: prog.as_ptr().cast_mut(),
+    };
+    // SAFETY: fprog points at `prog`, alive for the call; the kernel copies the program and never writes through the pointer.
     let r = unsafe {
         libc::syscall(
             libc::SYS_seccomp,
@@ -131,5 +128,5 @@ pub(crate) fn load_listener(prog: &[u8], wait_killable: bool) -> io::Result<Owne
     if r < 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(own(r as RawFd))
+    Ok(r)
 }

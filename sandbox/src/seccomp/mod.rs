@@ -1,19 +1,19 @@
 //! seccomp filter builders.
 //!
 //! [`rules_for`] turns a capability set into the list of denials (pure data,
-//! unit-tested); [`compile`] turns that list into a libseccomp filter with
-//! the native architecture only and *kill process* for any other.
+//! unit-tested); [`compile`] turns that list into a classic-BPF program
+//! (`bpf.rs`) with the native architecture only and *kill process* for any
+//! other.
 
+mod bpf;
+mod names;
 pub mod notify;
 mod socket;
 pub mod table;
 
-use libseccomp::{
-    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
-};
-
 use crate::capability::CapabilitySet;
 use crate::{Result, SandboxError};
+use bpf::{Action, Rule};
 pub use socket::{allowed_socket_families, fastopen_rules, socket_rules, AF_MAX};
 pub use table::{ArgCmp, ArgRule, Cmp, Denied, DENIED, SYSV_IPC};
 
@@ -54,59 +54,88 @@ pub fn rules_for(caps: &CapabilitySet) -> (Vec<&'static Denied>, Vec<ArgRule>) {
     (denied, arg_rules)
 }
 
-fn sc_err(stage: &'static str) -> impl Fn(libseccomp::error::SeccompError) -> SandboxError {
-    move |e| SandboxError::Seccomp {
+/// A compiled filter: classic BPF, ready to load.
+#[derive(Debug, Clone)]
+pub struct Filter(Vec<libc::sock_filter>);
+
+impl Filter {
+    /// Instructions in the program.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Never true: every program ends in its default action.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The instructions themselves (for tests and dumps).
+    pub fn instructions(&self) -> &[libc::sock_filter] {
+        &self.0
+    }
+}
+
+fn seccomp_err(stage: &'static str, message: impl ToString) -> SandboxError {
+    SandboxError::Seccomp {
         stage,
-        message: e.to_string(),
+        message: message.to_string(),
     }
 }
 
-fn syscall(name: &str) -> Result<ScmpSyscall> {
-    ScmpSyscall::from_name(name).map_err(|e| SandboxError::Seccomp {
-        stage: "resolve syscall name",
-        message: format!("{name}: {e}"),
-    })
+/// The number of syscall `name`; None for another architecture's call
+/// (which no task here can make), an error for a name no table knows.
+fn syscall(name: &str) -> Result<Option<i64>> {
+    match names::number(name) {
+        Some(nr) => Ok(Some(nr)),
+        None if names::ABSENT.contains(&name) => Ok(None),
+        None => Err(seccomp_err(
+            "resolve syscall name",
+            format!("{name}: no such syscall"),
+        )),
+    }
 }
 
-fn compare(c: &ArgCmp) -> ScmpArgCompare {
-    let (op, datum) = match c.cmp {
-        Cmp::MaskedEq { mask, value } => (ScmpCompareOp::MaskedEqual(mask), value),
-        Cmp::Eq(v) => (ScmpCompareOp::Equal, v),
-        Cmp::Ne(v) => (ScmpCompareOp::NotEqual, v),
-        Cmp::Ge(v) => (ScmpCompareOp::GreaterEqual, v),
-    };
-    ScmpArgCompare::new(c.arg, op, datum)
+/// A rule for `name` (nothing for another architecture's call).
+fn rule(name: &str, when: &[ArgCmp], action: Action) -> Result<Option<Rule>> {
+    Ok(syscall(name)?.map(|nr| Rule {
+        nr,
+        when: when.to_vec(),
+        action,
+    }))
 }
 
-/// Compile the rules for `caps` into a filter ready to load.
-pub fn compile(caps: &CapabilitySet) -> Result<ScmpFilterContext> {
+fn build(rules: Vec<Option<Rule>>, default: Action) -> Result<Filter> {
+    let rules: Vec<Rule> = rules.into_iter().flatten().collect();
+    bpf::program(&rules, default)
+        .map(Filter)
+        .map_err(|bpf::TooLong| seccomp_err("compile filter", "a rule is too long for a jump"))
+}
+
+/// The rules for `caps`, in the order they are matched.
+fn deny_rules(caps: &CapabilitySet) -> Result<Vec<Option<Rule>>> {
     let (denied, arg_rules) = rules_for(caps);
-    let mut ctx = ScmpFilterContext::new(ScmpAction::Allow).map_err(sc_err("create filter"))?;
-    ctx.set_act_badarch(ScmpAction::KillProcess)
-        .map_err(sc_err("set bad-arch action"))?;
-    // Only the native ABI: a syscall made through any other (x32, ia32) is killed.
-    if !ctx
-        .is_arch_present(ScmpArch::native())
-        .map_err(sc_err("check native arch"))?
-    {
-        ctx.add_arch(ScmpArch::native())
-            .map_err(sc_err("add native arch"))?;
-    }
+    let mut rules = Vec::new();
     for d in denied {
-        ctx.add_rule(ScmpAction::Errno(d.errno), syscall(d.name)?)
-            .map_err(sc_err("add rule"))?;
+        rules.push(rule(d.name, &[], Action::Errno(d.errno))?);
     }
     for r in &arg_rules {
-        let cmps: Vec<ScmpArgCompare> = r.when.iter().map(compare).collect();
-        ctx.add_rule_conditional(ScmpAction::Errno(r.errno), syscall(r.name)?, &cmps)
-            .map_err(sc_err("add conditional rule"))?;
+        rules.push(rule(r.name, &r.when, Action::Errno(r.errno))?);
     }
-    Ok(ctx)
+    Ok(rules)
 }
 
-/// Load a compiled filter into the calling thread.
-pub(crate) fn load(ctx: &ScmpFilterContext) -> Result<()> {
-    ctx.load().map_err(sc_err("load filter"))
+/// Compile the rules for `caps` into a filter ready to load: default
+/// *allow*, the native architecture only (any other kills).
+pub fn compile(caps: &CapabilitySet) -> Result<Filter> {
+    build(deny_rules(caps)?, Action::Allow)
+}
+
+/// Load a compiled filter into the calling thread (no_new_privs must be
+/// set, as `Sandbox::apply` does first).
+pub(crate) fn load(filter: &Filter) -> Result<()> {
+    crate::notify_sys::load_filter(&filter.0, 0)
+        .map(|_| ())
+        .map_err(|e| seccomp_err("load filter", e))
 }
 
 #[cfg(test)]
@@ -274,17 +303,17 @@ mod tests {
         let mut caps = CapabilitySet::new();
         compile(&caps).unwrap();
         caps.set_network(crate::NetworkPolicy::Blocked);
-        let ctx = compile(&caps).unwrap();
-        let out = tempfile::tempfile().unwrap();
-        ctx.export_bpf(&out).unwrap();
-        assert!(out.metadata().unwrap().len() > 0);
+        let blocked = compile(&caps).unwrap();
+        caps.set_network(crate::NetworkPolicy::Allowed);
+        let allowed = compile(&caps).unwrap();
+        assert!(!blocked.is_empty() && blocked.len() != allowed.len());
     }
 }
 
 /// One syscall a helper may make, with the reason.
 #[derive(Debug, Clone, Copy)]
 pub struct Allowed {
-    /// The syscall name as libseccomp knows it.
+    /// The syscall name, as the kernel headers spell it (`SYS_<name>`).
     pub name: &'static str,
     /// Why the helper needs it.
     pub why: &'static str,
@@ -332,24 +361,29 @@ pub fn load_allowlist_with(
     unlisted: Unlisted,
 ) -> Result<()> {
     let default = match unlisted {
-        Unlisted::Kill => ScmpAction::KillProcess,
-        Unlisted::Deny => ScmpAction::Errno(libc::EPERM),
+        Unlisted::Kill => Action::KillProcess,
+        Unlisted::Deny => Action::Errno(libc::EPERM),
     };
-    let mut ctx = ScmpFilterContext::new(default).map_err(sc_err("create filter"))?;
-    ctx.set_act_badarch(ScmpAction::KillProcess)
-        .map_err(sc_err("set bad-arch action"))?;
+    let filter = build(allowlist_rules(allowed, allowed_if, refused)?, default)?;
+    crate::notify_sys::load_filter(&filter.0, 0)
+        .map(|_| ())
+        .map_err(|e| seccomp_err("load allowlist", e))
+}
+
+fn allowlist_rules(
+    allowed: &[Allowed],
+    allowed_if: &[AllowedIf],
+    refused: &[Refused],
+) -> Result<Vec<Option<Rule>>> {
+    let mut rules = Vec::new();
     for a in allowed {
-        ctx.add_rule(ScmpAction::Allow, syscall(a.name)?)
-            .map_err(sc_err("add allow rule"))?;
+        rules.push(rule(a.name, &[], Action::Allow)?);
     }
     for a in allowed_if {
-        let cmps: Vec<ScmpArgCompare> = a.when.iter().map(compare).collect();
-        ctx.add_rule_conditional(ScmpAction::Allow, syscall(a.name)?, &cmps)
-            .map_err(sc_err("add conditional allow rule"))?;
+        rules.push(rule(a.name, a.when, Action::Allow)?);
     }
     for r in refused {
-        ctx.add_rule(ScmpAction::Errno(r.errno), syscall(r.name)?)
-            .map_err(sc_err("add refusal"))?;
+        rules.push(rule(r.name, &[], Action::Errno(r.errno))?);
     }
-    ctx.load().map_err(sc_err("load allowlist"))
+    Ok(rules)
 }

@@ -9,14 +9,12 @@
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 
-use libseccomp::{
-    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
-};
-
+use super::bpf::{Action, Rule};
+use super::table::{ArgCmp, Cmp};
 use crate::{notify_sys, Result, SandboxError};
 
-/// A brokered syscall: its name, and its number for kernels/libseccomp
-/// builds that predate the name (syscalls from 5.1 on share one number on
+/// A brokered syscall: its name, and its number for a `libc` whose
+/// constants predate the name (syscalls from 5.1 on share one number on
 /// every architecture).
 #[derive(Debug, Clone, Copy)]
 pub struct Brokered {
@@ -27,88 +25,58 @@ pub struct Brokered {
     pub why: &'static str,
 }
 
-fn resolve(b: &Brokered) -> Result<ScmpSyscall> {
-    match ScmpSyscall::from_name(b.name) {
-        Ok(s) => Ok(s),
-        Err(e) => match b.generic_nr {
-            Some(nr) => Ok(ScmpSyscall::from(nr)),
-            None => Err(SandboxError::Seccomp {
-                stage: "resolve syscall name",
-                message: format!("{}: {e}", b.name),
-            }),
-        },
+fn resolve(b: &Brokered) -> Result<i64> {
+    match (super::names::number(b.name), b.generic_nr) {
+        (Some(nr), _) => Ok(nr),
+        (None, Some(nr)) => Ok(i64::from(nr)),
+        (None, None) => Err(SandboxError::Seccomp {
+            stage: "resolve syscall name",
+            message: format!("{}: no such syscall", b.name),
+        }),
     }
 }
 
 /// The number this architecture gives a brokered syscall (as the filter
 /// resolves it).
 pub fn number(b: &Brokered) -> Result<i32> {
-    Ok(resolve(b)?.as_raw_syscall())
+    Ok(resolve(b)? as i32)
 }
 
 /// Load a filter that notifies for each of `syscalls` (native architecture
 /// only; others are killed) and return the listener. Call after
 /// `Sandbox::apply` (no_new_privs is set there), before exec.
-pub fn install_listener(syscalls: &[Brokered]) -> Result<OwnedFd> {
-    let err = |stage: &'static str| {
-        move |e: libseccomp::error::SeccompError| SandboxError::Seccomp {
-            stage,
-            message: e.to_string(),
-        }
-    };
-    let mut ctx = ScmpFilterContext::new(ScmpAction::Allow).map_err(err("create notify filter"))?;
-    ctx.set_act_badarch(ScmpAction::KillProcess)
-        .map_err(err("set bad-arch action"))?;
-    if !ctx
-        .is_arch_present(ScmpArch::native())
-        .map_err(err("check arch"))?
-    {
-        ctx.add_arch(ScmpArch::native()).map_err(err("add arch"))?;
-    }
-    for b in syscalls {
-        match b.when_arg_nonzero {
-            None => ctx.add_rule(ScmpAction::Notify, resolve(b)?),
-            Some(arg) => ctx.add_rule_conditional(
-                ScmpAction::Notify,
-                resolve(b)?,
-                &[ScmpArgCompare::new(arg, ScmpCompareOp::NotEqual, 0)],
-            ),
-        }
-        .map_err(err("add notify rule"))?;
-    }
-    load_with_listener(&ctx)
-}
-
-/// Load the compiled program ourselves: libseccomp before 2.6 cannot ask
-/// for `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (Linux 5.19). With it, once
-/// the broker holds a notification only a fatal signal interrupts the wait:
-/// a handled signal would otherwise restart the syscall as a second
+///
+/// With `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (Linux 5.19), once the
+/// broker holds a notification only a fatal signal interrupts the wait: a
+/// handled signal would otherwise restart the syscall as a second
 /// notification while the broker still performs the first (a restarted
-/// connect would report EALREADY or EISCONN). Older kernels refuse the flag
-/// (EINVAL); the filter is then loaded without it.
-fn load_with_listener(ctx: &ScmpFilterContext) -> Result<OwnedFd> {
-    let fail = |stage: &'static str| {
-        move |e: std::io::Error| SandboxError::Seccomp {
-            stage,
-            message: e.to_string(),
-        }
-    };
-    let (rd, wr) = nix::unistd::pipe()
-        .map_err(std::io::Error::from)
-        .map_err(fail("export notify filter"))?;
-    ctx.export_bpf(&wr).map_err(|e| SandboxError::Seccomp {
-        stage: "export notify filter",
-        message: e.to_string(),
+/// connect would report EALREADY or EISCONN). Older kernels refuse the
+/// flag (EINVAL); the filter is then loaded without it.
+pub fn install_listener(syscalls: &[Brokered]) -> Result<OwnedFd> {
+    let mut rules = Vec::new();
+    for b in syscalls {
+        let when = b.when_arg_nonzero.map(|arg| ArgCmp {
+            arg,
+            cmp: Cmp::Ne(0),
+        });
+        rules.push(Rule {
+            nr: resolve(b)?,
+            when: when.into_iter().collect(),
+            action: Action::Notify,
+        });
+    }
+    let prog = super::bpf::program(&rules, Action::Allow).map_err(|_| SandboxError::Seccomp {
+        stage: "compile notify filter",
+        message: "a rule is too long for a jump".into(),
     })?;
-    drop(wr);
-    let mut prog = Vec::new();
-    std::io::Read::read_to_end(&mut std::fs::File::from(rd), &mut prog)
-        .map_err(fail("export notify filter"))?;
     match notify_sys::load_listener(&prog, true) {
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => notify_sys::load_listener(&prog, false),
         r => r,
     }
-    .map_err(fail("load notify filter"))
+    .map_err(|e| SandboxError::Seccomp {
+        stage: "load notify filter",
+        message: e.to_string(),
+    })
 }
 
 /// One suspended syscall.

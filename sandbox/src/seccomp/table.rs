@@ -11,7 +11,7 @@ use libc::{EACCES, ENOSYS, EPERM};
 /// An unconditional denial.
 #[derive(Debug)]
 pub struct Denied {
-    /// The syscall name as libseccomp knows it.
+    /// The syscall name, as the kernel headers spell it (`SYS_<name>`).
     pub name: &'static str,
     /// The errno returned.
     pub errno: i32,
@@ -140,7 +140,7 @@ pub const SYSV_IPC: &[Denied] = &[
     deny("semtimedop", "operate on a SysV semaphore set"),
     deny("semctl", "read or change a SysV semaphore set"),
     // The multiplexer older ABIs reach the calls above through (absent
-    // on x86_64 and aarch64; libseccomp skips it where it does not exist).
+    // on x86_64 and aarch64; skipped where it does not exist).
     deny("ipc", "SysV IPC multiplexer"),
     // POSIX message queues sit in the same namespace (an internal mount
     // Landlock does not see); every other mq_* call needs a descriptor

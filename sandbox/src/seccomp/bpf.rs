@@ -1,0 +1,213 @@
+//! seccomp programs in classic BPF, emitted directly from the rule lists.
+//!
+//! The layout is the plain one a reviewer can check by reading a dump:
+//!
+//! 1. the architecture must be the native one, else *kill process*;
+//! 2. a syscall number with the x32 bit set kills too (but -1, which a
+//!    tracer uses to skip a call, goes on to the default action);
+//! 3. one block per syscall that has rules, in the order the syscalls were
+//!    first listed: its rules in order, the first whose comparisons all
+//!    hold decides; none holding means the default action;
+//! 4. the default action.
+//!
+//! Arguments are 64-bit and compared as two 32-bit halves (the high half
+//! first), with the meaning libseccomp gives each comparison: an argument
+//! the kernel reads as `int` may carry high bits, and `Eq`, `Ge` and `Ne`
+//! see them (a denial then matches, or fails to exclude: both refuse).
+//! The test module runs every program through an interpreter and
+//! compares each answer with libseccomp's program for the same rules.
+
+use super::table::{ArgCmp, Cmp};
+
+/// What the filter answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Allow,
+    Errno(i32),
+    Notify,
+    KillProcess,
+}
+
+impl Action {
+    /// The `SECCOMP_RET_*` value.
+    pub fn ret(self) -> u32 {
+        match self {
+            Action::Allow => 0x7fff_0000,
+            Action::Errno(e) => 0x0005_0000 | (e as u32 & 0xffff),
+            Action::Notify => 0x7fc0_0000,
+            Action::KillProcess => 0x8000_0000,
+        }
+    }
+}
+
+/// One rule: syscall `nr` with every comparison holding gets `action`.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub nr: i64,
+    pub when: Vec<ArgCmp>,
+    pub action: Action,
+}
+
+/// A program the filter cannot express (a rule too long for a jump).
+#[derive(Debug, PartialEq, Eq)]
+pub struct TooLong;
+
+const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+const JGT: u16 = (libc::BPF_JMP | libc::BPF_JGT | libc::BPF_K) as u16;
+const JGE: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+const JA: u16 = (libc::BPF_JMP | libc::BPF_JA) as u16;
+const AND: u16 = (libc::BPF_ALU | libc::BPF_AND | libc::BPF_K) as u16;
+const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+
+/// `struct seccomp_data` offsets.
+const NR: u32 = 0;
+const ARCH: u32 = 4;
+const fn arg_lo(i: u32) -> u32 {
+    16 + 8 * i
+}
+const fn arg_hi(i: u32) -> u32 {
+    20 + 8 * i
+}
+/// `__X32_SYSCALL_BIT`.
+const X32_BIT: u32 = 0x4000_0000;
+
+fn op(code: u16, k: u32) -> libc::sock_filter {
+    jmp(code, k, 0, 0)
+}
+
+fn jmp(code: u16, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
+    libc::sock_filter { code, jt, jf, k }
+}
+
+/// A jump to the end of the rule being emitted: patched once its length
+/// is known. Real jumps never reach this value (a rule is short).
+const FAIL: u8 = u8::MAX;
+
+/// One comparison; a false one jumps with [`FAIL`], a true one falls
+/// through to the next instruction after it.
+fn compare(c: &ArgCmp, out: &mut Vec<libc::sock_filter>) {
+    let (hi, lo) = (arg_hi(c.arg), arg_lo(c.arg));
+    let half = |v: u64| ((v >> 32) as u32, v as u32);
+    match c.cmp {
+        Cmp::Eq(v) => {
+            let (vh, vl) = half(v);
+            out.extend([
+                op(LD_W_ABS, hi),
+                jmp(JEQ, vh, 0, FAIL),
+                op(LD_W_ABS, lo),
+                jmp(JEQ, vl, 0, FAIL),
+            ]);
+        }
+        Cmp::MaskedEq { mask, value } => {
+            let ((mh, ml), (vh, vl)) = (half(mask), half(value));
+            for (off, m, v) in [(hi, mh, vh), (lo, ml, vl)] {
+                // (x & 0) == 0 holds whatever x is.
+                if m == 0 && v == 0 {
+                    continue;
+                }
+                out.push(op(LD_W_ABS, off));
+                if m != u32::MAX {
+                    out.push(op(AND, m));
+                }
+                out.push(jmp(JEQ, v, 0, FAIL));
+            }
+        }
+        Cmp::Ne(v) => {
+            let (vh, vl) = half(v);
+            out.extend([
+                op(LD_W_ABS, hi),
+                // High halves differ: not equal, the comparison holds.
+                jmp(JEQ, vh, 0, 2),
+                op(LD_W_ABS, lo),
+                jmp(JEQ, vl, FAIL, 0),
+            ]);
+        }
+        Cmp::Ge(v) => {
+            let (vh, vl) = half(v);
+            out.extend([
+                op(LD_W_ABS, hi),
+                // A greater high half: the comparison holds.
+                jmp(JGT, vh, 3, 0),
+                jmp(JEQ, vh, 0, FAIL),
+                op(LD_W_ABS, lo),
+                jmp(JGE, vl, 0, FAIL),
+            ]);
+        }
+    }
+}
+
+/// One rule's instructions: its comparisons, then its action; a failed
+/// comparison jumps past the action (to the next rule).
+fn rule(r: &Rule) -> Result<Vec<libc::sock_filter>, TooLong> {
+    let mut out = Vec::new();
+    for c in &r.when {
+        compare(c, &mut out);
+    }
+    out.push(op(RET, r.action.ret()));
+    let len = out.len();
+    for (i, insn) in out.iter_mut().enumerate() {
+        let to_end = u8::try_from(len - i - 1).map_err(|_| TooLong)?;
+        if to_end == FAIL {
+            return Err(TooLong);
+        }
+        if insn.jt == FAIL {
+            insn.jt = to_end;
+        }
+        if insn.jf == FAIL {
+            insn.jf = to_end;
+        }
+    }
+    Ok(out)
+}
+
+/// The whole program for `rules`, `default` for everything they leave.
+pub fn program(rules: &[Rule], default: Action) -> Result<Vec<libc::sock_filter>, TooLong> {
+    let kill = Action::KillProcess.ret();
+    let mut out = vec![
+        op(LD_W_ABS, ARCH),
+        jmp(JEQ, super::names::AUDIT_ARCH, 1, 0),
+        op(RET, kill),
+        op(LD_W_ABS, NR),
+        jmp(JGE, X32_BIT, 0, 2),
+        jmp(JEQ, u32::MAX, 1, 0),
+        op(RET, kill),
+    ];
+    let mut order: Vec<i64> = Vec::new();
+    for r in rules {
+        if !order.contains(&r.nr) {
+            order.push(r.nr);
+        }
+    }
+    for nr in order {
+        let mut body = Vec::new();
+        for r in rules.iter().filter(|r| r.nr == nr) {
+            body.extend(rule(r)?);
+            if r.when.is_empty() {
+                break; // it always decides: later rules are unreachable
+            }
+        }
+        if rules
+            .iter()
+            .filter(|r| r.nr == nr)
+            .all(|r| !r.when.is_empty())
+        {
+            body.push(op(RET, default.ret()));
+        }
+        // The number was loaded at the top; every block leaves by a RET.
+        match u8::try_from(body.len()) {
+            Ok(skip) => out.push(jmp(JEQ, nr as u32, 0, skip)),
+            Err(_) => {
+                let skip = u32::try_from(body.len()).map_err(|_| TooLong)?;
+                out.extend([jmp(JEQ, nr as u32, 1, 0), op(JA, skip)]);
+            }
+        }
+        out.extend(body);
+    }
+    out.push(op(RET, default.ret()));
+    u16::try_from(out.len()).map_err(|_| TooLong)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;
