@@ -33,6 +33,21 @@ pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
     }
 }
 
+/// [`canonicalize`], and whether the path names a directory (from the
+/// same `lstat` when the kept directories answer; else one `stat` of the
+/// canonical path, which has no symlink left to follow).
+pub fn canonicalize_kind(path: &Path) -> io::Result<(PathBuf, bool)> {
+    let kept = DIRS.with(|d| d.borrow_mut().as_mut().and_then(|k| k.resolve(path)));
+    match kept {
+        Some(r) => r,
+        None => {
+            let canon = fs::canonicalize(path)?;
+            let dir = canon.is_dir();
+            Ok((canon, dir))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +65,28 @@ mod tests {
         // Nothing is kept once planning is over.
         assert!(DIRS.with(|d| d.borrow().is_none()));
         assert_eq!(canonicalize(&f).unwrap(), want);
+    }
+
+    #[test]
+    fn the_kind_comes_with_the_path_kept_or_not() {
+        let d = tempfile::tempdir().unwrap();
+        let (f, sub) = (d.path().join("f"), d.path().join("sub"));
+        fs::write(&f, "").unwrap();
+        fs::create_dir(&sub).unwrap();
+        let link = d.path().join("link");
+        std::os::unix::fs::symlink(&sub, &link).unwrap();
+        for kept in [false, true] {
+            let kind = |p: &Path| {
+                let run = || canonicalize_kind(p).unwrap();
+                if kept {
+                    planning(run)
+                } else {
+                    run()
+                }
+            };
+            assert_eq!(kind(&f), (fs::canonicalize(&f).unwrap(), false));
+            assert_eq!(kind(&sub), (fs::canonicalize(&sub).unwrap(), true));
+            assert_eq!(kind(&link), (fs::canonicalize(&sub).unwrap(), true));
+        }
     }
 }

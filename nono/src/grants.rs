@@ -192,11 +192,11 @@ pub fn user_grants(args: &FsArgs) -> Result<Vec<Grant>> {
 /// A built-in or profile grant: canonical if it exists, `None` if not
 /// (built-in paths that are missing on this machine are skipped).
 pub fn existing(path: &Path, mode: AccessMode, source: Source) -> Option<Grant> {
-    let path = crate::canon::canonicalize(path).ok()?;
+    let (path, dir) = crate::canon::canonicalize_kind(path).ok()?;
     if through_own_proc(&path) {
         return None;
     }
-    let kind = if path.is_dir() {
+    let kind = if dir {
         GrantKind::Tree
     } else {
         GrantKind::File
@@ -215,7 +215,8 @@ pub fn existing(path: &Path, mode: AccessMode, source: Source) -> Option<Grant> 
 /// its own. It reaches its own descriptors through `/proc/self`, which the
 /// procfs group grants.
 fn through_own_proc(path: &Path) -> bool {
-    path.starts_with(format!("/proc/{}", std::process::id()))
+    static OWN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    path.starts_with(OWN.get_or_init(|| format!("/proc/{}", std::process::id()).into()))
 }
 
 /// The terminals on descriptors 0-2, each as a single-file grant, so the
