@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Brokered open latency vs a native open, in one run (nanoseconds per
 # open+close, N opens in one process, median of 5 runs):
-#   native (no sandbox) · nono run (openat not brokered) ·
+#   native (no sandbox) · the kernel's floor for any brokered call (a
+#   getppid suspended and answered at once by a supervisor process) ·
+#   nono run (openat not brokered) ·
 #   nono run --capability-elevation, file inside the grants (notified,
 #   continued under Landlock) · same, file outside the grants (approved by
 #   a decisions file, opened by the broker, injected with ADDFD).
@@ -27,6 +29,8 @@ nono_run() { "$bin/nono" run --silent --read-file "$probe" --allow "$tmp/g" "$@"
 printf '| %-58s | %8s |\n' "open+close of a small file" "ns/open"
 printf '| %-58s | %8s |\n' "---" "---"
 printf '| %-58s | %8s |\n' "native (no sandbox)" "$(measure "$probe" open-loop "$tmp/g/inside" "$n")"
+printf '| %-58s | %8s |\n' "floor: getppid notified, answered at once by a process" \
+    "$(measure "$probe" bench-notify-floor "$n")"
 printf '| %-58s | %8s |\n' "nono run (Landlock; open not brokered)" \
     "$(measure nono_run -- "$probe" open-loop "$tmp/g/inside" "$n")"
 printf '| %-58s | %8s |\n' "nono run --capability-elevation, inside the grants" \

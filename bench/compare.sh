@@ -217,6 +217,11 @@ if [ -x "$probe" ]; then
         "$probe" bench-chmod "$work/c/f" 20000)" -
     row "chmod" nono "$(m ns 5 -- "$nono" run --silent --read-file "$probe" --allow "$work/c" -- \
         "$probe" bench-chmod "$work/c/f" 20000)" -
+    # The kernel's floor for any brokered call: a syscall that does nothing,
+    # bare and suspended for a supervisor process that answers at once.
+    row "getppid" bare "$(m ns 5 -- "$probe" bench-getppid 20000)" -
+    row "getppid, notified and answered at once (floor)" bare \
+        "$(m ns 5 -- "$probe" bench-notify-floor 20000)" -
 
     header "openat relative to a directory descriptor, 20000 per run (µs per call)"
     # As find walks a tree; with elevation every open is put to the broker.

@@ -13,6 +13,10 @@ use std::time::Instant;
 /// `bench-chmod PATH N`: N chmods of PATH; prints nanoseconds per chmod.
 /// `bench-openat DIR N`: N opens (and closes) of DIR's first entry relative
 /// to a descriptor of DIR, as `find` walks a tree; nanoseconds per open.
+/// `bench-getppid N`: N getppid calls (a syscall that does nothing), and
+/// `bench-notify-floor N`: the same, each answered by a seccomp supervisor
+/// process doing nothing else (`-thread`: a thread), `bench_floor.rs`;
+/// nanoseconds per call.
 pub fn run(action: &str, args: &[String]) -> Option<io::Result<String>> {
     let a = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
     let n: u32 = a(3).parse().unwrap_or(1000);
@@ -30,6 +34,13 @@ pub fn run(action: &str, args: &[String]) -> Option<io::Result<String>> {
             })
         }
         "bench-openat" => openat_loop(a(2), n),
+        "bench-getppid" => per_call(a(2).parse().unwrap_or(1000), || {
+            // SAFETY: getppid takes no arguments and cannot fail.
+            unsafe { libc::syscall(libc::SYS_getppid) };
+            Ok(())
+        }),
+        "bench-notify-floor" => crate::bench_floor::run_process(a(2).parse().unwrap_or(1000)),
+        "bench-notify-floor-thread" => crate::bench_floor::run_thread(a(2).parse().unwrap_or(1000)),
         "bench-accept-unix" => {
             UnixListener::bind(a(2)).and_then(|l| accept_n(n, || l.accept().map(drop)))
         }

@@ -6,6 +6,7 @@
 //! copies them to a directory that user can read), otherwise next to the
 //! test executable's target directory.
 
+pub mod bench_floor;
 pub mod bench_ops;
 pub mod probe_net_ipc;
 pub mod probe_ops;
