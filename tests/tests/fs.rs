@@ -311,6 +311,17 @@ fn inode_flags_and_ioctl_only_opens_are_refused() {
             let r = sandboxed(mode, &["--allow", &grant.s()], &["open-mode3", out, how]);
             assert!(r.is_err(Some(EACCES)), "{mode} {how}: {r:?}");
         }
+        // The same flags by path (file_setattr, Linux 6.17), inside the
+        // grant and on a file outside it: refused, unchanged.
+        for p in [f, out] {
+            let was = flags(p);
+            let r = sandboxed(mode, &["--allow", &grant.s()], &["file-setattr", p]);
+            assert!(
+                r.is_err(Some(libc::EPERM)),
+                "{mode} file_setattr {p}: {r:?}"
+            );
+            assert_eq!(flags(p), was, "{mode}: {p}'s flags changed");
+        }
     }
     let control = grant.join("control");
     fs::write(&control, "c").unwrap();
@@ -322,5 +333,14 @@ fn inode_flags_and_ioctl_only_opens_are_refused() {
             unsandboxed(&["open-mode3", out, how]).is_ok(),
             "control {how}"
         );
+    }
+    // file_setattr works unsandboxed where the kernel has it.
+    let by_path = grant.join("by-path");
+    fs::write(&by_path, "p").unwrap();
+    let by_path = by_path.to_str().unwrap();
+    let r = unsandboxed(&["file-setattr", by_path]);
+    if !r.is_err(Some(libc::ENOSYS)) {
+        assert!(r.is_ok(), "control file_setattr: {r:?}");
+        assert_ne!(flags(by_path), before, "control file_setattr flags");
     }
 }

@@ -48,9 +48,14 @@ pub struct Rule {
     pub action: Action,
 }
 
-/// A program the filter cannot express (a rule too long for a jump).
+/// A rule list this emitter refuses.
 #[derive(Debug, PartialEq, Eq)]
-pub struct TooLong;
+pub enum BpfError {
+    /// A rule too long for a conditional jump, or a program too long.
+    TooLong,
+    /// Rules of this syscall carry different actions.
+    MixedActions(i64),
+}
 
 const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
 const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
@@ -139,7 +144,7 @@ fn compare(c: &ArgCmp, out: &mut Vec<libc::sock_filter>) {
 
 /// One rule's instructions: its comparisons, then its action; a failed
 /// comparison jumps past the action (to the next rule).
-fn rule(r: &Rule) -> Result<Vec<libc::sock_filter>, TooLong> {
+fn rule(r: &Rule) -> Result<Vec<libc::sock_filter>, BpfError> {
     let mut out = Vec::new();
     for c in &r.when {
         compare(c, &mut out);
@@ -147,9 +152,9 @@ fn rule(r: &Rule) -> Result<Vec<libc::sock_filter>, TooLong> {
     out.push(op(RET, r.action.ret()));
     let len = out.len();
     for (i, insn) in out.iter_mut().enumerate() {
-        let to_end = u8::try_from(len - i - 1).map_err(|_| TooLong)?;
+        let to_end = u8::try_from(len - i - 1).map_err(|_| BpfError::TooLong)?;
         if to_end == FAIL {
-            return Err(TooLong);
+            return Err(BpfError::TooLong);
         }
         if insn.jt == FAIL {
             insn.jt = to_end;
@@ -162,7 +167,7 @@ fn rule(r: &Rule) -> Result<Vec<libc::sock_filter>, TooLong> {
 }
 
 /// The whole program for `rules`, `default` for everything they leave.
-pub fn program(rules: &[Rule], default: Action) -> Result<Vec<libc::sock_filter>, TooLong> {
+pub fn program(rules: &[Rule], default: Action) -> Result<Vec<libc::sock_filter>, BpfError> {
     let kill = Action::KillProcess.ret();
     let mut out = vec![
         op(LD_W_ABS, ARCH),
@@ -180,6 +185,11 @@ pub fn program(rules: &[Rule], default: Action) -> Result<Vec<libc::sock_filter>
         }
     }
     for nr in order {
+        let mut actions = rules.iter().filter(|r| r.nr == nr).map(|r| r.action);
+        let first = actions.next();
+        if actions.any(|a| Some(a) != first) {
+            return Err(BpfError::MixedActions(nr));
+        }
         let mut body = Vec::new();
         for r in rules.iter().filter(|r| r.nr == nr) {
             body.extend(rule(r)?);
@@ -198,14 +208,14 @@ pub fn program(rules: &[Rule], default: Action) -> Result<Vec<libc::sock_filter>
         match u8::try_from(body.len()) {
             Ok(skip) => out.push(jmp(JEQ, nr as u32, 0, skip)),
             Err(_) => {
-                let skip = u32::try_from(body.len()).map_err(|_| TooLong)?;
+                let skip = u32::try_from(body.len()).map_err(|_| BpfError::TooLong)?;
                 out.extend([jmp(JEQ, nr as u32, 1, 0), op(JA, skip)]);
             }
         }
         out.extend(body);
     }
     out.push(op(RET, default.ret()));
-    u16::try_from(out.len()).map_err(|_| TooLong)?;
+    u16::try_from(out.len()).map_err(|_| BpfError::TooLong)?;
     Ok(out)
 }
 

@@ -108,7 +108,7 @@ fn build(rules: Vec<Option<Rule>>, default: Action) -> Result<Filter> {
     let rules: Vec<Rule> = rules.into_iter().flatten().collect();
     bpf::program(&rules, default)
         .map(Filter)
-        .map_err(|bpf::TooLong| seccomp_err("compile filter", "a rule is too long for a jump"))
+        .map_err(|e| seccomp_err("compile filter", format!("{e:?}")))
 }
 
 /// The rules for `caps`, in the order they are matched.
@@ -173,6 +173,8 @@ mod tests {
             "mount",
             "fsopen",
             "open_tree",
+            "open_tree_attr",
+            "file_setattr",
         ] {
             assert!(names.contains(&n), "{n} must be denied");
         }

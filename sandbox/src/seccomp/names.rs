@@ -377,6 +377,14 @@ pub fn number(name: &str) -> Option<i64> {
         "set_mempolicy_home_node" => libc::SYS_set_mempolicy_home_node,
         "fchmodat2" => libc::SYS_fchmodat2,
         "mseal" => libc::SYS_mseal,
+        // Newer than the `libc` constants (the kernel's own numbers).
+        "setxattrat" => 463,
+        "getxattrat" => 464,
+        "listxattrat" => 465,
+        "removexattrat" => 466,
+        "open_tree_attr" => 467,
+        "file_getattr" => 468,
+        "file_setattr" => 469,
         _ => return None,
     })
 }
@@ -389,6 +397,7 @@ mod tests {
     fn names_give_the_kernel_numbers() {
         assert_eq!(number("read"), Some(0));
         assert_eq!(number("openat2"), Some(437));
+        assert_eq!(number("file_setattr"), Some(469));
         assert_eq!(number("ipc"), None);
         assert_eq!(number("no_such_call"), None);
     }

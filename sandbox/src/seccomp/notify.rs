@@ -65,9 +65,9 @@ pub fn install_listener(syscalls: &[Brokered]) -> Result<OwnedFd> {
             action: Action::Notify,
         });
     }
-    let prog = super::bpf::program(&rules, Action::Allow).map_err(|_| SandboxError::Seccomp {
+    let prog = super::bpf::program(&rules, Action::Allow).map_err(|e| SandboxError::Seccomp {
         stage: "compile notify filter",
-        message: "a rule is too long for a jump".into(),
+        message: format!("{e:?}"),
     })?;
     match notify_sys::load_listener(&prog, true) {
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => notify_sys::load_listener(&prog, false),

@@ -6,6 +6,10 @@
 
 use libc::{EOPNOTSUPP, EPERM, IPPROTO_MPTCP, SOCK_RAW};
 
+/// `IPPROTO_SMC` (Linux 6.11: an SMC socket made through AF_INET or
+/// AF_INET6); `libc` does not define it.
+const IPPROTO_SMC: i32 = 256;
+
 /// The obsolete `SOCK_PACKET` type of `AF_INET` sockets (raw link-layer access).
 const SOCK_PACKET: i32 = 10;
 
@@ -100,6 +104,12 @@ pub fn socket_rules(policy: NetworkPolicy, unix: bool) -> Vec<ArgRule> {
             when: vec![int_eq(0, af), int_eq(2, IPPROTO_MPTCP)],
             errno: EPERM,
             why: "MPTCP sockets (not covered by Landlock TCP rules)",
+        });
+        rules.push(ArgRule {
+            name: "socket",
+            when: vec![int_eq(0, af), int_eq(2, IPPROTO_SMC)],
+            errno: EPERM,
+            why: "SMC over an IP socket (Linux 6.11; not covered by Landlock TCP rules)",
         });
         if policy == NetworkPolicy::TcpPorts {
             rules.extend(tcp_only_rules(af));
@@ -424,7 +434,16 @@ mod tests {
     fn raw_and_mptcp_denied_for_both_ip_families() {
         let rules = socket_rules(NetworkPolicy::Allowed, false);
         let two_arg = rules.iter().filter(|r| r.when.len() == 2).count();
-        // raw + packet + mptcp for AF_INET and AF_INET6, plus the netlink protocol rule.
-        assert_eq!(two_arg, 7);
+        // raw + packet + mptcp + smc for AF_INET and AF_INET6, plus the
+        // netlink protocol rule.
+        assert_eq!(two_arg, 9);
+        let smc = |af: i32| {
+            rules.iter().any(|r| {
+                r.when.len() == 2
+                    && r.when[0].cmp == int_eq(0, af).cmp
+                    && r.when[1].cmp == int_eq(2, IPPROTO_SMC).cmp
+            })
+        };
+        assert!(smc(libc::AF_INET) && smc(libc::AF_INET6));
     }
 }

@@ -66,6 +66,13 @@ pub const DENIED: &[Denied] = &[
     deny("keyctl", "read or change kernel keyrings"),
     deny("add_key", "add keys to kernel keyrings"),
     deny("request_key", "look up keys in kernel keyrings"),
+    // Inode flags, project id and extent hints by path (Linux 6.17): the
+    // path form of FS_IOC_FSSETXATTR, refused among the ioctls below; no
+    // Landlock right covers it, only ownership of the file.
+    deny(
+        "file_setattr",
+        "change inode flags by path, which Landlock does not cover",
+    ),
     // Replacing the kernel or loading code into it.
     deny("kexec_load", "boot another kernel"),
     deny("kexec_file_load", "boot another kernel"),
@@ -78,6 +85,7 @@ pub const DENIED: &[Denied] = &[
     deny("mount_setattr", "change mount attributes"),
     deny("move_mount", "move mounts"),
     deny("open_tree", "clone mount trees"),
+    deny("open_tree_attr", "clone mount trees with new attributes"),
     deny("fsopen", "new mount API"),
     deny("fsconfig", "new mount API"),
     deny("fsmount", "new mount API"),

@@ -34,6 +34,7 @@ pub fn run(action: &str, args: &[String]) -> Option<std::convert::Infallible> {
         "race-swap-dir-chmod" => race_swap_dir(arg(args, 2), arg(args, 3), arg(args, 4)),
         "set-nodump" => set_nodump(arg(args, 2)),
         "inode-flags" => inode_flags(arg(args, 2)),
+        "file-setattr" => file_setattr(arg(args, 2)),
         "open-mode3" => open_mode3(arg(args, 2), arg(args, 3)),
         _ => None,
     }
@@ -275,6 +276,50 @@ fn set_nodump(path: &str) -> ! {
         if libc::ioctl(fd, FS_IOC_SETFLAGS, &flags) != 0 {
             fail(std::io::Error::last_os_error())
         }
+    }
+    ok("changed")
+}
+
+/// `struct file_attr` (Linux 6.17), its first version.
+#[repr(C)]
+#[derive(Default)]
+struct FileAttr {
+    xflags: u64,
+    extsize: u32,
+    nextents: u32,
+    projid: u32,
+    cowextsize: u32,
+}
+const SYS_FILE_GETATTR: libc::c_long = 468;
+const SYS_FILE_SETATTR: libc::c_long = 469;
+/// `FS_XFLAG_NODUMP`.
+const XFLAG_NODUMP: u64 = 0x80;
+
+/// `file-setattr PATH`: add the no-dump flag to PATH by path, with no
+/// descriptor (`file_getattr`, then `file_setattr`).
+fn file_setattr(path: &str) -> ! {
+    let c = CString::new(path).unwrap_or_else(|_| exit(2));
+    let mut fa = FileAttr::default();
+    let size = std::mem::size_of::<FileAttr>();
+    // SAFETY: c is a valid C string; fa is a file_attr of `size` bytes the kernel writes.
+    let r = unsafe {
+        libc::syscall(
+            SYS_FILE_GETATTR,
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            &mut fa,
+            size,
+            0,
+        )
+    };
+    if r != 0 {
+        fail(std::io::Error::last_os_error())
+    }
+    fa.xflags |= XFLAG_NODUMP;
+    // SAFETY: as above; the kernel only reads fa.
+    let r = unsafe { libc::syscall(SYS_FILE_SETATTR, libc::AT_FDCWD, c.as_ptr(), &fa, size, 0) };
+    if r != 0 {
+        fail(std::io::Error::last_os_error())
     }
     ok("changed")
 }

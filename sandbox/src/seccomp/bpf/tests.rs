@@ -7,7 +7,7 @@ use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, S
 
 use super::super::table::{ArgCmp, Cmp};
 use super::super::{allowlist_rules, deny_rules, Allowed, AllowedIf, Refused};
-use super::{program, Action, Rule};
+use super::{program, Action, BpfError, Rule};
 use crate::{CapabilitySet, NetworkPolicy};
 
 const AUDIT_ARCH_I386: u32 = 0x4000_0003;
@@ -383,4 +383,33 @@ fn a_long_block_is_skipped_with_a_long_jump() {
         .iter()
         .any(|i| u32::from(i.code) == libc::BPF_JMP | libc::BPF_JA));
     assert!(agree(&rules, Action::Allow) > 1000);
+}
+
+#[test]
+fn differing_actions_for_one_syscall_are_refused() {
+    let cmp = |arg, cmp| ArgCmp { arg, cmp };
+    let rules = vec![
+        Rule {
+            nr: 41,
+            when: vec![cmp(0, Cmp::Eq(10))],
+            action: Action::Errno(1),
+        },
+        Rule {
+            nr: 41,
+            when: vec![],
+            action: Action::Errno(13),
+        },
+    ];
+    assert_eq!(
+        program(&rules, Action::Allow),
+        Err(BpfError::MixedActions(41))
+    );
+    let same = vec![
+        rules[0].clone(),
+        Rule {
+            action: Action::Errno(1),
+            ..rules[1].clone()
+        },
+    ];
+    assert!(agree(&same, Action::Allow) > 1000);
 }
