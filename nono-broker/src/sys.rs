@@ -37,13 +37,13 @@ pub fn loopback_up() -> std::io::Result<()> {
         *dst = *src as libc::c_char;
     }
     // SAFETY: SIOCGIFFLAGS reads the flags of the named interface into req.
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } < 0 {
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut req) } < 0 {
         return Err(std::io::Error::last_os_error());
     }
     // SAFETY: ifru_flags is the union member SIOCGIFFLAGS just filled in.
     unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
     // SAFETY: SIOCSIFFLAGS writes the flags from req to the interface.
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } < 0 {
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as _, &req) } < 0 {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
@@ -137,6 +137,98 @@ pub fn setxattr(
 pub fn removexattr(path: &std::ffi::CStr, name: &std::ffi::CStr) -> Result<(), nix::errno::Errno> {
     // SAFETY: path and name are valid C strings.
     check(unsafe { libc::removexattr(path.as_ptr(), name.as_ptr()) })
+}
+
+/// A descriptor number as a C string, formatted on the stack.
+pub struct Decimal {
+    buf: [u8; 12],
+    len: usize,
+}
+
+impl Decimal {
+    pub fn of(n: i32) -> Decimal {
+        let mut buf = [0u8; 12];
+        let mut digits = [0u8; 11];
+        let (mut v, mut i) = (n.unsigned_abs(), 0);
+        loop {
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            i += 1;
+            if v == 0 {
+                break;
+            }
+        }
+        let mut len = 0;
+        if n < 0 {
+            buf[0] = b'-';
+            len = 1;
+        }
+        for d in digits[..i].iter().rev() {
+            buf[len] = *d;
+            len += 1;
+        }
+        Decimal { buf, len }
+    }
+
+    pub fn as_cstr(&self) -> &std::ffi::CStr {
+        std::ffi::CStr::from_bytes_with_nul(&self.buf[..=self.len]).unwrap_or_default()
+    }
+}
+
+/// readlinkat(2) into a stack buffer: one allocation, the size of the
+/// link, for the result (a tree walk under elevation reads one per open).
+pub fn readlink_at(
+    dir: std::os::fd::BorrowedFd<'_>,
+    name: &std::ffi::CStr,
+) -> Result<std::ffi::OsString, nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let mut buf = [0u8; libc::PATH_MAX as usize];
+    // SAFETY: name is a valid C string; the kernel writes at most buf.len() bytes into buf.
+    let n = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    let n = usize::try_from(ret(n)?).map_err(|_| nix::errno::Errno::EINVAL)?;
+    // A link as long as the buffer may have been cut short.
+    if n >= buf.len() {
+        return Err(nix::errno::Errno::ENAMETOOLONG);
+    }
+    Ok(std::ffi::OsStr::from_bytes(&buf[..n]).to_os_string())
+}
+
+/// renameat2(2) of `from` in `from_dir` to `to` in `to_dir` (the syscall
+/// itself: nix offers it with glibc only, and the broker also builds
+/// against musl, whose older releases lack the wrapper).
+pub fn renameat2(
+    from_dir: std::os::fd::BorrowedFd<'_>,
+    from: &std::path::Path,
+    to_dir: std::os::fd::BorrowedFd<'_>,
+    to: &std::path::Path,
+    flags: u32,
+) -> Result<(), nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &std::path::Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(|_| nix::errno::Errno::EINVAL)
+    };
+    let (from, to) = (c(from)?, c(to)?);
+    // SAFETY: both names are valid C strings and both descriptors are open for the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            from_dir.as_raw_fd(),
+            from.as_ptr(),
+            to_dir.as_raw_fd(),
+            to.as_ptr(),
+            flags,
+        )
+    };
+    ret(r as isize).map(drop)
 }
 
 /// Own a descriptor received with SCM_RIGHTS.
@@ -338,7 +430,8 @@ pub fn sendmsg(
     m.msg_iovlen = 1;
     if !control.is_empty() {
         m.msg_control = control.as_ptr() as *mut libc::c_void;
-        m.msg_controllen = control.len();
+        // size_t with glibc, socklen_t with musl.
+        m.msg_controllen = control.len() as _;
     }
     // SAFETY: every pointer in `m` refers to a live local or slice of the stated length; sendmsg only reads them.
     ret(unsafe { libc::sendmsg(fd.as_raw_fd(), &m, flags) })
@@ -493,4 +586,30 @@ pub fn take_terminal(
     }
     drop(tty);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{readlink_at, Decimal};
+
+    #[test]
+    fn decimals_as_c_strings() {
+        for n in [0, 7, 42, 1_000_000, i32::MAX, -1, i32::MIN] {
+            assert_eq!(Decimal::of(n).as_cstr().to_str().unwrap(), n.to_string());
+        }
+    }
+
+    #[test]
+    fn readlink_at_reads_the_link() {
+        use std::os::fd::AsFd;
+        let d = std::env::temp_dir().join(format!("nono-readlink-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let _ = std::fs::remove_file(d.join("l"));
+        std::os::unix::fs::symlink("/some/where", d.join("l")).unwrap();
+        let dir = std::fs::File::open(&d).unwrap();
+        let got = readlink_at(dir.as_fd(), c"l").unwrap();
+        assert_eq!(got, "/some/where");
+        assert!(readlink_at(dir.as_fd(), c"missing").is_err());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 }

@@ -49,6 +49,10 @@ pub const SERVING: &[Allowed] = &[
         "/proc/<agent>/mem, cwd and fds; resolve brokered paths",
     ),
     a("openat2", "resolve brokered paths without magic links"),
+    a(
+        "open",
+        "what openat does, as musl's open(3) spells it (the broker is built static against musl)",
+    ),
     a("pread64", "read the agent's syscall arguments"),
     a("readlinkat", "the kernel's path of a resolved object"),
     a("readlink", "the kernel's path of a resolved object"),

@@ -18,6 +18,7 @@
 //! Landlock binds only the calling thread on ABI < 8: apply in a
 //! single-threaded process (or right before `execve`).
 
+pub mod abi;
 mod apply;
 mod capability;
 mod error;

@@ -15,7 +15,7 @@ use super::target::{fd_name, own_fds};
 
 /// Open flags the broker passes on for a served open (the rest, e.g.
 /// O_PATH or O_TMPFILE, is never served).
-const KEEP: i32 = libc::O_ACCMODE
+const KEEP: i32 = sandbox::abi::O_ACCMODE
     | libc::O_CREAT
     | libc::O_EXCL
     | libc::O_TRUNC
@@ -26,7 +26,7 @@ const KEEP: i32 = libc::O_ACCMODE
     | libc::O_NOATIME
     | libc::O_SYNC
     | libc::O_DSYNC
-    | libc::O_LARGEFILE
+    | sandbox::abi::O_LARGEFILE
     | libc::O_NOCTTY;
 
 /// The parent of `rel` opened beneath the expanded directory (its own

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 
-use nix::fcntl::{open, readlinkat, OFlag};
+use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
 
 use super::target::{kernel_path, start_dir};
@@ -43,11 +43,11 @@ pub fn start(tid: u32, dirfd: i32) -> Option<PathBuf> {
         let cwd = std::fs::read_link(start_dir(tid, dirfd, b"")).ok()?;
         return kernel_path(cwd.into_os_string());
     }
-    let link = dirfd.to_string();
+    let link = crate::sys::Decimal::of(dirfd);
     let kept = KEPT.with(|k| {
         k.borrow()
             .get(&tid)
-            .map(|d| readlinkat(d.as_fd(), link.as_str()))
+            .map(|d| crate::sys::readlink_at(d.as_fd(), link.as_cstr()))
     });
     let read = match kept {
         Some(Ok(p)) => p,
@@ -61,7 +61,7 @@ pub fn start(tid: u32, dirfd: i32) -> Option<PathBuf> {
                 Mode::empty(),
             )
             .ok()?;
-            let read = readlinkat(dir.as_fd(), link.as_str());
+            let read = crate::sys::readlink_at(dir.as_fd(), link.as_cstr());
             KEPT.with(|k| {
                 let mut k = k.borrow_mut();
                 if k.len() >= KEEP {

@@ -48,6 +48,8 @@ pub trait AgentMem {
                 return Err(Errno::EFAULT);
             }
             if let Some(i) = chunk[..n].iter().position(|&b| b == 0) {
+                // Room for the NUL CString adds: one allocation, no realloc.
+                out.reserve_exact(i + 1);
                 out.extend_from_slice(&chunk[..i]);
                 return CString::new(out).map_err(|_| Errno::EINVAL);
             }

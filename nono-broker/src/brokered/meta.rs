@@ -48,7 +48,7 @@ impl Op {
 
 fn ts(sec: u64, nsec: u64) -> libc::timespec {
     libc::timespec {
-        tv_sec: sec as libc::time_t,
+        tv_sec: sec as _,
         tv_nsec: nsec as libc::c_long,
     }
 }

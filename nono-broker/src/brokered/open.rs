@@ -36,8 +36,17 @@ impl Protected {
 
 /// `a/b/../c` → `a/c` without touching the filesystem.
 fn lexical(base: &Path, rel: &Path) -> PathBuf {
-    let mut out = PathBuf::from("/");
-    for c in base.join(rel).components() {
+    // Sized once: one allocation per open, not a join and a regrowth.
+    let mut out = PathBuf::with_capacity(base.as_os_str().len() + rel.as_os_str().len() + 2);
+    out.push("/");
+    // `base.join(rel)`'s components, without building the joined path (an
+    // absolute `rel` replaces `base`, as in join).
+    let start = if rel.is_absolute() { None } else { Some(base) };
+    for c in start
+        .into_iter()
+        .flat_map(Path::components)
+        .chain(rel.components())
+    {
         match c {
             Component::ParentDir => {
                 out.pop();
@@ -60,11 +69,11 @@ fn base(pid: u32, dirfd: i32, path: &[u8]) -> Option<PathBuf> {
 
 fn access(flags: i32) -> (bool, bool, WireAccess) {
     let w = flags & (libc::O_TRUNC | libc::O_CREAT) != 0;
-    match flags & libc::O_ACCMODE {
+    match flags & sandbox::abi::O_ACCMODE {
         libc::O_WRONLY => (false, true, WireAccess::Write),
         // Mode 3 (ioctls only: an openat2 can still ask for it) needs both
         // permissions from the kernel: judged as read-write.
-        libc::O_RDWR | libc::O_ACCMODE => (true, true, WireAccess::ReadWrite),
+        libc::O_RDWR | sandbox::abi::O_ACCMODE => (true, true, WireAccess::ReadWrite),
         _ if w => (true, true, WireAccess::ReadWrite),
         _ => (true, false, WireAccess::Read),
     }
@@ -204,7 +213,7 @@ fn open_elevated(
     if protected.hit(&real, writes) || NEVER.iter().any(|n| real.starts_with(n)) {
         return Err((Errno::EACCES, BrokeredReason::Protected));
     }
-    let keep = libc::O_ACCMODE
+    let keep = sandbox::abi::O_ACCMODE
         | libc::O_APPEND
         | libc::O_TRUNC
         | libc::O_NONBLOCK
@@ -212,7 +221,7 @@ fn open_elevated(
         | libc::O_NOATIME
         | libc::O_SYNC
         | libc::O_DSYNC
-        | libc::O_LARGEFILE;
+        | sandbox::abi::O_LARGEFILE;
     let reopen = OFlag::from_bits_truncate(flags & keep) | OFlag::O_CLOEXEC;
     use std::os::fd::AsRawFd;
     open(
@@ -221,4 +230,29 @@ fn open_elevated(
         Mode::empty(),
     )
     .map_err(|e| (e, "cannot open".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lexical;
+    use std::path::Path;
+
+    #[test]
+    fn lexical_is_join_then_dots_resolved() {
+        for (base, rel, want) in [
+            ("/a/b", "c", "/a/b/c"),
+            ("/a/b", "../c", "/a/c"),
+            ("/a/b", "./c/./d", "/a/b/c/d"),
+            ("/a/b", "/x/../y", "/y"),
+            ("/", "../../..", "/"),
+            ("/a", "", "/a"),
+            ("/a/b", "c/", "/a/b/c"),
+        ] {
+            assert_eq!(
+                lexical(Path::new(base), Path::new(rel)),
+                Path::new(want),
+                "{base} + {rel}"
+            );
+        }
+    }
 }

@@ -330,11 +330,12 @@ impl Parents {
         let (dst_at, dst_leaf) = parent_fd(dir.fd.as_fd(), &rel).ok()?;
         // Never over an entry the broker did not make (Landlock's).
         let replaces = shape != Shape::Child || self.was_created(&dst);
-        let mut f = nix::fcntl::RenameFlags::from_bits_truncate(flags);
+        let mut f =
+            flags & (libc::RENAME_NOREPLACE | libc::RENAME_EXCHANGE | libc::RENAME_WHITEOUT);
         if !replaces {
-            f |= nix::fcntl::RenameFlags::RENAME_NOREPLACE;
+            f |= libc::RENAME_NOREPLACE;
         }
-        match nix::fcntl::renameat2(src_at.as_fd(), &src_leaf, dst_at.as_fd(), &dst_leaf, f) {
+        match crate::sys::renameat2(src_at.as_fd(), &src_leaf, dst_at.as_fd(), &dst_leaf, f) {
             Ok(()) => {
                 if let Some(c) = src_created {
                     self.forget(&c);
@@ -418,7 +419,7 @@ impl Parents {
 
 /// (reads, writes) an open needs; creating and truncating write.
 fn access(flags: i32) -> (bool, bool) {
-    let acc = flags & libc::O_ACCMODE;
+    let acc = flags & sandbox::abi::O_ACCMODE;
     let writes = acc != libc::O_RDONLY || flags & (libc::O_CREAT | libc::O_TRUNC) != 0;
     (acc != libc::O_WRONLY, writes)
 }

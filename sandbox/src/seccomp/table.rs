@@ -210,7 +210,7 @@ const FS_IOC32_SETFLAGS: u64 = 0x4004_6602;
 /// project id and extent size hints.
 const FS_IOC_FSSETXATTR: u64 = 0x401c_5820;
 /// `O_ACCMODE`: both bits set is the "no read, no write" access mode.
-const O_ACCMODE: u64 = libc::O_ACCMODE as u64;
+const O_ACCMODE: u64 = crate::abi::O_ACCMODE as u64;
 
 /// ioctl requests refused whatever the capability set says, and why.
 const IOCTLS: &[(u64, &str)] = &[
