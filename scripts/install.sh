@@ -11,7 +11,7 @@ if ! command -v cargo >/dev/null; then
     exit 1
 fi
 
-cargo build --release --workspace --bins --quiet
+bash scripts/build.sh --bins
 
 if [ -n "${PREFIX:-}" ]; then bindir="$PREFIX/bin"
 elif [ "$(id -u)" -eq 0 ]; then bindir=/usr/local/bin

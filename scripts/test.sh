@@ -13,10 +13,17 @@ cargo clippy --release --workspace --all-targets --quiet -- -D warnings
 python3 scripts/check_docs.py
 
 echo "== build"
-cargo build --release --workspace --all-targets --quiet
+bash scripts/build.sh --all-targets
+# Both passes run these copies: the binaries as built (the static broker
+# included), whatever cargo re-links into target/release meanwhile.
+stage=$(mktemp -d /tmp/nono-e2e-bin.XXXXXX)
+trap 'rm -rf "$stage"' EXIT
+cp target/release/nono target/release/nono-broker target/release/nono-proxy \
+   target/release/nono-keyholder target/release/nono-probe target/release/nono-upstream "$stage/"
+chmod -R a+rX "$stage"
 
 echo "== tests as $(id -un)"
-cargo test --release --workspace --quiet
+NONO_BIN_DIR="$stage" cargo test --release --workspace --quiet
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "(not root: skipping the unprivileged-user pass)"
@@ -26,10 +33,6 @@ fi
 echo "== end-to-end tests as an unprivileged user"
 user=nono-e2e
 id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/sh "$user"
-stage=$(mktemp -d /tmp/nono-e2e-bin.XXXXXX)
-trap 'rm -rf "$stage"' EXIT
-cp target/release/nono target/release/nono-broker target/release/nono-proxy \
-   target/release/nono-keyholder target/release/nono-probe target/release/nono-upstream "$stage/"
 mapfile -t tests < <(cargo test --release -p nono-e2e --no-run --message-format=json 2>/dev/null |
     python3 -c 'import json,sys
 for line in sys.stdin:
