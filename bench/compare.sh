@@ -24,6 +24,9 @@
 #     command (`without-sleep`: the sandbox's own processes) and the
 #     total, for bare,
 #     bwrap, `nono wrap`, `nono run` and proxy mode;
+#   firejail (`firejail --quiet --noprofile`, installed with apt-get when
+#     possible; left out, with a note, when it cannot start here) beside
+#     bwrap for start-up, `tar xf` of 5,000 files as root and `find /usr`;
 #   the proxy on loopback (bench/proxy.sh with smaller sizes): bulk CONNECT
 #     and forwarding throughput vs direct (MB/s), keep-alive per-request p50
 #     vs direct (µs, and the µs added), and the proxy's memory holding 100
@@ -78,6 +81,15 @@ bw=(bwrap --ro-bind / / --dev /dev --unshare-all --)
 # The same, with the bench's files visible (its own /dev hides /dev/shm).
 bwf=(bwrap --ro-bind / / --dev /dev --bind "$work" "$work" --unshare-all)
 
+# firejail, when it is installed or installable and can start here.
+fj=()
+if ! command -v firejail >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y -qq firejail >/dev/null 2>&1 || true
+fi
+if command -v firejail >/dev/null && firejail --quiet --noprofile -- /bin/true >/dev/null 2>&1; then
+    fj=(firejail --quiet --noprofile --)
+fi
+
 row() { # $1 case, $2 runner, $3 "min median max [exit status]", $4 rss
     local min med max st
     read -r min med max st <<<"$3"
@@ -97,10 +109,14 @@ timed() {
 
 echo "# nono vs bare vs bubblewrap ($(uname -r), $(nproc) cores, $(date -u +%F))"
 echo "binaries: $bin; files in: ${BENCH_DIR:-/dev/shm}"
+[ ${#fj[@]} -gt 0 ] || echo "(firejail: not installed or cannot start here; its rows are left out)"
 
 header "start-up (ms)"
 timed "/bin/true" bare "$runs" -- /bin/true
 timed "/bin/true" bwrap "$runs" -- "${bw[@]}" /bin/true
+if [ ${#fj[@]} -gt 0 ]; then
+    timed "/bin/true" firejail "$runs" -- "${fj[@]}" /bin/true
+fi
 timed "wrap -- /bin/true" nono "$runs" -- "$nono" wrap --silent -- /bin/true
 timed "run -- /bin/true" nono "$runs" -- "$nono" run --silent -- /bin/true
 timed "run --allow-domain example.com -- /bin/true" nono "$runs" -- \
@@ -169,6 +185,9 @@ metadata_run() { # label, user
         timed "tar xf $n" bare "$c" --before "$clean" -- "${pre[@]}" tar xf "$work/t$n.tar" -C "$d"
         timed "tar xf $n" bwrap "$c" --before "$clean" -- \
             "${pre[@]}" "${bwf[@]}" --bind "$d" "$d" -- tar xf "$work/t$n.tar" -C "$d"
+        if [ ${#fj[@]} -gt 0 ] && [ -z "$u" ] && [ "$n" = 5000 ]; then
+            timed "tar xf $n" firejail "$c" --before "$clean" -- "${fj[@]}" tar xf "$work/t$n.tar" -C "$d"
+        fi
         timed "tar xf $n" nono "$c" --before "$clean" -- \
             "${pre[@]}" "$nono" run --silent --read-file "$work/t$n.tar" --allow "$d" -- \
             tar xf "$work/t$n.tar" -C "$d"
@@ -204,6 +223,9 @@ walk=(find /usr -type d ! -readable -prune -o -print)
 echo 'deny /**' >"$work/decisions"
 timed "find /usr" bare 5 -- "${walk[@]}"
 timed "find /usr" bwrap 5 -- "${bw[@]}" "${walk[@]}"
+if [ ${#fj[@]} -gt 0 ]; then
+    timed "find /usr" firejail 5 -- "${fj[@]}" "${walk[@]}"
+fi
 timed "find /usr" nono 5 -- "$nono" run --silent --read /usr -- "${walk[@]}"
 timed "find /usr, run --capability-elevation" nono 5 -- \
     "$nono" run --silent --read /usr --capability-elevation \
