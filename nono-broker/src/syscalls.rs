@@ -164,3 +164,36 @@ pub const SERVING_REFUSED: &[Refused] = &[Refused {
 pub fn load() -> Result<(), sandbox::SandboxError> {
     sandbox::seccomp::load_allowlist_with(SERVING, SERVING_IF, SERVING_REFUSED, Unlisted::Kill)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{SERVING, SERVING_IF, SERVING_REFUSED};
+    use sandbox::seccomp::{allowlist, Unlisted};
+
+    const ALLOW: u32 = 0x7fff_0000;
+    const KILL: u32 = 0x8000_0000;
+
+    /// The program the broker loads, run as the kernel runs it: every
+    /// listed call allowed, `clone` for threads only, `clone3` ENOSYS,
+    /// anything else kills.
+    #[test]
+    fn the_program_allows_exactly_the_list() {
+        let f = allowlist(SERVING, SERVING_IF, SERVING_REFUSED, Unlisted::Kill).unwrap();
+        for a in SERVING {
+            assert_eq!(f.answer(a.name, [0; 6]), Some(ALLOW), "{}", a.name);
+        }
+        assert_eq!(
+            f.answer("clone3", [0; 6]),
+            Some(0x0005_0000 | libc::ENOSYS as u32)
+        );
+        let thread = (libc::CLONE_VM | libc::CLONE_SIGHAND | libc::CLONE_THREAD) as u64;
+        assert_eq!(f.answer("clone", [thread, 0, 0, 0, 0, 0]), Some(ALLOW));
+        let process = libc::SIGCHLD as u64;
+        assert_eq!(f.answer("clone", [process, 0, 0, 0, 0, 0]), Some(KILL));
+        for n in [
+            "execve", "ptrace", "unshare", "mount", "setns", "fork", "bpf",
+        ] {
+            assert_eq!(f.answer(n, [0; 6]), Some(KILL), "{n}");
+        }
+    }
+}

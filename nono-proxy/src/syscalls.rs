@@ -90,3 +90,25 @@ pub const SERVING: &[Allowed] = &[
     a("lseek", "resolver configuration"),
     a("uname", "resolver"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::SERVING;
+    use sandbox::seccomp::{allowlist, Unlisted};
+
+    /// The program the proxy loads, run as the kernel runs it: every listed
+    /// call allowed, anything else EPERM (the proxy reports the failure).
+    #[test]
+    fn the_program_allows_exactly_the_list() {
+        let f = allowlist(SERVING, &[], &[], Unlisted::Deny).unwrap();
+        for a in SERVING {
+            assert_eq!(f.answer(a.name, [0; 6]), Some(0x7fff_0000), "{}", a.name);
+        }
+        let eperm = 0x0005_0000 | libc::EPERM as u32;
+        for n in [
+            "execve", "ptrace", "unshare", "mount", "setns", "fork", "bpf",
+        ] {
+            assert_eq!(f.answer(n, [0; 6]), Some(eperm), "{n}");
+        }
+    }
+}

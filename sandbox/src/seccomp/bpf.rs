@@ -62,6 +62,7 @@ const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
 const JGT: u16 = (libc::BPF_JMP | libc::BPF_JGT | libc::BPF_K) as u16;
 const JGE: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
 const JA: u16 = (libc::BPF_JMP | libc::BPF_JA) as u16;
+const JSET: u16 = (libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K) as u16;
 const AND: u16 = (libc::BPF_ALU | libc::BPF_AND | libc::BPF_K) as u16;
 const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
 
@@ -217,6 +218,43 @@ pub fn program(rules: &[Rule], default: Action) -> Result<Vec<libc::sock_filter>
     out.push(op(RET, default.ret()));
     u16::try_from(out.len()).map_err(|_| BpfError::TooLong)?;
     Ok(out)
+}
+
+/// Run `prog` on one `struct seccomp_data` (syscall `nr`, `arch`, `args`)
+/// as the kernel would: its answer. Only the instructions [`program`]
+/// emits and libseccomp's use are known; anything else answers
+/// *kill process*, as does a jump past the end.
+pub fn run(prog: &[libc::sock_filter], nr: u32, arch: u32, args: &[u64; 6]) -> u32 {
+    let mut data = [0u8; 64];
+    data[0..4].copy_from_slice(&nr.to_le_bytes());
+    data[4..8].copy_from_slice(&arch.to_le_bytes());
+    for (i, a) in args.iter().enumerate() {
+        data[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_le_bytes());
+    }
+    let kill = Action::KillProcess.ret();
+    let (mut acc, mut pc) = (0u32, 0usize);
+    while let Some(i) = prog.get(pc) {
+        pc += 1;
+        let k = i.k;
+        let cond = |c: bool| usize::from(if c { i.jt } else { i.jf });
+        match i.code {
+            LD_W_ABS => {
+                let Some(w) = data.get(k as usize..k as usize + 4) else {
+                    return kill;
+                };
+                acc = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            }
+            JEQ => pc += cond(acc == k),
+            JGT => pc += cond(acc > k),
+            JGE => pc += cond(acc >= k),
+            JSET => pc += cond(acc & k != 0),
+            JA => pc += k as usize,
+            AND => acc &= k,
+            RET => return k,
+            _ => return kill,
+        }
+    }
+    kill
 }
 
 #[cfg(test)]

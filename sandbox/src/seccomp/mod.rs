@@ -73,6 +73,14 @@ impl Filter {
     pub fn instructions(&self) -> &[libc::sock_filter] {
         &self.0
     }
+
+    /// What the program answers (a `SECCOMP_RET_*` value) for syscall
+    /// `name` of this architecture with `args`, as the kernel would run
+    /// it; None for a name this architecture does not have.
+    pub fn answer(&self, name: &str, args: [u64; 6]) -> Option<u32> {
+        let nr = names::number(name)?;
+        Some(bpf::run(&self.0, nr as u32, names::AUDIT_ARCH, &args))
+    }
 }
 
 fn seccomp_err(stage: &'static str, message: impl ToString) -> SandboxError {
@@ -362,14 +370,25 @@ pub fn load_allowlist_with(
     refused: &[Refused],
     unlisted: Unlisted,
 ) -> Result<()> {
+    let filter = allowlist(allowed, allowed_if, refused, unlisted)?;
+    crate::notify_sys::load_filter(&filter.0, 0)
+        .map(|_| ())
+        .map_err(|e| seccomp_err("load allowlist", e))
+}
+
+/// The program [`load_allowlist_with`] loads, without loading it (helpers'
+/// tests check their own lists through it with [`Filter::answer`]).
+pub fn allowlist(
+    allowed: &[Allowed],
+    allowed_if: &[AllowedIf],
+    refused: &[Refused],
+    unlisted: Unlisted,
+) -> Result<Filter> {
     let default = match unlisted {
         Unlisted::Kill => Action::KillProcess,
         Unlisted::Deny => Action::Errno(libc::EPERM),
     };
-    let filter = build(allowlist_rules(allowed, allowed_if, refused)?, default)?;
-    crate::notify_sys::load_filter(&filter.0, 0)
-        .map(|_| ())
-        .map_err(|e| seccomp_err("load allowlist", e))
+    build(allowlist_rules(allowed, allowed_if, refused)?, default)
 }
 
 fn allowlist_rules(
