@@ -147,26 +147,12 @@ pub struct Decimal {
 
 impl Decimal {
     pub fn of(n: i32) -> Decimal {
+        use std::io::Write;
         let mut buf = [0u8; 12];
-        let mut digits = [0u8; 11];
-        let (mut v, mut i) = (n.unsigned_abs(), 0);
-        loop {
-            digits[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            i += 1;
-            if v == 0 {
-                break;
-            }
-        }
-        let mut len = 0;
-        if n < 0 {
-            buf[0] = b'-';
-            len = 1;
-        }
-        for d in digits[..i].iter().rev() {
-            buf[len] = *d;
-            len += 1;
-        }
+        let mut rest = &mut buf[..11]; // the last byte stays NUL
+        // Cannot fail: an i32 has at most 11 characters.
+        let _ = write!(rest, "{n}");
+        let len = 11 - rest.len();
         Decimal { buf, len }
     }
 

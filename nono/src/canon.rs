@@ -24,10 +24,14 @@ pub fn planning<T>(f: impl FnOnce() -> T) -> T {
     r
 }
 
+/// The kept directories' answer for `path`, while [`planning`].
+fn kept(path: &Path) -> Option<io::Result<(PathBuf, bool)>> {
+    DIRS.with(|d| d.borrow_mut().as_mut().and_then(|k| k.resolve(path)))
+}
+
 /// `fs::canonicalize`, with the kept directories while [`planning`].
 pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
-    let kept = DIRS.with(|d| d.borrow_mut().as_mut().and_then(|k| k.resolve(path)));
-    match kept {
+    match kept(path) {
         Some(r) => r.map(|(canon, _)| canon),
         None => fs::canonicalize(path),
     }
@@ -37,8 +41,7 @@ pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
 /// same `lstat` when the kept directories answer; else one `stat` of the
 /// canonical path, which has no symlink left to follow).
 pub fn canonicalize_kind(path: &Path) -> io::Result<(PathBuf, bool)> {
-    let kept = DIRS.with(|d| d.borrow_mut().as_mut().and_then(|k| k.resolve(path)));
-    match kept {
+    match kept(path) {
         Some(r) => r,
         None => {
             let canon = fs::canonicalize(path)?;

@@ -7,7 +7,10 @@
 //!    tracer uses to skip a call, goes on to the default action);
 //! 3. one block per syscall that has rules, in the order the syscalls were
 //!    first listed: its rules in order, the first whose comparisons all
-//!    hold decides; none holding means the default action;
+//!    hold decides; none holding means the default action. All rules of
+//!    one syscall must carry the same action ([`BpfError::MixedActions`]),
+//!    so their order can never change an answer (libseccomp would rank
+//!    differing actions; nono's tables never need that);
 //! 4. the default action.
 //!
 //! Arguments are 64-bit and compared as two 32-bit halves (the high half
@@ -167,6 +170,34 @@ fn rule(r: &Rule) -> Result<Vec<libc::sock_filter>, BpfError> {
     Ok(out)
 }
 
+/// The rules grouped by syscall, in the order the syscalls were first
+/// listed; each group's rules must share one action.
+fn by_syscall(rules: &[Rule]) -> Result<Vec<(i64, Vec<&Rule>)>, BpfError> {
+    let mut groups: Vec<(i64, Vec<&Rule>)> = Vec::new();
+    for r in rules {
+        match groups.iter_mut().find(|(nr, _)| *nr == r.nr) {
+            Some((_, g)) if g[0].action != r.action => return Err(BpfError::MixedActions(r.nr)),
+            Some((_, g)) => g.push(r),
+            None => groups.push((r.nr, vec![r])),
+        }
+    }
+    Ok(groups)
+}
+
+/// One syscall's block: its rules up to the first unconditional one
+/// (which always decides), then `default` if none was.
+fn block(group: &[&Rule], default: Action) -> Result<Vec<libc::sock_filter>, BpfError> {
+    let mut body = Vec::new();
+    for r in group {
+        body.extend(rule(r)?);
+        if r.when.is_empty() {
+            return Ok(body);
+        }
+    }
+    body.push(op(RET, default.ret()));
+    Ok(body)
+}
+
 /// The whole program for `rules`, `default` for everything they leave.
 pub fn program(rules: &[Rule], default: Action) -> Result<Vec<libc::sock_filter>, BpfError> {
     let kill = Action::KillProcess.ret();
@@ -179,32 +210,8 @@ pub fn program(rules: &[Rule], default: Action) -> Result<Vec<libc::sock_filter>
         jmp(JEQ, u32::MAX, 1, 0),
         op(RET, kill),
     ];
-    let mut order: Vec<i64> = Vec::new();
-    for r in rules {
-        if !order.contains(&r.nr) {
-            order.push(r.nr);
-        }
-    }
-    for nr in order {
-        let mut actions = rules.iter().filter(|r| r.nr == nr).map(|r| r.action);
-        let first = actions.next();
-        if actions.any(|a| Some(a) != first) {
-            return Err(BpfError::MixedActions(nr));
-        }
-        let mut body = Vec::new();
-        for r in rules.iter().filter(|r| r.nr == nr) {
-            body.extend(rule(r)?);
-            if r.when.is_empty() {
-                break; // it always decides: later rules are unreachable
-            }
-        }
-        if rules
-            .iter()
-            .filter(|r| r.nr == nr)
-            .all(|r| !r.when.is_empty())
-        {
-            body.push(op(RET, default.ret()));
-        }
+    for (nr, group) in by_syscall(rules)? {
+        let body = block(&group, default)?;
         // The number was loaded at the top; every block leaves by a RET.
         match u8::try_from(body.len()) {
             Ok(skip) => out.push(jmp(JEQ, nr as u32, 0, skip)),

@@ -266,78 +266,38 @@ fn allowlists_answer_as_libseccomps_do() {
     }
 }
 
+/// A rule of syscall `nr`: `when` as (argument, comparison) pairs.
+fn rule(nr: i64, when: &[(u32, Cmp)], action: Action) -> Rule {
+    let when = when.iter().map(|&(arg, cmp)| ArgCmp { arg, cmp }).collect();
+    Rule { nr, when, action }
+}
+
 #[test]
 fn notify_filters_answer_as_libseccomps_do() {
     let nr = |n: &str| super::super::names::number(n).unwrap();
     let rules = vec![
-        Rule {
-            nr: nr("connect"),
-            when: vec![],
-            action: Action::Notify,
-        },
-        Rule {
-            nr: nr("sendto"),
-            when: vec![ArgCmp {
-                arg: 4,
-                cmp: Cmp::Ne(0),
-            }],
-            action: Action::Notify,
-        },
-        Rule {
-            nr: nr("fchmodat"),
-            when: vec![],
-            action: Action::Notify,
-        },
+        rule(nr("connect"), &[], Action::Notify),
+        rule(nr("sendto"), &[(4, Cmp::Ne(0))], Action::Notify),
+        rule(nr("fchmodat"), &[], Action::Notify),
     ];
     assert!(agree(&rules, Action::Allow) > 1000);
 }
 
 #[test]
 fn comparisons_of_every_kind_and_several_per_syscall_agree() {
-    let cmp = |arg, cmp| ArgCmp { arg, cmp };
+    let (e1, e13) = (Action::Errno(1), Action::Errno(13));
+    let masked = |mask, value| Cmp::MaskedEq { mask, value };
     let rules = vec![
-        Rule {
-            nr: 41,
-            when: vec![cmp(0, Cmp::Ge(46))],
-            action: Action::Errno(1),
-        },
-        Rule {
-            nr: 41,
-            when: vec![cmp(0, Cmp::Eq(10)), cmp(2, Cmp::Eq(262))],
-            action: Action::Errno(1),
-        },
-        Rule {
-            nr: 53,
-            when: vec![cmp(0, Cmp::Ne(1))],
-            action: Action::Errno(1),
-        },
-        Rule {
-            nr: 16,
-            when: vec![cmp(
-                1,
-                Cmp::MaskedEq {
-                    mask: 0xffff_ffff,
-                    value: 0x5412,
-                },
-            )],
-            action: Action::Errno(13),
-        },
-        Rule {
-            nr: 16,
-            when: vec![cmp(
-                1,
-                Cmp::MaskedEq {
-                    mask: 0xffff_0000_0000_ffff,
-                    value: 0x1234_0000_0000_0042,
-                },
-            )],
-            action: Action::Errno(13),
-        },
-        Rule {
-            nr: 16,
-            when: vec![cmp(1, Cmp::Ge(0x1_0000_0000))],
-            action: Action::Errno(13),
-        },
+        rule(41, &[(0, Cmp::Ge(46))], e1),
+        rule(41, &[(0, Cmp::Eq(10)), (2, Cmp::Eq(262))], e1),
+        rule(53, &[(0, Cmp::Ne(1))], e1),
+        rule(16, &[(1, masked(0xffff_ffff, 0x5412))], e13),
+        rule(
+            16,
+            &[(1, masked(0xffff_0000_0000_ffff, 0x1234_0000_0000_0042))],
+            e13,
+        ),
+        rule(16, &[(1, Cmp::Ge(0x1_0000_0000))], e13),
     ];
     assert!(agree(&rules, Action::Allow) > 1000);
 }
@@ -347,19 +307,8 @@ fn a_long_block_is_skipped_with_a_long_jump() {
     // 60 rules of 3-4 instructions each: the syscall's block is longer
     // than a conditional jump reaches.
     let rules: Vec<Rule> = (0..60)
-        .map(|af| Rule {
-            nr: 41,
-            when: vec![ArgCmp {
-                arg: 0,
-                cmp: Cmp::Eq(af),
-            }],
-            action: Action::Errno(1),
-        })
-        .chain([Rule {
-            nr: 42,
-            when: vec![],
-            action: Action::Errno(2),
-        }])
+        .map(|af| rule(41, &[(0, Cmp::Eq(af))], Action::Errno(1)))
+        .chain([rule(42, &[], Action::Errno(2))])
         .collect();
     let prog = program(&rules, Action::Allow).unwrap();
     assert!(prog
@@ -370,29 +319,17 @@ fn a_long_block_is_skipped_with_a_long_jump() {
 
 #[test]
 fn differing_actions_for_one_syscall_are_refused() {
-    let cmp = |arg, cmp| ArgCmp { arg, cmp };
-    let rules = vec![
-        Rule {
-            nr: 41,
-            when: vec![cmp(0, Cmp::Eq(10))],
-            action: Action::Errno(1),
-        },
-        Rule {
-            nr: 41,
-            when: vec![],
-            action: Action::Errno(13),
-        },
+    let mixed = [
+        rule(41, &[(0, Cmp::Eq(10))], Action::Errno(1)),
+        rule(41, &[], Action::Errno(13)),
     ];
     assert_eq!(
-        program(&rules, Action::Allow),
+        program(&mixed, Action::Allow),
         Err(BpfError::MixedActions(41))
     );
-    let same = vec![
-        rules[0].clone(),
-        Rule {
-            action: Action::Errno(1),
-            ..rules[1].clone()
-        },
+    let same = [
+        rule(41, &[(0, Cmp::Eq(10))], Action::Errno(1)),
+        rule(41, &[], Action::Errno(1)),
     ];
     assert!(agree(&same, Action::Allow) > 1000);
 }
