@@ -123,6 +123,22 @@ pub fn run(action: &str, args: &[String]) -> ! {
             check(unsafe { libc::syscall(libc::SYS_userfaultfd, libc::O_CLOEXEC) });
             ok("uffd")
         }
+        "open-tree-attr" => {
+            let path = CString::new(arg(args, 2)).unwrap_or_else(|_| exit(2));
+            // SAFETY: path is a valid C string; flags 0 and no attributes (NULL, size 0).
+            let fd = unsafe {
+                libc::syscall(
+                    467,
+                    libc::AT_FDCWD,
+                    path.as_ptr(),
+                    0,
+                    std::ptr::null::<u8>(),
+                    0,
+                )
+            };
+            check(fd);
+            ok(format!("fd {fd}"))
+        }
         "mount" => {
             let (src, fstype) = (c"none", c"tmpfs");
             let target = CString::new(arg(args, 2)).unwrap_or_else(|_| exit(2));
@@ -172,6 +188,9 @@ pub fn run(action: &str, args: &[String]) -> ! {
                 "sctp" => (libc::AF_INET, libc::SOCK_STREAM, libc::IPPROTO_SCTP),
                 "sctp-seqpacket" => (libc::AF_INET, libc::SOCK_SEQPACKET, libc::IPPROTO_SCTP),
                 "tcp" => (libc::AF_INET, libc::SOCK_STREAM, 0),
+                // IPPROTO_SMC (256, Linux 6.11): SMC through an IP socket.
+                "smc" => (libc::AF_INET, libc::SOCK_STREAM, 256),
+                "smc6" => (libc::AF_INET6, libc::SOCK_STREAM, 256),
                 _ => exit(2),
             };
             ok(format!("fd {}", socket(d, t | libc::SOCK_CLOEXEC, p)))

@@ -100,13 +100,23 @@ fn mptcp_is_denied_with_and_without_block_net() {
 }
 
 #[test]
-fn raw_packet_vsock_and_netlink_audit_sockets_are_denied() {
+fn raw_packet_vsock_netlink_audit_and_smc_sockets_are_denied() {
     if is_root() {
         // Positive control: outside the sandbox root can open a raw socket.
         assert!(unsandboxed(&["socket", "raw"]).is_ok());
     }
     for flags in [&["--block-net"][..], &[][..]] {
-        for kind in ["raw", "raw6", "packet", "vsock", "netlink-audit"] {
+        // smc/smc6: the filter's EPERM, whether or not the kernel has SMC
+        // (without it the call would fail with EPROTONOSUPPORT instead).
+        for kind in [
+            "raw",
+            "raw6",
+            "packet",
+            "vsock",
+            "netlink-audit",
+            "smc",
+            "smc6",
+        ] {
             let r = run(flags, &["socket", kind]);
             assert!(r.is_err(Some(EPERM)), "{flags:?} {kind}: {r:?}");
         }

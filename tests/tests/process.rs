@@ -215,6 +215,15 @@ fn kernel_surface_syscalls_are_closed() {
     }
     let r = run(&[], &["mount", "/proc"]);
     assert!(r.is_err(Some(EPERM)), "{r:?}");
+    // open_tree_attr (Linux 6.15), the mount API's newest entry point: an
+    // O_PATH-like open unsandboxed where the kernel has it, EPERM inside.
+    let r = run(&[], &["open-tree-attr", "/"]);
+    assert!(r.is_err(Some(EPERM)), "open_tree_attr: {r:?}");
+    let control = unsandboxed(&["open-tree-attr", "/"]);
+    assert!(
+        control.is_ok() || control.is_err(Some(ENOSYS)),
+        "{control:?}"
+    );
     // Positive control: unprivileged user namespaces work outside here.
     assert!(unsandboxed(&["unshare-user"]).is_ok());
 }
