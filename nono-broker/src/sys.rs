@@ -149,8 +149,9 @@ impl Decimal {
     pub fn of(n: i32) -> Decimal {
         use std::io::Write;
         let mut buf = [0u8; 12];
-        let mut rest = &mut buf[..11]; // the last byte stays NUL
-        // Cannot fail: an i32 has at most 11 characters.
+        // The last byte stays NUL. Cannot fail: an i32 has at most 11
+        // characters.
+        let mut rest = &mut buf[..11];
         let _ = write!(rest, "{n}");
         let len = 11 - rest.len();
         Decimal { buf, len }
