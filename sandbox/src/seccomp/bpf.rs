@@ -1,17 +1,27 @@
 //! seccomp programs in classic BPF, emitted directly from the rule lists.
 //!
-//! The layout is the plain one a reviewer can check by reading a dump:
+//! The layout (a reviewer can check it by reading a dump):
 //!
 //! 1. the architecture must be the native one, else *kill process*;
 //! 2. a syscall number with the x32 bit set kills too (but -1, which a
 //!    tracer uses to skip a call, goes on to the default action);
-//! 3. one block per syscall that has rules, in the order the syscalls were
-//!    first listed: its rules in order, the first whose comparisons all
-//!    hold decides; none holding means the default action. All rules of
-//!    one syscall must carry the same action ([`BpfError::MixedActions`]),
-//!    so their order can never change an answer (libseccomp would rank
-//!    differing actions; nono's tables never need that);
-//! 4. the default action.
+//! 3. a binary search over the syscall numbers that have rules (sorted,
+//!    compared unsigned): `JGE` splits the numbers in halves until one is
+//!    left, which a `JEQ` confirms or sends to the default action. A call
+//!    costs about log2(syscalls with rules) comparisons, not one per such
+//!    syscall, and every call the kernel makes pays it once per filter;
+//! 4. one block per syscall that has rules: its rules in order, the first
+//!    whose comparisons all hold decides; none holding means the default
+//!    action. All rules of one syscall must carry the same action
+//!    ([`BpfError::MixedActions`]), so their order can never change an
+//!    answer (libseccomp would rank differing actions; nono's tables never
+//!    need that);
+//! 5. the default action, last.
+//!
+//! Conditional jumps reach 255 instructions; a target farther away is
+//! reached through an unconditional `JA` placed next to the jump. The
+//! program is built from its end backwards, so every target is in place
+//! before a jump to it is written.
 //!
 //! Arguments are 64-bit and compared as two 32-bit halves (the high half
 //! first), with the meaning libseccomp gives each comparison: an argument
@@ -201,7 +211,25 @@ fn block(group: &[&Rule], default: Action) -> Result<Vec<libc::sock_filter>, Bpf
 /// The whole program for `rules`, `default` for everything they leave.
 pub fn program(rules: &[Rule], default: Action) -> Result<Vec<libc::sock_filter>, BpfError> {
     let kill = Action::KillProcess.ret();
-    let mut out = vec![
+    let mut groups = by_syscall(rules)?;
+    groups.sort_by_key(|(nr, _)| *nr as u32);
+    // Built backwards: `back[e]` is the instruction `e` places from the end.
+    let mut back = Backwards::default();
+    let default_at = back.push(op(RET, default.ret()));
+    let mut blocks = Vec::with_capacity(groups.len());
+    for (nr, group) in &groups {
+        let body = block(group, default)?;
+        let mut at = default_at;
+        for insn in body.into_iter().rev() {
+            at = back.push(insn);
+        }
+        blocks.push((*nr as u32, at));
+    }
+    if !blocks.is_empty() {
+        search(&blocks, default_at, &mut back)?;
+    }
+    // The prologue falls through into the search (or the default).
+    for insn in [
         op(LD_W_ABS, ARCH),
         jmp(JEQ, super::names::AUDIT_ARCH, 1, 0),
         op(RET, kill),
@@ -209,22 +237,75 @@ pub fn program(rules: &[Rule], default: Action) -> Result<Vec<libc::sock_filter>
         jmp(JGE, X32_BIT, 0, 2),
         jmp(JEQ, u32::MAX, 1, 0),
         op(RET, kill),
-    ];
-    for (nr, group) in by_syscall(rules)? {
-        let body = block(&group, default)?;
-        // The number was loaded at the top; every block leaves by a RET.
-        match u8::try_from(body.len()) {
-            Ok(skip) => out.push(jmp(JEQ, nr as u32, 0, skip)),
-            Err(_) => {
-                let skip = u32::try_from(body.len()).map_err(|_| BpfError::TooLong)?;
-                out.extend([jmp(JEQ, nr as u32, 1, 0), op(JA, skip)]);
-            }
-        }
-        out.extend(body);
+    ]
+    .into_iter()
+    .rev()
+    {
+        back.push(insn);
     }
-    out.push(op(RET, default.ret()));
-    u16::try_from(out.len()).map_err(|_| BpfError::TooLong)?;
+    let mut out = back.0;
+    out.reverse();
+    if out.len() > libc::BPF_MAXINSNS as usize {
+        return Err(BpfError::TooLong);
+    }
     Ok(out)
+}
+
+/// A program under construction, its last instruction first.
+#[derive(Default)]
+struct Backwards(Vec<libc::sock_filter>);
+
+impl Backwards {
+    /// Put `insn` before everything so far; its place from the end.
+    fn push(&mut self, insn: libc::sock_filter) -> usize {
+        self.0.push(insn);
+        self.0.len() - 1
+    }
+
+    /// The offset a jump placed next (at `self.0.len()`) needs to reach `to`.
+    fn offset(&self, to: usize) -> usize {
+        self.0.len() - to - 1
+    }
+
+    /// `to` itself when a conditional jump put next, with up to two
+    /// instructions between, reaches it; else a `JA` to it, put now.
+    fn reach(&mut self, to: usize) -> Result<usize, BpfError> {
+        if self.offset(to) + 2 <= usize::from(u8::MAX) {
+            return Ok(to);
+        }
+        let k = u32::try_from(self.offset(to)).map_err(|_| BpfError::TooLong)?;
+        Ok(self.push(op(JA, k)))
+    }
+
+    /// Put a conditional jump (`code` with `k`) to `yes` or `no` before
+    /// everything so far, with a `JA` beside it for a target out of a
+    /// conditional jump's reach; the place of its first instruction.
+    fn branch(&mut self, code: u16, k: u32, yes: usize, no: usize) -> Result<usize, BpfError> {
+        let no = self.reach(no)?;
+        let yes = self.reach(yes)?;
+        // Both within reach now (`reach` left room for the two `JA`s).
+        let (jt, jf) = (self.offset(yes) as u8, self.offset(no) as u8);
+        Ok(self.push(jmp(code, k, jt, jf)))
+    }
+}
+
+/// The binary search over `blocks` (syscall number and the place of its
+/// block, sorted by number), put before everything so far; a number with
+/// no block goes to `default_at`. Returns the place of its first
+/// instruction.
+fn search(
+    blocks: &[(u32, usize)],
+    default_at: usize,
+    back: &mut Backwards,
+) -> Result<usize, BpfError> {
+    if let [(nr, at)] = blocks {
+        return back.branch(JEQ, *nr, *at, default_at);
+    }
+    let (low, high) = blocks.split_at(blocks.len() / 2);
+    // The upper half goes after the lower one (it is built first).
+    let high_at = search(high, default_at, back)?;
+    let low_at = search(low, default_at, back)?;
+    back.branch(JGE, high[0].0, high_at, low_at)
 }
 
 /// Run `prog` on one `struct seccomp_data` (syscall `nr`, `arch`, `args`)
@@ -232,6 +313,16 @@ pub fn program(rules: &[Rule], default: Action) -> Result<Vec<libc::sock_filter>
 /// emits and libseccomp's use are known; anything else answers
 /// *kill process*, as does a jump past the end.
 pub fn run(prog: &[libc::sock_filter], nr: u32, arch: u32, args: &[u64; 6]) -> u32 {
+    run_counted(prog, nr, arch, args).0
+}
+
+/// [`run`], and how many instructions the answer took.
+pub fn run_counted(
+    prog: &[libc::sock_filter],
+    nr: u32,
+    arch: u32,
+    args: &[u64; 6],
+) -> (u32, usize) {
     let mut data = [0u8; 64];
     data[0..4].copy_from_slice(&nr.to_le_bytes());
     data[4..8].copy_from_slice(&arch.to_le_bytes());
@@ -239,15 +330,16 @@ pub fn run(prog: &[libc::sock_filter], nr: u32, arch: u32, args: &[u64; 6]) -> u
         data[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_le_bytes());
     }
     let kill = Action::KillProcess.ret();
-    let (mut acc, mut pc) = (0u32, 0usize);
+    let (mut acc, mut pc, mut steps) = (0u32, 0usize, 0usize);
     while let Some(i) = prog.get(pc) {
         pc += 1;
+        steps += 1;
         let k = i.k;
         let cond = |c: bool| usize::from(if c { i.jt } else { i.jf });
         match i.code {
             LD_W_ABS => {
                 let Some(w) = data.get(k as usize..k as usize + 4) else {
-                    return kill;
+                    return (kill, steps);
                 };
                 acc = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
             }
@@ -257,11 +349,11 @@ pub fn run(prog: &[libc::sock_filter], nr: u32, arch: u32, args: &[u64; 6]) -> u
             JSET => pc += cond(acc & k != 0),
             JA => pc += k as usize,
             AND => acc &= k,
-            RET => return k,
-            _ => return kill,
+            RET => return (k, steps),
+            _ => return (kill, steps),
         }
     }
-    kill
+    (kill, steps)
 }
 
 #[cfg(test)]

@@ -333,3 +333,29 @@ fn differing_actions_for_one_syscall_are_refused() {
     ];
     assert!(agree(&same, Action::Allow) > 1000);
 }
+
+#[test]
+fn a_call_costs_a_binary_search_not_a_scan() {
+    // The agent's largest deny list: every syscall without rules (most of
+    // what a program calls) is answered after the prologue, about log2 of
+    // the ruled syscalls' count in comparisons (each possibly with a
+    // `JA`) and the default's `RET`; a linear layout took one comparison
+    // per ruled syscall.
+    let mut caps = CapabilitySet::new();
+    caps.set_network(NetworkPolicy::Blocked);
+    let rules = flatten(deny_rules(&caps).unwrap());
+    let prog = program(&rules, Action::Allow).unwrap();
+    let mut ruled: Vec<i64> = rules.iter().map(|r| r.nr).collect();
+    ruled.sort_unstable();
+    ruled.dedup();
+    assert!(ruled.len() >= 32, "{} ruled syscalls", ruled.len());
+    let depth = usize::BITS - (ruled.len() - 1).leading_zeros();
+    let bound = 7 + 2 * (depth as usize + 1) + 1;
+    assert!(bound < ruled.len());
+    let native = super::super::names::AUDIT_ARCH;
+    for nr in (0..=470u32).filter(|n| !ruled.contains(&i64::from(*n))) {
+        let (answer, steps) = super::run_counted(&prog, nr, native, &[0; 6]);
+        assert_eq!(answer, Action::Allow.ret(), "nr {nr}");
+        assert!(steps <= bound, "nr {nr}: {steps} steps, bound {bound}");
+    }
+}
