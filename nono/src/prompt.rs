@@ -49,6 +49,7 @@ pub fn ask_unless(
         return Ok(Reply::NoTerminal);
     };
     let mut w = &tty;
+    let question = crate::ui::terminal_safe(question);
     w.write_all(question.as_bytes()).context("cannot prompt")?;
     if wait.is_some() || cancel.is_some() {
         if let Some(line) = no_answer(&tty, wait, cancel) {

@@ -109,8 +109,8 @@ impl Subscriber for Lines {
         crate::stderr::line(&format!(
             "{} {head}{}{}",
             crate::ui::paint(Role::Subtle, "nono:"),
-            text.message,
-            text.fields
+            crate::ui::terminal_safe(&text.message),
+            crate::ui::terminal_safe(&text.fields)
         ));
     }
 

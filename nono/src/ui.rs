@@ -3,6 +3,7 @@
 //! command's own stdout stays clean, through [`crate::stderr`], which never
 //! panics or stalls on a closed or slow stderr.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
@@ -54,20 +55,71 @@ pub fn verbosity() -> u8 {
 }
 
 pub fn error(msg: impl std::fmt::Display) {
-    stderr::line(&format!("{} {msg}", paint(Role::Error, "nono:")));
+    let msg = msg.to_string();
+    stderr::line(&format!(
+        "{} {}",
+        paint(Role::Error, "nono:"),
+        terminal_safe(&msg)
+    ));
 }
 
 pub fn warn(msg: impl std::fmt::Display) {
     if LEVEL.load(Ordering::Relaxed) >= 1 {
-        stderr::line(&format!("nono: {} {msg}", paint(Role::Warning, "warning:")));
+        let msg = msg.to_string();
+        stderr::line(&format!(
+            "nono: {} {}",
+            paint(Role::Warning, "warning:"),
+            terminal_safe(&msg)
+        ));
     }
 }
 
 /// A plain status line (e.g. "wrote FILE"), unless `--silent`.
 pub fn note(msg: impl std::fmt::Display) {
     if LEVEL.load(Ordering::Relaxed) >= 1 {
-        stderr::line(&msg.to_string());
+        stderr::line(&terminal_safe(&msg.to_string()));
     }
+}
+
+/// `text` as nono may write it to a terminal: every control character
+/// but newline and tab (escape sequences, carriage returns, backspaces,
+/// C1 controls) and every bidirectional override shown escaped
+/// (`\u{1b}`), so nothing in a message — a file name, a host, a path the
+/// command chose — can move the cursor, recolour, retitle or rewrite
+/// what nono prints. Messages keep their own line breaks; a value the
+/// command chose goes through [`shown`] as well.
+pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+    escaped(text, |c| c != '\n' && c != '\t' && hazardous(c))
+}
+
+/// A value the sandboxed command chose (a path, a host, a request path),
+/// for a message: [`terminal_safe`], and its line breaks and tabs shown
+/// escaped too, so it stays on its line and cannot pose as a line of
+/// nono's own.
+pub fn shown(value: &str) -> Cow<'_, str> {
+    escaped(value, hazardous)
+}
+
+/// Control characters (C0, DEL, C1) and the bidirectional formatting
+/// characters, which reorder what a terminal shows.
+fn hazardous(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn escaped(text: &str, escape: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if escape(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// A `-v` line (an info event; see `trace`).
@@ -78,4 +130,34 @@ pub fn info(msg: impl std::fmt::Display) {
 /// True with `--silent`.
 pub fn verbosity_silent() -> bool {
     LEVEL.load(Ordering::Relaxed) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{shown, terminal_safe};
+
+    #[test]
+    fn escape_sequences_and_bidi_controls_are_shown_not_sent() {
+        let evil = "/tmp/x\u{1b}[2K\rnono: ok\u{9b}31m\u{7}\u{202e}txt.exe";
+        let safe = terminal_safe(evil);
+        assert!(
+            !safe.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{safe}"
+        );
+        assert_eq!(
+            safe,
+            "/tmp/x\\u{1b}[2K\\rnono: ok\\u{9b}31m\\u{7}\\u{202e}txt.exe"
+        );
+    }
+
+    #[test]
+    fn messages_keep_their_lines_values_do_not() {
+        assert_eq!(terminal_safe("a\n\tb"), "a\n\tb");
+        assert_eq!(shown("a\n\tb"), "a\\n\\tb");
+        // Plain text (backslashes and quotes included) is left as it is.
+        for plain in ["/home/u/a b/\\x'\"", "ünïcödé", ""] {
+            assert!(matches!(shown(plain), std::borrow::Cow::Borrowed(_)));
+            assert_eq!(shown(plain), plain);
+        }
+    }
 }

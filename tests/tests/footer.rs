@@ -22,6 +22,33 @@ fn run(pre: &[&str], flags: &[&str], script: &str) -> (Option<i32>, String) {
     )
 }
 
+/// A name the command chose cannot drive the user's terminal through
+/// nono's messages: escape sequences, carriage returns and line breaks in
+/// it are shown escaped, in the footer's row and in its suggestion alike.
+#[test]
+fn names_the_command_chose_are_shown_escaped() {
+    let d = Scratch::new();
+    let name = "a\u{1b}[2K\rb\nnono: fake";
+    std::fs::write(d.join(name), "x").unwrap();
+    let script = format!(
+        "chmod 600 \"$(printf '%s/a\\033[2K\\rb\\nnono: fake' '{}')\"; exit 4",
+        d.path.display()
+    );
+    let (code, err) = run(&[], &[], &script);
+    assert_eq!(code, Some(4), "{err}");
+    let escaped = "a\\u{1b}[2K\\rb\\nnono: fake";
+    assert!(
+        err.contains(&format!("chmod {}/{escaped}", d.path.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("--write-file {}/{escaped}", d.path.display())),
+        "{err}"
+    );
+    assert!(!err.contains('\u{1b}') && !err.contains('\r'), "{err:?}");
+    assert!(!err.lines().any(|l| l.starts_with("nono: fake")), "{err}");
+}
+
 #[test]
 fn failed_run_shows_denials_with_their_grants() {
     let d = Scratch::new();

@@ -52,9 +52,17 @@ impl Denials {
         crate::record::brokered(ev);
         let why = super::reasons::broker(&ev.reason);
         if ev.allowed {
-            tracing::trace!("broker: performed {} on {} ({why})", ev.op, ev.path);
+            tracing::trace!(
+                "broker: performed {} on {} ({why})",
+                ev.op,
+                ui::shown(&ev.path)
+            );
         } else {
-            tracing::info!("broker: denied {} on {} ({why})", ev.op, ev.path);
+            tracing::info!(
+                "broker: denied {} on {} ({why})",
+                ev.op,
+                ui::shown(&ev.path)
+            );
         }
         if ev.allowed || expected(ev) {
             return;
@@ -111,7 +119,7 @@ impl Denials {
                 ui::warn(format!(
                     "  denied {} on {}{}: {}",
                     ev.op,
-                    ev.path,
+                    ui::shown(&ev.path),
                     times(n),
                     super::reasons::broker(&ev.reason)
                 ));
@@ -132,9 +140,10 @@ impl Denials {
                 format!("{}:{}", e.host, e.port)
             };
             ui::warn(format!(
-                "  denied {} {target}{} ({}){}",
+                "  denied {} {}{} ({}){}",
                 e.kind,
-                e.path,
+                ui::shown(&target),
+                ui::shown(&e.path),
                 super::reasons::proxy(&e.reason),
                 if *n > 1 {
                     format!(" x{n}")

@@ -92,7 +92,10 @@ fn prompt(path: &str, access: &str, session: Option<BorrowedFd<'_>>) -> bool {
     if ui::verbosity_silent() || !std::io::stdin().is_terminal() {
         return false;
     }
-    let question = format!("\nnono: the command asks to open {path} for {access}. Allow? [y/N] ");
+    let question = format!(
+        "\nnono: the command asks to open {} for {access}. Allow? [y/N] ",
+        ui::shown(path)
+    );
     // No answer in time is a "no": the agent's call is waiting.
     let wait = Some((PROMPT_TIMEOUT_MS, "(no answer: denied)"));
     let cancel = session.map(|fd| (fd, "(the command ended or was stopped: denied)"));

@@ -205,8 +205,9 @@ pub fn print(
         } else {
             String::new()
         };
-        ui::warn(format!("  {what}{times}"));
-        ui::warn(format!("    -> {fix}"));
+        // Both carry names the command chose: shown on their own lines.
+        ui::warn(format!("  {}{times}", ui::shown(what)));
+        ui::warn(format!("    -> {}", ui::shown(fix)));
     }
     if rows.len() > CAP {
         ui::warn(format!(

@@ -323,7 +323,9 @@ fn describe(e: &ProxyEvent) -> String {
     } else {
         format!("{}:{}", e.host, e.port)
     };
-    format!("{} {}{}", e.kind, target, e.path)
+    // The host and path are the command's: shown, not sent, to a terminal.
+    let shown = crate::ui::shown(&target);
+    format!("{} {}{}", e.kind, shown, crate::ui::shown(&e.path))
 }
 
 impl Running {

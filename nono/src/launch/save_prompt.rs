@@ -52,7 +52,7 @@ fn ask(plan: &Plan, list: &[Suggestion]) -> Result<()> {
     let (target, extends) = target(plan)?;
     let mut q = String::from("nono: save the suggested grants to a user profile?\n");
     for s in list {
-        q.push_str(&format!("  {}\n", s.show()));
+        q.push_str(&format!("  {}\n", crate::ui::shown(&s.show())));
     }
     q.push_str(&format!(
         "  [y] add them to {}\n  [s] suppress: never offer these paths again \
