@@ -44,12 +44,17 @@ fn fail(e: &io::Error) {
 }
 
 /// Write formatted text to stdout; after a failure, nothing more is written.
+/// Control characters but line breaks and tabs are written escaped
+/// ([`crate::ui::terminal_safe`]): what these commands list (files the
+/// command created, hosts it asked for) is the command's choice.
 pub fn write(args: std::fmt::Arguments<'_>) {
     if state() != State::Open {
         return;
     }
+    let text = args.to_string();
+    let text = crate::ui::terminal_safe(&text);
     let mut out = io::stdout().lock();
-    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         fail(&e);
     }
 }

@@ -81,7 +81,8 @@ pub fn note(msg: impl std::fmt::Display) {
     }
 }
 
-/// `text` as nono may write it to a terminal: every control character
+/// `text` as nono may write it to a terminal (its messages on stderr, and
+/// what its commands print on stdout, `out::write`): every control character
 /// but newline and tab (escape sequences, carriage returns, backspaces,
 /// C1 controls) and every bidirectional override shown escaped
 /// (`\u{1b}`), so nothing in a message — a file name, a host, a path the

@@ -153,6 +153,38 @@ fn restore_undoes_modify_create_delete_rename_chmod_symlink() {
     );
 }
 
+/// A file the agent named with an escape sequence, a carriage return and
+/// a line break is listed by `rollback show` escaped: the listing cannot
+/// recolour, rewrite or add lines on the user's terminal.
+#[test]
+fn rollback_show_lists_names_the_agent_chose_escaped() {
+    let e = Env::new();
+    let p = e.proj.display().to_string();
+    let r = e.nono(&[
+        "run",
+        "--allow",
+        &p,
+        "--rollback",
+        "--no-rollback-prompt",
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo x > \"$(printf 'x\\033[31mRED\\rz\\nnono: fake')\"",
+    ]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let show = e.nono(&["rollback", "show", &e.last_id()]);
+    assert_eq!(show.code, Some(0), "{show:?}");
+    assert!(
+        show.stdout.contains("x\\u{1b}[31mRED\\rz\\nnono: fake"),
+        "{show:?}"
+    );
+    assert!(
+        !show.stdout.contains('\u{1b}') && !show.stdout.contains('\r'),
+        "{show:?}"
+    );
+    assert!(!show.stdout.lines().any(|l| l.starts_with("nono: fake")));
+}
+
 #[test]
 fn restore_of_some_paths_only() {
     let e = Env::new();

@@ -88,11 +88,12 @@ fn show(id: &str, json: bool) -> Result<i32> {
     }
     for r in &rows {
         let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+        // The path is the command's: a line break in it stays on its line.
         out::write(format_args!(
             "  {:<9} {}/{}\n",
             s("change"),
             s("root"),
-            s("path")
+            crate::ui::shown(&s("path"))
         ));
     }
     Ok(0)

@@ -218,11 +218,11 @@ pub fn program(rules: &[Rule], default: Action) -> Result<Vec<libc::sock_filter>
     let default_at = back.push(op(RET, default.ret()));
     let mut blocks = Vec::with_capacity(groups.len());
     for (nr, group) in &groups {
-        let body = block(group, default)?;
-        let mut at = default_at;
-        for insn in body.into_iter().rev() {
-            at = back.push(insn);
-        }
+        // A block ends with a RET, so it is never empty: `at` is its start.
+        let at = block(group, default)?
+            .into_iter()
+            .rev()
+            .fold(default_at, |_, insn| back.push(insn));
         blocks.push((*nr as u32, at));
     }
     if !blocks.is_empty() {
@@ -316,13 +316,8 @@ pub fn run(prog: &[libc::sock_filter], nr: u32, arch: u32, args: &[u64; 6]) -> u
     run_counted(prog, nr, arch, args).0
 }
 
-/// [`run`], and how many instructions the answer took.
-pub fn run_counted(
-    prog: &[libc::sock_filter],
-    nr: u32,
-    arch: u32,
-    args: &[u64; 6],
-) -> (u32, usize) {
+/// [`run`], and how many instructions the answer took (the tests bound it).
+fn run_counted(prog: &[libc::sock_filter], nr: u32, arch: u32, args: &[u64; 6]) -> (u32, usize) {
     let mut data = [0u8; 64];
     data[0..4].copy_from_slice(&nr.to_le_bytes());
     data[4..8].copy_from_slice(&arch.to_le_bytes());
