@@ -27,7 +27,11 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The commands. Each command's flags are added only when clap parses or
+/// shows that command (`defer`; see `help`): building every command's flags
+/// on each start cost more than the rest of `nono --version`.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Run a command inside the sandbox, supervised by a parent process.
     Run(RunArgs),
@@ -36,40 +40,15 @@ pub enum Command {
     /// Start an interactive shell inside the sandbox (supervised, as run).
     Shell(ShellArgs),
     /// List live supervised sessions.
-    Ps {
-        /// Output JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Ps(PsArgs),
     /// End a session and every process in it.
-    Stop {
-        /// Session id (or a unique prefix) or name.
-        session: String,
-        /// SIGKILL at once instead of SIGTERM first.
-        #[arg(long)]
-        force: bool,
-    },
+    Stop(StopArgs),
     /// Show a session's command, state, helpers and policy.
-    Inspect {
-        /// Session id (or a unique prefix) or name.
-        session: String,
-        /// Output JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Inspect(InspectArgs),
     /// Show a session's terminal output.
-    Logs {
-        /// Session id (or a unique prefix) or name.
-        session: String,
-        /// Keep printing new output until the session ends.
-        #[arg(short, long)]
-        follow: bool,
-    },
+    Logs(LogsArgs),
     /// Attach this terminal to a session's terminal (detach: Ctrl-] then d).
-    Attach {
-        /// Session id (or a unique prefix) or name.
-        session: String,
-    },
+    Attach(AttachArgs),
     /// Verify installation and report what this kernel can enforce.
     Setup(SetupArgs),
     /// Explain why a path, host or scope is allowed or denied.
@@ -103,36 +82,121 @@ it is; the command's own stdout then goes to stderr. Exit status: the command's,
     )]
     Learn(LearnArgs),
     /// Create, inspect, and compare profiles.
-    #[command(subcommand)]
-    Profile(ProfileCommand),
+    #[command(subcommand_required = true, arg_required_else_help = true)]
+    Profile(ProfileArgs),
     /// Sign, verify, and manage trust for instruction files consumed by agents.
-    #[command(subcommand)]
-    Trust(TrustCommand),
+    #[command(subcommand_required = true, arg_required_else_help = true)]
+    Trust(TrustArgs),
     /// Recorded sessions: list, show, verify the audit trail.
-    #[command(subcommand)]
-    Audit(crate::record::args::AuditCommand),
+    #[command(subcommand_required = true, arg_required_else_help = true)]
+    Audit(AuditArgs),
     /// Snapshots of supervised sessions: list, show, verify, restore.
-    #[command(subcommand)]
-    Rollback(crate::record::args::RollbackCommand),
+    #[command(subcommand_required = true, arg_required_else_help = true)]
+    Rollback(RollbackArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = "Examples:\n  \
 nono completions bash > ~/.local/share/bash-completion/completions/nono\n  \
 nono completions zsh > ~/.zfunc/_nono      # with fpath+=(~/.zfunc) before compinit\n  \
 nono completions fish > ~/.config/fish/completions/nono.fish")]
-    Completions {
-        /// The shell.
-        #[arg(value_name = "SHELL")]
-        shell: clap_complete::Shell,
-    },
+    Completions(CompletionsArgs),
     /// Print the man page nono(1), or write one page per command to a directory.
     #[command(after_help = "Examples:\n  \
 nono man | man -l -\n  \
 nono man --dir ~/.local/share/man/man1   # nono.1, nono-run.1, nono-profile-list.1, ...")]
-    Man {
-        /// Write nono.1 and a page per subcommand into this existing directory.
-        #[arg(long, value_name = "DIR")]
-        dir: Option<PathBuf>,
-    },
+    Man(ManArgs),
+}
+
+// The flags of the commands above, one `Args` type per command, so that
+// `help` can add each command's flags only when that command is used (see
+// `help::matches`).
+
+/// `nono profile`.
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    #[command(subcommand)]
+    pub command: ProfileCommand,
+}
+
+/// `nono trust`.
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    #[command(subcommand)]
+    pub command: TrustCommand,
+}
+
+/// `nono audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: crate::record::args::AuditCommand,
+}
+
+/// `nono rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(subcommand)]
+    pub command: crate::record::args::RollbackCommand,
+}
+
+/// `nono ps`.
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Output JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `nono stop`.
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Session id (or a unique prefix) or name.
+    pub session: String,
+    /// SIGKILL at once instead of SIGTERM first.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `nono inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Session id (or a unique prefix) or name.
+    pub session: String,
+    /// Output JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `nono logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Session id (or a unique prefix) or name.
+    pub session: String,
+    /// Keep printing new output until the session ends.
+    #[arg(short, long)]
+    pub follow: bool,
+}
+
+/// `nono attach`.
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Session id (or a unique prefix) or name.
+    pub session: String,
+}
+
+/// `nono completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// `nono man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write nono.1 and a page per subcommand into this existing directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// What the sandbox grants: shared by `run`, `wrap` and `why`.

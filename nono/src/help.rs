@@ -3,7 +3,7 @@
 //! flags `nono wrap` refuses (left out of its help; still parsed, so using
 //! one gets the refusal that names `nono run`), and examples per command.
 
-use clap::{Command, CommandFactory};
+use clap::{Args, Command, CommandFactory};
 
 /// Flags (clap ids) under each heading, in the order shown.
 const HEADINGS: &[(&str, &[&str])] = &[
@@ -279,20 +279,110 @@ fn wrap_only(mut cmd: Command) -> Command {
     cmd.long_about(WRAP_ABOUT).after_help(after)
 }
 
-/// The command line as shown: the clap definitions with help headings,
-/// examples and wrap's own help (`apply`), and repeatable switches.
+/// The command line as shown: the clap definitions with every command's
+/// flags, help headings, examples and wrap's own help (`apply`), and
+/// repeatable switches.
 pub fn definition() -> clap::Command {
-    repeatable_switches(apply(crate::cli::Cli::command()))
+    repeatable_switches(apply(expanded(crate::cli::Cli::command())))
 }
 
-/// The command line parsed. Headings and examples change only what help
-/// shows and cost most of a start-up to apply, so they are applied only
-/// when clap is about to show help.
+/// The command line parsed. Only the command used gets its flags (see
+/// `Deferred`); headings and examples change only what help shows and cost
+/// most of a start-up to apply, so they are applied only when clap is about
+/// to show help.
 pub fn matches() -> Result<clap::ArgMatches, clap::Error> {
-    match repeatable_switches(crate::cli::Cli::command()).try_get_matches() {
+    match parsing_definition().try_get_matches() {
         Err(e) if shows_help(&e) => definition().try_get_matches(),
         parsed => parsed,
     }
+}
+
+/// The command line as parsed: each command's flags (with repeatable
+/// switches) are added when clap reaches that command.
+fn parsing_definition() -> Command {
+    let cmd = crate::cli::Cli::command().mut_subcommands(|sub| match deferred(sub.get_name()) {
+        Some(d) => sub.defer(d.parsing),
+        None => sub,
+    });
+    repeatable_switches(cmd)
+}
+
+/// How clap adds a command's flags to it.
+type Augment = fn(Command) -> Command;
+
+/// A command whose flags `cli::Command` defers (clap adds them when it
+/// parses or shows that command): its flags as they are (`plain`), and as
+/// parsed, with repeatable switches (`parsing`).
+struct Deferred {
+    plain: Augment,
+    parsing: Augment,
+}
+
+fn of<T: Args>() -> Deferred {
+    Deferred {
+        plain: plain::<T>,
+        parsing: parsing::<T>,
+    }
+}
+
+/// `T`'s flags added to `cmd`. The derive also sets the about text of
+/// every `Args` type it adds (their doc comments, flattened ones
+/// included); the command keeps its own.
+fn plain<T: Args>(cmd: Command) -> Command {
+    let about = cmd.get_about().cloned();
+    let long_about = cmd.get_long_about().cloned();
+    let cmd = T::augment_args(cmd);
+    let cmd = match about {
+        Some(a) => cmd.about(a),
+        None => cmd.about(None::<&'static str>),
+    };
+    match long_about {
+        Some(a) => cmd.long_about(a),
+        None => cmd.long_about(None::<&'static str>),
+    }
+}
+
+fn parsing<T: Args>(cmd: Command) -> Command {
+    repeatable_switches(plain::<T>(cmd))
+}
+
+/// Each deferred command's `Args` type, by name. A command missing here
+/// would still parse (the derive's own deferral stays), without
+/// repeatable switches or headings; a test keeps the table complete.
+fn deferred(name: &str) -> Option<Deferred> {
+    use crate::cli::*;
+    Some(match name {
+        "run" | "wrap" => of::<RunArgs>(),
+        "shell" => of::<ShellArgs>(),
+        "ps" => of::<PsArgs>(),
+        "stop" => of::<StopArgs>(),
+        "inspect" => of::<InspectArgs>(),
+        "logs" => of::<LogsArgs>(),
+        "attach" => of::<AttachArgs>(),
+        "setup" => of::<SetupArgs>(),
+        "why" => of::<WhyArgs>(),
+        "learn" => of::<LearnArgs>(),
+        "completions" => of::<CompletionsArgs>(),
+        "man" => of::<ManArgs>(),
+        "profile" => of::<ProfileArgs>(),
+        "trust" => of::<TrustArgs>(),
+        "audit" => of::<AuditArgs>(),
+        "rollback" => of::<RollbackArgs>(),
+        _ => return None,
+    })
+}
+
+/// Every command with its flags added now, as the derive would without
+/// `defer` (help, man pages and completions read them all).
+fn expanded(cmd: Command) -> Command {
+    cmd.mut_subcommands(|sub| match deferred(sub.get_name()) {
+        Some(d) => (d.plain)(sub.defer(unchanged)),
+        None => sub,
+    })
+}
+
+fn unchanged(cmd: Command) -> Command {
+    cmd
 }
 
 fn shows_help(e: &clap::Error) -> bool {
@@ -321,7 +411,7 @@ mod tests {
     use super::*;
 
     fn sub(name: &str) -> Command {
-        let mut cmd = apply(crate::cli::Cli::command());
+        let mut cmd = definition();
         cmd.build();
         cmd.find_subcommand(name).unwrap().clone()
     }
@@ -354,8 +444,52 @@ mod tests {
     }
 
     #[test]
+    fn every_command_is_in_the_deferred_table() {
+        let cmd = crate::cli::Cli::command();
+        for sub in cmd.get_subcommands() {
+            let name = sub.get_name();
+            assert!(
+                deferred(name).is_some(),
+                "{name}: not in help::deferred, so its switches are not repeatable"
+            );
+        }
+    }
+
+    #[test]
+    fn a_command_keeps_its_own_about_when_its_flags_are_added() {
+        let lazy = crate::cli::Cli::command();
+        let mut full = expanded(crate::cli::Cli::command());
+        full.build();
+        for sub in lazy.get_subcommands() {
+            let built = full.find_subcommand(sub.get_name()).unwrap();
+            let text = |a: Option<&clap::builder::StyledStr>| a.map(ToString::to_string);
+            assert_eq!(text(sub.get_about()), text(built.get_about()));
+            assert_eq!(text(sub.get_long_about()), text(built.get_long_about()));
+        }
+    }
+
+    #[test]
+    fn a_parsed_command_has_its_flags_and_repeatable_switches() {
+        let m = parsing_definition().try_get_matches_from([
+            "nono",
+            "run",
+            "--block-net",
+            "--block-net",
+            "--",
+            "true",
+        ]);
+        let m = m.unwrap();
+        let (name, run) = m.subcommand().unwrap();
+        assert_eq!(name, "run");
+        assert!(run.get_flag("block_net"));
+        let twice = parsing_definition()
+            .try_get_matches_from(["nono", "run", "-p", "a", "-p", "b", "--", "true"]);
+        assert!(twice.is_err(), "an option with a value stays single");
+    }
+
+    #[test]
     fn every_named_flag_exists_somewhere() {
-        let cmd = apply(crate::cli::Cli::command());
+        let cmd = definition();
         let run = cmd.find_subcommand("run").unwrap();
         for (_, ids) in HEADINGS {
             for id in *ids {
